@@ -1,0 +1,96 @@
+# cidtrace: one static binary with its BPF objects embedded as skeletons.
+#   make            build ./cidtrace
+#   make test       unit + integration tests (root)
+#   make demo       a real scenario under `cidtrace run` (root)
+#   make bench      overhead benchmarks (root)
+
+VERSION    := 0.1.0
+CC         ?= gcc
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+ARCH       := x86
+BUILD      := build
+
+CFLAGS     ?= -O2 -g
+CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
+	      -Wformat=2 -D_GNU_SOURCE -DCIDTRACE_VERSION='"$(VERSION)"' \
+	      -Iinclude -Iuserspace -I$(BUILD) -MMD -MP
+LDFLAGS    += -static
+LDLIBS     := -lbpf -lelf -lz -ljson-c
+BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
+	      -Ivmlinux/$(ARCH) -Iinclude -Ibpf
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+SRCS       := $(wildcard userspace/*.c)
+OBJS       := $(patsubst userspace/%.c,$(BUILD)/%.o,$(SRCS))
+LIB_OBJS   := $(filter-out $(BUILD)/main.o,$(OBJS))
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+FIX_SRCS   := $(wildcard tests/fixtures/*.c)
+FIX_BINS   := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(FIX_SRCS))
+
+# Tools and static libraries the build needs; scripts/deps.sh installs them.
+NEED_CMDS  := $(CLANG) $(BPFTOOL) $(CC)
+NEED_LIBS  := /usr/lib/x86_64-linux-gnu/libbpf.a /usr/lib/x86_64-linux-gnu/libelf.a \
+	      /usr/lib/x86_64-linux-gnu/libz.a /usr/lib/x86_64-linux-gnu/libjson-c.a
+
+.SECONDARY:
+.PHONY: all deps check-deps test unit demo bench clean fixtures format
+all: check-deps cidtrace
+
+check-deps:
+	@missing=""; for c in $(NEED_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	for l in $(NEED_LIBS); do [ -e $$l ] || missing="$$missing $$l"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "missing:$$missing -- run: sudo scripts/deps.sh" >&2; exit 1; fi
+
+deps:
+	scripts/deps.sh
+
+$(BUILD) $(BUILD)/unit $(BUILD)/fixtures:
+	mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h include/cidtrace_events.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+# Every userspace object may include any skeleton; generate them first.
+$(OBJS): | $(SKELS)
+
+$(BUILD)/%.o: userspace/%.c | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+cidtrace: $(OBJS)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
+	$(CC) $(CFLAGS) $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) -o $@
+
+$(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
+	$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+fixtures: $(FIX_BINS)
+
+unit: $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do $$t || exit 1; done
+
+test: all unit fixtures
+	tests/run.sh
+
+demo: all
+	scripts/demo.sh
+
+bench: all
+	bench/bench.sh ./cidtrace
+
+format:
+	clang-format -i bpf/*.c bpf/*.h include/*.h userspace/*.c userspace/*.h tests/unit/*.c tests/fixtures/*.c
+
+clean:
+	rm -rf $(BUILD) cidtrace
+
+-include $(OBJS:.o=.d) $(UNIT_BINS:=.d)

@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Maps and helpers shared by every cidtrace BPF object. Each object declares the maps, and
+ * userspace makes them one: the first loaded object owns them and the others reuse its fds
+ * (bpf_map__reuse_fd), so there is a single ring buffer and a single lost-event counter.
+ */
+#ifndef CIDTRACE_COMMON_BPF_H
+#define CIDTRACE_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "cidtrace_events.h"
+
+/* Sized by userspace before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 21);
+} events SEC(".maps");
+
+/* Failed reserves and outputs, per CPU so the counter never contends. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost_events SEC(".maps");
+
+/*
+ * Unconsumed bytes above which a submit wakes the collector. Below it, events wait for the
+ * collector's next poll tick: waking it for each of the fork, exec and exit of every short
+ * process would cost the traced workload more than the tracing itself.
+ */
+const volatile __u64 wakeup_bytes = 256 * 1024;
+
+static __always_inline void count_lost(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&lost_events, &zero);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u64 submit_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+									    BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void fill_hdr(struct ct_event_hdr *hdr, __u32 type, struct task_struct *task)
+{
+	hdr->type = type;
+	hdr->pid = BPF_CORE_READ(task, tgid);
+	hdr->tid = BPF_CORE_READ(task, pid);
+	hdr->ts_ns = bpf_ktime_get_boot_ns();
+	hdr->start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	hdr->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	bpf_probe_read_kernel_str(hdr->comm, sizeof(hdr->comm), &task->comm);
+}
+
+struct cwd_walk {
+	struct dentry *dentry;
+	struct mount *mnt;
+	char *buf;
+	__u32 pos;
+	__u32 flags;
+};
+
+/* One step up the tree: a name prepended, or a mount crossed. Returns 1 to stop. */
+static int cwd_step(__u32 i, struct cwd_walk *w)
+{
+	struct dentry *dentry = w->dentry, *parent;
+	struct mount *mnt = w->mnt, *mnt_parent;
+	__u32 len, pos = w->pos & (CT_PATH_MAX - 1);
+
+	/* BPF_CORE_READ relocates every member access, so it must start from a kernel type. */
+	if (dentry == BPF_CORE_READ(mnt, mnt.mnt_root)) {
+		mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+		if (mnt_parent == mnt)
+			return 1; /* reached the global root */
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mnt_parent;
+		return 0;
+	}
+	parent = BPF_CORE_READ(dentry, d_parent);
+	if (dentry == parent)
+		return 1; /* root of a detached tree */
+	len = BPF_CORE_READ(dentry, d_name.len) & 0xff;
+	if (len + 1 > pos) {
+		w->flags |= CT_PATH_TRUNCATED;
+		return 1;
+	}
+	pos -= len;
+	bpf_probe_read_kernel(w->buf + (pos & (CT_PATH_MAX - 1)), len,
+			      BPF_CORE_READ(dentry, d_name.name));
+	pos -= 1;
+	w->buf[pos & (CT_PATH_MAX - 1)] = '/';
+	w->pos = pos;
+	w->dentry = parent;
+	if (i == CT_PATH_DEPTH - 1)
+		w->flags |= CT_PATH_TRUNCATED; /* more levels than we walk */
+	return 0;
+}
+
+/*
+ * Rebuild the task's cwd from its dentries, crossing mounts the way d_path() does, into the
+ * tail of buf (CT_PATH_MAX bytes). Returns the offset of the first byte. Paths are absolute
+ * from the global root: a containerised VMM still shows the host path of its test dir.
+ * bpf_loop keeps the verifier from walking every iteration of the climb.
+ */
+static __always_inline __u16 read_cwd(struct task_struct *task, char *buf, __u32 *flags)
+{
+	struct fs_struct *fs = BPF_CORE_READ(task, fs);
+	struct cwd_walk w = { .buf = buf, .pos = CT_PATH_MAX - 1 };
+
+	buf[CT_PATH_MAX - 1] = '\0';
+	if (fs) {
+		w.dentry = BPF_CORE_READ(fs, pwd.dentry);
+		w.mnt = container_of(BPF_CORE_READ(fs, pwd.mnt), struct mount, mnt);
+		bpf_loop(CT_PATH_DEPTH, cwd_step, &w, 0);
+	}
+	*flags |= w.flags;
+	if (w.pos == CT_PATH_MAX - 1) {
+		w.pos -= 1;
+		buf[w.pos] = '/';
+	}
+	return w.pos;
+}
+
+#endif /* CIDTRACE_COMMON_BPF_H */

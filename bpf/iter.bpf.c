@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Startup snapshot: one record per live process, so that processes which began before
+ * cidtrace are known by the same (pid, start_ns) identity the lifecycle hooks report. /proc
+ * only gives start times in clock ticks, which could never match start_boottime exactly.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PF_KTHREAD 0x00200000
+
+/* A record per process; argv is not read here (other tasks' memory needs a sleepable
+ * program), the collector takes it from /proc/PID/cmdline. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_exec_event);
+} task_scratch SEC(".maps");
+
+/* bpf_iter_task walks every thread; only group leaders describe a process. */
+SEC("iter/task")
+int iter_task(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct ct_exec_event *e;
+	__u32 zero = 0;
+
+	if (!task || task->pid != task->tgid || (task->flags & PF_KTHREAD))
+		return 0;
+	e = bpf_map_lookup_elem(&task_scratch, &zero);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, CT_EV_TASK, task);
+	e->flags = 0;
+	e->argv_len = 0;
+	e->filename[0] = '\0';
+	e->cwd_off = read_cwd(task, e->cwd, &e->flags);
+	bpf_seq_write(ctx->meta->seq, e, CT_EXEC_FIXED_LEN);
+	return 0;
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Process lifecycle: fork, exec, group exit and fatal signals.
+ *
+ * Every hook reads task_struct through CO-RE instead of tracepoint record layouts, which
+ * changed across the kernels we support (6.16 moved sched_process_exit and added group_dead;
+ * several sched tracepoints turned comm into __data_loc). Each hook exists twice: tp_btf
+ * (preferred, typed arguments) and raw_tp (same arguments as raw u64s, for kernels that
+ * refuse tracing programs). Userspace loads one set; both share the handlers below.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Per-CPU scratch for exec records, too large for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_exec_event);
+} exec_scratch SEC(".maps");
+
+#define PF_KTHREAD 0x00200000
+#define SIGKILL 9
+#define SIG_DFL ((void *)0)
+/* Signals whose default action terminates the process (signal(7)): all but CHLD, CONT,
+ * STOP, TSTP, TTIN, TTOU, URG and WINCH among 1..31; every real-time signal does too. */
+#define SIG_DEFAULT_FATAL_MASK                                                                   \
+	(~((1u << 17) | (1u << 18) | (1u << 19) | (1u << 20) | (1u << 21) | (1u << 22) |         \
+	   (1u << 23) | (1u << 28)) &                                                             \
+	 ~1u)
+
+/* TRACE_SIGNAL_DELIVERED and TRACE_SIGNAL_LOSE_INFO: the signal was queued. */
+#define TRACE_SIGNAL_DELIVERED 0
+#define TRACE_SIGNAL_LOSE_INFO 4
+
+/*
+ * copy_process() -> trace_sched_process_fork(current, child), for processes and threads.
+ * Threads (pid != tgid) and kernel threads are not events: the collector keys everything
+ * by tgid.
+ */
+static __always_inline int on_fork(struct task_struct *child)
+{
+	struct ct_fork_event *e;
+
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) ||
+	    (BPF_CORE_READ(child, flags) & PF_KTHREAD))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	fill_hdr(&e->hdr, CT_EV_FORK, child);
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+/*
+ * exec_binprm() -> trace_sched_process_exec(current, old_pid, bprm), after the new image is
+ * mapped: argv sits on the new user stack between mm->arg_start and mm->arg_end.
+ */
+static __always_inline int on_exec(struct task_struct *task, struct linux_binprm *bprm)
+{
+	__u32 zero = 0, argv_len;
+	struct ct_exec_event *e;
+	unsigned long start, end;
+	__u64 size;
+
+	e = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, CT_EV_EXEC, task);
+	e->flags = 0;
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
+	e->cwd_off = read_cwd(task, e->cwd, &e->flags);
+
+	start = BPF_CORE_READ(task, mm, arg_start);
+	end = BPF_CORE_READ(task, mm, arg_end);
+	argv_len = end > start ? end - start : 0;
+	/* The mask, not just the compare, is what the verifier can follow into the helper. */
+	if (argv_len > CT_ARGV_MAX - 1) {
+		argv_len = CT_ARGV_MAX - 1;
+		e->flags |= CT_ARGV_TRUNCATED;
+	}
+	argv_len &= CT_ARGV_MAX - 1;
+	if (argv_len && bpf_probe_read_user(e->argv, argv_len, (void *)start))
+		argv_len = 0;
+	e->argv_len = argv_len;
+
+	size = CT_EXEC_FIXED_LEN + argv_len;
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&events, e, size, submit_flags()))
+		count_lost();
+	return 0;
+}
+
+/*
+ * do_exit() -> trace_sched_process_exit(tsk[, group_dead]) runs on every exiting thread,
+ * after signal->live was decremented and exit_code set, on all kernels. The thread that
+ * takes live to zero is the group's last: that is the process exit.
+ */
+static __always_inline int on_exit(struct task_struct *task)
+{
+	struct ct_exit_event *e;
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	fill_hdr(&e->hdr, CT_EV_EXIT, task);
+	e->exit_code = BPF_CORE_READ(task, exit_code);
+	e->__pad0 = 0;
+	bpf_ringbuf_submit(e, submit_flags());
+	return 0;
+}
+
+/*
+ * __send_signal_locked() -> trace_signal_generate(sig, info, task, group, result) in the
+ * sender's context, so current is the sender. Only signals that will kill the target are
+ * kept: SIGKILL, or a default-fatal signal the target has not caught or ignored.
+ */
+static __always_inline int on_signal(int sig, struct task_struct *task, int result)
+{
+	struct ct_signal_event *e;
+	struct task_struct *sender;
+	void *handler;
+
+	if (result != TRACE_SIGNAL_DELIVERED && result != TRACE_SIGNAL_LOSE_INFO)
+		return 0;
+	if (sig != SIGKILL) {
+		if (sig <= 0 || sig > 64)
+			return 0;
+		if (sig < 32 && !(SIG_DEFAULT_FATAL_MASK & (1u << sig)))
+			return 0;
+		handler = BPF_CORE_READ(task, sighand, action[(sig - 1) & 63].sa.sa_handler);
+		if (handler != SIG_DFL)
+			return 0;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	fill_hdr(&e->hdr, CT_EV_SIGNAL, task);
+	sender = (struct task_struct *)bpf_get_current_task();
+	e->signal = sig;
+	e->sender_pid = BPF_CORE_READ(sender, tgid);
+	bpf_get_current_comm(e->sender_comm, sizeof(e->sender_comm));
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tp_btf_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(child);
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tp_btf_sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return on_exec(p, bprm);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tp_btf_sched_process_exit, struct task_struct *p)
+{
+	return on_exit(p);
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(tp_btf_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	return on_signal(sig, task, result);
+}
+
+SEC("raw_tp/sched_process_fork")
+int BPF_PROG(raw_tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(child);
+}
+
+SEC("raw_tp/sched_process_exec")
+int BPF_PROG(raw_tp_sched_process_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	return on_exec(p, bprm);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(raw_tp_sched_process_exit, struct task_struct *p)
+{
+	return on_exit(p);
+}
+
+SEC("raw_tp/signal_generate")
+int BPF_PROG(raw_tp_signal_generate, int sig, struct kernel_siginfo *info, struct task_struct *task,
+	     int group, int result)
+{
+	return on_signal(sig, task, result);
+}

@@ -1,0 +1,59 @@
+# Shared setup for the integration tests: real processes, the host kernel, real BPF.
+# Every test has a timeout (BATS_TEST_TIMEOUT, set by tests/run.sh) and synchronizes on ready
+# files, never on sleeps.
+
+CIDTRACE="$BATS_TEST_DIRNAME/../../cidtrace"
+
+setup() {
+	T=$(mktemp -d /tmp/cidtrace-bats.XXXXXX)
+	# Go's t.TempDir() layout under a scratch root of our own: $T/TestName123/001
+	D="$T/TestLifecycle4242/001"
+	mkdir -p "$D"
+	R="$T/report.json"
+}
+
+teardown() {
+	# Only processes that reference this test's dir: never touch anything else. Long-lived
+	# helpers are started from copies under $D so that this finds them.
+	pkill -KILL -f "$T/" 2>/dev/null || true
+	[ -n "${RPID:-}" ] && kill -KILL "$RPID" 2>/dev/null || true
+	rm -rf "$T"
+}
+
+# Poll for a file the code under test creates; bounded, so a missing file fails the test.
+wait_file() {
+	local i
+	for ((i = 0; i < 1000; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.01
+	done
+	echo "timed out waiting for $1" >&2
+	return 1
+}
+
+# Start `cidtrace record` in the background and return once its probes are attached.
+start_record() {
+	"$CIDTRACE" record -q -o "$R" --ready-file "$T/ready" --scratch-root "$T" "$@" \
+		2>"$T/record.err" 3>&- &
+	RPID=$!
+	wait_file "$T/ready"
+}
+
+stop_record() {
+	kill -TERM "$RPID"
+	wait "$RPID"
+}
+
+ct_run() {
+	"$CIDTRACE" run -q -o "$R" --scratch-root "$T" "$@"
+}
+
+# jq over the report; fails the test when jq finds the document invalid.
+rq() {
+	jq -e "$@" "$R"
+}
+
+# The report's entry for pid $1 (exits non-zero if absent).
+proc_json() {
+	jq -e --argjson pid "$1" '.processes[] | select(.pid == $pid)' "$R"
+}

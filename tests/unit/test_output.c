@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0
+/* JSON strings, terminal escaping and atomic report writes. */
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "json.h"
+#include "util.h"
+
+static const char *to_json(struct json_object *o)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", json_object_to_json_string_ext(o, CT_JSON_FLAGS));
+	json_object_put(o);
+	return buf;
+}
+
+static const char *escaped(const char *s, size_t len)
+{
+	static char buf[1024];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	fput_escaped(f, s, len);
+	fclose(f);
+	return buf;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[256];
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/cidtrace-unit.XXXXXX", path[256], link[256];
+	struct json_object *parsed;
+	struct stat st;
+
+	/* invalid UTF-8 becomes U+FFFD; quotes, backslashes and controls are escaped */
+	CHECK_STR(to_json(jstrn("a\xff\"b\\\n", 6)), "\"a\xef\xbf\xbd\\\"b\\\\\\n\"");
+	/* overlong encoding and a lone surrogate are invalid */
+	CHECK_STR(to_json(jstrn("\xc0\xaf\xed\xa0\x80", 5)),
+		  "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	/* valid multibyte text survives; slashes are not escaped */
+	CHECK_STR(to_json(jstr("/ci/caf\xc3\xa9/\xf0\x9f\x90\xa7")), "\"/ci/caf\xc3\xa9/\xf0\x9f\x90\xa7\"");
+	CHECK_STR(to_json(jargv("a\0b c\0", 6)), "[\"a\",\"b c\"]");
+	CHECK_STR(to_json(jargv("", 0)), "[]");
+	/* whatever goes in, json-c can read back */
+	parsed = json_tokener_parse(to_json(jstrn("\x01\x7f\x80\xfe<script>", 13)));
+	CHECK(parsed != NULL);
+	json_object_put(parsed);
+
+	/* terminal text: no raw controls, no escape sequences, C1 controls escaped */
+	CHECK_STR(escaped("a\nb\x1b[31m", 8), "a\\nb\\x1b[31m");
+	CHECK_STR(escaped("t\\\t\xc2\x9b\xc3\xa9", 7), "t\\\\\\t\\xc2\\x9b\xc3\xa9");
+	CHECK_STR(escaped("\xff", 1), "\\xff");
+
+	/* atomic writes replace the file, never follow a symlink, and refuse directories */
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(path, sizeof(path), "%s/report.json", dir);
+	CHECK(atomic_write_probe(path) == 0);
+	CHECK(access(path, F_OK) != 0); /* the probe leaves nothing behind */
+	CHECK(atomic_write(path, "one", 3) == 0);
+	CHECK_STR(slurp(path), "one");
+	CHECK(atomic_write(path, "two", 3) == 0);
+	CHECK_STR(slurp(path), "two");
+	snprintf(link, sizeof(link), "%s/victim", dir);
+	CHECK(atomic_write(link, "keep", 4) == 0);
+	unlink(path);
+	CHECK(symlink(link, path) == 0);
+	CHECK(atomic_write(path, "new", 3) == 0);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode)); /* the link itself was replaced */
+	CHECK_STR(slurp(link), "keep");
+	CHECK(atomic_write(dir, "x", 1) < 0);
+	CHECK(atomic_write_probe("/nonexistent-dir/r.json") < 0);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	CHECK(system(path) == 0);
+
+	return check_done("test_output");
+}

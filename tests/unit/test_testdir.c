@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Test-dir extraction and scope matching: pure string logic. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "check.h"
+#include "testdir.h"
+
+static struct testdir_cfg cfg = { .roots = { "/tmp", "/ci", "/tmp/job7" }, .nroots = 3, .depth = 2 };
+
+/* argv given as one string with '\0' between arguments; returns the test dir or NULL. */
+static const char *td(const char *argv, size_t len)
+{
+	static char out[4096];
+
+	return testdir_from_argv(&cfg, argv, len, out, sizeof(out)) ? out : NULL;
+}
+#define TD(lit) td(lit, sizeof(lit) - 1)
+
+static bool only_sock_is_file(const char *path)
+{
+	return strstr(path, ".sock") != NULL;
+}
+
+int main(void)
+{
+	char out[256];
+
+	/* Go's t.TempDir() layout */
+	CHECK_STR(TD("qemu\0-chardev\0socket,id=m,path=/ci/TestQEMUWarmForkChain2961875123/001/"
+		     "qemu.sock,server=on,wait=off"),
+		  "/ci/TestQEMUWarmForkChain2961875123/001");
+	/* a fragment after ',' is never part of the dir */
+	CHECK_STR(TD("x\0path=/tmp/TestA/001/qemu.sock,server"), "/tmp/TestA/001");
+	CHECK_STR(TD("x\0unix:/tmp/TestA/002/v.sock"), "/tmp/TestA/002");
+	CHECK_STR(TD("x\0--api-sock=/ci/T/003"), "/ci/T/003");
+	/* not deep enough, relative, or outside the roots */
+	CHECK_STR(TD("x\0/tmp/TestA"), NULL);
+	CHECK_STR(TD("x\0tmp/TestA/001/q"), NULL);
+	CHECK_STR(TD("x\0/var/TestA/001/q"), NULL);
+	CHECK_STR(TD("x\0qemu.sock,server"), NULL);
+	/* /tmpfoo is not under /tmp */
+	CHECK_STR(TD("x\0/tmpfoo/TestA/001/q"), NULL);
+	/* the most specific root wins */
+	CHECK_STR(TD("x\0/tmp/job7/TestB/004/disk.img"), "/tmp/job7/TestB/004");
+	/* the first matching argument wins; normalization */
+	CHECK_STR(TD("x\0/etc/passwd\0/ci//TestC/./005/../006/f\0/ci/TestD/001/f"), "/ci/TestC/006");
+	/* the last NUL-terminated argument, and an empty argv */
+	CHECK_STR(td("a\0/ci/TestE/001/x\0", 17), "/ci/TestE/001");
+	CHECK_STR(td("", 0), NULL);
+
+	/* a path exactly depth deep that is a file is not a test dir */
+	cfg.is_file = only_sock_is_file;
+	CHECK_STR(TD("x\0/tmp/build/qemu.sock\0/tmp/TestF/001/qemu.sock"), "/tmp/TestF/001");
+	CHECK_STR(TD("x\0/tmp/build/dir"), "/tmp/build/dir");
+	cfg.is_file = NULL;
+
+	/* depth is configurable */
+	cfg.depth = 1;
+	CHECK_STR(TD("x\0/tmp/bats.Xy12/qemu.sock"), "/tmp/bats.Xy12");
+	cfg.depth = 2;
+
+	CHECK(testdir_from_path(&cfg, "/ci/TestG/001/sub/dir", out, sizeof(out)));
+	CHECK_STR(out, "/ci/TestG/001");
+	CHECK(!testdir_from_path(&cfg, "/home/u", out, sizeof(out)));
+
+	/* scope: exact or DIR/..., never a bare prefix */
+	CHECK(path_under("/ci/x/001", "/ci/x/001"));
+	CHECK(path_under("/ci/x/001/q.sock", "/ci/x/001"));
+	CHECK(!path_under("/ci/x/0010", "/ci/x/001"));
+	CHECK(!path_under("/ci/x/0010/q.sock", "/ci/x/001"));
+	CHECK(path_under("/anything", "/"));
+	CHECK(refs_dir("q\0path=/ci/x/001/q.sock,server", 29, NULL, "/ci/x/001"));
+	CHECK(!refs_dir("q\0path=/ci/x/0010/q.sock,server", 30, NULL, "/ci/x/001"));
+	CHECK(refs_dir("q", 1, "/ci/x/001/sub", "/ci/x/001"));
+	CHECK(!refs_dir("q", 1, "/ci/x/0010", "/ci/x/001"));
+	CHECK(!refs_dir("q", 1, NULL, "/ci/x/001"));
+
+	/* normalization */
+	CHECK(path_normalize("/a//b/./c/../d/", 15, out, sizeof(out)));
+	CHECK_STR(out, "/a/b/d");
+	CHECK(path_normalize("/..", 3, out, sizeof(out)));
+	CHECK_STR(out, "/");
+	CHECK(!path_normalize("rel/x", 5, out, sizeof(out)));
+	CHECK(!path_normalize("/abc", 4, out, 4));
+
+	return check_done("test_testdir");
+}

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <fnmatch.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "live.h"
+#include "util.h"
+
+void collector_init(struct collector *c, const struct collector_cfg *cfg)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	pt_init(&c->pt);
+}
+
+void collector_free(struct collector *c)
+{
+	pt_free(&c->pt);
+}
+
+static char *xstrdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		abort();
+	return d;
+}
+
+static char *xmemdup(const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+
+	if (!d)
+		abort();
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+static void set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? xstrdup(src) : NULL;
+}
+
+/* A process the report must keep, whatever happens to it later. */
+static void update_keep(struct collector *c, struct proc *p)
+{
+	if (p->role != ROLE_NONE || p->in_scope || p->orphaned || p->nsigs ||
+	    (p->exit_status & 0x7f) || (p->in_job && p->pid == (uint32_t)c->cfg.job_pid))
+		p->keep = true;
+}
+
+/* test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. */
+static void classify(struct collector *c, struct proc *p)
+{
+	char dir[PATH_MAX];
+
+	if (testdir_from_argv(&c->cfg.td, p->argv, p->argv_len, dir, sizeof(dir)) ||
+	    testdir_from_path(&c->cfg.td, p->cwd, dir, sizeof(dir)))
+		set_str(&p->test_dir, dir);
+	else
+		set_str(&p->test_dir, NULL);
+	p->in_scope = false;
+	/* cidtrace names the scope in its own argv; that does not put it in scope */
+	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)getpid(); i++)
+		p->in_scope = refs_dir(p->argv, p->argv_len, p->cwd, c->cfg.scopes[i]);
+	for (int i = 0; i < c->cfg.nvmm_comms; i++)
+		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
+			p->role = ROLE_VMM;
+	update_keep(c, p);
+}
+
+static void copy_comm(char *dst, const char *src)
+{
+	memcpy(dst, src, CT_COMM_LEN);
+	dst[CT_COMM_LEN] = '\0';
+}
+
+/*
+ * A pid can only be live once: if the table still has a live entry for a pid that now starts
+ * anew, its exit was lost (the report says so through events.lost).
+ */
+static void retire_stale(struct collector *c, uint32_t pid)
+{
+	struct proc *old = pt_find_live(&c->pt, pid);
+
+	if (old) {
+		old->exited = true;
+		pt_maybe_free(&c->pt, old);
+	}
+}
+
+static struct proc *get_or_add(struct collector *c, const struct ct_event_hdr *h)
+{
+	struct proc *p = pt_find(&c->pt, h->pid, h->start_ns);
+
+	if (p)
+		return p;
+	retire_stale(c, h->pid);
+	p = pt_add(&c->pt, h->pid, h->start_ns, h->ppid);
+	copy_comm(p->comm, h->comm);
+	return p;
+}
+
+/* Everything a forked child shares with its parent until it execs. */
+static void inherit(struct collector *c, struct proc *p)
+{
+	struct proc *parent = p->parent;
+
+	if (!parent)
+		return;
+	if (parent->argv) {
+		p->argv = xmemdup(parent->argv, parent->argv_len);
+		p->argv_len = parent->argv_len;
+	}
+	p->argv_truncated = parent->argv_truncated;
+	set_str(&p->exe, parent->exe);
+	set_str(&p->cwd, parent->cwd);
+	p->in_job = parent->in_job;
+	p->role = parent->role;
+	classify(c, p);
+}
+
+static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
+{
+	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+
+	if (p) {
+		/* Seen by the startup snapshot too: it did start under the trace. */
+		p->seeded = false;
+		return;
+	}
+	p = get_or_add(c, &e->hdr);
+	inherit(c, p);
+	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
+	    e->hdr.ppid == (uint32_t)getpid()) {
+		p->in_job = true;
+		update_keep(c, p);
+	}
+	live_fork(c, p, e->hdr.ts_ns);
+}
+
+/* A relative exec filename is relative to the cwd at exec time. */
+static void set_exe(struct proc *p, const char *filename)
+{
+	char buf[PATH_MAX];
+
+	if (filename[0] != '/' && p->cwd &&
+	    snprintf(buf, sizeof(buf), "%s/%s", strcmp(p->cwd, "/") ? p->cwd : "", filename) <
+		    (int)sizeof(buf)) {
+		set_str(&p->exe, buf);
+		return;
+	}
+	set_str(&p->exe, filename);
+}
+
+static void set_cwd(struct proc *p, const struct ct_exec_event *e)
+{
+	size_t off = e->cwd_off < CT_PATH_MAX ? e->cwd_off : CT_PATH_MAX - 1;
+
+	/* A cwd missing its leading components would name the wrong directory. */
+	free(p->cwd);
+	if (e->flags & CT_PATH_TRUNCATED)
+		p->cwd = NULL;
+	else
+		p->cwd = xmemdup(e->cwd + off, strnlen(e->cwd + off, CT_PATH_MAX - off));
+}
+
+static void set_argv(struct proc *p, const char *argv, size_t len, bool truncated)
+{
+	free(p->argv);
+	/* drop the terminating NUL of the last argument: it separates nothing */
+	while (len && argv[len - 1] == '\0')
+		len--;
+	p->argv = xmemdup(argv, len);
+	p->argv_len = len;
+	p->argv_truncated = truncated;
+}
+
+static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, size_t len)
+{
+	struct proc *p = get_or_add(c, &e->hdr);
+	size_t argv_len = e->argv_len;
+	char filename[CT_PATH_MAX + 1];
+
+	if (len < CT_EXEC_FIXED_LEN + argv_len)
+		argv_len = len > CT_EXEC_FIXED_LEN ? len - CT_EXEC_FIXED_LEN : 0;
+	p->ppid = e->hdr.ppid;
+	copy_comm(p->comm, e->hdr.comm);
+	set_cwd(p, e);
+	memcpy(filename, e->filename, CT_PATH_MAX);
+	filename[CT_PATH_MAX] = '\0';
+	set_exe(p, filename);
+	set_argv(p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
+	classify(c, p);
+	live_exec(c, p, e->hdr.ts_ns);
+}
+
+/* The group is gone: its live children are reparented (to a subreaper or init). */
+static void orphan_children(struct collector *c, struct proc *parent)
+{
+	if (!parent->nchildren)
+		return;
+	pt_for_each(&c->pt, p) {
+		if (p->parent != parent || p->exited || p->orphaned)
+			continue;
+		p->orphaned = true;
+		p->original_ppid = parent->pid;
+		update_keep(c, p);
+	}
+}
+
+static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
+{
+	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+
+	if (!p)
+		return;
+	p->exited = true;
+	p->exit_ns = e->hdr.ts_ns;
+	p->exit_status = e->exit_code;
+	if (!p->orphaned)
+		p->ppid = e->hdr.ppid;
+	update_keep(c, p);
+	live_exit(c, p, e->hdr.ts_ns);
+	orphan_children(c, p);
+	pt_maybe_free(&c->pt, p);
+}
+
+static void on_fatal_signal(struct collector *c, const struct ct_signal_event *e)
+{
+	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+	struct fatal_signal *s;
+
+	if (!p)
+		return;
+	s = realloc(p->sigs, (p->nsigs + 1) * sizeof(*s));
+	if (!s)
+		abort();
+	p->sigs = s;
+	s = &p->sigs[p->nsigs++];
+	memset(s, 0, sizeof(*s));
+	s->at_ns = e->hdr.ts_ns;
+	s->signal = e->signal;
+	s->sender_pid = e->sender_pid;
+	copy_comm(s->sender_comm, e->sender_comm);
+	update_keep(c, p);
+	live_signal(c, p, s);
+}
+
+int collector_handle(void *ctx, void *data, size_t len)
+{
+	struct collector *c = ctx;
+	const struct ct_event_hdr *h = data;
+
+	if (len < sizeof(*h))
+		return 0;
+	c->received++;
+	switch (h->type) {
+	case CT_EV_FORK:
+		if (len >= sizeof(struct ct_fork_event))
+			on_proc_fork(c, data);
+		break;
+	case CT_EV_EXEC:
+		if (len >= CT_EXEC_FIXED_LEN)
+			on_proc_exec(c, data, len);
+		break;
+	case CT_EV_EXIT:
+		if (len >= sizeof(struct ct_exit_event))
+			on_group_exit(c, data);
+		break;
+	case CT_EV_SIGNAL:
+		if (len >= sizeof(struct ct_signal_event))
+			on_fatal_signal(c, data);
+		break;
+	}
+	return 0;
+}
+
+void collector_seed(struct collector *c, const struct ct_exec_event *e, const char *argv,
+		    size_t argv_len, bool argv_truncated, const char *exe)
+{
+	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+
+	if (p)
+		return;
+	p = pt_add(&c->pt, e->hdr.pid, e->hdr.start_ns, e->hdr.ppid);
+	p->seeded = true;
+	copy_comm(p->comm, e->hdr.comm);
+	set_cwd(p, e);
+	set_str(&p->exe, exe);
+	set_argv(p, argv, argv_len, argv_truncated);
+	classify(c, p);
+}
+
+void collector_link_parents(struct collector *c)
+{
+	pt_for_each(&c->pt, p)
+		if (!p->parent && p->ppid && p->ppid != p->pid)
+			pt_set_parent(p, pt_find_live(&c->pt, p->ppid));
+}

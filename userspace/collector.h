@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Turns BPF records into the process table, live lines and, at the end, findings. */
+#ifndef CIDTRACE_COLLECTOR_H
+#define CIDTRACE_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proctable.h"
+#include "testdir.h"
+
+#define MAX_LIST 16
+
+enum live_format {
+	LIVE_TEXT,
+	LIVE_JSON,
+	LIVE_NONE,
+};
+
+struct collector_cfg {
+	struct testdir_cfg td;
+	const char *scopes[MAX_LIST]; /* normalized absolute dirs */
+	int nscopes;
+	const char *vmm_comms[MAX_LIST * 2]; /* fnmatch patterns on comm */
+	int nvmm_comms;
+	enum live_format live;
+	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
+};
+
+struct collector {
+	struct collector_cfg cfg;
+	struct proctable pt;
+	uint64_t received;   /* records consumed from the ring buffer */
+	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
+	bool header_printed;
+};
+
+void collector_init(struct collector *c, const struct collector_cfg *cfg);
+void collector_free(struct collector *c);
+/* One ring buffer record. Returns 0 (libbpf ring_buffer callback convention). */
+int collector_handle(void *ctx, void *data, size_t len);
+/* One startup snapshot record, with argv read from /proc (may be empty). */
+void collector_seed(struct collector *c, const struct ct_exec_event *e, const char *argv,
+		    size_t argv_len, bool argv_truncated, const char *exe);
+/* After seeding: link every entry to its parent's. */
+void collector_link_parents(struct collector *c);
+
+#endif

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "util.h"
+
+struct json_object *jstrn(const char *s, size_t len)
+{
+	size_t n;
+	char *clean = utf8_sanitize(s, len, &n);
+	struct json_object *o = json_object_new_string_len(clean, n);
+
+	free(clean);
+	return o;
+}
+
+struct json_object *jstr(const char *s)
+{
+	return jstrn(s, strlen(s));
+}
+
+struct json_object *jstr_or_null(const char *s)
+{
+	return s ? jstr(s) : NULL;
+}
+
+struct json_object *jtime(uint64_t boot_ns)
+{
+	char buf[64];
+
+	if (!boot_ns)
+		return NULL;
+	fmt_rfc3339(buf, sizeof(buf), boot_ns);
+	return json_object_new_string(buf);
+}
+
+struct json_object *jargv(const char *argv, size_t len)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i = 0;
+
+	while (i < len) {
+		size_t n = strnlen(argv + i, len - i);
+
+		json_object_array_add(a, jstrn(argv + i, n));
+		i += n + 1;
+	}
+	return a;
+}
+
+struct json_object *jint(int64_t v)
+{
+	return json_object_new_int64(v);
+}
+
+const char *signal_name(int sig, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		[1] = "SIGHUP",	   [2] = "SIGINT",    [3] = "SIGQUIT",	 [4] = "SIGILL",
+		[5] = "SIGTRAP",   [6] = "SIGABRT",   [7] = "SIGBUS",	 [8] = "SIGFPE",
+		[9] = "SIGKILL",   [10] = "SIGUSR1",  [11] = "SIGSEGV",	 [12] = "SIGUSR2",
+		[13] = "SIGPIPE",  [14] = "SIGALRM",  [15] = "SIGTERM",	 [16] = "SIGSTKFLT",
+		[17] = "SIGCHLD",  [18] = "SIGCONT",  [19] = "SIGSTOP",	 [20] = "SIGTSTP",
+		[21] = "SIGTTIN",  [22] = "SIGTTOU",  [23] = "SIGURG",	 [24] = "SIGXCPU",
+		[25] = "SIGXFSZ",  [26] = "SIGVTALRM", [27] = "SIGPROF", [28] = "SIGWINCH",
+		[29] = "SIGIO",	   [30] = "SIGPWR",   [31] = "SIGSYS",
+	};
+
+	if (sig > 0 && sig < (int)(sizeof(names) / sizeof(names[0])))
+		return names[sig];
+	snprintf(buf, len, "SIG%d", sig);
+	return buf;
+}

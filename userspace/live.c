@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "json.h"
+#include "live.h"
+#include "util.h"
+
+/* Text lines cut long argv here; the report keeps the whole of it. */
+#define TEXT_DETAIL_MAX 160
+
+/* Which processes get live lines: the job under `run`, the scope under --scope, else all;
+ * VMMs always, since they are what cidtrace is for. */
+static bool visible(const struct collector *c, const struct proc *p)
+{
+	if (c->cfg.live == LIVE_NONE)
+		return false;
+	if (p->role == ROLE_VMM)
+		return true;
+	if (c->cfg.job_pid)
+		return p->in_job;
+	if (c->cfg.nscopes)
+		return p->in_scope;
+	return true;
+}
+
+static void text_prefix(struct collector *c, const char *event, const struct proc *p, uint64_t ts)
+{
+	int64_t wall = boot_to_wall_ns(ts);
+	time_t sec = wall / 1000000000;
+	struct tm tm;
+
+	if (!c->header_printed) {
+		printf("%-12s %-7s %7s %7s %-16s %s\n", "TIME(UTC)", "EVENT", "PID", "PPID", "COMM",
+		       "DETAIL [TEST_DIR]");
+		c->header_printed = true;
+	}
+	gmtime_r(&sec, &tm);
+	printf("%02d:%02d:%02d.%03ld %-7s %7u %7u ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+	       (long)(wall % 1000000000) / 1000000, event, p->pid, p->ppid);
+	fput_escaped(stdout, p->comm, strlen(p->comm));
+	printf("%*s ", (int)(16 - strnlen(p->comm, 16)), "");
+}
+
+static void text_suffix(const struct proc *p)
+{
+	if (p->test_dir) {
+		fputs(" [", stdout);
+		fput_escaped(stdout, p->test_dir, strlen(p->test_dir));
+		fputc(']', stdout);
+	}
+	fputc('\n', stdout);
+	fflush(stdout);
+}
+
+static struct json_object *json_prefix(const char *event, const struct proc *p, uint64_t ts)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "time", jtime(ts));
+	json_object_object_add(o, "event", jstr(event));
+	json_object_object_add(o, "pid", jint(p->pid));
+	json_object_object_add(o, "ppid", jint(p->ppid));
+	json_object_object_add(o, "start_ns", jint(p->start_ns));
+	json_object_object_add(o, "comm", jstr(p->comm));
+	json_object_object_add(o, "test_dir", jstr_or_null(p->test_dir));
+	return o;
+}
+
+static void json_print(struct json_object *o)
+{
+	puts(json_object_to_json_string_ext(o, CT_JSON_FLAGS));
+	fflush(stdout);
+	json_object_put(o);
+}
+
+void live_fork(struct collector *c, const struct proc *p, uint64_t ts)
+{
+	if (!visible(c, p))
+		return;
+	if (c->cfg.live == LIVE_JSON)
+		return json_print(json_prefix("fork", p, ts));
+	text_prefix(c, "fork", p, ts);
+	text_suffix(p);
+}
+
+void live_exec(struct collector *c, const struct proc *p, uint64_t ts)
+{
+	if (!visible(c, p))
+		return;
+	if (c->cfg.live == LIVE_JSON) {
+		struct json_object *o = json_prefix("exec", p, ts);
+
+		json_object_object_add(o, "exe", jstr_or_null(p->exe));
+		json_object_object_add(o, "argv", jargv(p->argv, p->argv_len));
+		json_object_object_add(o, "argv_truncated", json_object_new_boolean(p->argv_truncated));
+		return json_print(o);
+	}
+	text_prefix(c, "exec", p, ts);
+	for (size_t i = 0, budget = TEXT_DETAIL_MAX; i < p->argv_len;) {
+		size_t n = strnlen(p->argv + i, p->argv_len - i);
+
+		if (i)
+			fputc(' ', stdout);
+		if (n > budget) {
+			fput_escaped(stdout, p->argv + i, budget);
+			fputs("...", stdout);
+			break;
+		}
+		fput_escaped(stdout, p->argv + i, n);
+		budget -= n;
+		i += n + 1;
+	}
+	text_suffix(p);
+}
+
+void live_exit(struct collector *c, const struct proc *p, uint64_t ts)
+{
+	int sig = p->exit_status & 0x7f;
+	char buf[16];
+
+	if (!visible(c, p))
+		return;
+	if (c->cfg.live == LIVE_JSON) {
+		struct json_object *o = json_prefix("exit", p, ts);
+
+		json_object_object_add(o, "code", jint(sig ? 0 : (p->exit_status >> 8) & 0xff));
+		json_object_object_add(o, "signal", jint(sig));
+		json_object_object_add(o, "core_dumped", json_object_new_boolean(p->exit_status & 0x80));
+		return json_print(o);
+	}
+	text_prefix(c, "exit", p, ts);
+	if (sig)
+		printf("killed by %s%s", signal_name(sig, buf, sizeof(buf)),
+		       p->exit_status & 0x80 ? " (core dumped)" : "");
+	else
+		printf("code %u", (p->exit_status >> 8) & 0xff);
+	text_suffix(p);
+}
+
+void live_signal(struct collector *c, const struct proc *p, const struct fatal_signal *s)
+{
+	char buf[16];
+
+	if (!visible(c, p))
+		return;
+	if (c->cfg.live == LIVE_JSON) {
+		struct json_object *o = json_prefix("signal", p, s->at_ns);
+
+		json_object_object_add(o, "signal", jint(s->signal));
+		json_object_object_add(o, "signal_name",
+				       jstr(signal_name(s->signal, buf, sizeof(buf))));
+		json_object_object_add(o, "sender_pid", jint(s->sender_pid));
+		json_object_object_add(o, "sender_comm", jstr(s->sender_comm));
+		return json_print(o);
+	}
+	text_prefix(c, "signal", p, s->at_ns);
+	printf("%s from %u (", signal_name(s->signal, buf, sizeof(buf)), s->sender_pid);
+	fput_escaped(stdout, s->sender_comm, strlen(s->sender_comm));
+	fputc(')', stdout);
+	text_suffix(p);
+}

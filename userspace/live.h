@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Live lines on stdout: aligned text for people, NDJSON for log shippers. */
+#ifndef CIDTRACE_LIVE_H
+#define CIDTRACE_LIVE_H
+
+#include "collector.h"
+
+void live_fork(struct collector *c, const struct proc *p, uint64_t ts);
+void live_exec(struct collector *c, const struct proc *p, uint64_t ts);
+void live_exit(struct collector *c, const struct proc *p, uint64_t ts);
+void live_signal(struct collector *c, const struct proc *p, const struct fatal_signal *s);
+
+#endif

@@ -1,0 +1,451 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cidtrace: who held the vsock CID, and which VMMs and pagers misbehaved, from the kernel. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "report.h"
+#include "tracer.h"
+#include "util.h"
+
+/* How long submitted-but-unannounced events may wait (see wakeup_bytes in the BPF side). */
+#define POLL_TICK_MS 100
+/*
+ * The ring buffer's pages are mapped into cidtrace twice (libbpf maps the data area back to
+ * back), so they count double in its RSS. 1 MiB holds several poll ticks of a fork storm.
+ */
+#define RINGBUF_BYTES (1u << 20)
+
+static const char usage_text[] =
+	"usage: cidtrace record [options]\n"
+	"       cidtrace run [options] -- CMD [ARGS...]\n"
+	"       cidtrace --version | --help\n"
+	"\n"
+	"Trace process lifecycles (fork, exec, exit, fatal signals, reparenting) with BPF and\n"
+	"write a JSON report that ties VMMs to their test directories.\n"
+	"\n"
+	"  record        trace until SIGINT, SIGTERM or --duration\n"
+	"  run           trace while CMD runs; exit with CMD's status\n"
+	"\n"
+	"options:\n"
+	"  -o, --output FILE        report path (default cidtrace-report.json)\n"
+	"      --ready-file FILE    create FILE once every probe is attached\n"
+	"      --duration SEC       record: stop after SEC seconds\n"
+	"      --checkpoint SEC     rewrite the report every SEC seconds (default 5, 0: never)\n"
+	"      --json               live events as NDJSON on stdout\n"
+	"  -q, --quiet              no live events\n"
+	"  -v, --verbose            say what is attached and why; show the libbpf log\n"
+	"      --scope DIR          only processes whose argv or cwd reference DIR (repeatable)\n"
+	"      --vmm-comm NAME      also treat comm NAME (glob) as a VMM (repeatable)\n"
+	"      --scratch-root DIR   also find test dirs under DIR (repeatable; defaults:\n"
+	"                           $TMPDIR, /tmp, /ci)\n"
+	"      --test-dir-depth N   path components below a scratch root naming a test (2)\n"
+	"      --no-fentry          use the portable fallback hooks only\n"
+	"\n"
+	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error, 3 environment\n"
+	"(not root, no BPF, no BTF); run: CMD's status (128+N if killed by signal N).\n"
+	"\n"
+	"examples:\n"
+	"  sudo cidtrace run -o report.json -- make test\n"
+	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
+	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n";
+
+struct options {
+	struct collector_cfg cfg;
+	const char *output;
+	const char *ready_file;
+	double duration;
+	double checkpoint;
+	bool verbose;
+	bool no_fentry;
+	bool run;
+	char **command;
+};
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("cidtrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see cidtrace --help)\n", stderr);
+	return EXIT_USAGE;
+}
+
+/* Absolute, normalized copy of a directory argument; relative ones are taken from cwd. */
+static const char *abs_dir(const char *arg)
+{
+	char joined[PATH_MAX], cwd[PATH_MAX], out[PATH_MAX];
+
+	if (arg[0] == '/') {
+		snprintf(joined, sizeof(joined), "%s", arg);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return NULL;
+		if (snprintf(joined, sizeof(joined), "%s/%s", cwd, arg) >= (int)sizeof(joined))
+			return NULL;
+	}
+	if (!path_normalize(joined, strlen(joined), out, sizeof(out)))
+		return NULL;
+	return strdup(out);
+}
+
+static int add_dir(const char **list, int *n, int max, const char *arg, const char *flag)
+{
+	const char *dir;
+
+	if (*n >= max)
+		return usage_error("too many %s options", flag);
+	dir = abs_dir(arg);
+	if (!dir)
+		return usage_error("bad directory '%s'", arg);
+	list[(*n)++] = dir;
+	return 0;
+}
+
+static int parse_seconds(const char *arg, double *out, const char *flag)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(arg, &end);
+	if (errno || end == arg || *end || *out < 0 || *out > 1e7)
+		return usage_error("%s needs a number of seconds", flag);
+	return 0;
+}
+
+enum {
+	OPT_READY = 256,
+	OPT_DURATION,
+	OPT_CHECKPOINT,
+	OPT_JSON,
+	OPT_SCOPE,
+	OPT_VMM_COMM,
+	OPT_SCRATCH_ROOT,
+	OPT_DEPTH,
+	OPT_NO_FENTRY,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "ready-file", required_argument, NULL, OPT_READY },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "scope", required_argument, NULL, OPT_SCOPE },
+	{ "vmm-comm", required_argument, NULL, OPT_VMM_COMM },
+	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },
+	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },
+	{ "no-fentry", no_argument, NULL, OPT_NO_FENTRY },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char *const default_vmm_comms[] = {
+	"qemu-system-*", "firecracker", "cloud-hyperviso*", "crosvm", "stratovirt",
+};
+
+static bool is_file(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+static void set_defaults(struct options *o)
+{
+	struct testdir_cfg *td = &o->cfg.td;
+	const char *tmpdir = getenv("TMPDIR");
+
+	memset(o, 0, sizeof(*o));
+	o->output = "cidtrace-report.json";
+	o->checkpoint = 5;
+	td->depth = 2;
+	td->is_file = is_file;
+	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
+		td->roots[td->nroots++] = tmpdir;
+	td->roots[td->nroots++] = "/tmp";
+	td->roots[td->nroots++] = "/ci";
+	for (size_t i = 0; i < sizeof(default_vmm_comms) / sizeof(default_vmm_comms[0]); i++)
+		o->cfg.vmm_comms[o->cfg.nvmm_comms++] = default_vmm_comms[i];
+}
+
+/* Returns -1 to go on, or the exit code. */
+static int parse_args(struct options *o, int argc, char **argv)
+{
+	struct collector_cfg *cfg = &o->cfg;
+	int opt, err = 0;
+	char *end;
+	long n;
+
+	set_defaults(o);
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("cidtrace %s\n", CIDTRACE_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "run"))
+		o->run = true;
+	else if (strcmp(argv[1], "record"))
+		return usage_error("unknown command '%s'", argv[1]);
+
+	optind = 2;
+	opterr = 0;
+	while (!err && (opt = getopt_long(argc, argv, "+o:qvh", long_opts, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_READY:
+			o->ready_file = optarg;
+			break;
+		case OPT_DURATION:
+			err = parse_seconds(optarg, &o->duration, "--duration");
+			break;
+		case OPT_CHECKPOINT:
+			err = parse_seconds(optarg, &o->checkpoint, "--checkpoint");
+			break;
+		case OPT_JSON:
+			cfg->live = LIVE_JSON;
+			break;
+		case 'q':
+			cfg->live = LIVE_NONE;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case OPT_SCOPE:
+			err = add_dir(cfg->scopes, &cfg->nscopes, MAX_LIST, optarg, "--scope");
+			break;
+		case OPT_VMM_COMM:
+			if (cfg->nvmm_comms >= (int)(sizeof(cfg->vmm_comms) / sizeof(cfg->vmm_comms[0])))
+				err = usage_error("too many %s options", "--vmm-comm");
+			else
+				cfg->vmm_comms[cfg->nvmm_comms++] = optarg;
+			break;
+		case OPT_SCRATCH_ROOT:
+			err = add_dir(cfg->td.roots, &cfg->td.nroots, TESTDIR_MAX_ROOTS, optarg,
+				      "--scratch-root");
+			break;
+		case OPT_DEPTH:
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || n < 1 || n > 16)
+				err = usage_error("--test-dir-depth needs a number from 1 to 16");
+			cfg->td.depth = n;
+			break;
+		case OPT_NO_FENTRY:
+			o->no_fentry = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return EXIT_OK;
+		case OPT_VERSION:
+			printf("cidtrace %s\n", CIDTRACE_VERSION);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
+		}
+	}
+	if (err)
+		return err;
+	if (o->run) {
+		if (optind >= argc)
+			return usage_error("run needs a command after %s", "--");
+		if (o->duration)
+			return usage_error("%s is for record; run stops when CMD exits", "--duration");
+		o->command = argv + optind;
+	} else if (optind < argc) {
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	return -1;
+}
+
+static int check_writable(const char *path, const char *what)
+{
+	int err = atomic_write_probe(path);
+
+	if (err) {
+		errmsg("cannot write %s '%s': %s", what, path, strerror(-err));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static pid_t start_command(char **command, const sigset_t *blocked)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigprocmask(SIG_UNBLOCK, blocked, NULL);
+	execvp(command[0], command);
+	errmsg("cannot run '%s': %s", command[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+static int status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_RUNTIME;
+}
+
+struct session {
+	struct options *o;
+	struct collector c;
+	struct tracer t;
+	struct report_meta meta;
+	bool report_failed;
+};
+
+static void write_report(struct session *s)
+{
+	int err;
+
+	s->meta.lost = tracer_lost(&s->t);
+	err = report_write(s->o->output, &s->c, &s->meta);
+	if (err && !s->report_failed)
+		errmsg("cannot write report '%s': %s", s->o->output, strerror(-err));
+	s->report_failed = err != 0;
+}
+
+static int trace(struct options *o)
+{
+	struct tracer_opts topts = { o->verbose, o->no_fentry, RINGBUF_BYTES };
+	uint64_t next_checkpoint, deadline = 0;
+	int sfd, ret, exit_code = EXIT_OK;
+	struct session s = { .o = o };
+	bool stopping = false;
+	pid_t child = 0;
+	sigset_t mask;
+
+	ret = tracer_check_env();
+	if (ret)
+		return ret;
+	ret = check_writable(o->output, "report");
+	if (!ret && o->ready_file)
+		ret = check_writable(o->ready_file, "ready file");
+	if (ret)
+		return ret;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	clock_init();
+	collector_init(&s.c, &o->cfg);
+	ret = tracer_start(&s.t, &s.c, &topts);
+	if (ret) {
+		collector_free(&s.c);
+		return ret;
+	}
+	s.meta = (struct report_meta){ .mode = o->run ? "run" : "record",
+				       .command = o->command,
+				       .started_ns = now_boot_ns(),
+				       .attach = &s.t.modes,
+				       .verbose = o->verbose };
+	s.c.started_ns = s.meta.started_ns;
+	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
+	malloc_trim(0);
+	if (o->verbose)
+		errmsg("attached: process=%s snapshot=%s", s.t.modes.process, s.t.modes.snapshot);
+	write_report(&s);
+	if (o->ready_file && (ret = atomic_write(o->ready_file, "ready\n", 6))) {
+		errmsg("cannot write ready file '%s': %s", o->ready_file, strerror(-ret));
+		exit_code = EXIT_RUNTIME;
+		stopping = true;
+	}
+	if (o->duration)
+		deadline = s.meta.started_ns + (uint64_t)(o->duration * 1e9);
+	next_checkpoint = o->checkpoint ? s.meta.started_ns + (uint64_t)(o->checkpoint * 1e9) : 0;
+	if (o->run && !stopping) {
+		s.c.cfg.job_pid = child = start_command(o->command, &mask);
+		if (child < 0) {
+			errmsg("fork: %s", strerror(errno));
+			exit_code = EXIT_RUNTIME;
+			stopping = true;
+		}
+	}
+
+	while (!stopping) {
+		struct pollfd fds[2] = { { tracer_fd(&s.t), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+		uint64_t now;
+
+		poll(fds, 2, POLL_TICK_MS);
+		tracer_consume(&s.t);
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			int status;
+
+			if (si.ssi_signo == SIGCHLD) {
+				if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+					exit_code = status_to_exit(status);
+					stopping = true;
+				}
+			} else if (child > 0) {
+				/* A terminal's ^C already reached the whole process group. */
+				if (si.ssi_code != SI_KERNEL)
+					kill(child, si.ssi_signo);
+			} else {
+				stopping = true;
+			}
+		}
+		now = now_boot_ns();
+		if (deadline && now >= deadline)
+			stopping = true;
+		if (!stopping && next_checkpoint && now >= next_checkpoint) {
+			write_report(&s);
+			next_checkpoint = now + (uint64_t)(o->checkpoint * 1e9);
+		}
+	}
+
+	tracer_consume(&s.t);
+	s.meta.ended_ns = now_boot_ns();
+	write_report(&s);
+	if (s.report_failed && exit_code == EXIT_OK)
+		exit_code = EXIT_RUNTIME;
+	tracer_stop(&s.t);
+	collector_free(&s.c);
+	close(sfd);
+	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int ret = parse_args(&o, argc, argv);
+
+	if (ret >= 0)
+		return ret;
+	return trace(&o);
+}

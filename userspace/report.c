@@ -1,0 +1,247 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "report.h"
+#include "util.h"
+
+#define add(o, k, v) json_object_object_add(o, k, v)
+
+static struct json_object *jbool(bool b)
+{
+	return json_object_new_boolean(b);
+}
+
+/*
+ * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
+ * which, so ask /proc, but only if the pid still names the same process: /proc's start time,
+ * in clock ticks, must be the tick that holds start_ns.
+ */
+static void refresh_ppid(struct proc *p)
+{
+	unsigned long long ticks = 0;
+	char path[64], buf[1024], *rp;
+	unsigned int ppid = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", p->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) &&
+	    sscanf(rp + 2, "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		   &ppid, &ticks) == 2 &&
+	    hz > 0 && ticks == p->start_ns / (1000000000ull / hz))
+		p->ppid = ppid;
+	fclose(f);
+}
+
+static struct json_object *process_json(const struct proc *p)
+{
+	struct json_object *o = json_object_new_object(), *sigs = json_object_new_array(), *ex = NULL;
+	char buf[16];
+
+	add(o, "pid", jint(p->pid));
+	add(o, "ppid", jint(p->ppid));
+	add(o, "start_ns", jint(p->start_ns));
+	add(o, "comm", jstr(p->comm));
+	add(o, "exe", jstr_or_null(p->exe));
+	add(o, "argv", jargv(p->argv, p->argv_len));
+	add(o, "argv_truncated", jbool(p->argv_truncated));
+	add(o, "cwd", jstr_or_null(p->cwd));
+	add(o, "test_dir", jstr_or_null(p->test_dir));
+	add(o, "role", p->role == ROLE_VMM ? jstr("vmm") : NULL);
+	add(o, "in_scope", jbool(p->in_scope));
+	add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
+	add(o, "orphaned", jbool(p->orphaned));
+	add(o, "started_at", p->seeded ? NULL : jtime(p->start_ns));
+	add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
+	if (p->exited && p->exit_ns) {
+		int sig = p->exit_status & 0x7f;
+
+		ex = json_object_new_object();
+		add(ex, "code", jint(sig ? 0 : (p->exit_status >> 8) & 0xff));
+		add(ex, "signal", jint(sig));
+		add(ex, "core_dumped", jbool(p->exit_status & 0x80));
+	}
+	add(o, "exit", ex);
+	for (uint32_t i = 0; i < p->nsigs; i++) {
+		const struct fatal_signal *s = &p->sigs[i];
+		struct json_object *so = json_object_new_object();
+
+		add(so, "signal", jint(s->signal));
+		add(so, "name", jstr(signal_name(s->signal, buf, sizeof(buf))));
+		add(so, "at", jtime(s->at_ns));
+		add(so, "sender_pid", jint(s->sender_pid));
+		add(so, "sender_comm", jstr(s->sender_comm));
+		json_object_array_add(sigs, so);
+	}
+	add(o, "fatal_signals", sigs);
+	return o;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct proc *x = *(struct proc *const *)a, *y = *(struct proc *const *)b;
+
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/* Kept processes and their ancestors, oldest first. */
+static struct json_object *processes_json(struct collector *c, size_t *count)
+{
+	struct json_object *arr = json_object_new_array();
+	struct proc **list;
+	size_t n = 0;
+
+	pt_for_each(&c->pt, p)
+		p->emit = false;
+	pt_for_each(&c->pt, p)
+		if (p->keep)
+			for (struct proc *a = p; a && !a->emit; a = a->parent)
+				a->emit = true, n++;
+	list = calloc(n ? n : 1, sizeof(*list));
+	if (!list)
+		abort();
+	n = 0;
+	pt_for_each(&c->pt, p) {
+		if (!p->emit)
+			continue;
+		if (p->orphaned && !p->exited)
+			refresh_ppid(p);
+		list[n++] = p;
+	}
+	qsort(list, n, sizeof(*list), by_start);
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(arr, process_json(list[i]));
+	free(list);
+	*count = n;
+	return arr;
+}
+
+/* vmm_leak: a VMM that started under the trace and outlived it. Only a final report has
+ * them; at a checkpoint the trace has not ended, so nothing has outlived it yet. */
+static void leak_findings(struct collector *c, const struct report_meta *m,
+			  struct json_object *findings)
+{
+	char summary[512];
+
+	pt_for_each(&c->pt, p) {
+		struct json_object *f;
+		double age;
+
+		if (p->role != ROLE_VMM || p->exited || p->seeded ||
+		    (c->cfg.nscopes && !p->in_scope))
+			continue;
+		age = (double)(m->ended_ns - p->start_ns) / 1e9;
+		f = json_object_new_object();
+		add(f, "kind", jstr("vmm_leak"));
+		add(f, "pid", jint(p->pid));
+		add(f, "ppid", jint(p->ppid));
+		add(f, "start_ns", jint(p->start_ns));
+		add(f, "comm", jstr(p->comm));
+		add(f, "test_dir", jstr_or_null(p->test_dir));
+		add(f, "orphaned", jbool(p->orphaned));
+		add(f, "started_at", jtime(p->start_ns));
+		add(f, "age_s", json_object_new_double(age));
+		snprintf(summary, sizeof(summary),
+			 "%s pid %u%s%s%s was still running when tracing ended, %.1f s after it "
+			 "started%s.",
+			 p->comm, p->pid, p->test_dir ? " (" : "", p->test_dir ? p->test_dir : "",
+			 p->test_dir ? ")" : "", age,
+			 p->orphaned ? "; its parent had exited, so nobody will reap it" : "");
+		add(f, "summary", jstr(summary));
+		json_object_array_add(findings, f);
+	}
+}
+
+static struct json_object *strings_json(const char *const *v, int n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (int i = 0; i < n; i++)
+		json_object_array_add(a, jstr(v[i]));
+	return a;
+}
+
+static struct json_object *trace_json(struct collector *c, const struct report_meta *m)
+{
+	struct json_object *t = json_object_new_object(), *attach, *events, *cmd = NULL;
+
+	add(t, "mode", jstr(m->mode));
+	if (m->command) {
+		cmd = json_object_new_array();
+		for (char *const *a = m->command; *a; a++)
+			json_object_array_add(cmd, jstr(*a));
+	}
+	add(t, "command", cmd);
+	add(t, "started_at", jtime(m->started_ns));
+	add(t, "ended_at", m->ended_ns ? jtime(m->ended_ns) : NULL);
+	add(t, "updated_at", jtime(m->ended_ns ? m->ended_ns : now_boot_ns()));
+	add(t, "final", jbool(m->ended_ns != 0));
+	add(t, "complete", jbool(m->lost == 0));
+	attach = json_object_new_object();
+	add(attach, "process", jstr(m->attach->process));
+	add(attach, "snapshot", jstr(m->attach->snapshot));
+	add(t, "attach", attach);
+	events = json_object_new_object();
+	add(events, "received", jint(c->received));
+	add(events, "lost", jint(m->lost));
+	add(t, "events", events);
+	add(t, "scope", strings_json(c->cfg.scopes, c->cfg.nscopes));
+	add(t, "scratch_roots", strings_json(c->cfg.td.roots, c->cfg.td.nroots));
+	add(t, "test_dir_depth", jint(c->cfg.td.depth));
+	return t;
+}
+
+int report_write(const char *path, struct collector *c, const struct report_meta *m)
+{
+	struct json_object *r = json_object_new_object(), *tool, *host, *findings;
+	uint64_t t0 = now_boot_ns();
+	struct utsname u;
+	char hostname[256] = "";
+	const char *text;
+	char *buf;
+	size_t nprocs, len;
+	int ret;
+
+	uname(&u);
+	gethostname(hostname, sizeof(hostname) - 1);
+	add(r, "schema", jstr(REPORT_SCHEMA));
+	tool = json_object_new_object();
+	add(tool, "name", jstr("cidtrace"));
+	add(tool, "version", jstr(CIDTRACE_VERSION));
+	add(r, "tool", tool);
+	host = json_object_new_object();
+	add(host, "hostname", jstr(hostname));
+	add(host, "kernel", jstr(u.release));
+	add(r, "host", host);
+	add(r, "trace", trace_json(c, m));
+	add(r, "processes", processes_json(c, &nprocs));
+	add(r, "cids", json_object_new_array());
+	findings = json_object_new_array();
+	if (m->ended_ns)
+		leak_findings(c, m, findings);
+	add(r, "findings", findings);
+
+	text = json_object_to_json_string_length(r, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY, &len);
+	buf = malloc(len + 1);
+	if (!buf)
+		abort();
+	memcpy(buf, text, len);
+	buf[len++] = '\n';
+	ret = atomic_write(path, buf, len);
+	free(buf);
+	if (!ret && m->verbose && m->ended_ns)
+		errmsg("report written: %zu bytes, %zu processes, %.3f ms", len, nprocs,
+		       (now_boot_ns() - t0) / 1e6);
+	json_object_put(r);
+	return ret;
+}

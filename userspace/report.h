@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The JSON report, schema cidtrace.report/1 (docs/report-schema.md). */
+#ifndef CIDTRACE_REPORT_H
+#define CIDTRACE_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collector.h"
+#include "tracer.h"
+
+#define REPORT_SCHEMA "cidtrace.report/1"
+
+struct report_meta {
+	const char *mode; /* "record" or "run" */
+	char *const *command; /* `run`: the command's argv, NULL-terminated */
+	uint64_t started_ns;
+	uint64_t ended_ns; /* 0 while tracing goes on */
+	const struct attach_modes *attach;
+	uint64_t lost;
+	bool verbose;
+};
+
+/* Build the report and replace path with it atomically. 0 or -errno. */
+int report_write(const char *path, struct collector *c, const struct report_meta *m);
+
+#endif

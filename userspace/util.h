@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Small helpers shared by the collector: clocks, safe text, atomic files. */
+#ifndef CIDTRACE_UTIL_H
+#define CIDTRACE_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Documented exit codes (README, cidtrace --help). */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1, /* tracing failed after it started, or the report could not be written */
+	EXIT_USAGE = 2,	  /* bad flags or values, unwritable -o or --ready-file */
+	EXIT_ENV = 3,	  /* not root, no BPF, no BTF */
+};
+
+/* One lowercase line on stderr, prefixed "cidtrace: ". */
+__attribute__((format(printf, 1, 2))) void errmsg(const char *fmt, ...);
+
+uint64_t now_boot_ns(void);
+/* CLOCK_REALTIME minus CLOCK_BOOTTIME, fixed at start so event times stay ordered. */
+void clock_init(void);
+int64_t boot_to_wall_ns(uint64_t boot_ns);
+/* RFC 3339 UTC with microseconds, e.g. 2026-11-27T03:42:36.123456Z. */
+void fmt_rfc3339(char *buf, size_t len, uint64_t boot_ns);
+
+/*
+ * Make s valid UTF-8 by replacing each invalid byte with U+FFFD. Returns a malloc'ed string
+ * (NUL-terminated; embedded NULs are replaced too) and its length in *out_len.
+ */
+char *utf8_sanitize(const char *s, size_t len, size_t *out_len);
+
+/*
+ * Write s (len bytes) for a terminal: control characters, C1 controls, invalid UTF-8 and
+ * backslashes are escaped as \n, \t, \xNN or \\, so hostile argv cannot move the cursor, forge
+ * lines or inject escape sequences.
+ */
+void fput_escaped(FILE *f, const char *s, size_t len);
+
+/*
+ * Replace path with data atomically: a temp file in the same directory (O_EXCL, so never a
+ * symlink followed), fsync, rename over path, fsync the directory. Returns 0 or -errno.
+ */
+int atomic_write(const char *path, const void *data, size_t len);
+/* Check that atomic_write(path) can succeed, without touching path. 0 or -errno. */
+int atomic_write_probe(const char *path);
+
+#endif
