@@ -81,7 +81,7 @@ unit: $(UNIT_BINS)
 test: all unit fixtures
 	tests/run.sh
 
-demo: all
+demo: all fixtures
 	scripts/demo.sh
 
 bench: all

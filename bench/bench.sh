@@ -165,7 +165,7 @@ echo
 "$TMP/churn" -n $(((N + 9) / 10)) >/dev/null
 
 base_s=() traced_s=() base_cpu=() traced_cpu=()
-recv=() lost=() hwm=() rss=() maxrss=() wr_ms=() stop_ms=()
+recv=() lost=() hwm=() startup_hwm=() rss=() maxrss=() wr_ms=() stop_ms=()
 wr_bytes=n/a wr_procs=n/a lost_total=0
 
 churn_baseline() {
@@ -201,6 +201,7 @@ churn_traced() {
 	traced_s+=("$t")
 	traced_cpu+=("$(kv cpu_s "$churn_line")")
 	hwm+=("$(kv hwm_kb "$rw_line")")
+	startup_hwm+=("$(kv startup_hwm_kb "$rw_line")")
 	rss+=("$(kv rss_kb "$rw_line")")
 	maxrss+=("$(kv maxrss_kb "$rw_line")")
 	stop_ms+=("$(kv stop_ms "$rw_line")")
@@ -334,6 +335,7 @@ fi
 # ---- summary -----------------------------------------------------------------------------
 
 hwm_max=$(max "${hwm[@]}")
+startup_hwm_max=$(max "${startup_hwm[@]}")
 rss_max=$(max "${rss[@]}")
 maxrss_max=$(max "${maxrss[@]}")
 wr_ms_med=$(calc 3 "$(median "${wr_ms[@]}")")
@@ -367,7 +369,9 @@ row "ready, ms (vs bpftrace Attaching)" "$bt_attaching_med" "$ct_ready_med" \
 row "ready, ms (vs bpftrace attached)" "$bt_attached_med" "$ct_ready_med" \
 	"$(with "$(calc 2 "$ct_ready_med / $bt_attached_med")" x)" "<= $TARGET_READY_MS" \
 	"$(verdict "$ct_ready_med" $TARGET_READY_MS)"
-row "peak RSS tracing (VmHWM, max run)" "$bt_hwm_col" "$(mb "$hwm_max")" \
+row "peak RSS at start-up (BTF load)" "-" "$(mb "$startup_hwm_max")" \
+	"$(with "$startup_hwm_max" " kB")" "-" "info"
+row "peak RSS during churn (VmHWM)" "$bt_hwm_col" "$(mb "$hwm_max")" \
 	"$(with "$hwm_max" " kB")" "<= $((TARGET_RSS_KB / 1024)) MB" \
 	"$(verdict "$hwm_max" $TARGET_RSS_KB)"
 row "RSS at end of churn (VmRSS)" "-" "$(mb "$rss_max")" "$(with "$rss_max" " kB")" "-" "info"

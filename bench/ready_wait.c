@@ -85,6 +85,7 @@ struct state {
 	double deadline; /* for WAIT_READY and STOPPING; 0 means none */
 
 	long hwm_kb;
+	long startup_hwm_kb; /* VmHWM at ready, before the reset */
 	long rss_kb;
 	long maxrss_kb;
 	int tracer_status;
@@ -264,8 +265,28 @@ static void stop_tracer(struct state *s)
 	s->phase = STOPPING;
 }
 
+/*
+ * The tracer's peak RSS so far is its start-up peak (libbpf parses the kernel's BTF while
+ * loading). Keep it, then reset the high-water mark (clear_refs "5", proc(5)) so that the VmHWM
+ * read at stop time is the peak during the workload alone.
+ */
+static void reset_peak(struct state *s)
+{
+	char path[64];
+	int fd;
+
+	s->startup_hwm_kb = read_status_kb(s->tracer, "VmHWM");
+	snprintf(path, sizeof(path), "/proc/%d/clear_refs", s->tracer);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "5", 1) != 1)
+		perror("ready_wait: reset VmHWM");
+	if (fd >= 0)
+		close(fd);
+}
+
 static void spawn_workload(struct state *s)
 {
+	reset_peak(s);
 	/* The workload shares our stdout; flush so lines cannot be duplicated or reordered. */
 	fflush(stdout);
 	fflush(stderr);
@@ -456,6 +477,7 @@ int main(int argc, char **argv)
 		.tracer_pidfd = -1,
 		.work_pidfd = -1,
 		.hwm_kb = -1,
+		.startup_hwm_kb = -1,
 		.rss_kb = -1,
 		.maxrss_kb = -1,
 		.phase = WAIT_READY,
@@ -603,8 +625,9 @@ int main(int argc, char **argv)
 		work_exit = WIFEXITED(s.work_status) ? WEXITSTATUS(s.work_status)
 						     : 128 + WTERMSIG(s.work_status);
 	}
-	printf("ready_wait: ready_ms=%.3f hwm_kb=%ld rss_kb=%ld maxrss_kb=%ld stop_ms=%.3f",
-	       ms_between(s.t_fork, s.t_ready), s.hwm_kb, s.rss_kb, s.maxrss_kb,
+	printf("ready_wait: ready_ms=%.3f startup_hwm_kb=%ld hwm_kb=%ld rss_kb=%ld maxrss_kb=%ld "
+	       "stop_ms=%.3f",
+	       ms_between(s.t_fork, s.t_ready), s.startup_hwm_kb, s.hwm_kb, s.rss_kb, s.maxrss_kb,
 	       ms_between(s.t_term, s.t_exit));
 	printf(" tracer_exit=%d tracer_signal=%d workload_exit=%d\n", tracer_exit, tracer_signal,
 	       work_exit);

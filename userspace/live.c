@@ -10,18 +10,18 @@
 /* Text lines cut long argv here; the report keeps the whole of it. */
 #define TEXT_DETAIL_MAX 160
 
-/* Which processes get live lines: the job under `run`, the scope under --scope, else all;
- * VMMs always, since they are what cidtrace is for. */
+/* Which processes get live lines: the scope under --scope, else the job under `run`, else
+ * all; VMMs always, since they are what cidtrace is for. */
 static bool visible(const struct collector *c, const struct proc *p)
 {
 	if (c->cfg.live == LIVE_NONE)
 		return false;
 	if (p->role == ROLE_VMM)
 		return true;
-	if (c->cfg.job_pid)
-		return p->in_job;
 	if (c->cfg.nscopes)
 		return p->in_scope;
+	if (c->cfg.job_pid)
+		return p->in_job;
 	return true;
 }
 

@@ -156,7 +156,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 			 "started%s.",
 			 p->comm, p->pid, p->test_dir ? " (" : "", p->test_dir ? p->test_dir : "",
 			 p->test_dir ? ")" : "", age,
-			 p->orphaned ? "; its parent had exited, so nobody will reap it" : "");
+			 p->orphaned ? "; its parent had exited and it was reparented" : "");
 		add(f, "summary", jstr(summary));
 		json_object_array_add(findings, f);
 	}
