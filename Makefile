@@ -52,7 +52,7 @@ deps:
 $(BUILD) $(BUILD)/unit $(BUILD)/fixtures:
 	mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/common.bpf.h include/cidtrace_events.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/cidtrace_events.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o

@@ -27,6 +27,10 @@ enum ct_event_type {
 	CT_EV_EXIT = 3,
 	CT_EV_SIGNAL = 4,
 	CT_EV_TASK = 5, /* startup snapshot record from the task iterator */
+	CT_EV_VSOCK_BIND = 6,	 /* VHOST_VSOCK_SET_GUEST_CID returned */
+	CT_EV_VSOCK_RELEASE = 7, /* last reference to a vhost-vsock file went */
+	CT_EV_VSOCK_FILE = 8,	 /* iterator: a process holds a vhost-vsock file */
+	CT_EV_MODULE_LOAD = 9,	 /* a kernel module was loaded */
 };
 
 /*
@@ -89,5 +93,41 @@ struct ct_signal_event {
 	char sender_comm[CT_COMM_LEN];
 };
 _Static_assert(sizeof(struct ct_signal_event) == 72, "ct_signal_event layout");
+
+/* Which hook saw a vsock event, for trace.attach and for deduplication. */
+enum ct_vsock_source {
+	CT_SRC_FEXIT = 1,
+	CT_SRC_FENTRY = 2,
+	CT_SRC_KPROBE = 3,
+	CT_SRC_TRACEPOINT = 4,
+	CT_SRC_ITER = 5,
+};
+
+#define CT_HOLDER_EXITING 0x1	/* PF_EXITING or SIGNAL_GROUP_EXIT: a fatal signal or exit began */
+#define CT_HOLDER_COREDUMP 0x2 /* signal->core_state set: dumping core */
+
+/*
+ * CT_EV_VSOCK_BIND, CT_EV_VSOCK_RELEASE and CT_EV_VSOCK_FILE. instance is the struct
+ * vhost_vsock the file points to: the same for every process holding that file, so it is
+ * the binding's identity. It is a kernel address: the collector maps it to an opaque id and
+ * never prints it.
+ */
+struct ct_vsock_event {
+	struct ct_event_hdr hdr;
+	__u64 instance;
+	__u64 cid; /* requested (bind), or bound at release / iteration */
+	__s32 ret; /* bind: 0 or -errno */
+	__u32 source;
+	__u32 fd;	  /* iteration: the holder's fd */
+	__u32 holder_flags; /* iteration: CT_HOLDER_* */
+};
+_Static_assert(sizeof(struct ct_vsock_event) == 80, "ct_vsock_event layout");
+
+/* CT_EV_MODULE_LOAD */
+struct ct_module_event {
+	struct ct_event_hdr hdr;
+	char name[56]; /* MODULE_NAME_LEN */
+};
+_Static_assert(sizeof(struct ct_module_event) == 104, "ct_module_event layout");
 
 #endif /* CIDTRACE_EVENTS_H */

@@ -8,16 +8,19 @@
 #include "collector.h"
 #include "live.h"
 #include "util.h"
+#include "vsock.h"
 
 void collector_init(struct collector *c, const struct collector_cfg *cfg)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = *cfg;
 	pt_init(&c->pt);
+	c->vsock = vsock_new();
 }
 
 void collector_free(struct collector *c)
 {
+	vsock_free(c->vsock);
 	pt_free(&c->pt);
 }
 
@@ -95,7 +98,7 @@ static void retire_stale(struct collector *c, uint32_t pid)
 	}
 }
 
-static struct proc *get_or_add(struct collector *c, const struct ct_event_hdr *h)
+struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h)
 {
 	struct proc *p = pt_find(&c->pt, h->pid, h->start_ns);
 
@@ -135,7 +138,7 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
 		p->seeded = false;
 		return;
 	}
-	p = get_or_add(c, &e->hdr);
+	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
 	    e->hdr.ppid == (uint32_t)getpid()) {
@@ -184,7 +187,7 @@ static void set_argv(struct proc *p, const char *argv, size_t len, bool truncate
 
 static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, size_t len)
 {
-	struct proc *p = get_or_add(c, &e->hdr);
+	struct proc *p = collector_proc(c, &e->hdr);
 	size_t argv_len = e->argv_len;
 	char filename[CT_PATH_MAX + 1];
 
@@ -277,6 +280,20 @@ int collector_handle(void *ctx, void *data, size_t len)
 	case CT_EV_SIGNAL:
 		if (len >= sizeof(struct ct_signal_event))
 			on_fatal_signal(c, data);
+		break;
+	case CT_EV_VSOCK_BIND:
+	case CT_EV_VSOCK_RELEASE:
+		if (len >= sizeof(struct ct_vsock_event))
+			vsock_handle(c, data);
+		break;
+	case CT_EV_MODULE_LOAD:
+		if (len >= sizeof(struct ct_module_event) && c->on_module_load) {
+			const struct ct_module_event *m = data;
+			char name[sizeof(m->name) + 1] = "";
+
+			memcpy(name, m->name, sizeof(m->name));
+			c->on_module_load(c->on_module_load_ctx, name);
+		}
 		break;
 	}
 	return 0;

@@ -28,9 +28,15 @@ struct collector_cfg {
 	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
 };
 
+struct vsock_state;
+
 struct collector {
 	struct collector_cfg cfg;
 	struct proctable pt;
+	struct vsock_state *vsock;
+	/* a kernel module was loaded: the tracer may now attach to it */
+	void (*on_module_load)(void *ctx, const char *name);
+	void *on_module_load_ctx;
 	uint64_t received;   /* records consumed from the ring buffer */
 	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
 	bool header_printed;
@@ -43,6 +49,8 @@ int collector_handle(void *ctx, void *data, size_t len);
 /* One startup snapshot record, with argv read from /proc (may be empty). */
 void collector_seed(struct collector *c, const struct ct_exec_event *e, const char *argv,
 		    size_t argv_len, bool argv_truncated, const char *exe);
+/* The entry for the process an event is about, created if the table missed it. */
+struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
 /* After seeding: link every entry to its parent's. */
 void collector_link_parents(struct collector *c);
 

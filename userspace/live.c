@@ -161,3 +161,20 @@ void live_signal(struct collector *c, const struct proc *p, const struct fatal_s
 	fputc(')', stdout);
 	text_suffix(p);
 }
+
+void live_vsock(struct collector *c, const char *event, const struct proc *p, uint64_t ts,
+		uint64_t cid, const char *detail)
+{
+	if (c->cfg.live == LIVE_NONE)
+		return;
+	if (c->cfg.live == LIVE_JSON) {
+		struct json_object *o = json_prefix(event, p, ts);
+
+		json_object_object_add(o, "cid", jint(cid));
+		json_object_object_add(o, "detail", jstr(detail));
+		return json_print(o);
+	}
+	text_prefix(c, event, p, ts);
+	fput_escaped(stdout, detail, strlen(detail));
+	text_suffix(p);
+}

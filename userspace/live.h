@@ -9,5 +9,8 @@ void live_fork(struct collector *c, const struct proc *p, uint64_t ts);
 void live_exec(struct collector *c, const struct proc *p, uint64_t ts);
 void live_exit(struct collector *c, const struct proc *p, uint64_t ts);
 void live_signal(struct collector *c, const struct proc *p, const struct fatal_signal *s);
+/* bind, conflict and release: always shown, whatever the scope. */
+void live_vsock(struct collector *c, const char *event, const struct proc *p, uint64_t ts,
+		uint64_t cid, const char *detail);
 
 #endif

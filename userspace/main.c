@@ -19,6 +19,7 @@
 #include "report.h"
 #include "tracer.h"
 #include "util.h"
+#include "vsock.h"
 
 /* How long submitted-but-unannounced events may wait (see wakeup_bytes in the BPF side). */
 #define POLL_TICK_MS 100
@@ -31,6 +32,7 @@
 static const char usage_text[] =
 	"usage: cidtrace record [options]\n"
 	"       cidtrace run [options] -- CMD [ARGS...]\n"
+	"       cidtrace cids [--json] [--scratch-root DIR]...\n"
 	"       cidtrace --version | --help\n"
 	"\n"
 	"Trace process lifecycles (fork, exec, exit, fatal signals, reparenting) with BPF and\n"
@@ -38,6 +40,7 @@ static const char usage_text[] =
 	"\n"
 	"  record        trace until SIGINT, SIGTERM or --duration\n"
 	"  run           trace while CMD runs; exit with CMD's status\n"
+	"  cids          list the vhost-vsock CIDs bound on this host now, with holders\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE        report path (default cidtrace-report.json)\n"
@@ -60,7 +63,8 @@ static const char usage_text[] =
 	"examples:\n"
 	"  sudo cidtrace run -o report.json -- make test\n"
 	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
-	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n";
+	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
+	"  sudo cidtrace cids\n";
 
 struct options {
 	struct collector_cfg cfg;
@@ -71,6 +75,7 @@ struct options {
 	bool verbose;
 	bool no_fentry;
 	bool run;
+	bool cids;
 	char **command;
 };
 
@@ -211,6 +216,8 @@ static int parse_args(struct options *o, int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		o->run = true;
+	else if (!strcmp(argv[1], "cids"))
+		o->cids = true;
 	else if (strcmp(argv[1], "record"))
 		return usage_error("unknown command '%s'", argv[1]);
 
@@ -378,7 +385,8 @@ static int trace(struct options *o)
 	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
 	malloc_trim(0);
 	if (o->verbose)
-		errmsg("attached: process=%s snapshot=%s", s.t.modes.process, s.t.modes.snapshot);
+		errmsg("attached: process=%s snapshot=%s vsock=%s", s.t.modes.process,
+		       s.t.modes.snapshot, s.t.modes.vsock);
 	write_report(&s);
 	if (o->ready_file && (ret = atomic_write(o->ready_file, "ready\n", 6))) {
 		errmsg("cannot write ready file '%s': %s", o->ready_file, strerror(-ret));
@@ -421,6 +429,7 @@ static int trace(struct options *o)
 			}
 		}
 		now = now_boot_ns();
+		vsock_tick(&s.c, now);
 		if (deadline && now >= deadline)
 			stopping = true;
 		if (!stopping && next_checkpoint && now >= next_checkpoint) {
@@ -447,5 +456,7 @@ int main(int argc, char **argv)
 
 	if (ret >= 0)
 		return ret;
+	if (o.cids)
+		return cids_command(&o.cfg.td, o.cfg.live == LIVE_JSON);
 	return trace(&o);
 }

@@ -8,6 +8,7 @@
 #include "json.h"
 #include "report.h"
 #include "util.h"
+#include "vsock.h"
 
 #define add(o, k, v) json_object_object_add(o, k, v)
 
@@ -190,6 +191,8 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	attach = json_object_new_object();
 	add(attach, "process", jstr(m->attach->process));
 	add(attach, "snapshot", jstr(m->attach->snapshot));
+	add(attach, "vsock", jstr(m->attach->vsock));
+	add(attach, "vsock_since", jtime(m->attach->vsock_since_ns));
 	add(t, "attach", attach);
 	events = json_object_new_object();
 	add(events, "received", jint(c->received));
@@ -225,8 +228,9 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	add(r, "host", host);
 	add(r, "trace", trace_json(c, m));
 	add(r, "processes", processes_json(c, &nprocs));
-	add(r, "cids", json_object_new_array());
+	add(r, "cids", vsock_cids_json(c));
 	findings = json_object_new_array();
+	vsock_findings_json(c, findings);
 	if (m->ended_ns)
 		leak_findings(c, m, findings);
 	add(r, "findings", findings);

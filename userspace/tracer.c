@@ -164,7 +164,8 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	int err = 0;
 
 	memset(t, 0, sizeof(*t));
-	verbose = o->verbose;
+	verbose = t->verbose = o->verbose;
+	t->no_fentry = o->no_fentry;
 	libbpf_set_print(libbpf_print);
 
 	if (!o->no_fentry) {
@@ -194,6 +195,7 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	if (err)
 		errmsg("startup snapshot failed (%s): processes started before cidtrace are "
 		       "unknown", strerror(-err));
+	vsock_hooks_start(t, c);
 	return EXIT_OK;
 }
 
@@ -225,6 +227,7 @@ uint64_t tracer_lost(struct tracer *t)
 
 void tracer_stop(struct tracer *t)
 {
+	vsock_hooks_stop(t);
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
 	proc_bpf__destroy(t->proc);

@@ -16,14 +16,25 @@ struct tracer_opts {
 
 /* Attach mode per hook family, for trace.attach in the report. */
 struct attach_modes {
-	const char *process;  /* "tp_btf" or "raw_tp" */
-	const char *snapshot; /* "iter" or "unavailable" */
+	const char *process;	 /* "tp_btf" or "raw_tp" */
+	const char *snapshot;	 /* "iter" or "unavailable" */
+	const char *vsock;	 /* "fexit", "kprobe", "tracepoint" or "unavailable" */
+	uint64_t vsock_since_ns; /* when the vsock mode took effect */
 };
 
 struct tracer {
 	struct proc_bpf *proc;
 	struct ring_buffer *rb;
 	struct attach_modes modes;
+	bool verbose;
+	bool no_fentry;
+	/* vsock_hooks.c */
+	struct collector *collector;
+	struct vsock_bpf *vsock_precise;
+	struct vsock_tp_bpf *vsock_tp;
+	struct vsock_iter_bpf *vsock_iter;
+	struct bpf_link *vsock_iter_link;
+	bool mounted_tracefs;
 };
 
 /* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
@@ -35,5 +46,18 @@ int tracer_fd(struct tracer *t);
 int tracer_consume(struct tracer *t);
 uint64_t tracer_lost(struct tracer *t);
 void tracer_stop(struct tracer *t);
+
+/* vsock_hooks.c: attach what this kernel allows, seed bindings that predate the trace. */
+void vsock_hooks_start(struct tracer *t, struct collector *c);
+void vsock_hooks_stop(struct tracer *t);
+/* The task_file iterator over vhost-vsock files, loaded while vhost_vsock is. */
+void vsock_load_iter(struct tracer *t);
+/* Every vhost-vsock file held right now; fn is called for each. Returns 0 or -errno. */
+int vsock_iterate_files(struct tracer *t, void (*fn)(const struct ct_vsock_event *e, void *arg),
+			void *arg);
+/* cids.c: the same records from /proc fd links and guest-cid=N in argv (instance synthetic). */
+int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg);
+/* `cidtrace cids`: the host's CID table, printed at once. */
+int cids_command(const struct testdir_cfg *td, bool json);
 
 #endif

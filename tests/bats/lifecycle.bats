@@ -2,6 +2,7 @@
 # Process lifecycle as the report records it, on the host kernel.
 
 load helper
+bats_require_minimum_version 1.5.0
 
 @test "exit codes and terminating signals of real children" {
 	cat >"$D/exit3.sh" <<-'S'

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `cidtrace cids`: which process holds which vhost-vsock CID on this host right now, for an
+ * operator who cannot wait for a trace. The task_file iterator reads the bound CID from the
+ * kernel; without it, /proc fd links and an exact guest-cid=N argv token stand in.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "testdir.h"
+#include "tracer.h"
+#include "util.h"
+
+/* Reads a whole small /proc file; returns its length. */
+static size_t read_proc(int pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n = 0, got = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	while ((size_t)got < len && (n = read(fd, buf + got, len - got)) > 0)
+		got += n;
+	close(fd);
+	return got;
+}
+
+/* guest-cid=N as a whole ','-separated fragment: guest-cid=12 never matches guest-cid=123. */
+static uint64_t argv_guest_cid(const char *argv, size_t len)
+{
+	static const char key[] = "guest-cid=";
+	size_t i = 0;
+
+	while (i < len) {
+		size_t start = i, n;
+		char *end;
+		unsigned long long cid;
+
+		while (i < len && argv[i] && argv[i] != ',')
+			i++;
+		n = i - start;
+		if (n > sizeof(key) - 1 && !memcmp(argv + start, key, sizeof(key) - 1) &&
+		    isdigit((unsigned char)argv[start + sizeof(key) - 1])) {
+			cid = strtoull(argv + start + sizeof(key) - 1, &end, 10);
+			if (end == argv + i)
+				return cid;
+		}
+		i++;
+	}
+	return 0;
+}
+
+/* pid's start time in boot ns, to clock-tick precision, and its ppid and comm. */
+static bool proc_identity(int pid, struct ct_event_hdr *h)
+{
+	char buf[1024], *rp, *lp;
+	unsigned long long ticks;
+	long hz = sysconf(_SC_CLK_TCK);
+	size_t n = read_proc(pid, "stat", buf, sizeof(buf) - 1);
+
+	buf[n] = '\0';
+	lp = strchr(buf, '(');
+	rp = strrchr(buf, ')');
+	if (!lp || !rp || hz <= 0 ||
+	    sscanf(rp + 2, "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		   &h->ppid, &ticks) != 2)
+		return false;
+	h->pid = pid;
+	h->start_ns = ticks * (1000000000ull / hz);
+	n = rp - lp - 1 < CT_COMM_LEN ? rp - lp - 1 : CT_COMM_LEN;
+	memset(h->comm, 0, sizeof(h->comm));
+	memcpy(h->comm, lp + 1, n);
+	return true;
+}
+
+int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)
+{
+	static char argv[CT_ARGV_MAX];
+	DIR *procdir = opendir("/proc");
+	struct dirent *de;
+
+	if (!procdir)
+		return -errno;
+	while ((de = readdir(procdir))) {
+		int pid = atoi(de->d_name);
+		char path[64], link[64];
+		struct dirent *fde;
+		DIR *fds;
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((fde = readdir(fds))) {
+			struct ct_vsock_event e = { .hdr.type = CT_EV_VSOCK_FILE };
+			char fdpath[320];
+			ssize_t n;
+
+			snprintf(fdpath, sizeof(fdpath), "%s/%s", path, fde->d_name);
+			n = readlink(fdpath, link, sizeof(link) - 1);
+			if (n <= 0 || (link[n] = '\0', strcmp(link, "/dev/vhost-vsock")))
+				continue;
+			if (!proc_identity(pid, &e.hdr))
+				continue;
+			e.cid = argv_guest_cid(argv, read_proc(pid, "cmdline", argv, sizeof(argv)));
+			e.fd = atoi(fde->d_name);
+			/* no kernel address to be had: a value no kernel pointer takes */
+			e.instance = (uint64_t)pid << 32 | e.fd;
+			e.source = 0;
+			fn(&e, arg);
+		}
+		closedir(fds);
+	}
+	closedir(procdir);
+	return 0;
+}
+
+struct row {
+	struct ct_vsock_event e;
+	char test_dir[PATH_MAX];
+};
+
+struct table {
+	const struct testdir_cfg *td;
+	struct row *rows;
+	size_t n;
+};
+
+static void add_row(const struct ct_vsock_event *e, void *arg)
+{
+	static char argv[CT_ARGV_MAX];
+	struct table *t = arg;
+	char cwd[PATH_MAX], link[64];
+	struct row *r;
+	size_t alen;
+	ssize_t n;
+
+	r = realloc(t->rows, (t->n + 1) * sizeof(*r));
+	if (!r)
+		abort();
+	t->rows = r;
+	r = &t->rows[t->n++];
+	r->e = *e;
+	r->test_dir[0] = '\0';
+	alen = read_proc(e->hdr.pid, "cmdline", argv, sizeof(argv));
+	snprintf(link, sizeof(link), "/proc/%u/cwd", e->hdr.pid);
+	n = readlink(link, cwd, sizeof(cwd) - 1);
+	cwd[n > 0 ? n : 0] = '\0';
+	if (!testdir_from_argv(t->td, argv, alen, r->test_dir, sizeof(r->test_dir)) &&
+	    !testdir_from_path(t->td, n > 0 ? cwd : NULL, r->test_dir, sizeof(r->test_dir)))
+		r->test_dir[0] = '\0';
+}
+
+static const char *state(uint32_t flags)
+{
+	return flags & CT_HOLDER_COREDUMP ? "dumping_core" :
+	       flags & CT_HOLDER_EXITING  ? "exiting" :
+					    "running";
+}
+
+int cids_command(const struct testdir_cfg *td, bool json)
+{
+	struct tracer t = { 0 };
+	struct table tab = { td, NULL, 0 };
+	uint64_t now = now_boot_ns();
+	const char *source = "iter";
+	int ret = tracer_check_env();
+
+	if (ret)
+		return ret;
+	if (access("/sys/module/vhost_vsock", F_OK) == 0) {
+		vsock_load_iter(&t);
+		if (vsock_iterate_files(&t, add_row, &tab)) {
+			source = "proc";
+			vsock_proc_scan(add_row, &tab);
+		}
+		vsock_hooks_stop(&t);
+	}
+	if (json) {
+		struct json_object *arr = json_object_new_array();
+
+		for (size_t i = 0; i < tab.n; i++) {
+			const struct row *r = &tab.rows[i];
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "cid", jint(r->e.cid));
+			json_object_object_add(o, "pid", jint(r->e.hdr.pid));
+			json_object_object_add(o, "ppid", jint(r->e.hdr.ppid));
+			json_object_object_add(o, "comm", jstrn(r->e.hdr.comm,
+								 strnlen(r->e.hdr.comm, CT_COMM_LEN)));
+			json_object_object_add(o, "test_dir", r->test_dir[0] ? jstr(r->test_dir) : NULL);
+			json_object_object_add(o, "age_s",
+					       json_object_new_double((now - r->e.hdr.start_ns) / 1e9));
+			json_object_object_add(o, "state", jstr(state(r->e.holder_flags)));
+			json_object_object_add(o, "source", jstr(source));
+			json_object_array_add(arr, o);
+		}
+		puts(json_object_to_json_string_ext(arr, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY));
+		json_object_put(arr);
+	} else if (!tab.n) {
+		puts("no vhost-vsock CIDs bound on this host");
+	} else {
+		printf("%-10s %7s %7s %-16s %-12s %9s  %s\n", "CID", "PID", "PPID", "COMM", "STATE",
+		       "AGE", "TEST_DIR");
+		for (size_t i = 0; i < tab.n; i++) {
+			const struct row *r = &tab.rows[i];
+			size_t clen = strnlen(r->e.hdr.comm, CT_COMM_LEN);
+
+			printf("%-10llu %7u %7u ", (unsigned long long)r->e.cid, r->e.hdr.pid,
+			       r->e.hdr.ppid);
+			fput_escaped(stdout, r->e.hdr.comm, clen);
+			printf("%*s %-12s %8.1fs  ", (int)(16 - clen), "", state(r->e.holder_flags),
+			       (now - r->e.hdr.start_ns) / 1e9);
+			fput_escaped(stdout, r->test_dir[0] ? r->test_dir : "-",
+				     strlen(r->test_dir[0] ? r->test_dir : "-"));
+			putchar('\n');
+		}
+	}
+	free(tab.rows);
+	return EXIT_OK;
+}

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "json.h"
+#include "live.h"
+#include "util.h"
+#include "vsock.h"
+
+/* <linux/vm_sockets.h>: the CID this host answers to when it is itself a guest. */
+#define IOCTL_VM_SOCKETS_GET_LOCAL_CID 0x7b9
+/* Re-listing holders costs an iteration over every open file; a retry loop needs one
+ * fresh look per this interval, not one per attempt. */
+#define RESCAN_NS 50000000ull
+/* Without a release hook, how often bindings are checked for a file that is gone. */
+#define RELEASE_SCAN_NS 500000000ull
+/* The same ioctl seen by both hook kinds while they overlap, at a switch to precise hooks. */
+#define DUPLICATE_NS 50000000ull
+
+struct binding {
+	struct binding *next;
+	uint64_t instance; /* kernel address: identity only, never printed */
+	unsigned int id;   /* printed as vsock-<id> */
+	uint64_t cid;
+	struct proc *binder; /* kept in the process table for the report */
+	uint64_t bound_ns;   /* 0: bound before the trace began */
+	uint64_t released_ns;
+	uint32_t released_by_pid;
+	char released_by_comm[CT_COMM_LEN + 1];
+	bool released;
+};
+
+enum finding_kind {
+	CID_CONFLICT,
+	INVALID_CID,
+};
+
+struct held {
+	struct proc *proc;
+	uint32_t flags; /* CT_HOLDER_* at the latest attempt */
+};
+
+struct conflict {
+	struct conflict *next;
+	enum finding_kind kind;
+	struct proc *attempt;
+	uint64_t cid;
+	struct binding *binding; /* NULL: nobody we know holds the CID */
+	uint64_t first_ns, last_ns, attempts, scanned_ns;
+	struct held holders[VSOCK_MAX_HOLDERS];
+	int nholders;
+};
+
+struct vsock_state {
+	struct binding *bindings;
+	struct conflict *conflicts;
+	unsigned int next_id;
+	vsock_scan_fn scan;
+	void *scan_ctx;
+	bool releases_traced;
+	uint64_t release_scan_ns;
+	struct ct_vsock_event last; /* the previous bind event, to drop its twin */
+	int64_t local_cid;	    /* -1 until asked */
+};
+
+struct vsock_state *vsock_new(void)
+{
+	struct vsock_state *vs = calloc(1, sizeof(*vs));
+
+	if (!vs)
+		abort();
+	vs->local_cid = -1;
+	return vs;
+}
+
+void vsock_free(struct vsock_state *vs)
+{
+	if (!vs)
+		return;
+	for (struct binding *b = vs->bindings, *n; b; b = n) {
+		n = b->next;
+		free(b);
+	}
+	for (struct conflict *f = vs->conflicts, *n; f; f = n) {
+		n = f->next;
+		free(f);
+	}
+	free(vs);
+}
+
+void vsock_set_scanner(struct vsock_state *vs, vsock_scan_fn fn, void *ctx, bool releases_traced)
+{
+	vs->scan = fn;
+	vs->scan_ctx = ctx;
+	vs->releases_traced = releases_traced;
+}
+
+static struct binding *active_binding(struct vsock_state *vs, uint64_t instance)
+{
+	for (struct binding *b = vs->bindings; b; b = b->next)
+		if (b->instance == instance && !b->released)
+			return b;
+	return NULL;
+}
+
+static struct binding *binding_for_cid(struct vsock_state *vs, uint64_t cid)
+{
+	for (struct binding *b = vs->bindings; b; b = b->next)
+		if (b->cid == cid && !b->released)
+			return b;
+	return NULL;
+}
+
+static void release(struct binding *b, uint64_t ts, const struct ct_event_hdr *h)
+{
+	b->released = true;
+	b->released_ns = ts;
+	if (h) {
+		b->released_by_pid = h->pid;
+		memcpy(b->released_by_comm, h->comm, CT_COMM_LEN);
+	}
+}
+
+static struct binding *add_binding(struct vsock_state *vs, uint64_t instance, uint64_t cid,
+				   struct proc *binder, uint64_t bound_ns)
+{
+	struct binding *b = calloc(1, sizeof(*b)), **tail = &vs->bindings;
+
+	if (!b)
+		abort();
+	b->instance = instance;
+	b->id = ++vs->next_id;
+	b->cid = cid;
+	b->binder = binder;
+	b->bound_ns = bound_ns;
+	binder->keep = true;
+	/* append: cids[] lists bindings in the order they were made */
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = b;
+	return b;
+}
+
+static int64_t host_local_cid(struct vsock_state *vs)
+{
+	unsigned int cid;
+	int fd;
+
+	if (vs->local_cid >= 0)
+		return vs->local_cid;
+	vs->local_cid = 0;
+	fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) == 0)
+		vs->local_cid = cid;
+	if (fd >= 0)
+		close(fd);
+	return vs->local_cid;
+}
+
+/*
+ * Holders of the binding at this attempt: the task_file iteration when it can run, else the
+ * binder we saw bind it (it may have died since; its exit and signals still tell the story).
+ */
+static void find_holders(struct collector *c, struct conflict *f, uint64_t ts)
+{
+	struct vsock_state *vs = c->vsock;
+	struct vsock_holder found[VSOCK_MAX_HOLDERS];
+	int n = 0;
+
+	if (!f->binding || (f->scanned_ns && ts - f->scanned_ns < RESCAN_NS))
+		return;
+	f->scanned_ns = ts;
+	if (vs->scan)
+		n = vs->scan(vs->scan_ctx, f->binding->instance, found, VSOCK_MAX_HOLDERS);
+	/* Nobody holds it now: the holder finished dying since the attempt. Keep what an
+	 * earlier attempt saw, or fall back to the binder. */
+	if (n <= 0) {
+		if (f->nholders)
+			return;
+		f->holders[0] = (struct held){ f->binding->binder, 0 };
+		f->nholders = 1;
+		return;
+	}
+	f->nholders = 0;
+	for (int i = 0; i < n; i++) {
+		struct proc *p = pt_find(&c->pt, found[i].pid, found[i].start_ns);
+
+		if (!p)
+			continue;
+		p->keep = true;
+		f->holders[f->nholders++] = (struct held){ p, found[i].flags };
+	}
+}
+
+static struct conflict *find_conflict(struct vsock_state *vs, enum finding_kind kind,
+				      struct proc *attempt, uint64_t cid, struct binding *b)
+{
+	for (struct conflict *f = vs->conflicts; f; f = f->next)
+		if (f->kind == kind && f->attempt == attempt && f->cid == cid && f->binding == b)
+			return f;
+	return NULL;
+}
+
+static const char *holder_state(const struct held *h, uint64_t at)
+{
+	const struct proc *p = h->proc;
+
+	if (h->flags & CT_HOLDER_COREDUMP)
+		return "dumping_core";
+	if (h->flags & CT_HOLDER_EXITING)
+		return "exiting";
+	for (uint32_t i = 0; i < p->nsigs; i++)
+		if (p->sigs[i].at_ns <= at)
+			return "exiting";
+	if (p->exited && p->exit_ns && p->exit_ns <= at)
+		return "exiting";
+	return "running";
+}
+
+static const char *classify(struct vsock_state *vs, const struct conflict *f)
+{
+	const struct held *h = f->nholders ? &f->holders[0] : NULL;
+
+	if (f->kind == INVALID_CID)
+		return "invalid_cid";
+	if (!f->binding || !h)
+		return host_local_cid(vs) == (int64_t)f->cid ? "host_local_cid" : "no_holder_found";
+	if (strcmp(holder_state(h, f->last_ns), "running"))
+		return "teardown_race";
+	if (h->proc != f->binding->binder && f->binding->binder->exited &&
+	    f->binding->binder->exit_ns <= f->last_ns)
+		return "inherited_fd";
+	if (h->proc->orphaned)
+		return "orphan_holder";
+	return "live_duplicate";
+}
+
+static void on_attempt_failed(struct collector *c, struct proc *p, const struct ct_vsock_event *e)
+{
+	struct vsock_state *vs = c->vsock;
+	enum finding_kind kind = e->ret == -EINVAL ? INVALID_CID : CID_CONFLICT;
+	struct binding *b = kind == CID_CONFLICT ? binding_for_cid(vs, e->cid) : NULL;
+	struct conflict *f = find_conflict(vs, kind, p, e->cid, b);
+	char detail[160];
+
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (!f)
+			abort();
+		f->kind = kind;
+		f->attempt = p;
+		f->cid = e->cid;
+		f->binding = b;
+		f->first_ns = e->hdr.ts_ns;
+		f->next = vs->conflicts;
+		vs->conflicts = f;
+		p->keep = true;
+	}
+	f->attempts++;
+	f->last_ns = e->hdr.ts_ns;
+	find_holders(c, f, e->hdr.ts_ns);
+	if (f->attempts > 1)
+		return; /* one live line per finding, not one per retry */
+	if (kind == INVALID_CID)
+		snprintf(detail, sizeof(detail), "cid %llu: invalid", (unsigned long long)e->cid);
+	else if (f->nholders)
+		snprintf(detail, sizeof(detail), "cid %llu: held by pid %u (%s), %s",
+			 (unsigned long long)e->cid, f->holders[0].proc->pid,
+			 f->holders[0].proc->comm, classify(vs, f));
+	else
+		snprintf(detail, sizeof(detail), "cid %llu: %s", (unsigned long long)e->cid,
+			 classify(vs, f));
+	live_vsock(c, "conflict", p, e->hdr.ts_ns, e->cid, detail);
+}
+
+/* One ioctl reported by the tracepoints and by the precise hook that replaced them. */
+static bool is_twin(const struct ct_vsock_event *a, const struct ct_vsock_event *b)
+{
+	return a->hdr.tid == b->hdr.tid && a->instance == b->instance && a->cid == b->cid &&
+	       a->ret == b->ret && a->source != b->source && b->hdr.ts_ns - a->hdr.ts_ns < DUPLICATE_NS;
+}
+
+void vsock_tick(struct collector *c, uint64_t now)
+{
+	struct vsock_state *vs = c->vsock;
+	struct vsock_holder h;
+
+	if (!vs->scan || vs->releases_traced || now - vs->release_scan_ns < RELEASE_SCAN_NS)
+		return;
+	vs->release_scan_ns = now;
+	for (struct binding *b = vs->bindings; b; b = b->next)
+		if (!b->released && vs->scan(vs->scan_ctx, b->instance, &h, 1) == 0)
+			release(b, now, NULL);
+}
+
+void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
+{
+	struct vsock_state *vs = c->vsock;
+	struct proc *p = collector_proc(c, &e->hdr);
+	struct binding *b = active_binding(vs, e->instance);
+	char detail[96];
+
+	if (e->hdr.type == CT_EV_VSOCK_BIND && is_twin(&vs->last, e))
+		return;
+	if (e->hdr.type == CT_EV_VSOCK_BIND)
+		vs->last = *e;
+	if (e->hdr.type == CT_EV_VSOCK_RELEASE) {
+		if (b) {
+			release(b, e->hdr.ts_ns, &e->hdr);
+			snprintf(detail, sizeof(detail), "cid %llu released (vsock-%u)",
+				 (unsigned long long)b->cid, b->id);
+			live_vsock(c, "release", p, e->hdr.ts_ns, b->cid, detail);
+		}
+		return;
+	}
+	if (e->ret) {
+		on_attempt_failed(c, p, e);
+		return;
+	}
+	if (b && b->cid == e->cid)
+		return; /* the same CID again on the same fd: nothing changes */
+	if (b)
+		release(b, e->hdr.ts_ns, &e->hdr); /* a new CID on the same fd frees the old */
+	/* a binding of this CID that we still think active must have gone unseen */
+	for (struct binding *old; (old = binding_for_cid(vs, e->cid));)
+		release(old, 0, NULL);
+	b = add_binding(vs, e->instance, e->cid, p, e->hdr.ts_ns);
+	snprintf(detail, sizeof(detail), "cid %llu bound (vsock-%u)", (unsigned long long)e->cid,
+		 b->id);
+	live_vsock(c, "bind", p, e->hdr.ts_ns, e->cid, detail);
+}
+
+void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
+{
+	/* a /proc record knows the start time to a clock tick only: take the live pid */
+	struct proc *p = e->source == CT_SRC_ITER ? pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns) :
+						    pt_find_live(&c->pt, e->hdr.pid);
+
+	if (!p || active_binding(c->vsock, e->instance))
+		return;
+	add_binding(c->vsock, e->instance, e->cid, p, 0);
+}
+
+static struct json_object *proc_ref_json(const struct proc *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "pid", jint(p->pid));
+	json_object_object_add(o, "start_ns", jint(p->start_ns));
+	json_object_object_add(o, "comm", jstr(p->comm));
+	json_object_object_add(o, "test_dir", jstr_or_null(p->test_dir));
+	return o;
+}
+
+static struct json_object *binding_id(const struct binding *b)
+{
+	char id[32];
+
+	snprintf(id, sizeof(id), "vsock-%u", b->id);
+	return jstr(id);
+}
+
+struct json_object *vsock_cids_json(struct collector *c)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (struct binding *b = c->vsock->bindings; b; b = b->next) {
+		struct json_object *o = json_object_new_object(), *by = NULL;
+
+		json_object_object_add(o, "id", binding_id(b));
+		json_object_object_add(o, "cid", jint(b->cid));
+		json_object_object_add(o, "binder", proc_ref_json(b->binder));
+		json_object_object_add(o, "bound_at", jtime(b->bound_ns));
+		json_object_object_add(o, "released_at", jtime(b->released_ns));
+		if (b->released && b->released_by_pid) {
+			by = json_object_new_object();
+			json_object_object_add(by, "pid", jint(b->released_by_pid));
+			json_object_object_add(by, "comm", jstr(b->released_by_comm));
+		}
+		json_object_object_add(o, "released_by", by);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* pid, ppid, comm, argv, test_dir: enough to find the process's test and its command. */
+static struct json_object *proc_json_brief(const struct proc *p)
+{
+	struct json_object *o = proc_ref_json(p);
+
+	json_object_object_add(o, "ppid", jint(p->ppid));
+	json_object_object_add(o, "argv", jargv(p->argv, p->argv_len));
+	return o;
+}
+
+static struct json_object *holder_json(const struct held *h, uint64_t at)
+{
+	const struct proc *p = h->proc;
+	struct json_object *o = proc_json_brief(p), *sigs = json_object_new_array();
+	char buf[16];
+
+	json_object_object_add(o, "orphaned", json_object_new_boolean(p->orphaned));
+	json_object_object_add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
+	json_object_object_add(o, "state_at_conflict", jstr(holder_state(h, at)));
+	json_object_object_add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
+	for (uint32_t i = 0; i < p->nsigs; i++) {
+		struct json_object *s;
+
+		if (p->sigs[i].at_ns > at)
+			continue;
+		s = json_object_new_object();
+		json_object_object_add(s, "signal", jint(p->sigs[i].signal));
+		json_object_object_add(s, "name",
+				       jstr(signal_name(p->sigs[i].signal, buf, sizeof(buf))));
+		json_object_object_add(s, "at", jtime(p->sigs[i].at_ns));
+		json_object_object_add(s, "sender_pid", jint(p->sigs[i].sender_pid));
+		json_object_object_add(s, "sender_comm", jstr(p->sigs[i].sender_comm));
+		json_object_array_add(sigs, s);
+	}
+	json_object_object_add(o, "fatal_signals", sigs);
+	return o;
+}
+
+static void summary(const struct conflict *f, const char *cls, char *buf, size_t len)
+{
+	const struct proc *a = f->attempt, *h = f->nholders ? f->holders[0].proc : NULL;
+	int n = snprintf(buf, len, "CID %llu: %s pid %u%s%s%s failed to bind it%s",
+			 (unsigned long long)f->cid, a->comm, a->pid, a->test_dir ? " (" : "",
+			 a->test_dir ? a->test_dir : "", a->test_dir ? ")" : "",
+			 f->attempts > 1 ? " repeatedly" : "");
+
+	if ((size_t)n >= len)
+		return;
+	buf += n, len -= n;
+	if (!strcmp(cls, "invalid_cid"))
+		snprintf(buf, len, ": CIDs 0-2 are reserved and CIDs must fit 32 bits.");
+	else if (!strcmp(cls, "host_local_cid"))
+		snprintf(buf, len, ": it is this host's own vsock CID; pick another.");
+	else if (!h)
+		snprintf(buf, len, ", but no holder was seen; it was bound before tracing and "
+				   "the snapshot could not say by whom.");
+	else
+		snprintf(buf, len, "; held by %s pid %u%s%s%s, %s%s.", h->comm, h->pid,
+			 h->test_dir ? " (" : "", h->test_dir ? h->test_dir : "",
+			 h->test_dir ? ")" : "",
+			 !strcmp(cls, "teardown_race")	? "which was still dying: a teardown race"
+			 : !strcmp(cls, "inherited_fd") ? "which inherited the vhost fd from its "
+							  "exited binder"
+			 : !strcmp(cls, "orphan_holder") ? "an orphan whose parent is gone"
+							 : "a live VMM using the same CID",
+			 h->test_dir && a->test_dir && strcmp(h->test_dir, a->test_dir) ?
+				 "; the two tests share a CID" :
+				 "");
+}
+
+static bool in_scope(const struct collector *c, const struct conflict *f)
+{
+	if (!c->cfg.nscopes || f->attempt->in_scope)
+		return true;
+	for (int i = 0; i < f->nholders; i++)
+		if (f->holders[i].proc->in_scope)
+			return true;
+	return false;
+}
+
+void vsock_findings_json(struct collector *c, struct json_object *findings)
+{
+	for (struct conflict *f = c->vsock->conflicts; f; f = f->next) {
+		struct json_object *o, *holders;
+		const char *cls = classify(c->vsock, f);
+		const struct binding *b = f->binding;
+		char text[512];
+
+		if (!in_scope(c, f))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "kind", jstr(f->kind == INVALID_CID ? "invalid_cid" :
+										"cid_conflict"));
+		summary(f, cls, text, sizeof(text));
+		json_object_object_add(o, "summary", jstr(text));
+		json_object_object_add(o, "cid", jint(f->cid));
+		json_object_object_add(o, "at", jtime(f->last_ns));
+		json_object_object_add(o, "first_at", jtime(f->first_ns));
+		json_object_object_add(o, "last_at", jtime(f->last_ns));
+		json_object_object_add(o, "attempts", jint(f->attempts));
+		json_object_object_add(o, "attempt", proc_json_brief(f->attempt));
+		if (f->kind == CID_CONFLICT) {
+			holders = json_object_new_array();
+			for (int i = 0; i < f->nholders; i++)
+				json_object_array_add(holders, holder_json(&f->holders[i], f->last_ns));
+			json_object_object_add(o, "holder", holders);
+			json_object_object_add(o, "binding", b ? binding_id(b) : NULL);
+			json_object_object_add(o, "binder",
+					       b && (!f->nholders || b->binder != f->holders[0].proc) ?
+						       proc_json_brief(b->binder) :
+						       NULL);
+			json_object_object_add(o, "bound_at", b ? jtime(b->bound_ns) : NULL);
+			json_object_object_add(o, "released_at", b ? jtime(b->released_ns) : NULL);
+			json_object_object_add(o, "classification", jstr(cls));
+		}
+		json_object_array_add(findings, o);
+	}
+}
