@@ -36,8 +36,8 @@ static size_t read_proc(int pid, const char *name, char *buf, size_t len)
 	return got;
 }
 
-/* guest-cid=N as a whole ','-separated fragment: guest-cid=12 never matches guest-cid=123. */
-static uint64_t argv_guest_cid(const char *argv, size_t len)
+/* A whole fragment, so guest-cid=12 is never read out of guest-cid=123 or guest-cid=12x. */
+uint64_t argv_guest_cid(const char *argv, size_t len)
 {
 	static const char key[] = "guest-cid=";
 	size_t i = 0;

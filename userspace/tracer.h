@@ -57,6 +57,8 @@ int vsock_iterate_files(struct tracer *t, void (*fn)(const struct ct_vsock_event
 			void *arg);
 /* cids.c: the same records from /proc fd links and guest-cid=N in argv (instance synthetic). */
 int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg);
+/* The N of a whole ','-separated "guest-cid=N" fragment in a NUL-separated argv, or 0. */
+uint64_t argv_guest_cid(const char *argv, size_t len);
 /* `cidtrace cids`: the host's CID table, printed at once. */
 int cids_command(const struct testdir_cfg *td, bool json);
 

@@ -59,7 +59,7 @@ struct conflict {
 
 struct vsock_state {
 	struct binding *bindings;
-	struct conflict *conflicts;
+	struct conflict *conflicts, **conflicts_tail;
 	unsigned int next_id;
 	vsock_scan_fn scan;
 	void *scan_ctx;
@@ -76,6 +76,7 @@ struct vsock_state *vsock_new(void)
 	if (!vs)
 		abort();
 	vs->local_cid = -1;
+	vs->conflicts_tail = &vs->conflicts;
 	return vs;
 }
 
@@ -258,8 +259,8 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 		f->cid = e->cid;
 		f->binding = b;
 		f->first_ns = e->hdr.ts_ns;
-		f->next = vs->conflicts;
-		vs->conflicts = f;
+		*vs->conflicts_tail = f; /* findings in the order they began */
+		vs->conflicts_tail = &f->next;
 		p->keep = true;
 	}
 	f->attempts++;
