@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vhost-vsock CID binding through syscall tracepoints: the fallback for kernels that refuse
- * fentry/fexit and have no kprobes. Every ioctl on the host passes through these two
- * handlers, so each starts with the cheapest test that rejects it. Attached only while
+ * vhost-vsock CID binding through a syscall tracepoint: the fallback for kernels that refuse
+ * fentry/fexit and have no kprobes. Every ioctl on the host passes through its handler, so
+ * it starts with the cheapest test that rejects it. Attached only while
  * vhost_vsock is loaded or can be (a module on disk); module_load tells userspace when to
  * try the precise hooks instead.
  */
@@ -13,25 +13,10 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by userspace once the precise hooks are attached: they report the same ioctls. */
 volatile bool precise_active;
-/* ioctls between enter and exit that we care about; 0 almost always, so exit can skip. */
-__u64 pending_count;
-
-struct pending_ioctl {
-	void *instance;
-	__u64 cid;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct pending_ioctl);
-} pending SEC(".maps");
 
 /* current->files->fdt->fd[fd], or NULL. */
-static __always_inline struct file *fd_file(int fd)
+static __always_inline struct file *fd_file(struct task_struct *task, int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
 	struct file **fds, *file = NULL;
 
@@ -42,43 +27,28 @@ static __always_inline struct file *fd_file(int fd)
 	return file;
 }
 
-/* ksys_ioctl -> trace_sys_enter: args are (fd, cmd, arg) as the caller passed them. */
-SEC("tracepoint/syscalls/sys_enter_ioctl")
-int tracepoint__syscalls__sys_enter_ioctl(struct trace_event_raw_sys_enter *ctx)
-{
-	struct pending_ioctl p = {};
-	__u32 tid;
-	struct file *file;
-
-	if ((__u32)ctx->args[1] != VHOST_VSOCK_SET_GUEST_CID || precise_active)
-		return 0;
-	file = fd_file(ctx->args[0]);
-	if (!file || BPF_CORE_READ(file, f_inode, i_rdev) != VHOST_VSOCK_RDEV)
-		return 0;
-	p.instance = BPF_CORE_READ(file, private_data);
-	bpf_probe_read_user(&p.cid, sizeof(p.cid), (void *)ctx->args[2]);
-	tid = (__u32)bpf_get_current_pid_tgid();
-	if (!bpf_map_update_elem(&pending, &tid, &p, BPF_ANY))
-		__sync_fetch_and_add(&pending_count, 1);
-	return 0;
-}
-
+/*
+ * ksys_ioctl -> trace_sys_exit, one hook instead of an enter/exit pair: the syscall's
+ * arguments are still in the task's saved user registers (x86_64: di, si, dx), so the exit
+ * alone knows the cmd, the fd and the result. That halves the handlers every ioctl on the
+ * host runs through.
+ */
 SEC("tracepoint/syscalls/sys_exit_ioctl")
 int tracepoint__syscalls__sys_exit_ioctl(struct trace_event_raw_sys_exit *ctx)
 {
-	struct pending_ioctl *p;
-	__u32 tid;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	struct file *file;
+	__u64 cid = 0;
 
-	if (!pending_count)
+	if ((__u32)BPF_CORE_READ(regs, si) != VHOST_VSOCK_SET_GUEST_CID || precise_active)
 		return 0;
-	tid = (__u32)bpf_get_current_pid_tgid();
-	p = bpf_map_lookup_elem(&pending, &tid);
-	if (!p)
+	file = fd_file(task, BPF_CORE_READ(regs, di));
+	if (!file || BPF_CORE_READ(file, f_inode, i_rdev) != VHOST_VSOCK_RDEV)
 		return 0;
-	emit_vsock(CT_EV_VSOCK_BIND, p->instance, p->cid, ctx->ret, CT_SRC_TRACEPOINT);
-	if (!bpf_map_delete_elem(&pending, &tid))
-		__sync_fetch_and_add(&pending_count, -1);
-	return 0;
+	bpf_probe_read_user(&cid, sizeof(cid), (void *)BPF_CORE_READ(regs, dx));
+	return emit_vsock(CT_EV_VSOCK_BIND, BPF_CORE_READ(file, private_data), cid, ctx->ret,
+			  CT_SRC_TRACEPOINT);
 }
 
 /* load_module() -> trace_module_load(mod), after the module's BTF is registered. */

@@ -216,9 +216,7 @@ static void on_module_load(void *ctx, const char *name)
 	vsock_set_scanner(t->collector->vsock, scan_holders, t, true);
 	/* The precise hooks now see every ioctl; stop paying for the tracepoints. */
 	t->vsock_tp->bss->precise_active = true;
-	bpf_link__destroy(t->vsock_tp->links.tracepoint__syscalls__sys_enter_ioctl);
 	bpf_link__destroy(t->vsock_tp->links.tracepoint__syscalls__sys_exit_ioctl);
-	t->vsock_tp->links.tracepoint__syscalls__sys_enter_ioctl = NULL;
 	t->vsock_tp->links.tracepoint__syscalls__sys_exit_ioctl = NULL;
 	if (t->verbose)
 		errmsg("vhost_vsock loaded: switched to %s", t->modes.vsock);
