@@ -20,8 +20,9 @@ struct {
 	__type(value, struct ct_exec_event);
 } exec_scratch SEC(".maps");
 
-#define PF_KTHREAD 0x00200000
-#define SIGKILL 9
+#define PF_KTHREAD	   0x00200000
+#define SIGNAL_GROUP_EXIT 0x00000004
+#define SIGKILL		   9
 #define SIG_DFL ((void *)0)
 /* Signals whose default action terminates the process (signal(7)): all but CHLD, CONT,
  * STOP, TSTP, TTIN, TTOU, URG and WINCH among 1..31; every real-time signal does too. */
@@ -97,9 +98,24 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
 }
 
 /*
+ * The status wait(2) will report for the group, computed as wait_task_zombie() does: the last
+ * thread to exit may be a helper (since 6.4 VHOST_SET_OWNER adds a vhost-<pid> worker thread
+ * to every vhost user) whose own exit_code says nothing about why the process died.
+ */
+static __always_inline __u32 group_exit_status(struct task_struct *task)
+{
+	struct signal_struct *sig = BPF_CORE_READ(task, signal);
+
+	if (BPF_CORE_READ(sig, flags) & SIGNAL_GROUP_EXIT)
+		return BPF_CORE_READ(sig, group_exit_code);
+	return BPF_CORE_READ(task, exit_code);
+}
+
+/*
  * do_exit() -> trace_sched_process_exit(tsk[, group_dead]) runs on every exiting thread,
- * after signal->live was decremented and exit_code set, on all kernels. The thread that
- * takes live to zero is the group's last: that is the process exit.
+ * after signal->live was decremented and exit_code set, on all kernels. A thread that sees
+ * live at zero is among the group's last: that is the process exit. Two threads exiting at
+ * once can both see zero; the collector keeps the first.
  */
 static __always_inline int on_exit(struct task_struct *task)
 {
@@ -113,7 +129,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		return 0;
 	}
 	fill_hdr(&e->hdr, CT_EV_EXIT, task);
-	e->exit_code = BPF_CORE_READ(task, exit_code);
+	e->exit_code = group_exit_status(task);
 	e->__pad0 = 0;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;

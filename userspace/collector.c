@@ -222,8 +222,8 @@ static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
 {
 	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
 
-	if (!p)
-		return;
+	if (!p || p->exited)
+		return; /* the second of two threads that both saw the group die */
 	p->exited = true;
 	p->exit_ns = e->hdr.ts_ns;
 	p->exit_status = e->exit_code;

@@ -20,6 +20,12 @@
 #define RESCAN_NS 50000000ull
 /* Without a release hook, how often bindings are checked for a file that is gone. */
 #define RELEASE_SCAN_NS 500000000ull
+/*
+ * The release hook fires as vhost_vsock_dev_release() begins; the CID leaves the kernel's
+ * table a little later, under its mutex and after an RCU grace period. A failure inside this
+ * window still belongs to the binding being released.
+ */
+#define RELEASE_GRACE_NS 100000000ull
 /* The same ioctl seen by both hook kinds while they overlap, at a switch to precise hooks. */
 #define DUPLICATE_NS 50000000ull
 
@@ -116,6 +122,18 @@ static struct binding *binding_for_cid(struct vsock_state *vs, uint64_t cid)
 		if (b->cid == cid && !b->released)
 			return b;
 	return NULL;
+}
+
+/* The binding that had cid, released no longer than RELEASE_GRACE_NS before ts. */
+static struct binding *releasing_binding(struct vsock_state *vs, uint64_t cid, uint64_t ts)
+{
+	struct binding *found = NULL;
+
+	for (struct binding *b = vs->bindings; b; b = b->next)
+		if (b->cid == cid && b->released && b->released_ns &&
+		    b->released_ns + RELEASE_GRACE_NS >= ts && b->released_ns <= ts)
+			found = b; /* the latest such */
+	return found;
 }
 
 static void release(struct binding *b, uint64_t ts, const struct ct_event_hdr *h)
@@ -246,10 +264,13 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 {
 	struct vsock_state *vs = c->vsock;
 	enum finding_kind kind = e->ret == -EINVAL ? INVALID_CID : CID_CONFLICT;
-	struct binding *b = kind == CID_CONFLICT ? binding_for_cid(vs, e->cid) : NULL;
-	struct conflict *f = find_conflict(vs, kind, p, e->cid, b);
+	struct binding *b = NULL;
+	struct conflict *f;
 	char detail[160];
 
+	if (kind == CID_CONFLICT && !(b = binding_for_cid(vs, e->cid)))
+		b = releasing_binding(vs, e->cid, e->hdr.ts_ns);
+	f = find_conflict(vs, kind, p, e->cid, b);
 	if (!f) {
 		f = calloc(1, sizeof(*f));
 		if (!f)
