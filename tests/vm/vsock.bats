@@ -387,3 +387,22 @@ inherited_fd_case() {
 		.cid == $c2 and .attempt.pid == $p2 and .holder[0].pid == $hp and
 		.binding == $h[1].id and .classification == "live_duplicate"))'
 }
+
+@test "a retry loop of 20,000 failed attempts is one finding, with no event lost" {
+	start_record
+	"$H" --ready "$D/holder.ready" 3191 >/dev/null 3>&- &
+	"$WAIT" 60 file "$D/holder.ready"
+	read -r hp <"$D/holder.ready"
+	ARC=0
+	"$H" --no-hold --retry 20000 --interval-us 0 --ready "$D/r.ready" 3191 >"$D/r.log" 2>&1 ||
+		ARC=$?
+	[ "$ARC" -eq 98 ]
+	read -r rp <"$D/r.ready"
+	[ "$(grep -c 'cid=3191 errno=EADDRINUSE' "$D/r.log")" -eq 20001 ]
+	stop_record
+	rq --argjson h "$hp" --argjson r "$rp" '
+		.trace.events.lost == 0 and
+		([.findings[] | select(.kind == "cid_conflict")] | length == 1 and (.[0] |
+		.attempts == 20001 and .attempt.pid == $r and .holder[0].pid == $h and
+		.classification == "live_duplicate" and .first_at < .last_at))'
+}
