@@ -215,6 +215,8 @@ static void find_holders(struct collector *c, struct conflict *f, uint64_t ts)
 		p->keep = true;
 		f->holders[f->nholders++] = (struct held){ p, found[i].flags };
 	}
+	if (!f->nholders) /* holders the table never saw: the binder is the best we know */
+		f->holders[f->nholders++] = (struct held){ f->binding->binder, 0 };
 }
 
 static struct conflict *find_conflict(struct vsock_state *vs, enum finding_kind kind,
