@@ -16,6 +16,13 @@ run_boot() {
 	short=$(cut -d. -f1,2 <<<"${k%%-*}") # 6.1.0-41-amd64 -> 6.1, 6.12.57+deb12-amd64 -> 6.12
 	out=$("$vm" run "$short" "$@" 2>&1)
 	status=$?
+	# 125: the VM itself failed (under TCG a guest kernel occasionally oopses while booting,
+	# before any test ran). That says nothing about cidtrace: boot once more.
+	if [ "$status" -eq 125 ] && ! grep -qE '^(not )?ok ' <<<"$out"; then
+		echo "# [$k] VM boot failed, retrying once: $(grep -m1 -E 'Oops|panic' <<<"$out")"
+		out=$("$vm" run "$short" "$@" 2>&1)
+		status=$?
+	fi
 	sed -n "s/^\(not ok\|ok\) \([0-9]*\) /\1 \2 [$k] /p; s/^# /# [$k] /p" <<<"$out"
 	if ! grep -qE '^(not )?ok ' <<<"$out" || { [ "$status" -ne 0 ] && ! grep -q '^not ok ' <<<"$out"; }; then
 		echo "not ok 0 [$k] the VM run failed (status $status)"
