@@ -19,23 +19,6 @@
 #include "tracer.h"
 #include "util.h"
 
-/* Reads a whole small /proc file; returns its length. */
-static size_t read_proc(int pid, const char *name, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n = 0, got = 0;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	while ((size_t)got < len && (n = read(fd, buf + got, len - got)) > 0)
-		got += n;
-	close(fd);
-	return got;
-}
-
 /* A whole fragment, so guest-cid=12 is never read out of guest-cid=123 or guest-cid=12x. */
 uint64_t argv_guest_cid(const char *argv, size_t len)
 {
@@ -59,29 +42,6 @@ uint64_t argv_guest_cid(const char *argv, size_t len)
 		i++;
 	}
 	return 0;
-}
-
-/* pid's start time in boot ns, to clock-tick precision, and its ppid and comm. */
-static bool proc_identity(int pid, struct ct_event_hdr *h)
-{
-	char buf[1024], *rp, *lp;
-	unsigned long long ticks;
-	long hz = sysconf(_SC_CLK_TCK);
-	size_t n = read_proc(pid, "stat", buf, sizeof(buf) - 1);
-
-	buf[n] = '\0';
-	lp = strchr(buf, '(');
-	rp = strrchr(buf, ')');
-	if (!lp || !rp || hz <= 0 ||
-	    sscanf(rp + 2, "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-		   &h->ppid, &ticks) != 2)
-		return false;
-	h->pid = pid;
-	h->start_ns = ticks * (1000000000ull / hz);
-	n = rp - lp - 1 < CT_COMM_LEN ? rp - lp - 1 : CT_COMM_LEN;
-	memset(h->comm, 0, sizeof(h->comm));
-	memcpy(h->comm, lp + 1, n);
-	return true;
 }
 
 int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)

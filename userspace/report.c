@@ -24,28 +24,41 @@ static struct json_object *jbool(bool b)
  */
 static void refresh_ppid(struct proc *p)
 {
-	unsigned long long ticks = 0;
-	char path[64], buf[1024], *rp;
-	unsigned int ppid = 0;
-	long hz = sysconf(_SC_CLK_TCK);
-	FILE *f;
+	struct ct_event_hdr now;
+	uint64_t tick_ns;
 
-	snprintf(path, sizeof(path), "/proc/%u/stat", p->pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (!proc_identity(p->pid, &now))
 		return;
-	if (fgets(buf, sizeof(buf), f) && (rp = strrchr(buf, ')')) &&
-	    sscanf(rp + 2, "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-		   &ppid, &ticks) == 2 &&
-	    hz > 0 && ticks == p->start_ns / (1000000000ull / hz))
-		p->ppid = ppid;
-	fclose(f);
+	tick_ns = 1000000000ull / sysconf(_SC_CLK_TCK);
+	if (now.start_ns == p->start_ns - p->start_ns % tick_ns)
+		p->ppid = now.ppid;
+}
+
+struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
+{
+	struct json_object *arr = json_object_new_array();
+	char buf[16];
+
+	for (uint32_t i = 0; i < p->nsigs; i++) {
+		const struct fatal_signal *s = &p->sigs[i];
+		struct json_object *so;
+
+		if (s->at_ns > until_ns)
+			continue;
+		so = json_object_new_object();
+		add(so, "signal", jint(s->signal));
+		add(so, "name", jstr(signal_name(s->signal, buf, sizeof(buf))));
+		add(so, "at", jtime(s->at_ns));
+		add(so, "sender_pid", jint(s->sender_pid));
+		add(so, "sender_comm", jstr(s->sender_comm));
+		json_object_array_add(arr, so);
+	}
+	return arr;
 }
 
 static struct json_object *process_json(const struct proc *p)
 {
-	struct json_object *o = json_object_new_object(), *sigs = json_object_new_array(), *ex = NULL;
-	char buf[16];
+	struct json_object *o = json_object_new_object(), *ex = NULL;
 
 	add(o, "pid", jint(p->pid));
 	add(o, "ppid", jint(p->ppid));
@@ -71,18 +84,7 @@ static struct json_object *process_json(const struct proc *p)
 		add(ex, "core_dumped", jbool(p->exit_status & 0x80));
 	}
 	add(o, "exit", ex);
-	for (uint32_t i = 0; i < p->nsigs; i++) {
-		const struct fatal_signal *s = &p->sigs[i];
-		struct json_object *so = json_object_new_object();
-
-		add(so, "signal", jint(s->signal));
-		add(so, "name", jstr(signal_name(s->signal, buf, sizeof(buf))));
-		add(so, "at", jtime(s->at_ns));
-		add(so, "sender_pid", jint(s->sender_pid));
-		add(so, "sender_comm", jstr(s->sender_comm));
-		json_object_array_add(sigs, so);
-	}
-	add(o, "fatal_signals", sigs);
+	add(o, "fatal_signals", fatal_signals_json(p, UINT64_MAX));
 	return o;
 }
 

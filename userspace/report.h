@@ -21,6 +21,8 @@ struct report_meta {
 	bool verbose;
 };
 
+/* A process's fatal_signals[], those received up to until_ns. */
+struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
 /* Build the report and replace path with it atomically. 0 or -errno. */
 int report_write(const char *path, struct collector *c, const struct report_meta *m);
 

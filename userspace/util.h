@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cidtrace_events.h"
+
 /* Documented exit codes (README, cidtrace --help). */
 enum {
 	EXIT_OK = 0,
@@ -46,5 +48,13 @@ void fput_escaped(FILE *f, const char *s, size_t len);
 int atomic_write(const char *path, const void *data, size_t len);
 /* Check that atomic_write(path) can succeed, without touching path. 0 or -errno. */
 int atomic_write_probe(const char *path);
+
+/* /proc/PID/NAME read whole, up to len bytes; returns the length (0 if unreadable). */
+size_t read_proc(int pid, const char *name, char *buf, size_t len);
+/*
+ * pid, ppid, comm and start time from /proc/PID/stat. The start time is only as precise as a
+ * clock tick (USER_HZ), so it identifies a process only together with its pid.
+ */
+bool proc_identity(int pid, struct ct_event_hdr *h);
 
 #endif

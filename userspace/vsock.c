@@ -10,6 +10,7 @@
 #include "collector.h"
 #include "json.h"
 #include "live.h"
+#include "report.h"
 #include "util.h"
 #include "vsock.h"
 
@@ -426,28 +427,13 @@ static struct json_object *proc_json_brief(const struct proc *p)
 static struct json_object *holder_json(const struct held *h, uint64_t at)
 {
 	const struct proc *p = h->proc;
-	struct json_object *o = proc_json_brief(p), *sigs = json_object_new_array();
-	char buf[16];
+	struct json_object *o = proc_json_brief(p);
 
 	json_object_object_add(o, "orphaned", json_object_new_boolean(p->orphaned));
 	json_object_object_add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
 	json_object_object_add(o, "state_at_conflict", jstr(holder_state(h, at)));
 	json_object_object_add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
-	for (uint32_t i = 0; i < p->nsigs; i++) {
-		struct json_object *s;
-
-		if (p->sigs[i].at_ns > at)
-			continue;
-		s = json_object_new_object();
-		json_object_object_add(s, "signal", jint(p->sigs[i].signal));
-		json_object_object_add(s, "name",
-				       jstr(signal_name(p->sigs[i].signal, buf, sizeof(buf))));
-		json_object_object_add(s, "at", jtime(p->sigs[i].at_ns));
-		json_object_object_add(s, "sender_pid", jint(p->sigs[i].sender_pid));
-		json_object_object_add(s, "sender_comm", jstr(p->sigs[i].sender_comm));
-		json_object_array_add(sigs, s);
-	}
-	json_object_object_add(o, "fatal_signals", sigs);
+	json_object_object_add(o, "fatal_signals", fatal_signals_json(p, at));
 	return o;
 }
 
