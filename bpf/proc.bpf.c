@@ -20,15 +20,15 @@ struct {
 	__type(value, struct ct_exec_event);
 } exec_scratch SEC(".maps");
 
-#define PF_KTHREAD	   0x00200000
+#define PF_KTHREAD	  0x00200000
 #define SIGNAL_GROUP_EXIT 0x00000004
-#define SIGKILL		   9
-#define SIG_DFL ((void *)0)
+#define SIGKILL		  9
+#define SIG_DFL		  ((void *)0)
 /* Signals whose default action terminates the process (signal(7)): all but CHLD, CONT,
  * STOP, TSTP, TTIN, TTOU, URG and WINCH among 1..31; every real-time signal does too. */
-#define SIG_DEFAULT_FATAL_MASK                                                                   \
-	(~((1u << 17) | (1u << 18) | (1u << 19) | (1u << 20) | (1u << 21) | (1u << 22) |         \
-	   (1u << 23) | (1u << 28)) &                                                             \
+#define SIG_DEFAULT_FATAL_MASK                                                                     \
+	(~((1u << 17) | (1u << 18) | (1u << 19) | (1u << 20) | (1u << 21) | (1u << 22) |           \
+	   (1u << 23) | (1u << 28)) &                                                              \
 	 ~1u)
 
 /* TRACE_SIGNAL_DELIVERED and TRACE_SIGNAL_LOSE_INFO: the signal was queued. */
@@ -111,6 +111,57 @@ static __always_inline __u32 group_exit_status(struct task_struct *task)
 	return BPF_CORE_READ(task, exit_code);
 }
 
+/* userfaultfd_fops, learned by userspace from the uffd iterator; 0 until then. */
+volatile __u64 uffd_fops;
+
+struct fd_walk {
+	struct task_struct *task;
+	struct file **fds;
+	__u32 max_fds;
+};
+
+static int uffd_fd_step(__u32 i, struct fd_walk *w)
+{
+	struct file *file = NULL;
+	struct ct_uffd_event *e;
+
+	if (i >= w->max_fds)
+		return 1;
+	bpf_probe_read_kernel(&file, sizeof(file), &w->fds[i]);
+	if (!file || (__u64)BPF_CORE_READ(file, f_op) != uffd_fops)
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_lost();
+		return 0;
+	}
+	fill_hdr(&e->hdr, CT_EV_UFFD_FILE, w->task);
+	e->ctx = (__u64)BPF_CORE_READ(file, private_data);
+	e->bytes = 0;
+	e->cmd = 0;
+	e->ret = 0;
+	e->fd = i;
+	e->flags = CT_UFFD_EXITING | CT_UFFD_AT_EXIT;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+	return 0;
+}
+
+/*
+ * The userfaultfds a dying process still holds: exit_files() runs after the exit
+ * tracepoint, so its table is intact. A pager that dies between two iterator scans is known
+ * to have served a context only this way. The walk costs one read per fd slot, and nothing
+ * until userspace has seen a userfaultfd at all.
+ */
+static __always_inline void uffds_at_exit(struct task_struct *task)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct fd_walk w = { task, BPF_CORE_READ(fdt, fd), BPF_CORE_READ(fdt, max_fds) };
+
+	if (w.max_fds > 65536)
+		w.max_fds = 65536;
+	bpf_loop(w.max_fds, uffd_fd_step, &w, 0);
+}
+
 /*
  * do_exit() -> trace_sched_process_exit(tsk[, group_dead]) runs on every exiting thread,
  * after signal->live was decremented and exit_code set, on all kernels. A thread that sees
@@ -123,6 +174,8 @@ static __always_inline int on_exit(struct task_struct *task)
 
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
+	if (uffd_fops)
+		uffds_at_exit(task);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();

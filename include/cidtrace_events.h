@@ -27,10 +27,13 @@ enum ct_event_type {
 	CT_EV_EXIT = 3,
 	CT_EV_SIGNAL = 4,
 	CT_EV_TASK = 5, /* startup snapshot record from the task iterator */
-	CT_EV_VSOCK_BIND = 6,	 /* VHOST_VSOCK_SET_GUEST_CID returned */
+	CT_EV_VSOCK_BIND = 6, /* VHOST_VSOCK_SET_GUEST_CID returned */
 	CT_EV_VSOCK_RELEASE = 7, /* last reference to a vhost-vsock file went */
-	CT_EV_VSOCK_FILE = 8,	 /* iterator: a process holds a vhost-vsock file */
-	CT_EV_MODULE_LOAD = 9,	 /* a kernel module was loaded */
+	CT_EV_VSOCK_FILE = 8, /* iterator: a process holds a vhost-vsock file */
+	CT_EV_MODULE_LOAD = 9, /* a kernel module was loaded */
+	CT_EV_UFFD_IOCTL = 10, /* userfaultfd_ioctl returned: API, (UN)REGISTER, first serve */
+	CT_EV_UFFD_RELEASE = 11, /* last reference to a userfaultfd file went */
+	CT_EV_UFFD_FILE = 12, /* a process holds a userfaultfd file: iterator, or at its exit */
 };
 
 /*
@@ -40,11 +43,11 @@ enum ct_event_type {
  */
 struct ct_event_hdr {
 	__u32 type;
-	__u32 pid;	/* tgid */
-	__u64 ts_ns;	/* CLOCK_BOOTTIME of the event */
+	__u32 pid; /* tgid */
+	__u64 ts_ns; /* CLOCK_BOOTTIME of the event */
 	__u64 start_ns; /* CLOCK_BOOTTIME the process started */
-	__u32 ppid;	/* tgid of real_parent at the event */
-	__u32 tid;	/* thread the event happened on */
+	__u32 ppid; /* tgid of real_parent at the event */
+	__u32 tid; /* thread the event happened on */
 	char comm[CT_COMM_LEN];
 };
 _Static_assert(sizeof(struct ct_event_hdr) == 48, "ct_event_hdr layout");
@@ -59,9 +62,9 @@ _Static_assert(sizeof(struct ct_event_hdr) == 48, "ct_event_hdr layout");
  */
 struct ct_exec_event {
 	struct ct_event_hdr hdr;
-	__u32 flags;	/* CT_*_TRUNCATED */
+	__u32 flags; /* CT_*_TRUNCATED */
 	__u32 argv_len; /* bytes of NUL-separated argv that follow */
-	__u16 cwd_off;	/* first byte of the cwd string in cwd[] */
+	__u16 cwd_off; /* first byte of the cwd string in cwd[] */
 	__u16 __pad0;
 	__u32 __pad1;
 	char filename[CT_PATH_MAX];
@@ -103,7 +106,7 @@ enum ct_vsock_source {
 	CT_SRC_ITER = 5,
 };
 
-#define CT_HOLDER_EXITING 0x1	/* PF_EXITING or SIGNAL_GROUP_EXIT: a fatal signal or exit began */
+#define CT_HOLDER_EXITING  0x1 /* PF_EXITING or SIGNAL_GROUP_EXIT: a fatal signal or exit began */
 #define CT_HOLDER_COREDUMP 0x2 /* signal->core_state set: dumping core */
 
 /*
@@ -118,7 +121,7 @@ struct ct_vsock_event {
 	__u64 cid; /* requested (bind), or bound at release / iteration */
 	__s32 ret; /* bind: 0 or -errno */
 	__u32 source;
-	__u32 fd;	  /* iteration: the holder's fd */
+	__u32 fd; /* iteration: the holder's fd */
 	__u32 holder_flags; /* iteration: CT_HOLDER_* */
 };
 _Static_assert(sizeof(struct ct_vsock_event) == 80, "ct_vsock_event layout");
@@ -129,5 +132,64 @@ struct ct_module_event {
 	char name[56]; /* MODULE_NAME_LEN */
 };
 _Static_assert(sizeof(struct ct_module_event) == 104, "ct_module_event layout");
+
+/*
+ * userfaultfd ioctls (include/uapi/linux/userfaultfd.h, x86_64 values). Compare the whole cmd:
+ * USERFAULTFD_IOC_NEW on /dev/userfaultfd shares type and number with REGISTER.
+ */
+#define CT_UFFDIO_API	     0xC018AA3Fu
+#define CT_UFFDIO_REGISTER   0xC020AA00u
+#define CT_UFFDIO_UNREGISTER 0x8010AA01u
+#define CT_UFFDIO_COPY	     0xC028AA03u
+#define CT_UFFDIO_ZEROPAGE   0xC020AA04u
+#define CT_UFFDIO_MOVE	     0xC028AA05u
+#define CT_UFFDIO_CONTINUE   0xC020AA07u
+#define CT_UFFDIO_POISON     0xC020AA08u
+
+/* ct_uffd_event.flags */
+#define CT_UFFD_OWNER	0x1 /* the holder's mm is the context's: it created the uffd */
+#define CT_UFFD_EXITING 0x2 /* the holder is dying (as CT_HOLDER_EXITING) */
+#define CT_UFFD_AT_EXIT                                                                            \
+	0x4 /* sent by the process exit hook: the holder is exiting now, its
+			     * mm already gone, so CT_UFFD_OWNER cannot be told */
+
+/*
+ * CT_EV_UFFD_*. ctx is the struct userfaultfd_ctx behind the file: the same for every process
+ * holding it, including one that received it over SCM_RIGHTS, so it is the context's
+ * identity. Like vsock instances it is a kernel address, mapped to "uffd-N" and never printed.
+ */
+struct ct_uffd_event {
+	struct ct_event_hdr hdr;
+	__u64 ctx;
+	__u64 bytes; /* ioctl: range length, or bytes resolved by a serving ioctl; iterator:
+		      * the file's f_op, which lets the exit hook recognize uffd files (a
+		      * kernel address: never printed) */
+	__u32 cmd; /* ioctl: the full cmd */
+	__s32 ret; /* ioctl: 0 or -errno */
+	__u32 fd; /* iterator: the holder's fd */
+	__u32 flags; /* CT_UFFD_* */
+};
+_Static_assert(sizeof(struct ct_uffd_event) == 80, "ct_uffd_event layout");
+
+/*
+ * Serving ioctls (COPY, ZEROPAGE, CONTINUE, MOVE, POISON) are counted in a BPF hash map, not
+ * sent one by one: a pager restoring 1 GiB issues 262,144 of them. Userspace reads the map on
+ * its scan tick; the first serve of each (context, process) is also sent as an event so a
+ * new handler is known at once.
+ */
+struct ct_uffd_serve_key {
+	__u64 ctx;
+	__u32 pid;
+	__u32 __pad0;
+};
+_Static_assert(sizeof(struct ct_uffd_serve_key) == 16, "ct_uffd_serve_key layout");
+
+struct ct_uffd_serve_stats {
+	__u64 ioctls;
+	__u64 bytes;
+	__u64 last_ns;
+	__u64 start_ns; /* the serving process's start time, with pid its identity */
+};
+_Static_assert(sizeof(struct ct_uffd_serve_stats) == 32, "ct_uffd_serve_stats layout");
 
 #endif /* CIDTRACE_EVENTS_H */

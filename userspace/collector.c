@@ -7,6 +7,7 @@
 
 #include "collector.h"
 #include "live.h"
+#include "uffd.h"
 #include "util.h"
 #include "vsock.h"
 
@@ -16,11 +17,13 @@ void collector_init(struct collector *c, const struct collector_cfg *cfg)
 	c->cfg = *cfg;
 	pt_init(&c->pt);
 	c->vsock = vsock_new();
+	c->uffd = uffd_new(cfg->spin_pct, cfg->spin_window_ns);
 }
 
 void collector_free(struct collector *c)
 {
 	vsock_free(c->vsock);
+	uffd_free(c->uffd);
 	pt_free(&c->pt);
 }
 
@@ -75,6 +78,14 @@ static void classify(struct collector *c, struct proc *p)
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
 			p->role = ROLE_VMM;
+	update_keep(c, p);
+}
+
+void collector_set_role(struct collector *c, struct proc *p, enum role role)
+{
+	if (p->role == ROLE_VMM && role == ROLE_PAGER)
+		return; /* a VMM serving another's memory is still a VMM */
+	p->role = role;
 	update_keep(c, p);
 }
 
@@ -209,7 +220,8 @@ static void orphan_children(struct collector *c, struct proc *parent)
 {
 	if (!parent->nchildren)
 		return;
-	pt_for_each(&c->pt, p) {
+	pt_for_each(&c->pt, p)
+	{
 		if (p->parent != parent || p->exited || p->orphaned)
 			continue;
 		p->orphaned = true;
@@ -231,6 +243,7 @@ static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
 		p->ppid = e->hdr.ppid;
 	update_keep(c, p);
 	live_exit(c, p, e->hdr.ts_ns);
+	uffd_on_exit(c, p);
 	orphan_children(c, p);
 	pt_maybe_free(&c->pt, p);
 }
@@ -286,6 +299,12 @@ int collector_handle(void *ctx, void *data, size_t len)
 		if (len >= sizeof(struct ct_vsock_event))
 			vsock_handle(c, data);
 		break;
+	case CT_EV_UFFD_IOCTL:
+	case CT_EV_UFFD_RELEASE:
+	case CT_EV_UFFD_FILE:
+		if (len >= sizeof(struct ct_uffd_event))
+			uffd_handle(c, data);
+		break;
 	case CT_EV_MODULE_LOAD:
 		if (len >= sizeof(struct ct_module_event) && c->on_module_load) {
 			const struct ct_module_event *m = data;
@@ -317,7 +336,6 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 
 void collector_link_parents(struct collector *c)
 {
-	pt_for_each(&c->pt, p)
-		if (!p->parent && p->ppid && p->ppid != p->pid)
-			pt_set_parent(p, pt_find_live(&c->pt, p->ppid));
+	pt_for_each(&c->pt, p) if (!p->parent && p->ppid && p->ppid != p->pid)
+		pt_set_parent(p, pt_find_live(&c->pt, p->ppid));
 }

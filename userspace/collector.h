@@ -26,14 +26,18 @@ struct collector_cfg {
 	int nvmm_comms;
 	enum live_format live;
 	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
+	double spin_pct;	 /* --spin-threshold: % of one core */
+	uint64_t spin_window_ns; /* --spin-window */
 };
 
 struct vsock_state;
+struct uffd_state;
 
 struct collector {
 	struct collector_cfg cfg;
 	struct proctable pt;
 	struct vsock_state *vsock;
+	struct uffd_state *uffd;
 	/* a kernel module was loaded: the tracer may now attach to it */
 	void (*on_module_load)(void *ctx, const char *name);
 	void *on_module_load_ctx;
@@ -51,6 +55,8 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 		    size_t argv_len, bool argv_truncated, const char *exe);
 /* The entry for the process an event is about, created if the table missed it. */
 struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
+/* Give p a role; the report keeps it from then on. */
+void collector_set_role(struct collector *c, struct proc *p, enum role role);
 /* After seeding: link every entry to its parent's. */
 void collector_link_parents(struct collector *c);
 

@@ -94,7 +94,8 @@ void live_exec(struct collector *c, const struct proc *p, uint64_t ts)
 
 		json_object_object_add(o, "exe", jstr_or_null(p->exe));
 		json_object_object_add(o, "argv", jargv(p->argv, p->argv_len));
-		json_object_object_add(o, "argv_truncated", json_object_new_boolean(p->argv_truncated));
+		json_object_object_add(o, "argv_truncated",
+				       json_object_new_boolean(p->argv_truncated));
 		return json_print(o);
 	}
 	text_prefix(c, "exec", p, ts);
@@ -127,7 +128,8 @@ void live_exit(struct collector *c, const struct proc *p, uint64_t ts)
 
 		json_object_object_add(o, "code", jint(sig ? 0 : (p->exit_status >> 8) & 0xff));
 		json_object_object_add(o, "signal", jint(sig));
-		json_object_object_add(o, "core_dumped", json_object_new_boolean(p->exit_status & 0x80));
+		json_object_object_add(o, "core_dumped",
+				       json_object_new_boolean(p->exit_status & 0x80));
 		return json_print(o);
 	}
 	text_prefix(c, "exit", p, ts);
@@ -162,19 +164,44 @@ void live_signal(struct collector *c, const struct proc *p, const struct fatal_s
 	text_suffix(p);
 }
 
-void live_vsock(struct collector *c, const char *event, const struct proc *p, uint64_t ts,
-		uint64_t cid, const char *detail)
+/* Findings are always shown, whatever the scope: they are what cidtrace is for. */
+static void live_finding(struct collector *c, const char *event, const struct proc *p, uint64_t ts,
+			 struct json_object *fields, const char *detail)
 {
-	if (c->cfg.live == LIVE_NONE)
+	if (c->cfg.live == LIVE_NONE) {
+		json_object_put(fields);
 		return;
+	}
 	if (c->cfg.live == LIVE_JSON) {
 		struct json_object *o = json_prefix(event, p, ts);
 
-		json_object_object_add(o, "cid", jint(cid));
+		json_object_object_foreach(fields, k, v)
+			json_object_object_add(o, k, json_object_get(v));
 		json_object_object_add(o, "detail", jstr(detail));
+		json_object_put(fields);
 		return json_print(o);
 	}
+	json_object_put(fields);
 	text_prefix(c, event, p, ts);
 	fput_escaped(stdout, detail, strlen(detail));
 	text_suffix(p);
+}
+
+void live_vsock(struct collector *c, const char *event, const struct proc *p, uint64_t ts,
+		uint64_t cid, const char *detail)
+{
+	struct json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "cid", jint(cid));
+	live_finding(c, event, p, ts, f, detail);
+}
+
+void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const char *uffd_id,
+	       const char *state, const char *detail)
+{
+	struct json_object *f = json_object_new_object();
+
+	json_object_object_add(f, "uffd", jstr(uffd_id));
+	json_object_object_add(f, "state", jstr(state));
+	live_finding(c, "uffd", owner, ts, f, detail);
 }

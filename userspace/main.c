@@ -18,6 +18,7 @@
 #include "collector.h"
 #include "report.h"
 #include "tracer.h"
+#include "uffd.h"
 #include "util.h"
 #include "vsock.h"
 
@@ -56,6 +57,9 @@ static const char usage_text[] =
 	"                           $TMPDIR, /tmp, /ci)\n"
 	"      --test-dir-depth N   path components below a scratch root naming a test (2)\n"
 	"      --no-fentry          use the portable fallback hooks only\n"
+	"      --spin-threshold PCT an orphaned guest using PCT%% of one core or more is\n"
+	"                           spinning (default 90)\n"
+	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"
 	"\n"
 	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error, 3 environment\n"
 	"(not root, no BPF, no BTF); run: CMD's status (128+N if killed by signal N).\n"
@@ -144,6 +148,8 @@ enum {
 	OPT_DEPTH,
 	OPT_NO_FENTRY,
 	OPT_VERSION,
+	OPT_SPIN_THRESHOLD,
+	OPT_SPIN_WINDOW,
 };
 
 static const struct option long_opts[] = {
@@ -159,6 +165,8 @@ static const struct option long_opts[] = {
 	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },
 	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },
 	{ "no-fentry", no_argument, NULL, OPT_NO_FENTRY },
+	{ "spin-threshold", required_argument, NULL, OPT_SPIN_THRESHOLD },
+	{ "spin-window", required_argument, NULL, OPT_SPIN_WINDOW },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -184,6 +192,8 @@ static void set_defaults(struct options *o)
 	o->output = "cidtrace-report.json";
 	o->checkpoint = 5;
 	td->depth = 2;
+	o->cfg.spin_pct = 90;
+	o->cfg.spin_window_ns = 3000000000ull;
 	td->is_file = is_file;
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;
@@ -198,6 +208,7 @@ static int parse_args(struct options *o, int argc, char **argv)
 {
 	struct collector_cfg *cfg = &o->cfg;
 	int opt, err = 0;
+	double secs;
 	char *end;
 	long n;
 
@@ -250,7 +261,8 @@ static int parse_args(struct options *o, int argc, char **argv)
 			err = add_dir(cfg->scopes, &cfg->nscopes, MAX_LIST, optarg, "--scope");
 			break;
 		case OPT_VMM_COMM:
-			if (cfg->nvmm_comms >= (int)(sizeof(cfg->vmm_comms) / sizeof(cfg->vmm_comms[0])))
+			if (cfg->nvmm_comms >=
+			    (int)(sizeof(cfg->vmm_comms) / sizeof(cfg->vmm_comms[0])))
 				err = usage_error("too many %s options", "--vmm-comm");
 			else
 				cfg->vmm_comms[cfg->nvmm_comms++] = optarg;
@@ -268,6 +280,18 @@ static int parse_args(struct options *o, int argc, char **argv)
 		case OPT_NO_FENTRY:
 			o->no_fentry = true;
 			break;
+		case OPT_SPIN_THRESHOLD:
+			cfg->spin_pct = strtod(optarg, &end);
+			if (*optarg == '\0' || *end || cfg->spin_pct <= 0 || cfg->spin_pct > 10000)
+				err = usage_error("--spin-threshold needs a percentage of one core "
+						  "(1-10000)");
+			break;
+		case OPT_SPIN_WINDOW:
+			err = parse_seconds(optarg, &secs, "--spin-window");
+			if (!err && secs < 0.5)
+				err = usage_error("--spin-window needs at least 0.5 seconds");
+			cfg->spin_window_ns = secs * 1e9;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -284,7 +308,8 @@ static int parse_args(struct options *o, int argc, char **argv)
 		if (optind >= argc)
 			return usage_error("run needs a command after %s", "--");
 		if (o->duration)
-			return usage_error("%s is for record; run stops when CMD exits", "--duration");
+			return usage_error("%s is for record; run stops when CMD exits",
+					   "--duration");
 		o->command = argv + optind;
 	} else if (optind < argc) {
 		return usage_error("unexpected argument '%s'", argv[optind]);
@@ -385,8 +410,8 @@ static int trace(struct options *o)
 	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
 	malloc_trim(0);
 	if (o->verbose)
-		errmsg("attached: process=%s snapshot=%s vsock=%s", s.t.modes.process,
-		       s.t.modes.snapshot, s.t.modes.vsock);
+		errmsg("attached: process=%s snapshot=%s vsock=%s uffd=%s", s.t.modes.process,
+		       s.t.modes.snapshot, s.t.modes.vsock, s.t.modes.uffd);
 	write_report(&s);
 	if (o->ready_file && (ret = atomic_write(o->ready_file, "ready\n", 6))) {
 		errmsg("cannot write ready file '%s': %s", o->ready_file, strerror(-ret));
@@ -430,6 +455,7 @@ static int trace(struct options *o)
 		}
 		now = now_boot_ns();
 		vsock_tick(&s.c, now);
+		uffd_tick(&s.c, now);
 		if (deadline && now >= deadline)
 			stopping = true;
 		if (!stopping && next_checkpoint && now >= next_checkpoint) {

@@ -14,7 +14,8 @@
 
 enum role {
 	ROLE_NONE,
-	ROLE_VMM,
+	ROLE_VMM,   /* a hypervisor by name, or the owner of a userfaultfd */
+	ROLE_PAGER, /* serves another process's userfaultfd */
 };
 
 struct fatal_signal {

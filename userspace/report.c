@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "report.h"
+#include "uffd.h"
 #include "util.h"
 #include "vsock.h"
 
@@ -56,9 +57,45 @@ struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
 	return arr;
 }
 
+struct json_object *proc_ref_json(const struct proc *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	add(o, "pid", jint(p->pid));
+	add(o, "start_ns", jint(p->start_ns));
+	add(o, "comm", jstr(p->comm));
+	add(o, "test_dir", jstr_or_null(p->test_dir));
+	return o;
+}
+
+struct json_object *proc_json_brief(const struct proc *p)
+{
+	struct json_object *o = proc_ref_json(p);
+
+	add(o, "ppid", jint(p->ppid));
+	add(o, "argv", jargv(p->argv, p->argv_len));
+	return o;
+}
+
+struct json_object *exit_json(const struct proc *p)
+{
+	struct json_object *ex;
+	int sig = p->exit_status & 0x7f;
+
+	if (!p->exited || !p->exit_ns)
+		return NULL;
+	ex = json_object_new_object();
+	add(ex, "code", jint(sig ? 0 : (p->exit_status >> 8) & 0xff));
+	add(ex, "signal", jint(sig));
+	add(ex, "core_dumped", jbool(p->exit_status & 0x80));
+	return ex;
+}
+
+static const char *const role_names[] = { [ROLE_VMM] = "vmm", [ROLE_PAGER] = "pager" };
+
 static struct json_object *process_json(const struct proc *p)
 {
-	struct json_object *o = json_object_new_object(), *ex = NULL;
+	struct json_object *o = json_object_new_object();
 
 	add(o, "pid", jint(p->pid));
 	add(o, "ppid", jint(p->ppid));
@@ -69,21 +106,13 @@ static struct json_object *process_json(const struct proc *p)
 	add(o, "argv_truncated", jbool(p->argv_truncated));
 	add(o, "cwd", jstr_or_null(p->cwd));
 	add(o, "test_dir", jstr_or_null(p->test_dir));
-	add(o, "role", p->role == ROLE_VMM ? jstr("vmm") : NULL);
+	add(o, "role", role_names[p->role] ? jstr(role_names[p->role]) : NULL);
 	add(o, "in_scope", jbool(p->in_scope));
 	add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
 	add(o, "orphaned", jbool(p->orphaned));
 	add(o, "started_at", p->seeded ? NULL : jtime(p->start_ns));
 	add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
-	if (p->exited && p->exit_ns) {
-		int sig = p->exit_status & 0x7f;
-
-		ex = json_object_new_object();
-		add(ex, "code", jint(sig ? 0 : (p->exit_status >> 8) & 0xff));
-		add(ex, "signal", jint(sig));
-		add(ex, "core_dumped", jbool(p->exit_status & 0x80));
-	}
-	add(o, "exit", ex);
+	add(o, "exit", exit_json(p));
 	add(o, "fatal_signals", fatal_signals_json(p, UINT64_MAX));
 	return o;
 }
@@ -104,17 +133,16 @@ static struct json_object *processes_json(struct collector *c, size_t *count)
 	struct proc **list;
 	size_t n = 0;
 
-	pt_for_each(&c->pt, p)
-		p->emit = false;
-	pt_for_each(&c->pt, p)
-		if (p->keep)
-			for (struct proc *a = p; a && !a->emit; a = a->parent)
-				a->emit = true, n++;
+	pt_for_each(&c->pt, p) p->emit = false;
+	pt_for_each(&c->pt, p) if (p->keep) for (struct proc *a = p; a && !a->emit; a = a->parent)
+		a->emit = true,
+		n++;
 	list = calloc(n ? n : 1, sizeof(*list));
 	if (!list)
 		abort();
 	n = 0;
-	pt_for_each(&c->pt, p) {
+	pt_for_each(&c->pt, p)
+	{
 		if (!p->emit)
 			continue;
 		if (p->orphaned && !p->exited)
@@ -136,7 +164,8 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 {
 	char summary[512];
 
-	pt_for_each(&c->pt, p) {
+	pt_for_each(&c->pt, p)
+	{
 		struct json_object *f;
 		double age;
 
@@ -154,6 +183,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 		add(f, "orphaned", jbool(p->orphaned));
 		add(f, "started_at", jtime(p->start_ns));
 		add(f, "age_s", json_object_new_double(age));
+		add(f, "uffd", uffd_leak_json(c, p));
 		snprintf(summary, sizeof(summary),
 			 "%s pid %u%s%s%s was still running when tracing ended, %.1f s after it "
 			 "started%s.",
@@ -195,6 +225,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(attach, "snapshot", jstr(m->attach->snapshot));
 	add(attach, "vsock", jstr(m->attach->vsock));
 	add(attach, "vsock_since", jtime(m->attach->vsock_since_ns));
+	add(attach, "uffd", jstr(m->attach->uffd));
 	add(t, "attach", attach);
 	events = json_object_new_object();
 	add(events, "received", jint(c->received));
@@ -231,8 +262,10 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	add(r, "trace", trace_json(c, m));
 	add(r, "processes", processes_json(c, &nprocs));
 	add(r, "cids", vsock_cids_json(c));
+	add(r, "uffds", uffd_contexts_json(c));
 	findings = json_object_new_array();
 	vsock_findings_json(c, findings);
+	uffd_findings_json(c, findings);
 	if (m->ended_ns)
 		leak_findings(c, m, findings);
 	add(r, "findings", findings);

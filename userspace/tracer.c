@@ -107,6 +107,17 @@ static int read_file(const char *path, char *buf, size_t len, bool *truncated)
 	return got;
 }
 
+/* One ring buffer for all objects; `cidtrace cids` has no tracer and needs only a token one. */
+void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost)
+{
+	if (!t->proc) {
+		bpf_map__set_max_entries(events, getpagesize());
+		return;
+	}
+	bpf_map__reuse_fd(events, bpf_map__fd(t->proc->maps.events));
+	bpf_map__reuse_fd(lost, bpf_map__fd(t->proc->maps.lost_events));
+}
+
 static int snapshot(struct tracer *t, struct collector *c)
 {
 	static struct ct_exec_event rec;
@@ -119,9 +130,7 @@ static int snapshot(struct tracer *t, struct collector *c)
 	skel = iter_bpf__open();
 	if (!skel)
 		return -errno;
-	/* The iterator declares the shared maps too; reuse them instead of allocating twice. */
-	bpf_map__reuse_fd(skel->maps.events, bpf_map__fd(t->proc->maps.events));
-	bpf_map__reuse_fd(skel->maps.lost_events, bpf_map__fd(t->proc->maps.lost_events));
+	share_maps(t, skel->maps.events, skel->maps.lost_events);
 	err = iter_bpf__load(skel);
 	if (err)
 		goto out;
@@ -194,8 +203,10 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	t->modes.snapshot = err ? "unavailable" : "iter";
 	if (err)
 		errmsg("startup snapshot failed (%s): processes started before cidtrace are "
-		       "unknown", strerror(-err));
+		       "unknown",
+		       strerror(-err));
 	vsock_hooks_start(t, c);
+	uffd_hooks_start(t, c);
 	return EXIT_OK;
 }
 
@@ -228,6 +239,7 @@ uint64_t tracer_lost(struct tracer *t)
 void tracer_stop(struct tracer *t)
 {
 	vsock_hooks_stop(t);
+	uffd_hooks_stop(t);
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
 	proc_bpf__destroy(t->proc);

@@ -8,6 +8,8 @@
 
 #include "collector.h"
 
+struct bpf_map;
+
 struct tracer_opts {
 	bool verbose;	 /* libbpf's log on stderr */
 	bool no_fentry;	 /* force the portable fallback of every hook family */
@@ -20,6 +22,7 @@ struct attach_modes {
 	const char *snapshot;	 /* "iter" or "unavailable" */
 	const char *vsock;	 /* "fexit", "kprobe", "tracepoint" or "unavailable" */
 	uint64_t vsock_since_ns; /* when the vsock mode took effect */
+	const char *uffd;	 /* "fexit", "iter" or "unavailable" */
 };
 
 struct tracer {
@@ -35,6 +38,10 @@ struct tracer {
 	struct vsock_iter_bpf *vsock_iter;
 	struct bpf_link *vsock_iter_link;
 	bool mounted_tracefs;
+	/* uffd_hooks.c */
+	struct uffd_bpf *uffd_precise;
+	struct uffd_iter_bpf *uffd_iter;
+	struct bpf_link *uffd_iter_link;
 };
 
 /* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
@@ -46,6 +53,13 @@ int tracer_fd(struct tracer *t);
 int tracer_consume(struct tracer *t);
 uint64_t tracer_lost(struct tracer *t);
 void tracer_stop(struct tracer *t);
+
+/* Make an object's ring buffer and lost counter the process hooks' (one of each in all). */
+void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost);
+
+/* uffd_hooks.c: the userfaultfd iterator, and the precise hooks where the kernel allows. */
+void uffd_hooks_start(struct tracer *t, struct collector *c);
+void uffd_hooks_stop(struct tracer *t);
 
 /* vsock_hooks.c: attach what this kernel allows, seed bindings that predate the trace. */
 void vsock_hooks_start(struct tracer *t, struct collector *c);

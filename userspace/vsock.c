@@ -372,17 +372,6 @@ void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
 	add_binding(c->vsock, e->instance, e->cid, p, 0);
 }
 
-static struct json_object *proc_ref_json(const struct proc *p)
-{
-	struct json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "pid", jint(p->pid));
-	json_object_object_add(o, "start_ns", jint(p->start_ns));
-	json_object_object_add(o, "comm", jstr(p->comm));
-	json_object_object_add(o, "test_dir", jstr_or_null(p->test_dir));
-	return o;
-}
-
 static struct json_object *binding_id(const struct binding *b)
 {
 	char id[32];
@@ -412,16 +401,6 @@ struct json_object *vsock_cids_json(struct collector *c)
 		json_object_array_add(arr, o);
 	}
 	return arr;
-}
-
-/* pid, ppid, comm, argv, test_dir: enough to find the process's test and its command. */
-static struct json_object *proc_json_brief(const struct proc *p)
-{
-	struct json_object *o = proc_ref_json(p);
-
-	json_object_object_add(o, "ppid", jint(p->ppid));
-	json_object_object_add(o, "argv", jargv(p->argv, p->argv_len));
-	return o;
 }
 
 static struct json_object *holder_json(const struct held *h, uint64_t at)

@@ -58,17 +58,6 @@ static enum presence vsock_presence(void)
 	return ret;
 }
 
-/* One ring buffer for all objects; `cidtrace cids` has no tracer and needs only a token one. */
-static void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost)
-{
-	if (!t->proc) {
-		bpf_map__set_max_entries(events, getpagesize());
-		return;
-	}
-	bpf_map__reuse_fd(events, bpf_map__fd(t->proc->maps.events));
-	bpf_map__reuse_fd(lost, bpf_map__fd(t->proc->maps.lost_events));
-}
-
 static struct vsock_bpf *load_precise(struct tracer *t, bool kprobe)
 {
 	struct vsock_bpf *skel = vsock_bpf__open();
@@ -134,7 +123,7 @@ void vsock_load_iter(struct tracer *t)
 }
 
 int vsock_iterate_files(struct tracer *t, void (*fn)(const struct ct_vsock_event *e, void *arg),
-			 void *arg)
+			void *arg)
 {
 	struct ct_vsock_event e;
 	int fd;

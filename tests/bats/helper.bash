@@ -57,3 +57,25 @@ rq() {
 proc_json() {
 	jq -e --argjson pid "$1" '.processes[] | select(.pid == $pid)' "$R"
 }
+
+# Poll until the report (a checkpoint, with --checkpoint small) satisfies a jq expression.
+wait_report() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		jq -e "$@" "$R" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for the report to satisfy: $*" >&2
+	return 1
+}
+
+# Poll until a file has a line matching an extended regex.
+wait_line() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		grep -qE "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for /$2/ in $1" >&2
+	return 1
+}

@@ -36,8 +36,8 @@ if ! fetch_log=$("$vm" fetch 2>&1); then
 fi
 mapfile -t kernels < <("$vm" kernels)
 for k in "${kernels[@]}"; do
-	run_boot "$k" --timeout 1200 -- env BATS_TEST_TIMEOUT=300 \
-		bats --tap tests/bats/lifecycle.bats tests/vm/vsock.bats
+	run_boot "$k" --timeout 1500 -- env BATS_TEST_TIMEOUT=300 CIDTRACE_UFFD_THREADS=1 \
+		bats --tap tests/bats/lifecycle.bats tests/vm/vsock.bats tests/bats/uffd.bats
 	run_boot "$k" --no-vsock --timeout 300 -- env BATS_TEST_TIMEOUT=300 \
 		bats --tap tests/vm/vsock_late.bats
 done

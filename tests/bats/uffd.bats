@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# Orphaned userfaultfd guests, with a real KVM "firecracker" whose guest memory is registered
+# with a real userfaultfd and a real pager serving it over SCM_RIGHTS. CIDTRACE_UFFD_THREADS=1
+# runs the same scenarios with plain threads instead of vCPUs (the test VMs have no KVM): a
+# userspace fault takes the same handle_userfault() path.
+
+load helper
+bats_require_minimum_version 1.5.0
+
+FIX="$BATS_TEST_DIRNAME/../../build/fixtures"
+
+setup_file() {
+	if [ -z "${CIDTRACE_UFFD_THREADS:-}" ] && ! [ -c /dev/kvm ]; then
+		export UFFD_SKIP="no /dev/kvm on this machine: the KVM guest scenarios cannot run"
+	fi
+}
+
+setup() {
+	[ -z "${UFFD_SKIP:-}" ] || skip "$UFFD_SKIP"
+	T=$(mktemp -d /tmp/cidtrace-bats.XXXXXX)
+	D="$T/TestSnapRestore77/001"
+	mkdir -p "$D"
+	R="$T/report.json"
+	cp "$FIX/uffd_vmm" "$D/firecracker"
+	cp "$FIX/uffd_pager" "$D/hypeman-uffd-pager"
+	MODE=()
+	[ -n "${CIDTRACE_UFFD_THREADS:-}" ] && MODE=(--threads)
+	return 0
+}
+
+# The live NDJSON goes to $T/live.ndjson; checkpoints every 0.2 s for wait_report.
+record() {
+	"$CIDTRACE" record --json -o "$R" --ready-file "$T/ready" --scratch-root "$T" \
+		--checkpoint 0.2 "$@" >"$T/live.ndjson" 2>"$T/record.err" 3>&- &
+	RPID=$!
+	wait_file "$T/ready"
+}
+
+start_pager() { # $1: socket name
+	"$D/hypeman-uffd-pager" --sock "$D/$1" --ready "$D/$1.listening" >/dev/null 2>&1 3>&- &
+	PAGER=$!
+	wait_file "$D/$1.listening"
+}
+
+start_guest() { # extra fixture options
+	start_pager uffd.sock
+	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" "${MODE[@]}" "$@" \
+		>/dev/null 2>&1 3>&- &
+	VMM=$!
+	wait_file "$D/guest.ready"
+}
+
+# The one uffd_orphan finding; on failure the finding is shown.
+orphan() {
+	jq -e '[.findings[] | select(.kind == "uffd_orphan")] | length == 1' "$R" >/dev/null
+	jq -e '.findings[] | select(.kind == "uffd_orphan")' "$R" | tee "$T/orphan.json"
+}
+
+# Assert a jq expression on the finding (args as for jq); show the finding when it fails.
+orphan_is() {
+	orphan >/dev/null || return 1
+	jq -e "$@" "$T/orphan.json" >/dev/null || { jq -c . "$T/orphan.json" >&2; return 1; }
+}
+
+@test "a spinning orphan is flagged with its guest, pager and test dir" {
+	record
+	start_guest
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"spinning"'
+	stop_record
+	grep -qE '"event":"uffd".*"state":"pager_lost"' "$T/live.ndjson"
+	orphan_is --argjson g "$VMM" --argjson p "$PAGER" --arg d "$D" '
+		.state == "spinning" and .guest.pid == $g and .guest.comm == "firecracker" and
+		.guest.test_dir == $d and .pager.pid == $p and .pager.comm == "hypeman-uffd-pa" and
+		.pager.exit.signal == 9 and .pager.fatal_signals[0].signal == 9 and
+		(.uffd.id | test("^uffd-[0-9]+$")) and .uffd.registered_bytes > 0 and
+		.uffd.total >= 1 and .cpu_pct >= 90 and .threads[0].comm == "fc_vcpu 1" and
+		.threads[0].cpu_pct >= 80 and .restarted_pager == null and .resolved_at == null and
+		([.history[].state] == ["pager_lost", "spinning"])'
+	# flagged within --spin-window (3 s) + 2 s of the pager's death, by the kernel's clock
+	orphan_is 'def t: (sub("\\.[0-9]+Z$"; "Z") | fromdate) +
+		(capture("(?<f>\\.[0-9]+)Z$").f | tonumber);
+		(.state_since | t) - (.pager.exited_at | t) <= 5'
+	rq --argjson g "$VMM" --argjson p "$PAGER" '
+		(.processes[] | select(.pid == $g) | .role == "vmm") and
+		(.processes[] | select(.pid == $p) | .role == "pager") and
+		(.uffds[0].state == "spinning") and (.uffds[0].handlers[0].holding == false)'
+	! grep -qE 'ffff[0-9a-f]{12}' "$R" "$T/live.ndjson"
+}
+
+@test "serving is counted per handler with the precise hooks, from resident pages without" {
+	record
+	start_guest --pages 8
+	wait_report '.uffds[0].pages_served >= 8'
+	stop_record
+	if rq '.trace.attach.uffd == "fexit"' >/dev/null; then
+		rq --argjson p "$PAGER" '.uffds[0] | .pages_served_from == "ioctls" and
+			.handlers[0].pid == $p and .handlers[0].serving_ioctls >= 8 and
+			.handlers[0].served_bytes >= 8 * 4096 and .last_served_at != null and
+			.registrations == 1'
+	else
+		rq '.trace.attach.uffd == "iter" and (.uffds[0] | .pages_served_from == "resident" and
+			.handlers[0].serving_ioctls == 0 and .last_served_at == null)'
+	fi
+}
+
+@test "the iterator alone (--no-fentry) finds the same orphan" {
+	record --no-fentry
+	start_guest --no-spin
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	stop_record
+	rq '.trace.attach.uffd == "iter"'
+	orphan_is --argjson g "$VMM" --argjson p "$PAGER" '.guest.pid == $g and .pager.pid == $p'
+}
+
+@test "a stalled orphan (no spinning vCPU) is flagged as stalled" {
+	record
+	start_guest --no-spin
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	stop_record
+	orphan_is --argjson g "$VMM" '.state == "stalled" and .guest.pid == $g and
+		.uffd.total >= 1 and .cpu_pct < 10 and .pager.exit.signal == 9'
+}
+
+@test "a guest whose pager is alive and idle is not flagged" {
+	record
+	start_guest --pages 3
+	wait_report '.uffds | length == 1 and .[0].state == "served" and .[0].handlers[0].holding'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+}
+
+@test "a busy guest whose pager is alive is not flagged" {
+	record
+	start_guest
+	wait_report --argjson p "$PAGER" '.uffds[0].handlers[0].pid == $p and .uffds[0].pages_served > 1'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == [] and .uffds[0].state == "served"'
+}
+
+@test "memory unregistered before the pager exits: not an orphan" {
+	record
+	start_guest --unregister-after 3 --unregistered "$D/unregistered"
+	wait_file "$D/unregistered"
+	kill -9 "$PAGER"
+	wait_report '.uffds[0].handlers[0].holding == false'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == [] and .uffds[0].registered_bytes == 0'
+}
+
+@test "the VMM exiting before its pager: not an orphan" {
+	record
+	start_guest --no-spin
+	kill -9 "$VMM"
+	wait_report --argjson g "$VMM" '.processes[] | select(.pid == $g) | .exited_at != null'
+	kill -9 "$PAGER"
+	wait_report '.uffds[0].state == "released"'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+}
+
+@test "a restarted pager that never serves the guest does not clear the finding" {
+	record
+	start_guest --no-spin
+	kill -9 "$PAGER"
+	old=$PAGER
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	start_pager restarted.sock
+	wait_report '.findings[] | select(.kind == "uffd_orphan") | .restarted_pager != null'
+	stop_record
+	orphan_is --argjson old "$old" --argjson new "$PAGER" '
+		.pager.pid == $old and .restarted_pager.pid == $new and .resolved_at == null and
+		.state == "stalled" and
+		.note == "pager restarted (pid \($new)) but never served this guest"'
+}
+
+@test "a guest restored before cidtrace started is still covered" {
+	start_guest --no-spin
+	record
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	stop_record
+	rq '.uffds[0].seeded == true'
+	orphan_is --argjson g "$VMM" --argjson p "$PAGER" '.guest.pid == $g and .pager.pid == $p'
+}
+
+@test "a leaked guest's vmm_leak carries its uffd state" {
+	record
+	start_guest --no-spin
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	stop_record
+	rq --argjson g "$VMM" '.findings[] | select(.kind == "vmm_leak" and .pid == $g) |
+		.uffd.state == "stalled" and (.uffd.id | test("^uffd-"))'
+}

@@ -1,0 +1,781 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "json.h"
+#include "live.h"
+#include "report.h"
+#include "uffd.h"
+#include "util.h"
+
+/* Periodic scan: contexts born without the precise hooks, handlers that closed their fd. */
+#define SCAN_NS 1000000000ull
+/* A process's exit event comes before exit_files(): look for its fds a little later. */
+#define EXIT_SETTLE_NS 200000000ull
+/* How often an orphan's owner is sampled, and its registered memory re-read. */
+#define WATCH_NS 500000000ull
+#define SMAPS_NS 2000000000ull
+/* Below this share of one core over the latest sample, the owner's threads are asleep. */
+#define ASLEEP_PCT   10.0
+#define MAX_HANDLERS 8
+#define MAX_THREADS  64
+#define MAX_HISTORY  16
+#define TOP_THREADS  3
+
+struct handler {
+	struct proc *proc;
+	uint64_t seen_gen; /* the scan that last found it holding the file */
+	uint64_t gone_ns; /* exited or closed the file; 0 while it holds it */
+	uint64_t ioctls, bytes, last_ns;
+};
+
+struct sample {
+	uint64_t at;
+	int nthreads;
+	struct thread_cpu th[MAX_THREADS];
+};
+
+struct orphan {
+	enum uffd_orphan_state state;
+	uint64_t since, state_since, resolved_ns;
+	const char *resolution;
+	struct handler pager; /* the handler that went last */
+	struct proc *restarted;
+	uint64_t pending, total;
+	double cpu_pct;
+	struct thread_cpu top[TOP_THREADS];
+	double top_pct[TOP_THREADS];
+	int ntop;
+	struct sample *samples; /* ring, cap entries, newest at head */
+	int cap, count, head;
+	uint64_t next_watch_ns, smaps_ns;
+	struct {
+		enum uffd_orphan_state state;
+		uint64_t at;
+	} history[MAX_HISTORY];
+	int nhistory;
+};
+
+struct uctx {
+	struct uctx *next;
+	uint64_t key; /* struct userfaultfd_ctx: never printed */
+	unsigned int id;
+	struct proc *owner;
+	int owner_fd;
+	uint64_t owner_gen, seen_gen;
+	bool owner_exiting, seeded, released;
+	struct handler handlers[MAX_HANDLERS];
+	int nhandlers;
+	uint64_t first_seen_ns, released_ns;
+	uint64_t registered, resident;
+	uint32_t registrations, unregistrations;
+	struct orphan *orphan;
+};
+
+struct uffd_state {
+	struct uctx *ctxs, **tail;
+	unsigned int next_id;
+	struct uffd_source src;
+	bool have_src;
+	uint64_t gen, next_scan_ns;
+	double spin_pct;
+	uint64_t window_ns;
+	long tick_hz;
+};
+
+enum uffd_orphan_state uffd_classify(double window_pct, double recent_pct, uint64_t total,
+				     double spin_pct)
+{
+	if (window_pct >= 0 && window_pct >= spin_pct)
+		return ORPHAN_SPINNING;
+	if (total > 0 && recent_pct >= 0 && recent_pct < ASLEEP_PCT)
+		return ORPHAN_STALLED;
+	return ORPHAN_PAGER_LOST;
+}
+
+const char *uffd_state_name(enum uffd_orphan_state s)
+{
+	return s == ORPHAN_SPINNING ? "spinning" : s == ORPHAN_STALLED ? "stalled" : "pager_lost";
+}
+
+struct uffd_state *uffd_new(double spin_pct, uint64_t spin_window_ns)
+{
+	struct uffd_state *us = calloc(1, sizeof(*us));
+
+	if (!us)
+		abort();
+	us->tail = &us->ctxs;
+	us->spin_pct = spin_pct;
+	us->window_ns = spin_window_ns;
+	us->tick_hz = sysconf(_SC_CLK_TCK);
+	return us;
+}
+
+void uffd_free(struct uffd_state *us)
+{
+	if (!us)
+		return;
+	for (struct uctx *u = us->ctxs, *n; u; u = n) {
+		n = u->next;
+		if (u->orphan)
+			free(u->orphan->samples);
+		free(u->orphan);
+		free(u);
+	}
+	free(us);
+}
+
+void uffd_set_source(struct uffd_state *us, const struct uffd_source *src)
+{
+	us->src = *src;
+	us->have_src = true;
+}
+
+static struct uctx *find_ctx(struct uffd_state *us, uint64_t key, bool live_only)
+{
+	for (struct uctx *u = us->ctxs; u; u = u->next)
+		if (u->key == key && !(live_only && u->released))
+			return u;
+	return NULL;
+}
+
+static struct uctx *get_ctx(struct uffd_state *us, uint64_t key, uint64_t now)
+{
+	struct uctx *u = find_ctx(us, key, true);
+
+	if (u)
+		return u;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		abort();
+	u->key = key;
+	u->id = ++us->next_id;
+	u->owner_fd = -1;
+	u->first_seen_ns = now;
+	*us->tail = u;
+	us->tail = &u->next;
+	return u;
+}
+
+static struct handler *get_handler(struct collector *c, struct uctx *u, struct proc *p)
+{
+	for (int i = 0; i < u->nhandlers; i++)
+		if (u->handlers[i].proc == p)
+			return &u->handlers[i];
+	if (u->nhandlers == MAX_HANDLERS)
+		return NULL;
+	collector_set_role(c, p, ROLE_PAGER);
+	u->handlers[u->nhandlers].proc = p;
+	return &u->handlers[u->nhandlers++];
+}
+
+static void set_owner(struct collector *c, struct uctx *u, struct proc *p)
+{
+	u->owner = p;
+	collector_set_role(c, p, ROLE_VMM);
+}
+
+static void uffd_id(const struct uctx *u, char *buf, size_t len)
+{
+	snprintf(buf, len, "uffd-%u", u->id);
+}
+
+static void live_line(struct collector *c, struct uctx *u, uint64_t ts, const char *state,
+		      const char *detail)
+{
+	char id[24];
+
+	uffd_id(u, id, sizeof(id));
+	live_uffd(c, u->owner, ts, id, state, detail);
+}
+
+static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char *why)
+{
+	struct orphan *o = u->orphan;
+	char detail[160];
+
+	if (!o || o->resolved_ns)
+		return;
+	o->resolved_ns = ts ? ts : now_boot_ns();
+	o->resolution = why;
+	snprintf(detail, sizeof(detail), "uffd-%u orphan over: %s", u->id, why);
+	live_line(c, u, o->resolved_ns, "resolved", detail);
+}
+
+static void release(struct collector *c, struct uctx *u, uint64_t ts)
+{
+	u->released = true;
+	u->released_ns = ts;
+	resolve(c, u, ts, "the uffd was released");
+}
+
+void uffd_handle(struct collector *c, const struct ct_uffd_event *e)
+{
+	struct uffd_state *us = c->uffd;
+	struct proc *p = collector_proc(c, &e->hdr);
+	struct uctx *u;
+
+	if (e->hdr.type == CT_EV_UFFD_RELEASE) {
+		if ((u = find_ctx(us, e->ctx, true)))
+			release(c, u, e->hdr.ts_ns);
+		return;
+	}
+	if (e->hdr.type == CT_EV_UFFD_FILE) { /* held by a process exiting now */
+		u = get_ctx(us, e->ctx, e->hdr.ts_ns);
+		if (p != u->owner && get_handler(c, u, p) &&
+		    e->hdr.ts_ns + EXIT_SETTLE_NS < us->next_scan_ns)
+			us->next_scan_ns = e->hdr.ts_ns + EXIT_SETTLE_NS;
+		return;
+	}
+	if (e->ret && e->ret != -EAGAIN) /* EAGAIN: a partial serve still served */
+		return;
+	u = get_ctx(us, e->ctx, e->hdr.ts_ns);
+	if (e->flags & CT_UFFD_OWNER) {
+		if (!u->owner)
+			set_owner(c, u, p);
+		if (e->cmd == CT_UFFDIO_REGISTER)
+			u->registrations++;
+		else if (e->cmd == CT_UFFDIO_UNREGISTER)
+			u->unregistrations++;
+		else if (e->cmd != CT_UFFDIO_API) /* the owner serving its own faults */
+			get_handler(c, u, p);
+		return;
+	}
+	get_handler(c, u, p);
+	us->next_scan_ns = 0; /* note that it holds the file */
+}
+
+void uffd_on_exit(struct collector *c, const struct proc *p)
+{
+	struct uffd_state *us = c->uffd;
+
+	for (struct uctx *u = us->ctxs; u; u = u->next) {
+		if (u->released)
+			continue;
+		if (u->owner == p) {
+			resolve(c, u, p->exit_ns, "the guest's VMM exited");
+			continue;
+		}
+		for (int i = 0; i < u->nhandlers; i++)
+			if (u->handlers[i].proc == p &&
+			    p->exit_ns + EXIT_SETTLE_NS < us->next_scan_ns)
+				us->next_scan_ns = p->exit_ns + EXIT_SETTLE_NS;
+	}
+}
+
+struct scan_arg {
+	struct collector *c;
+	uint64_t gen, now;
+};
+
+static void on_file(const struct ct_uffd_event *e, void *arg)
+{
+	struct scan_arg *a = arg;
+	struct proc *p = collector_proc(a->c, &e->hdr);
+	struct uctx *u = get_ctx(a->c->uffd, e->ctx, a->now);
+	struct handler *h;
+
+	if (!u->seen_gen && a->gen == 1)
+		u->seeded = true; /* it predates the trace */
+	u->seen_gen = a->gen;
+	if (e->flags & CT_UFFD_OWNER) {
+		if (!u->owner)
+			set_owner(a->c, u, p);
+		u->owner_fd = e->fd;
+		u->owner_gen = a->gen;
+		u->owner_exiting = e->flags & CT_UFFD_EXITING;
+		return;
+	}
+	if (!(e->flags & CT_UFFD_EXITING) && (h = get_handler(a->c, u, p))) {
+		h->seen_gen = a->gen;
+		h->gone_ns = 0;
+	}
+}
+
+static bool on_serves(const struct ct_uffd_serve_key *k, const struct ct_uffd_serve_stats *s,
+		      void *arg)
+{
+	struct collector *c = arg;
+	struct uctx *u = find_ctx(c->uffd, k->ctx, true);
+	struct proc *p = pt_find(&c->pt, k->pid, s->start_ns);
+	struct handler *h;
+
+	if (!u)
+		return true; /* released: its counts are final and no longer needed */
+	if (p && p == u->owner)
+		return false;
+	if (p && (h = get_handler(c, u, p))) {
+		h->ioctls = s->ioctls;
+		h->bytes = s->bytes;
+		h->last_ns = s->last_ns;
+	}
+	return false;
+}
+
+static void refresh_memory(struct uctx *u, uint64_t now)
+{
+	uint64_t reg, res;
+
+	if (u->owner && !u->owner->exited && uffd_registered(u->owner->pid, &reg, &res)) {
+		u->registered = reg;
+		u->resident = res;
+	}
+	if (u->orphan)
+		u->orphan->smaps_ns = now;
+}
+
+static void describe_pager(const struct handler *h, char *buf, size_t len)
+{
+	const struct proc *p = h->proc;
+	int sig = p->exit_status & 0x7f;
+	char name[16];
+
+	if (!p->exited)
+		snprintf(buf, len, "%s pid %u closed its uffd", p->comm, p->pid);
+	else if (p->nsigs)
+		snprintf(buf, len, "%s pid %u got %s from pid %u and exited", p->comm, p->pid,
+			 signal_name(p->sigs[p->nsigs - 1].signal, name, sizeof(name)),
+			 p->sigs[p->nsigs - 1].sender_pid);
+	else if (sig)
+		snprintf(buf, len, "%s pid %u was killed by %s", p->comm, p->pid,
+			 signal_name(sig, name, sizeof(name)));
+	else
+		snprintf(buf, len, "%s pid %u exited with status %u", p->comm, p->pid,
+			 (p->exit_status >> 8) & 0xff);
+}
+
+static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+	struct handler *last = &u->handlers[0];
+	struct orphan *o = calloc(1, sizeof(*o));
+	char pager[128], detail[256];
+
+	if (!o)
+		abort();
+	for (int i = 1; i < u->nhandlers; i++)
+		if (u->handlers[i].gone_ns > last->gone_ns)
+			last = &u->handlers[i];
+	o->pager = *last;
+	o->since = o->state_since = last->gone_ns;
+	o->history[o->nhistory++].at = o->since;
+	o->cap = us->window_ns / WATCH_NS + 3;
+	o->samples = calloc(o->cap, sizeof(*o->samples));
+	if (!o->samples)
+		abort();
+	o->smaps_ns = now;
+	u->orphan = o;
+	describe_pager(last, pager, sizeof(pager));
+	snprintf(detail, sizeof(detail), "uffd-%u pager lost: %s; %llu MiB still registered", u->id,
+		 pager, (unsigned long long)(u->registered >> 20));
+	live_line(c, u, now, "pager_lost", detail);
+}
+
+/* After a scan: has the context just lost its last handler while its owner lives on? */
+static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
+{
+	bool any_holding = false;
+
+	for (int i = 0; i < u->nhandlers; i++) {
+		struct handler *h = &u->handlers[i];
+
+		if (h->seen_gen == u->seen_gen)
+			any_holding = true;
+		else if (!h->gone_ns)
+			h->gone_ns = h->proc->exited ? h->proc->exit_ns : now;
+	}
+	if (u->orphan) {
+		if (any_holding)
+			resolve(c, u, now, "a new pager took over");
+		return;
+	}
+	if (any_holding || !u->nhandlers || !u->owner || u->owner->exited || u->owner_exiting ||
+	    u->owner_gen != u->seen_gen)
+		return;
+	refresh_memory(u, now);
+	if (u->registered)
+		start_orphan(c, u, now);
+}
+
+static void scan(struct collector *c, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+	struct scan_arg a = { c, ++us->gen, now };
+
+	if (us->src.scan(us->src.ctx, on_file, &a))
+		return;
+	if (us->src.serves)
+		us->src.serves(us->src.ctx, on_serves, c);
+	for (struct uctx *u = us->ctxs; u; u = u->next) {
+		if (u->released)
+			continue;
+		if (u->seen_gen != a.gen && !us->src.ioctls_traced)
+			release(c, u, now); /* nobody holds it: its release went unseen */
+		else if (u->seen_gen == a.gen)
+			evaluate(c, u, now);
+	}
+}
+
+static const struct thread_cpu *find_thread(const struct sample *s, uint32_t tid)
+{
+	for (int i = 0; i < s->nthreads; i++)
+		if (s->th[i].tid == tid)
+			return &s->th[i];
+	return NULL;
+}
+
+static uint64_t sample_ticks(const struct sample *s)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < s->nthreads; i++)
+		sum += s->th[i].ticks;
+	return sum;
+}
+
+/* Share of one core, in %, used between two samples. */
+static double cpu_pct(struct uffd_state *us, uint64_t ticks, const struct sample *from,
+		      const struct sample *to)
+{
+	double secs = (to->at - from->at) / 1e9;
+
+	return secs > 0 ? 100.0 * ticks / us->tick_hz / secs : -1;
+}
+
+/* The busiest threads between two samples, for the finding. */
+static void top_threads(struct uffd_state *us, struct orphan *o, const struct sample *from,
+			const struct sample *to)
+{
+	double pct[MAX_THREADS];
+	bool taken[MAX_THREADS] = { false };
+
+	for (int i = 0; i < to->nthreads; i++) {
+		const struct thread_cpu *was = find_thread(from, to->th[i].tid);
+
+		pct[i] = cpu_pct(us, to->th[i].ticks - (was ? was->ticks : to->th[i].ticks), from,
+				 to);
+	}
+	for (o->ntop = 0; o->ntop < TOP_THREADS && o->ntop < to->nthreads; o->ntop++) {
+		int best = -1;
+
+		for (int i = 0; i < to->nthreads; i++)
+			if (!taken[i] && (best < 0 || pct[i] > pct[best]))
+				best = i;
+		taken[best] = true;
+		o->top[o->ntop] = to->th[best];
+		o->top_pct[o->ntop] = pct[best];
+	}
+}
+
+/* A new process named like the lost pager, that has not touched this context. */
+static void find_restarted(struct collector *c, struct uctx *u)
+{
+	struct orphan *o = u->orphan;
+
+	if (o->restarted)
+		return;
+	pt_for_each(&c->pt, p)
+	{
+		if (p->exited || p->start_ns <= o->since || p == u->owner ||
+		    strcmp(p->comm, o->pager.proc->comm))
+			continue;
+		o->restarted = p;
+		collector_set_role(c, p, ROLE_PAGER);
+		return;
+	}
+}
+
+static void set_state(struct collector *c, struct uctx *u, enum uffd_orphan_state s, uint64_t now)
+{
+	struct orphan *o = u->orphan;
+	char detail[256];
+	int n;
+
+	if (s == o->state)
+		return;
+	o->state = s;
+	o->state_since = now;
+	if (o->nhistory < MAX_HISTORY) {
+		o->history[o->nhistory].state = s;
+		o->history[o->nhistory++].at = now;
+	}
+	n = snprintf(detail, sizeof(detail), "uffd-%u %s: %.0f%% cpu", u->id, uffd_state_name(s),
+		     o->cpu_pct);
+	if (o->ntop && n < (int)sizeof(detail))
+		n += snprintf(detail + n, sizeof(detail) - n, ", busiest %s %.0f%%", o->top[0].comm,
+			      o->top_pct[0]);
+	if (n < (int)sizeof(detail))
+		snprintf(detail + n, sizeof(detail) - n, ", %llu faults unresolved",
+			 (unsigned long long)o->total);
+	live_line(c, u, now, uffd_state_name(s), detail);
+}
+
+static void watch(struct collector *c, struct uctx *u, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+	struct orphan *o = u->orphan;
+	const struct sample *prev = o->count ? &o->samples[o->head] : NULL, *base = NULL;
+	struct sample *s = &o->samples[(o->head + 1) % o->cap];
+	double window_pct = -1, recent_pct = -1;
+
+	s->nthreads = proc_threads(u->owner->pid, s->th, MAX_THREADS);
+	if (s->nthreads < 0)
+		return; /* gone: its exit event resolves the orphan */
+	s->at = now;
+	o->head = (o->head + 1) % o->cap;
+	if (o->count < o->cap)
+		o->count++;
+	uffd_fdinfo(u->owner->pid, u->owner_fd, &o->pending, &o->total);
+	if (now - o->smaps_ns >= SMAPS_NS) {
+		refresh_memory(u, now);
+		if (!u->registered)
+			return resolve(c, u, now, "its memory was unregistered");
+	}
+	/* the newest sample at least a window old */
+	for (int i = 1; i < o->count; i++) {
+		const struct sample *old = &o->samples[(o->head - i + o->cap) % o->cap];
+
+		if (now - old->at >= us->window_ns) {
+			base = old;
+			break;
+		}
+	}
+	if (base)
+		window_pct = cpu_pct(us, sample_ticks(s) - sample_ticks(base), base, s);
+	if (prev)
+		recent_pct = cpu_pct(us, sample_ticks(s) - sample_ticks(prev), prev, s);
+	o->cpu_pct = window_pct >= 0 ? window_pct : recent_pct > 0 ? recent_pct : 0;
+	if (base || prev)
+		top_threads(us, o, base ? base : prev, s);
+	find_restarted(c, u);
+	set_state(c, u, uffd_classify(window_pct, recent_pct, o->total, us->spin_pct), now);
+}
+
+void uffd_tick(struct collector *c, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+	bool live = false;
+
+	if (!us->have_src)
+		return;
+	for (struct uctx *u = us->ctxs; u && !live; u = u->next)
+		live = !u->released;
+	/* with the precise hooks a new context announces itself; without, only a scan finds it */
+	if (now >= us->next_scan_ns && (live || !us->src.ioctls_traced || !us->gen)) {
+		scan(c, now);
+		us->next_scan_ns = now + SCAN_NS;
+	}
+	for (struct uctx *u = us->ctxs; u; u = u->next) {
+		struct orphan *o = u->orphan;
+
+		if (o && !o->resolved_ns && now >= o->next_watch_ns) {
+			o->next_watch_ns = now + WATCH_NS;
+			watch(c, u, now);
+		}
+	}
+}
+
+static bool wanted(const struct collector *c, const struct uctx *u)
+{
+	return !c->cfg.nscopes || (u->owner && u->owner->in_scope);
+}
+
+static uint64_t served_bytes(const struct uctx *u, uint64_t *last_ns)
+{
+	uint64_t bytes = 0;
+
+	*last_ns = 0;
+	for (int i = 0; i < u->nhandlers; i++) {
+		bytes += u->handlers[i].bytes;
+		if (u->handlers[i].last_ns > *last_ns)
+			*last_ns = u->handlers[i].last_ns;
+	}
+	return bytes;
+}
+
+static const char *ctx_state(const struct uctx *u)
+{
+	if (u->released)
+		return "released";
+	if (u->orphan && !u->orphan->resolved_ns)
+		return uffd_state_name(u->orphan->state);
+	return u->nhandlers ? "served" : "unserved";
+}
+
+/* Exact ioctl counts with the precise hooks; otherwise the resident registered pages. */
+static void add_memory(struct json_object *o, const struct collector *c, const struct uctx *u)
+{
+	bool counted = c->uffd->src.serves != NULL;
+	uint64_t last_ns, bytes = counted ? served_bytes(u, &last_ns) : u->resident;
+	long page = sysconf(_SC_PAGESIZE);
+
+	json_object_object_add(o, "registered_bytes", jint(u->registered));
+	json_object_object_add(o, "pages_served", jint(bytes / page));
+	json_object_object_add(o, "pages_served_from", jstr(counted ? "ioctls" : "resident"));
+	json_object_object_add(o, "last_served_at", counted ? jtime(last_ns) : NULL);
+}
+
+static struct json_object *id_json(const struct uctx *u)
+{
+	char id[24];
+
+	uffd_id(u, id, sizeof(id));
+	return jstr(id);
+}
+
+struct json_object *uffd_contexts_json(struct collector *c)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+		struct json_object *o, *hs;
+
+		if (!wanted(c, u))
+			continue;
+		if (!u->released && !u->orphan)
+			refresh_memory(u, now_boot_ns());
+		o = json_object_new_object();
+		json_object_object_add(o, "id", id_json(u));
+		json_object_object_add(o, "owner", u->owner ? proc_ref_json(u->owner) : NULL);
+		hs = json_object_new_array();
+		for (int i = 0; i < u->nhandlers; i++) {
+			const struct handler *h = &u->handlers[i];
+			struct json_object *ho = proc_ref_json(h->proc);
+
+			json_object_object_add(ho, "holding", json_object_new_boolean(!h->gone_ns));
+			json_object_object_add(ho, "serving_ioctls", jint(h->ioctls));
+			json_object_object_add(ho, "served_bytes", jint(h->bytes));
+			json_object_object_add(ho, "last_served_at", jtime(h->last_ns));
+			json_object_object_add(ho, "exited_at",
+					       h->proc->exited ? jtime(h->proc->exit_ns) : NULL);
+			json_object_array_add(hs, ho);
+		}
+		json_object_object_add(o, "handlers", hs);
+		add_memory(o, c, u);
+		json_object_object_add(o, "registrations", jint(u->registrations));
+		json_object_object_add(o, "unregistrations", jint(u->unregistrations));
+		json_object_object_add(o, "state", jstr(ctx_state(u)));
+		json_object_object_add(o, "first_seen_at", jtime(u->first_seen_ns));
+		json_object_object_add(o, "seeded", json_object_new_boolean(u->seeded));
+		json_object_object_add(o, "released_at", jtime(u->released_ns));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static struct json_object *guest_json(const struct proc *p)
+{
+	struct json_object *o = proc_json_brief(p);
+
+	json_object_object_add(o, "orphaned", json_object_new_boolean(p->orphaned));
+	json_object_object_add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
+	return o;
+}
+
+static struct json_object *orphan_json(struct collector *c, const struct uctx *u)
+{
+	const struct orphan *o = u->orphan;
+	const struct proc *g = u->owner, *pg = o->pager.proc;
+	struct json_object *f = json_object_new_object(), *x, *arr;
+	char text[768], pager[128], note[160] = "";
+	int n;
+
+	describe_pager(&o->pager, pager, sizeof(pager));
+	if (o->restarted)
+		snprintf(note, sizeof(note), "pager restarted (pid %u) but never served this guest",
+			 o->restarted->pid);
+	n = snprintf(text, sizeof(text),
+		     "%s pid %u%s%s%s lost its uffd pager: %s while %llu MiB of guest memory "
+		     "was still registered; the guest is %s",
+		     g->comm, g->pid, g->test_dir ? " (" : "", g->test_dir ? g->test_dir : "",
+		     g->test_dir ? ")" : "", pager, (unsigned long long)(u->registered >> 20),
+		     o->state == ORPHAN_SPINNING  ? "spinning"
+		     : o->state == ORPHAN_STALLED ? "stalled"
+						  : "without a pager");
+	if (n < (int)sizeof(text) && o->state == ORPHAN_SPINNING)
+		n += snprintf(text + n, sizeof(text) - n, " at %.0f%% CPU", o->cpu_pct);
+	if (n < (int)sizeof(text))
+		n += snprintf(text + n, sizeof(text) - n, ", %llu faults unresolved.",
+			      (unsigned long long)o->total);
+	if (n < (int)sizeof(text) && note[0])
+		snprintf(text + n, sizeof(text) - n, " Note: %s.", note);
+	json_object_object_add(f, "kind", jstr("uffd_orphan"));
+	json_object_object_add(f, "summary", jstr(text));
+	json_object_object_add(f, "state", jstr(uffd_state_name(o->state)));
+	json_object_object_add(f, "since", jtime(o->since));
+	json_object_object_add(f, "state_since", jtime(o->state_since));
+	json_object_object_add(f, "resolved_at", jtime(o->resolved_ns));
+	json_object_object_add(f, "resolution", o->resolution ? jstr(o->resolution) : NULL);
+	arr = json_object_new_array();
+	for (int i = 0; i < o->nhistory; i++) {
+		x = json_object_new_object();
+		json_object_object_add(x, "state", jstr(uffd_state_name(o->history[i].state)));
+		json_object_object_add(x, "at", jtime(o->history[i].at));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(f, "history", arr);
+	json_object_object_add(f, "guest", guest_json(g));
+	x = proc_json_brief(pg);
+	json_object_object_add(x, "exited_at", pg->exited ? jtime(pg->exit_ns) : NULL);
+	json_object_object_add(x, "exit", exit_json(pg));
+	json_object_object_add(x, "fatal_signals", fatal_signals_json(pg, UINT64_MAX));
+	json_object_object_add(f, "pager", x);
+	x = json_object_new_object();
+	json_object_object_add(x, "id", id_json(u));
+	add_memory(x, c, u);
+	json_object_object_add(x, "pending", jint(o->pending));
+	json_object_object_add(x, "total", jint(o->total));
+	json_object_object_add(f, "uffd", x);
+	json_object_object_add(f, "cpu_pct", json_object_new_double(o->cpu_pct));
+	arr = json_object_new_array();
+	for (int i = 0; i < o->ntop; i++) {
+		char st[2] = { o->top[i].state, '\0' };
+
+		x = json_object_new_object();
+		json_object_object_add(x, "tid", jint(o->top[i].tid));
+		json_object_object_add(x, "comm", jstr(o->top[i].comm));
+		json_object_object_add(x, "cpu_pct", json_object_new_double(o->top_pct[i]));
+		json_object_object_add(x, "state", jstr(st));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(f, "threads", arr);
+	x = NULL;
+	if (o->restarted) {
+		x = proc_ref_json(o->restarted);
+		json_object_object_add(x, "started_at", jtime(o->restarted->start_ns));
+	}
+	json_object_object_add(f, "restarted_pager", x);
+	json_object_object_add(f, "note", note[0] ? jstr(note) : NULL);
+	return f;
+}
+
+void uffd_findings_json(struct collector *c, struct json_object *findings)
+{
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next)
+		if (u->orphan && wanted(c, u))
+			json_object_array_add(findings, orphan_json(c, u));
+}
+
+struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner)
+{
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+		struct json_object *o;
+		const struct handler *pager = NULL;
+
+		if (u->owner != owner || u->released)
+			continue;
+		for (int i = 0; i < u->nhandlers; i++)
+			if (!pager || !u->handlers[i].gone_ns)
+				pager = &u->handlers[i];
+		o = json_object_new_object();
+		json_object_object_add(o, "id", id_json(u));
+		json_object_object_add(o, "state", jstr(ctx_state(u)));
+		json_object_object_add(o, "pager_pid", pager ? jint(pager->proc->pid) : NULL);
+		return o;
+	}
+	return NULL;
+}

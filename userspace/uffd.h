@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * userfaultfd contexts and orphaned guests. A context is keyed by the kernel's
+ * userfaultfd_ctx, the same for every process holding the file; its owner is the process
+ * whose memory it manages (the VMM), its handlers the other processes that hold it or serve
+ * its faults (the pager). When every handler is gone while the owner lives with memory still
+ * registered, the guest is orphaned: cidtrace then watches the owner until it exits.
+ */
+#ifndef CIDTRACE_UFFD_H
+#define CIDTRACE_UFFD_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cidtrace_events.h"
+
+struct collector;
+struct proc;
+
+/* What the BPF side can tell, set by the tracer (uffd_hooks.c). */
+struct uffd_source {
+	void *ctx;
+	/* every process holding a userfaultfd right now, as CT_EV_UFFD_FILE records */
+	int (*scan)(void *ctx, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg);
+	/* serving ioctls counted per (context, process); NULL without the precise hooks */
+	/* serving ioctls counted per (context, process), NULL without the precise hooks; fn
+	 * returns true to drop a count no longer needed */
+	void (*serves)(void *ctx,
+		       bool (*fn)(const struct ct_uffd_serve_key *k,
+				  const struct ct_uffd_serve_stats *s, void *arg),
+		       void *arg);
+	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
+};
+
+/* An orphan's state, worst last. */
+enum uffd_orphan_state {
+	ORPHAN_PAGER_LOST,
+	ORPHAN_STALLED,
+	ORPHAN_SPINNING,
+};
+
+/*
+ * The state an orphaned guest is in from what its owner's threads and uffd show:
+ * window_pct is the owner's CPU over the whole --spin-window (negative until the watch has
+ * lasted that long), recent_pct over the latest sample, total the faults not yet resolved.
+ */
+enum uffd_orphan_state uffd_classify(double window_pct, double recent_pct, uint64_t total,
+				     double spin_pct);
+const char *uffd_state_name(enum uffd_orphan_state s);
+
+struct uffd_state *uffd_new(double spin_pct, uint64_t spin_window_ns);
+void uffd_free(struct uffd_state *us);
+void uffd_set_source(struct uffd_state *us, const struct uffd_source *src);
+/* CT_EV_UFFD_IOCTL and CT_EV_UFFD_RELEASE */
+void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
+/* A process exited: if it served a context, look at that context soon. */
+void uffd_on_exit(struct collector *c, const struct proc *p);
+/* Scans and watches that are due. */
+void uffd_tick(struct collector *c, uint64_t now);
+/* Report parts: uffds[], the uffd_orphan findings, and a vmm_leak's uffd state. */
+struct json_object *uffd_contexts_json(struct collector *c);
+void uffd_findings_json(struct collector *c, struct json_object *findings);
+struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner);
+
+/* uffd_proc.c: what /proc says about an owner. */
+struct thread_cpu {
+	uint32_t tid;
+	uint64_t ticks; /* utime + stime, clock ticks */
+	char state; /* R, S, D, ... */
+	char comm[CT_COMM_LEN + 1];
+};
+
+/* Parse one /proc/PID/task/TID/stat line. */
+bool parse_task_stat(const char *line, struct thread_cpu *t);
+/* Every thread of pid, up to max; -1 if the process is gone. */
+int proc_threads(int pid, struct thread_cpu *out, int max);
+/* pending: and total: of fd's fdinfo; false if unreadable (closed, or not a uffd). */
+bool uffd_fdinfo(int pid, int fd, uint64_t *pending, uint64_t *total);
+/* The same from an smaps text. */
+void parse_smaps(FILE *f, uint64_t *registered, uint64_t *resident);
+/* Bytes of pid's mappings registered with a userfaultfd, and how many are resident. */
+bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident);
+
+#endif

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching the userfaultfd hooks. The task_file iterator is the foundation: it works on
+ * every kernel with BPF iterators, costs nothing between runs, and is the only way to see
+ * a handler close its fd. fexit/fentry on userfaultfd_ioctl and userfaultfd_release add the
+ * owner's registrations, each handler's serving counts and exact releases where the kernel
+ * allows tracing programs. There is no syscall-tracepoint fallback: ioctl tracepoints would
+ * tax every KVM_RUN on the host, and the iterator alone already finds orphans.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "proc.skel.h"
+#include "tracer.h"
+#include "uffd.h"
+#include "uffd.skel.h"
+#include "uffd_iter.skel.h"
+#include "util.h"
+
+/* Every uffd file on the host; the first one found also arms the process exit hook. */
+static int scan_files(void *ctx, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg)
+{
+	struct tracer *t = ctx;
+	struct ct_uffd_event e;
+	int fd = bpf_iter_create(bpf_link__fd(t->uffd_iter_link));
+	uint32_t self = getpid();
+
+	if (fd < 0)
+		return -errno;
+	while (read(fd, &e, sizeof(e)) == sizeof(e)) {
+		if (!t->proc->bss->uffd_fops)
+			t->proc->bss->uffd_fops = e.bytes;
+		if (e.hdr.pid != self)
+			fn(&e, arg);
+	}
+	close(fd);
+	return 0;
+}
+
+/* A userfaultfd of our own, held during the first scan so that it finds one to learn from. */
+static int calibration_uffd(void)
+{
+	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), dev;
+
+	if (fd >= 0 || (dev = open("/dev/userfaultfd", O_RDWR | O_CLOEXEC)) < 0)
+		return fd;
+	fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
+	close(dev);
+	return fd;
+}
+
+static void read_serves(void *ctx,
+			bool (*fn)(const struct ct_uffd_serve_key *k,
+				   const struct ct_uffd_serve_stats *s, void *arg),
+			void *arg)
+{
+	struct tracer *t = ctx;
+	int map = bpf_map__fd(t->uffd_precise->maps.uffd_serves);
+	struct ct_uffd_serve_key key, next, *prev = NULL;
+	struct ct_uffd_serve_stats stats;
+
+	while (!bpf_map_get_next_key(map, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(map, &key, &stats) && fn(&key, &stats, arg))
+			bpf_map_delete_elem(map, &key);
+	}
+}
+
+static struct uffd_bpf *load_precise(struct tracer *t)
+{
+	struct uffd_bpf *skel = uffd_bpf__open();
+
+	if (!skel)
+		return NULL;
+	share_maps(t, skel->maps.events, skel->maps.lost_events);
+	if (uffd_bpf__load(skel) || uffd_bpf__attach(skel)) {
+		uffd_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+void uffd_hooks_start(struct tracer *t, struct collector *c)
+{
+	struct uffd_source src = { .ctx = t, .scan = scan_files };
+	struct uffd_iter_bpf *iter = uffd_iter_bpf__open();
+	int fd;
+
+	t->modes.uffd = "unavailable";
+	if (!iter)
+		return;
+	share_maps(t, iter->maps.events, iter->maps.lost_events);
+	if (uffd_iter_bpf__load(iter) ||
+	    !(t->uffd_iter_link = bpf_program__attach_iter(iter->progs.iter_uffd_files, NULL))) {
+		errmsg("cannot load the userfaultfd iterator: orphaned guests go unseen (-v for "
+		       "details)");
+		uffd_iter_bpf__destroy(iter);
+		return;
+	}
+	t->uffd_iter = iter;
+	t->modes.uffd = "iter";
+	if (!t->no_fentry && (t->uffd_precise = load_precise(t))) {
+		t->modes.uffd = "fexit";
+		src.serves = read_serves;
+		src.ioctls_traced = true;
+	} else if (t->verbose && !t->no_fentry) {
+		errmsg("fexit on userfaultfd_ioctl refused: userfaultfd from the iterator alone");
+	}
+	uffd_set_source(c->uffd, &src);
+	fd = calibration_uffd();
+	uffd_tick(c, now_boot_ns()); /* guests restored before cidtrace started */
+	if (fd >= 0)
+		close(fd);
+}
+
+void uffd_hooks_stop(struct tracer *t)
+{
+	bpf_link__destroy(t->uffd_iter_link);
+	uffd_iter_bpf__destroy(t->uffd_iter);
+	uffd_bpf__destroy(t->uffd_precise);
+	t->uffd_iter_link = NULL;
+	t->uffd_iter = NULL;
+	t->uffd_precise = NULL;
+}

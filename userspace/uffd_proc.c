@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * An orphaned guest's symptoms, from /proc: its threads' CPU time and state, its uffd's
+ * unresolved faults, and how much of its memory is still registered. Read only for owners
+ * of contexts that matter, never host-wide.
+ */
+#include <dirent.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "uffd.h"
+#include "util.h"
+
+bool parse_task_stat(const char *line, struct thread_cpu *t)
+{
+	const char *open = strchr(line, '('), *close = strrchr(line, ')');
+	unsigned long long utime, stime;
+	size_t len;
+
+	/* comm may hold spaces and parentheses: it ends at the last ')' */
+	if (!open || !close || close < open)
+		return false;
+	t->tid = strtoul(line, NULL, 10);
+	len = close - open - 1;
+	if (len > CT_COMM_LEN)
+		len = CT_COMM_LEN;
+	memcpy(t->comm, open + 1, len);
+	t->comm[len] = '\0';
+	/* after comm: state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+	 * cmajflt utime(14) stime(15) */
+	if (sscanf(close + 1, " %c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &t->state,
+		   &utime, &stime) != 3)
+		return false;
+	t->ticks = utime + stime;
+	return true;
+}
+
+int proc_threads(int pid, struct thread_cpu *out, int max)
+{
+	char path[64], line[512];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while (n < max && (d = readdir(dir))) {
+		char name[64];
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		snprintf(name, sizeof(name), "task/%.20s/stat", d->d_name);
+		if (read_proc(pid, name, line, sizeof(line)) && parse_task_stat(line, &out[n]))
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+static uint64_t fdinfo_field(const char *text, const char *key)
+{
+	const char *at = strstr(text, key);
+
+	return at ? strtoull(at + strlen(key), NULL, 10) : 0;
+}
+
+bool uffd_fdinfo(int pid, int fd, uint64_t *pending, uint64_t *total)
+{
+	char name[32], text[1024];
+
+	snprintf(name, sizeof(name), "fdinfo/%d", fd);
+	if (!read_proc(pid, name, text, sizeof(text)) || !strstr(text, "\ntotal:"))
+		return false;
+	*pending = fdinfo_field(text, "\npending:");
+	*total = fdinfo_field(text, "\ntotal:");
+	return true;
+}
+
+/* VmFlags "um", "uw" and "ui": registered for missing, write-protect or minor faults. */
+static bool uffd_flags_set(const char *flags)
+{
+	for (const char *f = flags; (f = strchr(f, ' ')); f++)
+		if (f[1] == 'u' && strchr("mwi", f[2]) && f[2] &&
+		    (f[3] == ' ' || f[3] == '\n' || !f[3]))
+			return true;
+	return false;
+}
+
+void parse_smaps(FILE *f, uint64_t *registered, uint64_t *resident)
+{
+	uint64_t start = 0, end = 0, rss_kb = 0;
+	char *line = NULL;
+	size_t cap = 0;
+
+	*registered = *resident = 0;
+	while (getline(&line, &cap, f) > 0) {
+		/* a mapping's header starts with its lowercase hex range; fields are "Name:" */
+		if (!(line[0] >= 'A' && line[0] <= 'Z') &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2)
+			rss_kb = 0;
+		else if (!strncmp(line, "Rss:", 4))
+			rss_kb = strtoull(line + 4, NULL, 10);
+		else if (!strncmp(line, "VmFlags:", 8) && uffd_flags_set(line + 7)) {
+			*registered += end - start;
+			*resident += rss_kb * 1024;
+		}
+	}
+	free(line);
+}
+
+bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	parse_smaps(f, registered, resident);
+	fclose(f);
+	return true;
+}
