@@ -9,9 +9,10 @@
  * UFFDIO_REGISTER_MODE_MISSING and passes the userfaultfd over SCM_RIGHTS to a forked pager,
  * which answers every missing-page fault with UFFDIO_COPY of one 4 KiB page from its source
  * buffer. The VMM's main thread then writes one byte to every page, in order, so each page
- * costs one fault, one wake-up of the pager, one read() of the fault message, one copy and
- * one wake-up of the faulting thread. cidtrace tracks userfaultfd contexts; whatever it hooks
- * on that path (fd creation, the ioctls, process exit) must not slow this loop down.
+ * costs one fault, one wake-up of the pager (it poll()s the uffd and its socket, as
+ * Firecracker's UFFD handler does), one read() of the fault message, one copy and one
+ * wake-up of the faulting thread. cidtrace tracks userfaultfd contexts; whatever it hooks on
+ * that path (uffd creation, the uffd ioctls, the periodic fd scan) must not slow it down.
  *
  * Output (stdout, one line):
  *   uffd_copy: bytes=1073741824 pages=262144 elapsed_s=2.345678 gib_per_s=0.426
@@ -19,7 +20,8 @@
  *
  * elapsed_s is wall time of the touch loop only (set-up and tear-down excluded).
  * cpu_ns_per_page is the CPU time of both processes (VMM and pager) over the whole run,
- * divided by the pages: waiting for a CPU that other work holds does not count in it.
+ * set-up included, divided by the pages: waiting for a CPU that other work holds does not
+ * count in it, so it is the steadier number on a busy machine.
  * served is the number of UFFDIO_COPYs the pager did; it must equal pages.
  *
  * Exit status: 0 fine, 1 error (one line on stderr), 2 usage.

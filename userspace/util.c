@@ -266,11 +266,13 @@ size_t read_proc(int pid, const char *name, char *buf, size_t len)
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	buf[0] = '\0';
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	while ((size_t)got < len && (n = read(fd, buf + got, len - got)) > 0)
+	while ((size_t)got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
 		got += n;
+	buf[got] = '\0';
 	close(fd);
 	return got;
 }

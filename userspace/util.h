@@ -49,7 +49,8 @@ int atomic_write(const char *path, const void *data, size_t len);
 /* Check that atomic_write(path) can succeed, without touching path. 0 or -errno. */
 int atomic_write_probe(const char *path);
 
-/* /proc/PID/NAME read whole, up to len bytes; returns the length (0 if unreadable). */
+/* /proc/PID/NAME read whole, up to len - 1 bytes and NUL-terminated; returns the length
+ * (0 if unreadable). */
 size_t read_proc(int pid, const char *name, char *buf, size_t len);
 /*
  * pid, ppid, comm and start time from /proc/PID/stat. The start time is only as precise as a
