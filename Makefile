@@ -3,6 +3,7 @@
 #   make test       unit + integration tests (root)
 #   make demo       a real scenario under `cidtrace run` (root)
 #   make bench      overhead benchmarks (root)
+#   make install    PREFIX=/usr/local: binary, cidtrace(8), bash completion
 
 VERSION    := 0.1.0
 CC         ?= gcc
@@ -37,7 +38,10 @@ NEED_LIBS  := /usr/lib/x86_64-linux-gnu/libbpf.a /usr/lib/x86_64-linux-gnu/libel
 	      /usr/lib/x86_64-linux-gnu/libz.a /usr/lib/x86_64-linux-gnu/libjson-c.a
 
 .SECONDARY:
-.PHONY: all deps check-deps test unit demo bench clean fixtures format
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+
+.PHONY: all deps check-deps test unit demo bench clean fixtures format install
 all: check-deps cidtrace
 
 check-deps:
@@ -86,6 +90,12 @@ demo: all fixtures
 
 bench: all
 	bench/bench.sh ./cidtrace
+
+install: all
+	install -D -m 0755 cidtrace $(DESTDIR)$(PREFIX)/sbin/cidtrace
+	install -D -m 0644 docs/cidtrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/cidtrace.8
+	install -D -m 0644 scripts/cidtrace.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cidtrace
 
 format:
 	clang-format -i bpf/*.c bpf/*.h include/*.h userspace/*.c userspace/*.h tests/unit/*.c tests/fixtures/*.c

@@ -18,7 +18,16 @@
 #   BENCH_VM=0                1: also compare the syscall costs inside a VM that has vhost_vsock
 #   BENCH_VM_KERNEL=6.12      kernel prefix for that VM (tests/vm/vm.sh run)
 #   BENCH_VM_REPEAT=3         unrelated-syscall runs per tracer mode inside the VM
-#   BENCH_ONLY=               any of syscall,kvm,vm: run only those sections (vm: the in-VM part)
+#   BENCH_UFFD_REPEAT=4       UFFDIO_COPY runs per side (baseline, traced); medians are reported
+#   BENCH_UFFD_MIB=1024       MiB of guest memory one UFFDIO_COPY run fills, page by page
+#   BENCH_LAT_REPEAT=5        orphan detection runs with a spinning guest (plus one --no-spin)
+#   BENCH_LAT_NICE=-20        autogroup nice of the orphaned VMM ("": leave it), see uffd_lat_run
+#   BENCH_SCAN_REPEAT=2       fd-scan CPU windows per case (with and without the fd holders)
+#   BENCH_SCAN_SECONDS=20     length of one such window
+#   BENCH_SCAN_PROCS=2000     fd-holder processes ...
+#   BENCH_SCAN_FDS=50         ... and extra open fds each
+#   BENCH_ONLY=               any of syscall,kvm,vm,uffd (or uffd-copy,uffd-lat,uffd-scan): run
+#                             only those sections (vm: the in-VM part; uffd: all three uffd ones)
 #   BENCH_KEEP=0              1: keep the temp dir (tracer logs, reports)
 #
 # Exit status is 0 whenever everything could be measured, whether or not targets are met:
@@ -35,6 +44,15 @@ readonly TARGET_RSS_KB=$((10 * 1024))
 readonly TARGET_PRECISE_PCT=2
 readonly TARGET_KVM_PCT=3
 readonly TARGET_FALLBACK_VS_BPFTRACE=0.5
+# A guest whose UFFD pager died: faults served by UFFDIO_COPY may get this much slower while
+# cidtrace runs; the pager_lost line must come within TARGET_LOST_S of the pager's death, the
+# spinning line within the spin window plus TARGET_SPIN_EXTRA_S; the periodic fd scan may cost
+# this much of one core on a host with 2000 x 50 open fds.
+readonly TARGET_UFFD_COPY_PCT=3
+readonly TARGET_LOST_S=1
+readonly SPIN_WINDOW_S=3
+readonly TARGET_SPIN_EXTRA_S=1
+readonly TARGET_SCAN_PCT=1
 # cidtrace -v, on its final report write; the groups are bytes, processes, milliseconds.
 readonly WRITTEN_RE='cidtrace: report written: ([0-9]+) bytes, ([0-9]+) processes, ([0-9.]+) ms'
 # The bpftrace counterpart of cidtrace's exec and exit hooks, kept as small as bpftrace allows.
@@ -56,6 +74,14 @@ KVM_SECONDS=${BENCH_KVM_SECONDS:-0.5}
 VM=${BENCH_VM:-0}
 VM_KERNEL=${BENCH_VM_KERNEL:-6.12}
 VM_REPEAT=${BENCH_VM_REPEAT:-3}
+UFFD_REPEAT=${BENCH_UFFD_REPEAT:-4}
+UFFD_MIB=${BENCH_UFFD_MIB:-1024}
+LAT_REPEAT=${BENCH_LAT_REPEAT:-5}
+LAT_NICE=${BENCH_LAT_NICE--20}
+SCAN_REPEAT=${BENCH_SCAN_REPEAT:-2}
+SCAN_SECONDS=${BENCH_SCAN_SECONDS:-20}
+SCAN_PROCS=${BENCH_SCAN_PROCS:-2000}
+SCAN_FDS=${BENCH_SCAN_FDS:-50}
 ONLY=${BENCH_ONLY:-}
 # Tracepoint programs attached through a perf event can cost more on the CPU the event was
 # opened on, CPU 0 for libbpf and bpftrace: bpftrace's ioctl script costs about twice as much
@@ -73,13 +99,16 @@ die() {
 }
 
 [[ $# -eq 1 ]] || die "usage: $0 CIDTRACE_BINARY"
-for v in N REPEAT READY_REPEAT SYSCALL_REPEAT KVM_REPEAT VM_REPEAT; do
+for v in N REPEAT READY_REPEAT SYSCALL_REPEAT KVM_REPEAT VM_REPEAT UFFD_REPEAT UFFD_MIB \
+	LAT_REPEAT SCAN_REPEAT SCAN_SECONDS SCAN_PROCS SCAN_FDS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ $PIN_CPU =~ ^[0-9]+$ ]] || die "BENCH_CPU must be a CPU number, got '$PIN_CPU'"
 [[ $KVM_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KVM_SECONDS must be a number, got '$KVM_SECONDS'"
+[[ -z $LAT_NICE || $LAT_NICE =~ ^-?[0-9]+$ ]] || die "BENCH_LAT_NICE must be a nice value or empty"
 for s in ${ONLY//,/ }; do
-	[[ $s =~ ^(syscall|kvm|vm)$ ]] || die "BENCH_ONLY takes syscall, kvm and vm; got '$s'"
+	[[ $s =~ ^(syscall|kvm|vm|uffd|uffd-copy|uffd-lat|uffd-scan)$ ]] ||
+		die "BENCH_ONLY takes syscall, kvm, vm, uffd, uffd-copy, uffd-lat and uffd-scan; got '$s'"
 done
 [[ -x $1 ]] || die "$1: not an executable (build it first: make)"
 CIDTRACE=$(realpath "$1")
@@ -91,6 +120,7 @@ command -v jq >/dev/null || die "jq not found (apt-get install jq)"
 TMP=$(mktemp -d /tmp/cidtrace-bench.XXXXXX)
 # shellcheck disable=SC2317 # only reached through the EXIT trap
 cleanup() {
+	! declare -F uffd_cleanup >/dev/null || uffd_cleanup
 	if [[ $KEEP == 1 ]]; then
 		echo "bench: kept $TMP" >&2
 	else
@@ -103,9 +133,9 @@ trap cleanup EXIT
 BROKEN=0
 
 if [[ -n $HELPERS ]]; then
-	ln -s "$HELPERS"/{churn,ready_wait,syscall_cost,kvm_exits} "$TMP/"
+	ln -s "$HELPERS"/{churn,ready_wait,syscall_cost,kvm_exits,uffd_copy,fd_holders} "$TMP/"
 else
-	for h in churn ready_wait syscall_cost kvm_exits; do
+	for h in churn ready_wait syscall_cost kvm_exits uffd_copy fd_holders; do
 		gcc -O2 -Wall -Wextra -o "$TMP/$h" "$HERE/$h.c"
 	done
 fi
@@ -187,9 +217,10 @@ show_log() {
 	tail -n 15 "$1" 2>/dev/null | sed 's/^/    | /' || true
 }
 
-# want SECTION: true if BENCH_ONLY is empty or names SECTION.
+# want SECTION: true if BENCH_ONLY is empty or names SECTION (uffd-*: or uffd).
 want() {
-	[[ -z $ONLY || " ${ONLY//,/ } " == *" $1 "* ]]
+	[[ -z $ONLY || " ${ONLY//,/ } " == *" $1 "* ]] ||
+		[[ $1 == uffd-* && " ${ONLY//,/ } " == *" uffd "* ]]
 }
 
 # sgn V: V with its sign spelled out ("+12.3", "-0.4", "n/a").
@@ -602,6 +633,511 @@ vm_section() {
 	echo
 }
 
+# ---- userfaultfd: UFFDIO_COPY throughput, orphan detection latency, fd-scan cost ---------
+
+# now_us: wall clock (UTC epoch) in microseconds, without a fork.
+now_us() {
+	echo "${EPOCHREALTIME/./}"
+}
+
+# wait_for FILE SEC: true once FILE exists, false after SEC seconds.
+wait_for() {
+	local end=$(($(now_us) + $2 * 1000000))
+
+	until [[ -e $1 ]]; do
+		(($(now_us) < end)) || return 1
+		sleep 0.02
+	done
+}
+
+# reap PID [SEC]: SIGTERM, SIGKILL after SEC (default 5) seconds, then collect it quietly.
+# Prints nothing; returns the exit status (128+N if killed by signal N).
+reap() {
+	local pid=$1 end=$(($(now_us) + ${2:-5} * 1000000)) rc=0
+
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	while kill -0 "$pid" 2>/dev/null && (($(now_us) < end)); do
+		# a zombie answers kill -0 too; wait below collects it
+		[[ $(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$pid/stat" 2>/dev/null) != Z ]] ||
+			break
+		sleep 0.05
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	{ wait "$pid"; } 2>/dev/null || rc=$?
+	return "$rc"
+}
+
+# Everything the uffd sections start; the EXIT trap kills what is still running.
+CT_PID="" PAGER="" VMM="" HOLDERS=""
+# shellcheck disable=SC2317 # only reached through the EXIT trap
+uffd_cleanup() {
+	local p
+
+	for p in $VMM $PAGER $HOLDERS $CT_PID; do
+		kill -KILL "$p" 2>/dev/null || true
+	done
+}
+
+# The fixtures of the uffd tests, built from source like the helpers: a KVM "firecracker"
+# whose guest memory is served by a "hypeman-uffd-pager" over SCM_RIGHTS.
+FIX_OK=0
+uffd_fixtures() {
+	local f
+
+	((!FIX_OK)) || return 0
+	mkdir -p "$TMP/fixtures"
+	for f in uffd_vmm uffd_pager; do
+		gcc -O2 -std=gnu11 -D_GNU_SOURCE -o "$TMP/fixtures/$f" "$HERE/../tests/fixtures/$f.c" \
+			-lpthread 2>>"$TMP/fixtures.err" || return 1
+	done
+	FIX_OK=1
+}
+
+# uffd_guest DIR [VMM OPTIONS...]: start pager and VMM in test dir DIR; sets PAGER and VMM.
+# The VMM gets a session of its own (setsid), hence its own scheduler autogroup, which
+# uffd_lat_run may renice; setsid does not fork here, so $! is the VMM itself.
+uffd_guest() {
+	local d=$1
+
+	shift
+	mkdir -p "$d"
+	cp "$TMP/fixtures/uffd_vmm" "$d/firecracker"
+	cp "$TMP/fixtures/uffd_pager" "$d/hypeman-uffd-pager"
+	"$d/hypeman-uffd-pager" --sock "$d/uffd.sock" --ready "$d/pager.ready" \
+		>>"$d/fixtures.log" 2>&1 </dev/null &
+	PAGER=$!
+	wait_for "$d/pager.ready" 10 || return 1
+	setsid "$d/firecracker" --sock "$d/uffd.sock" --ready "$d/guest.ready" "$@" \
+		>>"$d/fixtures.log" 2>&1 </dev/null &
+	VMM=$!
+	wait_for "$d/guest.ready" 15 && [[ $(cat "/proc/$VMM/comm" 2>/dev/null) == firecracker ]]
+}
+
+uffd_guest_stop() {
+	reap "$VMM" || true
+	reap "$PAGER" || true
+	VMM="" PAGER=""
+}
+
+# ct_start READY LOG ARGS...: cidtrace record ARGS in the background (CT_PID), stdout to LOG;
+# false if it is not ready within 60 s.
+ct_start() {
+	local ready=$1 log=$2
+
+	shift 2
+	rm -f "$ready"
+	"$CIDTRACE" record --ready-file "$ready" "$@" >"$log" 2>"$log.err" </dev/null &
+	CT_PID=$!
+	wait_for "$ready" 60
+}
+
+# ct_stop: SIGTERM (SIGKILL after 60 s); false unless it exited 0.
+ct_stop() {
+	local rc=0
+
+	reap "$CT_PID" 60 || rc=$?
+	CT_PID=""
+	return "$rc"
+}
+
+# ---- UFFDIO_COPY throughput (function) ---------------------------------------------------
+
+UC_CMD=$(printf '%q -m %q' "$TMP/uffd_copy" "$UFFD_MIB")
+uc_ns=() uc_ct_ns=() uc_cpu=() uc_ct_cpu=() uc_gib=() uc_ct_gib=()
+UC_OK=0
+
+uc_run() {
+	local i=$1 side=$2 out rc=0 line ready="$TMP/uc.ready" log="$TMP/uc-$1.log"
+
+	if [[ $side == base ]]; then
+		out=$("$TMP/uffd_copy" -m "$UFFD_MIB" 2>&1) || rc=$?
+	else
+		rm -f "$ready"
+		out=$("$TMP/ready_wait" -f "$ready" -t 60 -k 60 -o "$log" -x "$UC_CMD" -- \
+			"$CIDTRACE" record -q -o "$TMP/uc-$i.json" --ready-file "$ready" \
+			2>>"$TMP/ready_wait.err") || rc=$?
+	fi
+	line=$(grep '^uffd_copy:' <<<"$out" || true)
+	if ((rc != 0)) || [[ -z $line ]]; then
+		echo "  run $i  $side  BROKEN (exit $rc): $(head -n 1 <<<"$out")"
+		[[ $side == base ]] || show_log "$log"
+		BROKEN=1
+		return
+	fi
+	UC_OK=1
+	if [[ $side == base ]]; then
+		uc_ns+=("$(kv ns_per_page "$line")")
+		uc_cpu+=("$(kv cpu_ns_per_page "$line")")
+		uc_gib+=("$(kv gib_per_s "$line")")
+	else
+		uc_ct_ns+=("$(kv ns_per_page "$line")")
+		uc_ct_cpu+=("$(kv cpu_ns_per_page "$line")")
+		uc_ct_gib+=("$(kv gib_per_s "$line")")
+	fi
+	printf '  run %d  %-9s %6.3f GiB/s  %8.1f ns/page  %8.1f CPU ns/page  (%.2f s)\n' "$i" \
+		"$([[ $side == base ]] && echo baseline || echo traced)" "$(kv gib_per_s "$line")" \
+		"$(kv ns_per_page "$line")" "$(kv cpu_ns_per_page "$line")" \
+		"$(kv elapsed_s "$line")"
+}
+
+uc_spread() { # LIST...: (max - min) / median, percent
+	calc 1 "($(max "$@") - $(min "$@")) / $(median "$@") * 100"
+}
+
+uffd_copy_section() {
+	local i
+
+	echo "UFFDIO_COPY throughput: $UFFD_MIB MiB registered MISSING, every page faulted in by" \
+		"a pager process"
+	echo "  (forked, uffd over SCM_RIGHTS, poll + read + UFFDIO_COPY of 4 KiB per fault);" \
+		"runs alternate"
+	for ((i = 1; i <= UFFD_REPEAT; i++)); do
+		if ((i % 2)); then
+			uc_run "$i" base
+			uc_run "$i" traced
+		else
+			uc_run "$i" traced
+			uc_run "$i" base
+		fi
+	done
+	((UC_OK)) || {
+		echo
+		return
+	}
+	echo "  median  baseline $(with "$(calc 1 "$(median "${uc_ns[@]}")")" " ns/page")" \
+		"(spread $(with "$(uc_spread "${uc_ns[@]}")" %)), traced" \
+		"$(with "$(calc 1 "$(median "${uc_ct_ns[@]}")")" " ns/page")" \
+		"(spread $(with "$(uc_spread "${uc_ct_ns[@]}")" %)): $(pct "$(uc_pct ns)")"
+	echo "  median CPU ns/page: baseline $(calc 1 "$(median "${uc_cpu[@]}")"), traced" \
+		"$(calc 1 "$(median "${uc_ct_cpu[@]}")"): $(pct "$(uc_pct cpu)")"
+	echo
+}
+
+# uc_pct ns|cpu: how much slower a page got with cidtrace (medians).
+uc_pct() {
+	if [[ $1 == ns ]]; then
+		calc 1 "($(median "${uc_ct_ns[@]}") / $(median "${uc_ns[@]}") - 1) * 100"
+	else
+		calc 1 "($(median "${uc_ct_cpu[@]}") / $(median "${uc_cpu[@]}") - 1) * 100"
+	fi
+}
+
+uc_rows() {
+	row "UFFDIO_COPY page fault, ns (wall)" "$(calc 1 "$(median "${uc_ns[@]}")")" \
+		"$(calc 1 "$(median "${uc_ct_ns[@]}")")" "$(pct "$(uc_pct ns)")" \
+		"<= ${TARGET_UFFD_COPY_PCT}%" "$(verdict "$(uc_pct ns)" $TARGET_UFFD_COPY_PCT)"
+	row "UFFDIO_COPY GiB/s" "$(calc 3 "$(median "${uc_gib[@]}")")" \
+		"$(calc 3 "$(median "${uc_ct_gib[@]}")")" "-" "-" "info"
+	row "UFFDIO_COPY page fault, CPU ns" "$(calc 1 "$(median "${uc_cpu[@]}")")" \
+		"$(calc 1 "$(median "${uc_ct_cpu[@]}")")" "$(pct "$(uc_pct cpu)")" "-" "info"
+}
+
+uc_notes() {
+	local b t
+
+	((UC_OK)) || return 0
+	b=$(uc_spread "${uc_ns[@]}") t=$(uc_spread "${uc_ct_ns[@]}")
+	if awk -v b="$b" -v t="$t" -v x="$TARGET_UFFD_COPY_PCT" \
+		'BEGIN { exit !(b == "n/a" || t == "n/a" || b + 0 > x + 0 || t + 0 > x + 0) }'; then
+		echo "note: UFFDIO_COPY runs spread $(with "$b" %) (baseline) and $(with "$t" %)" \
+			"(traced), more than the ${TARGET_UFFD_COPY_PCT}% target:"
+		echo "      that ratio is within noise; the CPU ns/page row is the steadier one."
+	fi
+}
+
+# ---- orphan detection latency (function) -------------------------------------------------
+
+lat_lost=() lat_spin=() lat_stall=()
+LAT_MISSED_LOST=0 LAT_MISSED_SPIN=0 LAT_MISSED_STALL=0 LAT_OK=0
+LAT_NDJSON="$TMP/lat.ndjson"
+
+# lat_line PID STATE: the NDJSON `time` of PID's first uffd line in STATE, as epoch seconds.
+lat_line() {
+	local line
+
+	line=$(grep -F "\"event\":\"uffd\",\"pid\":$1," "$LAT_NDJSON" 2>/dev/null |
+		grep -F -m 1 "\"state\":\"$2\"" || true)
+	[[ -n $line ]] || return 1
+	date -u -d "$(jq -r .time <<<"$line")" +%s.%6N
+}
+
+# lat_wait PID STATE SEC: lat_line, retried for up to SEC seconds.
+lat_wait() {
+	local end=$(($(now_us) + $3 * 1000000))
+
+	until lat_line "$1" "$2"; do
+		(($(now_us) < end)) || return 1
+		sleep 0.05
+	done
+}
+
+# uffd_lat_run I spinning|stalled: one orphaned guest, latencies from the kill to its lines.
+uffd_lat_run() {
+	local i=$1 want=$2 d="$TMP/uffd-lat/run$1" t_kill t_lost t_state lost=n/a st=n/a
+	local -a opts=()
+
+	[[ $want == spinning ]] || opts=(--no-spin)
+	if ! uffd_guest "$d" "${opts[@]}"; then
+		echo "  run $i  BROKEN: the guest did not start"
+		show_log "$d/fixtures.log"
+		BROKEN=1
+		uffd_guest_stop
+		return
+	fi
+	# Autogroup scheduling shares the CPU between sessions, not tasks: on a box where two
+	# other sessions (a fuzzer, a TCG VM) keep both cores busy, the orphan's spinning vCPU
+	# gets ~2/3 of a core and never reaches the 90% that makes it "spinning". Renicing its
+	# own autogroup gives it a full core, so what is timed is cidtrace, not the scheduler.
+	[[ -z $LAT_NICE ]] || echo "$LAT_NICE" 2>/dev/null >"/proc/$VMM/autogroup" || true
+	# Long enough for a periodic scan (1/s) to have found the uffd, as for any pager that
+	# dies after start-up; the fraction moves the kill against cidtrace's 1 s tick.
+	sleep "2.$((RANDOM % 10))"
+	t_kill=$EPOCHREALTIME
+	kill -KILL "$PAGER"
+	{ wait "$PAGER"; } 2>/dev/null || true
+	PAGER=""
+	if t_lost=$(lat_wait "$VMM" pager_lost 10); then
+		lost=$(calc 3 "$t_lost - $t_kill")
+		lat_lost+=("$lost")
+	else
+		LAT_MISSED_LOST=$((LAT_MISSED_LOST + 1))
+	fi
+	if t_state=$(lat_wait "$VMM" "$want" 15); then
+		st=$(calc 3 "$t_state - $t_kill")
+		if [[ $want == spinning ]]; then lat_spin+=("$st"); else lat_stall+=("$st"); fi
+	elif [[ $want == spinning ]]; then
+		LAT_MISSED_SPIN=$((LAT_MISSED_SPIN + 1))
+	else
+		LAT_MISSED_STALL=$((LAT_MISSED_STALL + 1))
+	fi
+	LAT_OK=1
+	printf '  run %d  %-10s pager_lost %8s   %-8s %8s\n' "$i" \
+		"$([[ $want == spinning ]] || echo --no-spin)" \
+		"$([[ $lost == n/a ]] && echo "none<10s" || echo "+$lost s")" "$want" \
+		"$([[ $st == n/a ]] && echo "none<15s" || echo "+$st s")"
+	uffd_guest_stop
+}
+
+uffd_lat_section() {
+	local i
+
+	echo "Orphan detection latency: kill -9 of the pager of a live KVM guest -> cidtrace's" \
+		"NDJSON lines"
+	echo "  (time of the kill: \$EPOCHREALTIME just before it; of a line: its \"time\"" \
+		"field; spin window ${SPIN_WINDOW_S} s;"
+	echo "  VMM autogroup nice: ${LAT_NICE:-unchanged})"
+	if ! uffd_fixtures; then
+		echo "  skipped: the uffd fixtures do not build"
+		show_log "$TMP/fixtures.err"
+		BROKEN=1
+		echo
+		return
+	fi
+	if [[ ! -c /dev/kvm ]]; then
+		echo "  skipped: no /dev/kvm"
+		echo
+		return
+	fi
+	if ! ct_start "$TMP/lat.ready" "$LAT_NDJSON" --json -o "$TMP/lat.json" \
+		--spin-window "$SPIN_WINDOW_S"; then
+		echo "  BROKEN: cidtrace did not get ready"
+		show_log "$LAT_NDJSON.err"
+		BROKEN=1
+		ct_stop || true
+		echo
+		return
+	fi
+	for ((i = 1; i <= LAT_REPEAT; i++)); do
+		uffd_lat_run "$i" spinning
+	done
+	uffd_lat_run $((LAT_REPEAT + 1)) stalled
+	if ! ct_stop; then
+		echo "  cidtrace did not exit 0 after SIGTERM"
+		show_log "$LAT_NDJSON.err"
+		BROKEN=1
+	fi
+	echo "  pager_lost: median $(with "$(median "${lat_lost[@]}")" " s")," \
+		"max $(with "$(max "${lat_lost[@]}")" " s")   spinning: median" \
+		"$(with "$(median "${lat_spin[@]}")" " s"), max $(with "$(max "${lat_spin[@]}")" " s")"
+	echo
+}
+
+# lat_verdict MISSED VALUES...: MISS if any run never got its line, else verdict on the max.
+lat_verdict() {
+	local missed=$1 target=$2
+
+	shift 2
+	if ((missed)); then echo MISS; else verdict "$(max "$@")" "$target"; fi
+}
+
+lat_rows() {
+	row "pager_lost line after kill, s" "-" "$(median "${lat_lost[@]}")" \
+		"max $(max "${lat_lost[@]}")" "<= $TARGET_LOST_S s" \
+		"$(lat_verdict "$LAT_MISSED_LOST" "$TARGET_LOST_S" "${lat_lost[@]}")"
+	row "spinning line after kill, s" "-" "$(median "${lat_spin[@]}")" \
+		"max $(max "${lat_spin[@]}")" "<= $((SPIN_WINDOW_S + TARGET_SPIN_EXTRA_S)) s" \
+		"$(lat_verdict "$LAT_MISSED_SPIN" $((SPIN_WINDOW_S + TARGET_SPIN_EXTRA_S)) \
+			"${lat_spin[@]}")"
+	row "stalled line after kill (1 run), s" "-" "$(max "${lat_stall[@]}")" "-" "-" \
+		"$( ((LAT_MISSED_STALL)) && echo MISS || echo info)"
+}
+
+lat_notes() {
+	((LAT_OK)) || return 0
+	if ((LAT_MISSED_LOST + LAT_MISSED_SPIN + LAT_MISSED_STALL)); then
+		echo "note: $((LAT_MISSED_LOST + LAT_MISSED_SPIN + LAT_MISSED_STALL)) expected uffd" \
+			"lines never came (pager_lost: 10 s, spinning/stalled: 15 s after the kill)."
+	fi
+}
+
+# ---- per-tick fd scan cost (function) ----------------------------------------------------
+
+CLK_TCK=$(getconf CLK_TCK)
+scan_pct_fds=() scan_pct_nofds=()
+
+# ticks PID: utime + stime of the whole process, in clock ticks.
+ticks() {
+	awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+# scan_run I fds|nofds: cidtrace's CPU over SCAN_SECONDS with a live uffd guest, with or
+# without SCAN_PROCS fd holders on the machine.
+scan_run() {
+	local i=$1 m=$2 d="$TMP/uffd-scan/run$1-$2" t0 t1="" k0 k1="" p
+
+	if [[ $m == fds ]]; then
+		rm -f "$TMP/holders.ready"
+		"$TMP/fd_holders" -n "$SCAN_PROCS" -f "$SCAN_FDS" -r "$TMP/holders.ready" \
+			>/dev/null 2>>"$TMP/holders.err" </dev/null &
+		HOLDERS=$!
+		if ! wait_for "$TMP/holders.ready" 120; then
+			echo "  run $i  BROKEN: fd_holders did not get ready"
+			show_log "$TMP/holders.err"
+			BROKEN=1
+			reap "$HOLDERS" || true
+			HOLDERS=""
+			return
+		fi
+	fi
+	if ! ct_start "$TMP/scan.ready" "$TMP/scan-$i-$m.log" -q -o "$TMP/scan-$i-$m.json" ||
+		! uffd_guest "$d"; then
+		echo "  run $i  BROKEN: cidtrace or the guest did not start"
+		show_log "$TMP/scan-$i-$m.log.err"
+		BROKEN=1
+	else
+		# let start-up work (the initial snapshot, the first scans) finish first
+		sleep 2
+		t0=$(now_us) k0=$(ticks "$CT_PID")
+		sleep "$SCAN_SECONDS"
+		t1=$(now_us) k1=$(ticks "$CT_PID" 2>/dev/null || true)
+	fi
+	if [[ -n ${t1:-} && -z $k1 ]]; then
+		echo "  run $i  BROKEN: cidtrace died during the window"
+		show_log "$TMP/scan-$i-$m.log.err"
+		BROKEN=1
+	elif [[ -n ${t1:-} ]]; then
+		p=$(calc 3 "($k1 - $k0) / $CLK_TCK / (($t1 - $t0) / 1000000) * 100")
+		if [[ $m == fds ]]; then scan_pct_fds+=("$p"); else scan_pct_nofds+=("$p"); fi
+		printf '  run %d  %-22s %4d ticks in %5.1f s: %6.3f%% of one core\n' "$i" \
+			"$([[ $m == fds ]] && echo "guest + ${SCAN_PROCS}x${SCAN_FDS} fds" ||
+				echo "guest only")" $((k1 - k0)) "$(calc 1 "($t1 - $t0) / 1000000")" "$p"
+	fi
+	uffd_guest_stop
+	if ! ct_stop; then
+		echo "  run $i  cidtrace did not exit 0 after SIGTERM"
+		show_log "$TMP/scan-$i-$m.log.err"
+		BROKEN=1
+	fi
+	if [[ -n $HOLDERS ]]; then
+		reap "$HOLDERS" 30 || true
+		HOLDERS=""
+	fi
+}
+
+# scan_added: CPU ms per scan that the fd holders add (1 scan per second).
+scan_added() {
+	calc 2 "($(median "${scan_pct_fds[@]}") - $(median "${scan_pct_nofds[@]}")) * 10"
+}
+
+uffd_scan_section() {
+	local i
+
+	echo "Periodic fd scan: cidtrace's own CPU (utime+stime, $CLK_TCK Hz ticks) over" \
+		"$SCAN_SECONDS s, one live uffd guest,"
+	echo "  with and without $SCAN_PROCS processes holding $SCAN_FDS extra fds each (1 scan/s" \
+		"walks every open file)"
+	if ! uffd_fixtures; then
+		echo "  skipped: the uffd fixtures do not build"
+		show_log "$TMP/fixtures.err"
+		BROKEN=1
+		echo
+		return
+	fi
+	if [[ ! -c /dev/kvm ]]; then
+		echo "  skipped: no /dev/kvm"
+		echo
+		return
+	fi
+	for ((i = 1; i <= SCAN_REPEAT; i++)); do
+		if ((i % 2)); then
+			scan_run "$i" fds
+			scan_run "$i" nofds
+		else
+			scan_run "$i" nofds
+			scan_run "$i" fds
+		fi
+	done
+	echo "  median  guest + fds $(with "$(median "${scan_pct_fds[@]}")" %), guest only" \
+		"$(with "$(median "${scan_pct_nofds[@]}")" %): $(sgn "$(scan_added)") ms CPU per scan" \
+		"for $((SCAN_PROCS * SCAN_FDS)) more fds"
+	echo
+}
+
+scan_rows() {
+	local fds
+
+	fds=$(median "${scan_pct_fds[@]}")
+	row "tracer CPU %, guest only" "-" "$(median "${scan_pct_nofds[@]}")" "-" "-" "info"
+	row "tracer CPU %, + ${SCAN_PROCS}x${SCAN_FDS} fds" "-" "$fds" "-" \
+		"<= ${TARGET_SCAN_PCT}%" "$(verdict "$fds" $TARGET_SCAN_PCT)"
+	row "CPU ms per scan, added by the fds" "-" "$(sgn "$(scan_added)")" "-" "-" "info"
+}
+
+# uffd_sections: whichever of the three BENCH_ONLY asks for (all by default).
+uffd_sections() {
+	if want uffd-copy; then
+		uffd_copy_section
+	fi
+	if want uffd-lat; then
+		uffd_lat_section
+	fi
+	if want uffd-scan; then
+		uffd_scan_section
+	fi
+}
+
+uffd_rows() {
+	if want uffd-copy; then
+		uc_rows
+	fi
+	if want uffd-lat; then
+		lat_rows
+	fi
+	if want uffd-scan; then
+		scan_rows
+	fi
+}
+
+uffd_notes() {
+	if want uffd-copy; then
+		uc_notes
+	fi
+	if want uffd-lat; then
+		lat_notes
+	fi
+}
+
 # ---- only the sections BENCH_ONLY names --------------------------------------------------
 
 if [[ -n $ONLY ]]; then
@@ -614,7 +1150,8 @@ if [[ -n $ONLY ]]; then
 	if want vm; then
 		vm_section
 	fi
-	summary_header "Summary (best run of each mode)"
+	uffd_sections
+	summary_header "Summary (syscalls, KVM: best run of each mode; uffd: medians)"
 	if want syscall; then
 		syscall_rows | tee "$TMP/rows"
 		if [[ -n $ROWS_OUT ]]; then
@@ -628,6 +1165,7 @@ if [[ -n $ONLY ]]; then
 	if want kvm; then
 		kvm_rows
 	fi
+	uffd_rows
 	if ((VM_OK)); then
 		cat "$TMP/vm-rows"
 	fi
@@ -638,6 +1176,7 @@ if [[ -n $ONLY ]]; then
 	if want kvm; then
 		kvm_notes
 	fi
+	uffd_notes
 	if ((BROKEN)); then
 		echo "bench: some runs broke; see above (BENCH_KEEP=1 keeps the logs)" >&2
 		exit 1
@@ -822,6 +1361,7 @@ fi
 
 syscall_section
 kvm_section
+uffd_sections
 if [[ $VM == 1 ]]; then
 	vm_section
 fi
@@ -875,6 +1415,7 @@ fi
 
 syscall_rows
 kvm_rows
+uffd_rows
 if ((VM_OK)); then
 	echo
 	cat "$TMP/vm-rows"
@@ -892,6 +1433,7 @@ fi
 echo
 syscall_notes
 kvm_notes
+uffd_notes
 
 if ((BROKEN)); then
 	echo
