@@ -52,7 +52,7 @@ struct orphan {
 	int ntop;
 	struct sample *samples; /* ring, cap entries, newest at head */
 	int cap, count, head;
-	uint64_t next_watch_ns, smaps_ns;
+	uint64_t next_watch_ns;
 	struct {
 		enum uffd_orphan_state state;
 		uint64_t at;
@@ -71,7 +71,7 @@ struct uctx {
 	struct handler handlers[MAX_HANDLERS];
 	int nhandlers;
 	uint64_t first_seen_ns, released_ns;
-	uint64_t registered, resident;
+	uint64_t registered, resident, smaps_ns; /* from /proc/PID/smaps, read at smaps_ns */
 	uint32_t registrations, unregistrations;
 	struct orphan *orphan;
 };
@@ -316,16 +316,18 @@ static bool on_serves(const struct ct_uffd_serve_key *k, const struct ct_uffd_se
 	return false;
 }
 
-static void refresh_memory(struct uctx *u, uint64_t now)
+/* smaps walks the page tables: for a big guest that is milliseconds, so not every tick. */
+static void refresh_memory(struct uctx *u, uint64_t now, bool force)
 {
 	uint64_t reg, res;
 
+	if (!force && now - u->smaps_ns < SMAPS_NS)
+		return;
 	if (u->owner && !u->owner->exited && uffd_registered(u->owner->pid, &reg, &res)) {
 		u->registered = reg;
 		u->resident = res;
 	}
-	if (u->orphan)
-		u->orphan->smaps_ns = now;
+	u->smaps_ns = now;
 }
 
 static void describe_pager(const struct handler *h, char *buf, size_t len)
@@ -367,7 +369,6 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 	o->samples = calloc(o->cap, sizeof(*o->samples));
 	if (!o->samples)
 		abort();
-	o->smaps_ns = now;
 	u->orphan = o;
 	describe_pager(last, pager, sizeof(pager));
 	snprintf(detail, sizeof(detail), "uffd-%u pager lost: %s; %llu MiB still registered", u->id,
@@ -396,7 +397,7 @@ static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 	if (any_holding || !u->nhandlers || !u->owner || u->owner->exited || u->owner_exiting ||
 	    u->owner_gen != u->seen_gen)
 		return;
-	refresh_memory(u, now);
+	refresh_memory(u, now, true);
 	if (u->registered)
 		start_orphan(c, u, now);
 }
@@ -530,11 +531,9 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 	if (o->count < o->cap)
 		o->count++;
 	uffd_fdinfo(u->owner->pid, u->owner_fd, &o->pending, &o->total);
-	if (now - o->smaps_ns >= SMAPS_NS) {
-		refresh_memory(u, now);
-		if (!u->registered)
-			return resolve(c, u, now, "its memory was unregistered");
-	}
+	refresh_memory(u, now, false);
+	if (!u->registered)
+		return resolve(c, u, now, "its memory was unregistered");
 	/* the newest sample at least a window old */
 	for (int i = 1; i < o->count; i++) {
 		const struct sample *old = &o->samples[(o->head - i + o->cap) % o->cap];
@@ -637,7 +636,7 @@ struct json_object *uffd_contexts_json(struct collector *c)
 		if (!wanted(c, u))
 			continue;
 		if (!u->released && !u->orphan)
-			refresh_memory(u, now_boot_ns());
+			refresh_memory(u, now_boot_ns(), false);
 		o = json_object_new_object();
 		json_object_object_add(o, "id", id_json(u));
 		json_object_object_add(o, "owner", u->owner ? proc_ref_json(u->owner) : NULL);
