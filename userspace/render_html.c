@@ -271,7 +271,7 @@ static void draw_leak(struct html *h, size_t i, struct json_object *x)
 	marker(h, i, "leak", row, row->to_us, "leak");
 	fputs("leaked: ", h->f);
 	proc_title(h, x);
-	fprintf(h->f, " was still running when tracing ended, %.1fs after it started",
+	fprintf(h->f, " was still running when tracing ended, %.4gs after it started",
 		jgetd(x, "age_s"));
 	marker_end(h, i);
 }
@@ -297,7 +297,7 @@ static void draw_orphan(struct html *h, size_t i, struct json_object *x)
 	if (state && !strcmp(state, "spinning") && jgett(x, "state_since", &at)) {
 		jgett(x, "resolved_at", &end);
 		bar(h, i, "spin", guest, at, end, 0, ROW_H);
-		fprintf(h->f, "<title>spinning at %.0f%% CPU", jgetd(x, "cpu_pct"));
+		fprintf(h->f, "<title>spinning at %.3g%% CPU", jgetd(x, "cpu_pct"));
 		time_pair(h, x, "state_since", "resolved_at", "the end");
 		bar_end(h, i);
 	}
@@ -367,7 +367,8 @@ static int layout(struct html *h)
 			add_row(h, p);
 	}
 	walk(h);
-	qsort(h->rows, h->nrows, sizeof(*h->rows), by_group);
+	if (h->nrows) /* qsort wants a non-NULL base even for no rows */
+		qsort(h->rows, h->nrows, sizeof(*h->rows), by_group);
 	for (size_t i = 0; i < h->nrows; i++) {
 		if (new_group(h->rows, i))
 			y += GROUP_H;

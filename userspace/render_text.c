@@ -156,7 +156,7 @@ static void leak_story(FILE *f, struct render_ctx *c, struct json_object *x)
 	struct json_object *u = jget(x, "uffd");
 
 	proc_phrase(f, c, x, NULL);
-	fprintf(f, " started at %s and was still running when tracing ended at %s, %.1fs later",
+	fprintf(f, " started at %s and was still running when tracing ended at %s, %.4gs later",
 		rel(c, x, "started_at"), rel(c, jget(c->r->root, "trace"), "ended_at"),
 		jgetd(x, "age_s"));
 	if (jgetb(x, "orphaned"))
@@ -193,7 +193,7 @@ static void orphan_story(FILE *f, struct render_ctx *c, struct json_object *x)
 	fputc(' ', f);
 	pager_fate(f, c, jget(x, "pager"));
 	if (state && !strcmp(state, "spinning")) {
-		fprintf(f, "; guest spinning at %.0f%% CPU since %s", jgetd(x, "cpu_pct"),
+		fprintf(f, "; guest spinning at %.3g%% CPU since %s", jgetd(x, "cpu_pct"),
 			rel(c, x, "state_since"));
 		for (size_t i = 0; i < jlen(x, "threads"); i++) {
 			struct json_object *t = jidx(x, "threads", i);
@@ -202,7 +202,7 @@ static void orphan_story(FILE *f, struct render_ctx *c, struct json_object *x)
 				busy = t;
 		}
 		if (busy)
-			fprintf(f, " (busiest thread %s %.0f%%)", E(c, jgets(busy, "comm")),
+			fprintf(f, " (busiest thread %s %.3g%%)", E(c, jgets(busy, "comm")),
 				jgetd(busy, "cpu_pct"));
 	} else {
 		fputs("; guest ", f);
