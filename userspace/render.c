@@ -297,7 +297,7 @@ static int digits(const char *s, int n)
 
 bool parse_time(const char *s, int64_t *us)
 {
-	struct tm tm = { 0 }, back;
+	struct tm tm = { 0 }, want, back;
 	int64_t frac = 0, scale = 1000000;
 	time_t sec;
 	size_t i = 19;
@@ -323,10 +323,12 @@ bool parse_time(const char *s, int64_t *us)
 	}
 	if (strcmp(s + i, "Z"))
 		return false;
-	/* timegm accepts February 31st; going back shows whether it had to normalize */
+	/* timegm takes February 31st for March 3rd; a date it had to move is not a date */
+	want = tm;
 	sec = timegm(&tm);
-	if (!gmtime_r(&sec, &back) || back.tm_mday != tm.tm_mday || back.tm_mon != tm.tm_mon ||
-	    back.tm_hour != tm.tm_hour || back.tm_min != tm.tm_min || back.tm_sec != tm.tm_sec)
+	if (!gmtime_r(&sec, &back) || back.tm_mday != want.tm_mday || back.tm_mon != want.tm_mon ||
+	    back.tm_hour != want.tm_hour || back.tm_min != want.tm_min ||
+	    back.tm_sec != want.tm_sec)
 		return false;
 	*us = (int64_t)sec * 1000000 + frac;
 	return true;
