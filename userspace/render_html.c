@@ -449,6 +449,8 @@ static void header(struct html *h)
 	fprintf(h->f, "<dt>mode</dt><dd>%s</dd><dt>command</dt><dd>", E(c, jgets(trace, "mode")));
 	for (size_t k = 0; k < jlen(trace, "command"); k++)
 		fprintf(h->f, "%s ", E(c, json_object_get_string(jidx(trace, "command", k))));
+	if (!jget(trace, "command"))
+		fputs("(none: record)", h->f);
 	fprintf(h->f, "</dd><dt>started</dt><dd>%s</dd><dt>ended</dt><dd>%s</dd>",
 		E(c, jgets(trace, "started_at")),
 		jgets(trace, "ended_at") ? E(c, jgets(trace, "ended_at")) : "(still tracing)");
