@@ -499,6 +499,9 @@ char *term_escape(const char *s)
 
 char *html_escape(const char *s)
 {
+	static const char *const entity[256] = {
+		['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+	};
 	/* control characters become visible \xNN first, as on a terminal */
 	char *t = term_escape(s), *out = NULL;
 	size_t len;
@@ -506,27 +509,11 @@ char *html_escape(const char *s)
 
 	if (!f)
 		abort();
-	for (const char *p = t; *p; p++) {
-		switch (*p) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
+	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+		if (entity[*p])
+			fputs(entity[*p], f);
+		else
 			fputc(*p, f);
-		}
-	}
 	fclose(f);
 	free(t);
 	return out;

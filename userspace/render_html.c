@@ -20,7 +20,7 @@
 
 struct row {
 	struct json_object *src; /* the processes[] entry, or the reference that named it */
-	int64_t pid, start_ns;
+	int64_t pid;
 	const char *test_dir;
 	int64_t from_us, to_us; /* lifetime, clipped to the trace */
 	int y;
@@ -79,7 +79,6 @@ static void add_row(struct html *h, struct json_object *src)
 	row = &h->rows[h->nrows++];
 	row->src = src;
 	row->pid = jgeti(src, "pid");
-	row->start_ns = jgeti(src, "start_ns");
 	row->test_dir = jgets(src, "test_dir");
 	if (!jgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
 		row->from_us = r->t0_us;
@@ -89,28 +88,35 @@ static void add_row(struct html *h, struct json_object *src)
 		row->to_us = row->from_us;
 }
 
+/* The processes[] entry of a process, or ref itself when the report did not keep it. */
+static struct json_object *process_of(struct html *h, struct json_object *ref)
+{
+	struct json_object *procs = jget(h->c.r->root, "processes");
+
+	for (size_t i = 0; i < json_object_array_length(procs); i++) {
+		struct json_object *p = json_object_array_get_idx(procs, i);
+
+		if (same_proc(jgeti(ref, "pid"), jgeti(ref, "start_ns"), p))
+			return p;
+	}
+	return ref;
+}
+
 /*
- * The row of a process a finding or binding names. The first pass adds it (from processes[]
- * when it is there, else from the reference itself) and returns NULL, so that nothing is
- * drawn before the layout exists; the drawing pass returns it.
+ * The row of a process a finding or binding names. The first pass adds it and returns NULL,
+ * so that nothing is drawn before the layout exists; the drawing pass returns it.
  */
 static struct row *row_of(struct html *h, struct json_object *ref)
 {
-	struct json_object *procs = jget(h->c.r->root, "processes");
-	int64_t pid = jgeti(ref, "pid"), start_ns = jgeti(ref, "start_ns");
 	struct row *row;
 
-	if (!ref || pid <= 0)
+	if (!ref || jgeti(ref, "pid") <= 0)
 		return NULL;
-	row = find_row(h, pid, start_ns);
-	if (h->drawing || row)
-		return h->drawing ? row : NULL;
-	for (size_t i = 0; i < json_object_array_length(procs); i++)
-		if (same_proc(pid, start_ns, json_object_array_get_idx(procs, i))) {
-			ref = json_object_array_get_idx(procs, i);
-			break;
-		}
-	add_row(h, ref);
+	row = find_row(h, jgeti(ref, "pid"), jgeti(ref, "start_ns"));
+	if (h->drawing)
+		return row;
+	if (!row)
+		add_row(h, process_of(h, ref));
 	return NULL;
 }
 
@@ -145,8 +151,23 @@ static int xpos(struct html *h, int64_t us)
 	return LABEL_W + (int)((double)(us - r->t0_us) * PLOT_W / (double)(r->tend_us - r->t0_us));
 }
 
-/* Opens a marker on row at time us, linked to its finding; the caller writes the hover
- * text and closes it with marker_end. */
+/* Shapes tied to a finding link to it, and it back to them (findings_list). */
+static void open_link(struct html *h, size_t finding, int id, const char *label)
+{
+	if (finding == NO_FINDING)
+		return;
+	h->marks = grow(h->marks, &h->capmarks, h->nmarks, sizeof(*h->marks));
+	h->marks[h->nmarks++] = (struct mark){ finding, id, label };
+	fprintf(h->f, "<a href=\"#f%zu\">", finding);
+}
+
+/* Ends the hover text of a shape opened by marker or bar. */
+static void close_shape(struct html *h, size_t finding, const char *tag)
+{
+	fprintf(h->f, "</title></%s>%s\n", tag, finding == NO_FINDING ? "" : "</a>");
+}
+
+/* Opens a marker on row at time us; the caller writes the hover text and closes it. */
 static void marker(struct html *h, size_t finding, const char *cls, const struct row *row,
 		   int64_t us, const char *label)
 {
@@ -164,44 +185,22 @@ static void marker(struct html *h, size_t finding, const char *cls, const struct
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
 		if (!strcmp(cls, shapes[i].cls))
 			path = shapes[i].path;
-	if (finding != NO_FINDING) {
-		h->marks = grow(h->marks, &h->capmarks, h->nmarks, sizeof(*h->marks));
-		h->marks[h->nmarks++] = (struct mark){ finding, id, label };
-		fprintf(h->f, "<a href=\"#f%zu\">", finding);
-	}
+	open_link(h, finding, id, label);
 	fprintf(h->f, "<path class=\"marker %s\" id=\"m%d\" d=\"M%d %d%s\"><title>", cls, id,
 		xpos(h, us), row->y + ROW_H / 2, path);
 }
 
-static void marker_end(struct html *h, size_t finding)
-{
-	fputs("</title></path>", h->f);
-	if (finding != NO_FINDING)
-		fputs("</a>", h->f);
-	fputc('\n', h->f);
-}
-
-/* A bar on row from one time to another; NO_FINDING or the finding it belongs to. */
+/* Opens a bar on row from one time to another, like marker. */
 static void bar(struct html *h, size_t finding, const char *cls, const struct row *row,
 		int64_t from, int64_t to, int top, int height)
 {
-	int x = xpos(h, from), w = xpos(h, to) - x;
+	int x = xpos(h, from), w = xpos(h, to) - x, id = h->next_id++;
 
-	if (finding != NO_FINDING) {
-		h->marks = grow(h->marks, &h->capmarks, h->nmarks, sizeof(*h->marks));
-		h->marks[h->nmarks++] = (struct mark){ finding, h->next_id, cls };
-		fprintf(h->f, "<a href=\"#f%zu\">", finding);
-	}
-	fprintf(h->f, "<rect class=\"%s\" id=\"m%d\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\">",
-		cls, h->next_id++, x, row->y + top, w > 1 ? w : 1, height);
-}
-
-static void bar_end(struct html *h, size_t finding)
-{
-	fputs("</title></rect>", h->f);
-	if (finding != NO_FINDING)
-		fputs("</a>", h->f);
-	fputc('\n', h->f);
+	open_link(h, finding, id, cls);
+	fprintf(h->f,
+		"<rect class=\"%s\" id=\"m%d\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\">"
+		"<title>",
+		cls, id, x, row->y + top, w > 1 ? w : 1, height);
 }
 
 static void proc_title(struct html *h, struct json_object *p)
@@ -233,9 +232,9 @@ static void draw_hold(struct html *h, struct json_object *b)
 	jgett(b, "bound_at", &from);
 	jgett(b, "released_at", &to);
 	bar(h, NO_FINDING, "cid-hold", row, from, to, 8, 7);
-	fprintf(h->f, "<title>CID %lld held", (long long)jgeti(b, "cid"));
+	fprintf(h->f, "CID %lld held", (long long)jgeti(b, "cid"));
 	time_pair(h, b, "bound_at", "released_at", "still held at the end");
-	bar_end(h, NO_FINDING);
+	close_shape(h, NO_FINDING, "rect");
 	fprintf(h->f, "<text class=\"cid-label\" x=\"%d\" y=\"%d\">CID %lld</text>\n",
 		xpos(h, from) + 2, row->y + 6, (long long)jgeti(b, "cid"));
 }
@@ -244,7 +243,8 @@ static void draw_attempts(struct html *h, size_t i, struct json_object *x)
 {
 	struct row *row = row_of(h, jget(x, "attempt"));
 	struct render_ctx *c = &h->c;
-	const char *when[] = { "first_at", "last_at" };
+	const char *when[] = { "first_at", "last_at" },
+		   *what[] = { "first attempt", "last attempt" };
 	int64_t first, last;
 
 	for (size_t k = 0; k < jlen(x, "holder"); k++)
@@ -253,12 +253,11 @@ static void draw_attempts(struct html *h, size_t i, struct json_object *x)
 	if (!row || !jgett(x, "first_at", &first) || !jgett(x, "last_at", &last))
 		return;
 	for (int k = 0; k < (first == last ? 1 : 2); k++) {
-		marker(h, i, "conflict", row, k ? last : first,
-		       k ? "last attempt" : "first attempt");
+		marker(h, i, "conflict", row, k ? last : first, what[k]);
 		fprintf(h->f, "%s: CID %lld, %s at %s of %lld", E(c, jgets(x, "kind")),
-			(long long)jgeti(x, "cid"), k ? "last attempt" : "first attempt",
-			rel(c, x, when[k]), (long long)jgeti(x, "attempts"));
-		marker_end(h, i);
+			(long long)jgeti(x, "cid"), what[k], rel(c, x, when[k]),
+			(long long)jgeti(x, "attempts"));
+		close_shape(h, i, "path");
 	}
 }
 
@@ -273,7 +272,7 @@ static void draw_leak(struct html *h, size_t i, struct json_object *x)
 	proc_title(h, x);
 	fprintf(h->f, " was still running when tracing ended, %.4gs after it started",
 		jgetd(x, "age_s"));
-	marker_end(h, i);
+	close_shape(h, i, "path");
 }
 
 static void draw_orphan(struct html *h, size_t i, struct json_object *x)
@@ -290,23 +289,23 @@ static void draw_orphan(struct html *h, size_t i, struct json_object *x)
 		fputs("pager ", h->f);
 		proc_title(h, pager);
 		fprintf(h->f, " exited at %s", rel(c, pager, "exited_at"));
-		marker_end(h, i);
+		close_shape(h, i, "path");
 	}
 	if (!guest)
 		return;
 	if (state && !strcmp(state, "spinning") && jgett(x, "state_since", &at)) {
 		jgett(x, "resolved_at", &end);
 		bar(h, i, "spin", guest, at, end, 0, ROW_H);
-		fprintf(h->f, "<title>spinning at %.3g%% CPU", jgetd(x, "cpu_pct"));
+		fprintf(h->f, "spinning at %.3g%% CPU", jgetd(x, "cpu_pct"));
 		time_pair(h, x, "state_since", "resolved_at", "the end");
-		bar_end(h, i);
+		close_shape(h, i, "rect");
 	}
 	if (jgett(x, "since", &at)) {
 		marker(h, i, "pager-death", guest, at, "pager lost");
 		fputs("pager lost: ", h->f);
 		proc_title(h, jget(x, "guest"));
 		fprintf(h->f, " has no pager since %s", rel(c, x, "since"));
-		marker_end(h, i);
+		close_shape(h, i, "path");
 	}
 }
 
@@ -324,7 +323,7 @@ static void draw_signals(struct html *h, struct row *row)
 		fprintf(h->f, "%s from %s pid %lld at %s", E(c, jgets(s, "name")),
 			E(c, jgets(s, "sender_comm")), (long long)jgeti(s, "sender_pid"),
 			rel(c, s, "at"));
-		marker_end(h, NO_FINDING);
+		close_shape(h, NO_FINDING, "path");
 	}
 }
 
@@ -412,13 +411,12 @@ static void rows_svg(struct html *h)
 			"%s pid %lld</text>",
 			i, row->y + 15, E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
 		bar(h, NO_FINDING, "lifetime", row, row->from_us, row->to_us, 5, 12);
-		fputs("<title>", h->f);
 		proc_title(h, p);
 		time_pair(h, p, "started_at", "exited_at", "still running at the end");
 		fputs("; argv:", h->f);
 		for (size_t k = 0; k < jlen(p, "argv"); k++)
 			fprintf(h->f, " %s", E(c, json_object_get_string(jidx(p, "argv", k))));
-		bar_end(h, NO_FINDING);
+		close_shape(h, NO_FINDING, "rect");
 		fputs("</g>\n", h->f);
 	}
 }
