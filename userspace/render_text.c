@@ -39,11 +39,10 @@ void summary_line(FILE *f, struct render_ctx *c)
 	count_kinds(c, counts);
 	fprintf(f, "%s%zu finding%s", c->bold, total, total == 1 ? "" : "s");
 	for (size_t i = 0; i <= NKINDS; i++) {
-		if (counts[i])
-			fprintf(f, "%s%zu %s", sep, counts[i],
-				i < NKINDS ? known_kinds[i] : "other");
-		if (counts[i])
-			sep = ", ";
+		if (!counts[i])
+			continue;
+		fprintf(f, "%s%zu %s", sep, counts[i], i < NKINDS ? known_kinds[i] : "other");
+		sep = ", ";
 	}
 	fprintf(f, "%s; trace %s, %lld events lost; ", total ? ")" : "",
 		jgetb(trace, "complete") ? "complete" : "INCOMPLETE",
