@@ -334,6 +334,13 @@ static void walk(struct html *h)
 
 	for (size_t i = 0; i < jlen(root, "cids"); i++)
 		draw_hold(h, jidx(root, "cids", i));
+	for (size_t i = 0; i < jlen(root, "uffds"); i++) {
+		struct json_object *u = jidx(root, "uffds", i);
+
+		row_of(h, jget(u, "owner"));
+		for (size_t k = 0; k < jlen(u, "handlers"); k++)
+			row_of(h, jidx(u, "handlers", k));
+	}
 	for (size_t i = 0; i < jlen(root, "findings"); i++) {
 		struct json_object *x = jidx(root, "findings", i);
 		const char *kind = jgets(x, "kind");
@@ -431,7 +438,8 @@ static const char style[] =
 	".marker.conflict{fill:#d22}.marker.signal{fill:#a3c}.marker.pager-death{fill:#111}"
 	".marker.leak{fill:#f90}:target{stroke:#06c;stroke-width:3}li:target{background:#e8f1ff}"
 	".kind{font-weight:bold;color:#b00}.sw{display:inline-block;width:1em;height:.8em;"
-	"margin:0 .3em 0 1em}.legend{color:#444}li{margin:.4em 0}";
+	"margin:0 .3em 0 1em}.legend{color:#444}li{margin:.4em 0}"
+	"table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}";
 
 static void header(struct html *h)
 {
@@ -464,6 +472,41 @@ static void header(struct html *h)
 		"</header>\n",
 		E(c, jgets(attach, "process")), E(c, jgets(attach, "snapshot")),
 		E(c, jgets(attach, "vsock")), E(c, jgets(attach, "uffd")));
+}
+
+/* uffds[]: each userfaultfd, who registered it, who serves its faults, and how that went. */
+static void uffd_table(struct html *h)
+{
+	struct render_ctx *c = &h->c;
+	struct json_object *root = c->r->root;
+
+	if (!jlen(root, "uffds"))
+		return;
+	fputs("<h2>userfaultfd</h2>\n<table id=\"uffds\"><tr><th>id</th><th>state</th>"
+	      "<th>owner</th><th>handlers</th><th>registered</th><th>pages served</th>"
+	      "<th>last served</th></tr>\n",
+	      h->f);
+	for (size_t i = 0; i < jlen(root, "uffds"); i++) {
+		struct json_object *u = jidx(root, "uffds", i);
+
+		fprintf(h->f, "<tr><td>%s</td><td>%s</td><td>", E(c, jgets(u, "id")),
+			E(c, jgets(u, "state")));
+		proc_title(h, jget(u, "owner"));
+		fputs("</td><td>", h->f);
+		for (size_t k = 0; k < jlen(u, "handlers"); k++) {
+			struct json_object *p = jidx(u, "handlers", k);
+
+			fprintf(h->f, "%s pid %lld%s<br>", E(c, jgets(p, "comm")),
+				(long long)jgeti(p, "pid"),
+				jgetb(p, "holding")    ? ""
+				: jget(p, "exited_at") ? " (exited)"
+						       : " (let go)");
+		}
+		fprintf(h->f, "</td><td>%lld bytes</td><td>%lld</td><td>%s</td></tr>\n",
+			(long long)jgeti(u, "registered_bytes"),
+			(long long)jgeti(u, "pages_served"), rel(c, u, "last_served_at"));
+	}
+	fputs("</table>\n", h->f);
 }
 
 static void findings_list(struct html *h)
@@ -530,6 +573,7 @@ void render_html(FILE *f, const struct report *r)
 	      "Hover for details; click a marker for its finding.</p>\n",
 	      f);
 	findings_list(&h);
+	uffd_table(&h);
 	fputs("<h2>What to do next</h2>\n<ul>\n", f);
 	next_steps(f, &h.c, "<li>", "</li>\n");
 	fputs("</ul>\n</body></html>\n", f);

@@ -115,6 +115,7 @@ make_report() {
 		[[ "$output" == *"class=\"$cls\""* ]]
 	done
 	[[ "$output" == *'<text class="group" x="4" y="'*'">/ci/TestSnap/001</text>'* ]]
+	[[ "$output" == *'<table id="uffds">'*'<td>uffd-1</td><td>spinning</td>'*'hypeman-uffd-pa pid 901 (exited)'* ]]
 }
 
 @test "malformed reports: exit 4, one line, no output file" {
