@@ -3,7 +3,10 @@
 #   make test       unit + integration tests (root)
 #   make demo       a real scenario under `cidtrace run` (root)
 #   make bench      overhead benchmarks (root)
-#   make install    PREFIX=/usr/local: binary, cidtrace(8), bash completion
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+
+.PHONY: all deps check-deps test unit demo bench clean fixtures format fuzz install
 
 VERSION    := 0.1.0
 CC         ?= gcc
@@ -31,6 +34,9 @@ UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 FIX_SRCS   := $(wildcard tests/fixtures/*.c)
 FIX_BINS   := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(FIX_SRCS))
+FUZZ_SRCS  := tests/fuzz/fuzz_report.c userspace/render.c userspace/render_text.c \
+	      userspace/render_html.c userspace/json.c userspace/util.c
+FUZZ_SECONDS ?= 60
 
 # Tools and static libraries the build needs; scripts/deps.sh installs them.
 NEED_CMDS  := $(CLANG) $(BPFTOOL) $(CC)
@@ -41,7 +47,7 @@ NEED_LIBS  := /usr/lib/x86_64-linux-gnu/libbpf.a /usr/lib/x86_64-linux-gnu/libel
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps check-deps test unit demo bench clean fixtures format install
+.PHONY: all deps check-deps test unit demo bench clean fixtures format fuzz install
 all: check-deps cidtrace
 
 check-deps:
@@ -53,7 +59,7 @@ check-deps:
 deps:
 	scripts/deps.sh
 
-$(BUILD) $(BUILD)/unit $(BUILD)/fixtures:
+$(BUILD) $(BUILD)/unit $(BUILD)/fixtures $(BUILD)/fuzz:
 	mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/cidtrace_events.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
@@ -79,6 +85,14 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 
 fixtures: $(FIX_BINS)
 
+$(BUILD)/fuzz/fuzz_report: $(FUZZ_SRCS) $(wildcard userspace/*.h) | $(BUILD)/fuzz
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 \
+		-D_GNU_SOURCE -DCIDTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuserspace \
+		$(FUZZ_SRCS) -ljson-c -o $@
+
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
+
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done
 
@@ -98,7 +112,8 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cidtrace
 
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h userspace/*.c userspace/*.h tests/unit/*.c tests/fixtures/*.c
+	clang-format -i bpf/*.c bpf/*.h include/*.h userspace/*.c userspace/*.h tests/unit/*.c tests/fixtures/*.c \
+		tests/fuzz/*.c
 
 clean:
 	rm -rf $(BUILD) cidtrace

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "render.h"
 #include "report.h"
 #include "tracer.h"
 #include "uffd.h"
@@ -34,6 +35,7 @@ static const char usage_text[] =
 	"usage: cidtrace record [options]\n"
 	"       cidtrace run [options] -- CMD [ARGS...]\n"
 	"       cidtrace cids [--json] [--scratch-root DIR]...\n"
+	"       cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n"
 	"       cidtrace --version | --help\n"
 	"\n"
 	"Trace process lifecycles (fork, exec, exit, fatal signals, reparenting) with BPF and\n"
@@ -42,6 +44,8 @@ static const char usage_text[] =
 	"  record        trace until SIGINT, SIGTERM or --duration\n"
 	"  run           trace while CMD runs; exit with CMD's status\n"
 	"  cids          list the vhost-vsock CIDs bound on this host now, with holders\n"
+	"  report        render a report as a text story (default), an HTML timeline or\n"
+	"                normalized JSON; no root needed\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE        report path (default cidtrace-report.json)\n"
@@ -62,13 +66,15 @@ static const char usage_text[] =
 	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"
 	"\n"
 	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error, 3 environment\n"
-	"(not root, no BPF, no BTF); run: CMD's status (128+N if killed by signal N).\n"
+	"(not root, no BPF, no BTF), 4 report: the input report is unreadable or malformed;\n"
+	"run: CMD's status (128+N if killed by signal N).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace run -o report.json -- make test\n"
 	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
 	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
-	"  sudo cidtrace cids\n";
+	"  sudo cidtrace cids\n"
+	"  cidtrace report report.json --format html -o report.html\n";
 
 struct options {
 	struct collector_cfg cfg;
@@ -478,8 +484,11 @@ static int trace(struct options *o)
 int main(int argc, char **argv)
 {
 	struct options o;
-	int ret = parse_args(&o, argc, argv);
+	int ret;
 
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_command(argc - 1, argv + 1);
+	ret = parse_args(&o, argc, argv);
 	if (ret >= 0)
 		return ret;
 	if (o.cids)

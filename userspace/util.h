@@ -16,6 +16,7 @@ enum {
 	EXIT_RUNTIME = 1, /* tracing failed after it started, or the report could not be written */
 	EXIT_USAGE = 2,	  /* bad flags or values, unwritable -o or --ready-file */
 	EXIT_ENV = 3,	  /* not root, no BPF, no BTF */
+	EXIT_INPUT = 4,	  /* the input report is unreadable or malformed */
 };
 
 /* One lowercase line on stderr, prefixed "cidtrace: ". */

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * `cidtrace report`: read a report file, check it, normalize it to the current schema and
+ * render it as text, HTML or JSON (docs/report-command.md).
+ */
+#ifndef CIDTRACE_RENDER_H
+#define CIDTRACE_RENDER_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Reports larger than this are refused before they are read. */
+#define REPORT_MAX_BYTES (256u << 20)
+
+struct report {
+	/* Every documented field present with its documented type; unknown fields dropped. */
+	struct json_object *root;
+	/* The time axis, µs since the epoch: trace start (or the earliest time in the report)
+	 * to trace end (or the latest). has_times is false when the report holds no time. */
+	int64_t t0_us, tend_us;
+	bool has_times;
+};
+
+/*
+ * Parse and validate buf, normalize it into r. Returns 0, or -1 with a lowercase reason in
+ * err ("truncated JSON at byte 812"). Never reads past len; buf need not be NUL-terminated.
+ */
+int report_parse(const char *buf, size_t len, struct report *r, char *err, size_t errlen);
+void report_free(struct report *r);
+
+/* N for "cidtrace.report/N", -1 for anything else. */
+int schema_major(const char *schema);
+/* RFC 3339 UTC ("2026-11-27T03:42:36.123456Z") to µs since the epoch. */
+bool parse_time(const char *s, int64_t *us);
+/* A time relative to the trace start: "+12.301s", "-0.020s". */
+void fmt_rel(char *buf, size_t len, int64_t delta_us);
+
+/* malloc'ed copies safe for a terminal (see fput_escaped) and for HTML text or attributes. */
+char *term_escape(const char *s);
+char *html_escape(const char *s);
+
+/* Typed reads of a normalized object; NULL, 0 or false when the value is null. */
+struct json_object *jget(struct json_object *o, const char *key);
+const char *jgets(struct json_object *o, const char *key);
+int64_t jgeti(struct json_object *o, const char *key);
+double jgetd(struct json_object *o, const char *key);
+bool jgetb(struct json_object *o, const char *key);
+bool jgett(struct json_object *o, const char *key, int64_t *us);
+size_t jlen(struct json_object *o, const char *key);
+struct json_object *jidx(struct json_object *o, const char *key, size_t i);
+
+/*
+ * What the renderers share: report strings are escaped by esc (for a terminal or for HTML)
+ * into copies that live until render_ctx_free.
+ */
+struct render_ctx {
+	const struct report *r;
+	char *(*esc)(const char *s);
+	const char *bold, *red, *reset; /* SGR sequences, or "" */
+	char **owned;
+	size_t nowned, capowned;
+	char times[8][32]; /* rotating buffers for rel() */
+	unsigned next_time;
+};
+
+void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(const char *s),
+		     bool color);
+void render_ctx_free(struct render_ctx *c);
+/* s escaped for the output, or "?" for NULL. */
+const char *E(struct render_ctx *c, const char *s);
+/* The time at key, relative to the trace start ("+1.500s"), or "?" when null. */
+const char *rel(struct render_ctx *c, struct json_object *o, const char *key);
+
+/* The one summary line: findings per kind, complete, lost events, final or checkpoint. */
+void summary_line(FILE *f, struct render_ctx *c);
+/* One finding told as a sentence or two, without a trailing newline. */
+void finding_story(FILE *f, struct render_ctx *c, struct json_object *finding);
+/* Advice for the kinds present, one item per line, each prefixed by bullet. */
+void next_steps(FILE *f, struct render_ctx *c, const char *bullet, const char *eol);
+
+void render_json(FILE *f, const struct report *r);
+void render_text(FILE *f, const struct report *r, bool color);
+void render_html(FILE *f, const struct report *r);
+
+int report_command(int argc, char **argv);
+
+#endif

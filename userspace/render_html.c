@@ -1,0 +1,583 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The report as one self-contained HTML page: a header, an SVG timeline of the VMMs and the
+ * processes the findings name, and the findings linked to their markers. No script, and a
+ * Content-Security-Policy that forbids every load, so a page made from a hostile report can
+ * neither run code nor call out. Every string from the report goes through html_escape.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "render.h"
+
+#define LABEL_W	   280 /* row labels left of the plot */
+#define PLOT_W	   960
+#define AXIS_H	   28
+#define GROUP_H	   22 /* a test_dir label above its rows */
+#define ROW_H	   22
+#define NO_FINDING ((size_t)-1)
+
+struct row {
+	struct json_object *src; /* the processes[] entry, or the reference that named it */
+	int64_t pid;
+	const char *test_dir;
+	int64_t from_us, to_us; /* lifetime, clipped to the trace */
+	int y;
+};
+
+struct mark {
+	size_t finding;
+	int id;
+	const char *label;
+};
+
+struct html {
+	struct render_ctx c;
+	FILE *f;
+	struct row *rows;
+	size_t nrows, caprows;
+	struct mark *marks;
+	size_t nmarks, capmarks;
+	bool drawing; /* false: the first pass, which only collects rows */
+	int next_id;
+};
+
+static void *grow(void *v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 32;
+	v = realloc(v, *cap * size);
+	if (!v)
+		abort();
+	return v;
+}
+
+/* A process is (pid, start_ns); references made without a start time match any. */
+static bool same_proc(int64_t pid, int64_t start_ns, struct json_object *p)
+{
+	int64_t s = jgeti(p, "start_ns");
+
+	return jgeti(p, "pid") == pid && (start_ns == s || !start_ns || !s);
+}
+
+static struct row *find_row(struct html *h, int64_t pid, int64_t start_ns)
+{
+	for (size_t i = 0; i < h->nrows; i++)
+		if (same_proc(pid, start_ns, h->rows[i].src))
+			return &h->rows[i];
+	return NULL;
+}
+
+static void add_row(struct html *h, struct json_object *src)
+{
+	const struct report *r = h->c.r;
+	struct row *row;
+
+	h->rows = grow(h->rows, &h->caprows, h->nrows, sizeof(*h->rows));
+	row = &h->rows[h->nrows++];
+	row->src = src;
+	row->pid = jgeti(src, "pid");
+	row->test_dir = jgets(src, "test_dir");
+	if (!jgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
+		row->from_us = r->t0_us;
+	if (!jgett(src, "exited_at", &row->to_us) || row->to_us > r->tend_us)
+		row->to_us = r->tend_us;
+	if (row->to_us < row->from_us)
+		row->to_us = row->from_us;
+}
+
+/* The processes[] entry of a process, or ref itself when the report did not keep it. */
+static struct json_object *process_of(struct html *h, struct json_object *ref)
+{
+	struct json_object *procs = jget(h->c.r->root, "processes");
+
+	for (size_t i = 0; i < json_object_array_length(procs); i++) {
+		struct json_object *p = json_object_array_get_idx(procs, i);
+
+		if (same_proc(jgeti(ref, "pid"), jgeti(ref, "start_ns"), p))
+			return p;
+	}
+	return ref;
+}
+
+/*
+ * The row of a process a finding or binding names. The first pass adds it and returns NULL,
+ * so that nothing is drawn before the layout exists; the drawing pass returns it.
+ */
+static struct row *row_of(struct html *h, struct json_object *ref)
+{
+	struct row *row;
+
+	if (!ref || jgeti(ref, "pid") <= 0)
+		return NULL;
+	row = find_row(h, jgeti(ref, "pid"), jgeti(ref, "start_ns"));
+	if (h->drawing)
+		return row;
+	if (!row)
+		add_row(h, process_of(h, ref));
+	return NULL;
+}
+
+static int by_group(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (!x->test_dir != !y->test_dir)
+		return x->test_dir ? -1 : 1;
+	if (x->test_dir && strcmp(x->test_dir, y->test_dir))
+		return strcmp(x->test_dir, y->test_dir);
+	if (x->from_us != y->from_us)
+		return x->from_us < y->from_us ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+static bool new_group(const struct row *rows, size_t i)
+{
+	const char *a = i ? rows[i - 1].test_dir : NULL, *b = rows[i].test_dir;
+
+	return !i || !a != !b || (a && strcmp(a, b));
+}
+
+static int xpos(struct html *h, int64_t us)
+{
+	const struct report *r = h->c.r;
+
+	if (us < r->t0_us)
+		us = r->t0_us;
+	if (us > r->tend_us)
+		us = r->tend_us;
+	return LABEL_W + (int)((double)(us - r->t0_us) * PLOT_W / (double)(r->tend_us - r->t0_us));
+}
+
+/* Shapes tied to a finding link to it, and it back to them (findings_list). */
+static void open_link(struct html *h, size_t finding, int id, const char *label)
+{
+	if (finding == NO_FINDING)
+		return;
+	h->marks = grow(h->marks, &h->capmarks, h->nmarks, sizeof(*h->marks));
+	h->marks[h->nmarks++] = (struct mark){ finding, id, label };
+	fprintf(h->f, "<a href=\"#f%zu\">", finding);
+}
+
+/* Ends the hover text of a shape opened by marker or bar. */
+static void close_shape(struct html *h, size_t finding, const char *tag)
+{
+	fprintf(h->f, "</title></%s>%s\n", tag, finding == NO_FINDING ? "" : "</a>");
+}
+
+/* Opens a marker on row at time us; the caller writes the hover text and closes it. */
+static void marker(struct html *h, size_t finding, const char *cls, const struct row *row,
+		   int64_t us, const char *label)
+{
+	static const struct {
+		const char *cls, *path;
+	} shapes[] = {
+		{ "conflict", "m0 -7l7 7l-7 7l-7 -7z" },
+		{ "signal", "m-6 -6h12l-6 11z" },
+		{ "pager-death", "m-5 -5h10v10h-10z" },
+		{ "leak", "m-7 -7l12 7l-12 7z" },
+	};
+	const char *path = shapes[0].path;
+	int id = h->next_id++;
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		if (!strcmp(cls, shapes[i].cls))
+			path = shapes[i].path;
+	open_link(h, finding, id, label);
+	fprintf(h->f, "<path class=\"marker %s\" id=\"m%d\" d=\"M%d %d%s\"><title>", cls, id,
+		xpos(h, us), row->y + ROW_H / 2, path);
+}
+
+/* Opens a bar on row from one time to another, like marker. */
+static void bar(struct html *h, size_t finding, const char *cls, const struct row *row,
+		int64_t from, int64_t to, int top, int height)
+{
+	int x = xpos(h, from), w = xpos(h, to) - x, id = h->next_id++;
+
+	open_link(h, finding, id, cls);
+	fprintf(h->f,
+		"<rect class=\"%s\" id=\"m%d\" x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\">"
+		"<title>",
+		cls, id, x, row->y + top, w > 1 ? w : 1, height);
+}
+
+static void proc_title(struct html *h, struct json_object *p)
+{
+	struct render_ctx *c = &h->c;
+
+	fprintf(h->f, "%s pid %lld", E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
+	if (jgets(p, "test_dir"))
+		fprintf(h->f, " (%s)", E(c, jgets(p, "test_dir")));
+}
+
+static void time_pair(struct html *h, struct json_object *o, const char *from, const char *to,
+		      const char *open)
+{
+	struct render_ctx *c = &h->c;
+
+	fprintf(h->f, ": %s", jget(o, from) ? rel(c, o, from) : "before the trace");
+	fprintf(h->f, " \u2192 %s", jget(o, to) ? rel(c, o, to) : open);
+}
+
+static void draw_hold(struct html *h, struct json_object *b)
+{
+	struct row *row = row_of(h, jget(b, "binder"));
+	const struct report *r = h->c.r;
+	int64_t from = r->t0_us, to = r->tend_us;
+
+	if (!row)
+		return;
+	jgett(b, "bound_at", &from);
+	jgett(b, "released_at", &to);
+	bar(h, NO_FINDING, "cid-hold", row, from, to, 8, 7);
+	fprintf(h->f, "CID %lld held", (long long)jgeti(b, "cid"));
+	time_pair(h, b, "bound_at", "released_at", "still held at the end");
+	close_shape(h, NO_FINDING, "rect");
+	fprintf(h->f, "<text class=\"cid-label\" x=\"%d\" y=\"%d\">CID %lld</text>\n",
+		xpos(h, from) + 2, row->y + 6, (long long)jgeti(b, "cid"));
+}
+
+static void draw_attempts(struct html *h, size_t i, struct json_object *x)
+{
+	struct row *row = row_of(h, jget(x, "attempt"));
+	struct render_ctx *c = &h->c;
+	const char *when[] = { "first_at", "last_at" },
+		   *what[] = { "first attempt", "last attempt" };
+	int64_t first, last;
+
+	for (size_t k = 0; k < jlen(x, "holder"); k++)
+		row_of(h, jidx(x, "holder", k));
+	row_of(h, jget(x, "binder"));
+	if (!row || !jgett(x, "first_at", &first) || !jgett(x, "last_at", &last))
+		return;
+	for (int k = 0; k < (first == last ? 1 : 2); k++) {
+		marker(h, i, "conflict", row, k ? last : first, what[k]);
+		fprintf(h->f, "%s: CID %lld, %s at %s of %lld", E(c, jgets(x, "kind")),
+			(long long)jgeti(x, "cid"), what[k], rel(c, x, when[k]),
+			(long long)jgeti(x, "attempts"));
+		close_shape(h, i, "path");
+	}
+}
+
+static void draw_leak(struct html *h, size_t i, struct json_object *x)
+{
+	struct row *row = row_of(h, x);
+
+	if (!row)
+		return;
+	marker(h, i, "leak", row, row->to_us, "leak");
+	fputs("leaked: ", h->f);
+	proc_title(h, x);
+	fprintf(h->f, " was still running when tracing ended, %.4gs after it started",
+		jgetd(x, "age_s"));
+	close_shape(h, i, "path");
+}
+
+static void draw_orphan(struct html *h, size_t i, struct json_object *x)
+{
+	struct json_object *pager = jget(x, "pager");
+	struct row *guest = row_of(h, jget(x, "guest")), *prow = row_of(h, pager);
+	const char *state = jgets(x, "state");
+	struct render_ctx *c = &h->c;
+	int64_t at, end = c->r->tend_us;
+
+	row_of(h, jget(x, "restarted_pager"));
+	if (prow && jgett(pager, "exited_at", &at)) {
+		marker(h, i, "pager-death", prow, at, "pager exit");
+		fputs("pager ", h->f);
+		proc_title(h, pager);
+		fprintf(h->f, " exited at %s", rel(c, pager, "exited_at"));
+		close_shape(h, i, "path");
+	}
+	if (!guest)
+		return;
+	if (state && !strcmp(state, "spinning") && jgett(x, "state_since", &at)) {
+		jgett(x, "resolved_at", &end);
+		bar(h, i, "spin", guest, at, end, 0, ROW_H);
+		fprintf(h->f, "spinning at %.3g%% CPU", jgetd(x, "cpu_pct"));
+		time_pair(h, x, "state_since", "resolved_at", "the end");
+		close_shape(h, i, "rect");
+	}
+	if (jgett(x, "since", &at)) {
+		marker(h, i, "pager-death", guest, at, "pager lost");
+		fputs("pager lost: ", h->f);
+		proc_title(h, jget(x, "guest"));
+		fprintf(h->f, " has no pager since %s", rel(c, x, "since"));
+		close_shape(h, i, "path");
+	}
+}
+
+static void draw_signals(struct html *h, struct row *row)
+{
+	struct render_ctx *c = &h->c;
+	int64_t at;
+
+	for (size_t k = 0; k < jlen(row->src, "fatal_signals"); k++) {
+		struct json_object *s = jidx(row->src, "fatal_signals", k);
+
+		if (!jgett(s, "at", &at))
+			continue;
+		marker(h, NO_FINDING, "signal", row, at, NULL);
+		fprintf(h->f, "%s from %s pid %lld at %s", E(c, jgets(s, "name")),
+			E(c, jgets(s, "sender_comm")), (long long)jgeti(s, "sender_pid"),
+			rel(c, s, "at"));
+		close_shape(h, NO_FINDING, "path");
+	}
+}
+
+/* Both passes: the first collects the rows, the second draws on them. */
+static void walk(struct html *h)
+{
+	struct json_object *root = h->c.r->root;
+
+	for (size_t i = 0; i < jlen(root, "cids"); i++)
+		draw_hold(h, jidx(root, "cids", i));
+	for (size_t i = 0; i < jlen(root, "uffds"); i++) {
+		struct json_object *u = jidx(root, "uffds", i);
+
+		row_of(h, jget(u, "owner"));
+		for (size_t k = 0; k < jlen(u, "handlers"); k++)
+			row_of(h, jidx(u, "handlers", k));
+	}
+	for (size_t i = 0; i < jlen(root, "findings"); i++) {
+		struct json_object *x = jidx(root, "findings", i);
+		const char *kind = jgets(x, "kind");
+
+		if (!kind)
+			continue;
+		if (!strcmp(kind, "cid_conflict") || !strcmp(kind, "invalid_cid"))
+			draw_attempts(h, i, x);
+		else if (!strcmp(kind, "vmm_leak"))
+			draw_leak(h, i, x);
+		else if (!strcmp(kind, "uffd_orphan"))
+			draw_orphan(h, i, x);
+	}
+	for (size_t i = 0; h->drawing && i < h->nrows; i++)
+		draw_signals(h, &h->rows[i]);
+}
+
+/* Rows grouped by test_dir; returns the height of the plot. */
+static int layout(struct html *h)
+{
+	struct json_object *procs = jget(h->c.r->root, "processes");
+	int y = AXIS_H;
+
+	for (size_t i = 0; i < json_object_array_length(procs); i++) {
+		struct json_object *p = json_object_array_get_idx(procs, i);
+		const char *role = jgets(p, "role");
+
+		if (role && !strcmp(role, "vmm") &&
+		    !find_row(h, jgeti(p, "pid"), jgeti(p, "start_ns")))
+			add_row(h, p);
+	}
+	walk(h);
+	if (h->nrows) /* qsort wants a non-NULL base even for no rows */
+		qsort(h->rows, h->nrows, sizeof(*h->rows), by_group);
+	for (size_t i = 0; i < h->nrows; i++) {
+		if (new_group(h->rows, i))
+			y += GROUP_H;
+		h->rows[i].y = y;
+		y += ROW_H;
+	}
+	return y + 8;
+}
+
+static void axis(struct html *h, int height)
+{
+	const struct report *r = h->c.r;
+	int64_t span = r->tend_us - r->t0_us, step = 1;
+
+	/* 1, 2, 5 times a power of ten: at most ten ticks */
+	for (int k = 0; span / step > 10; k++)
+		step = (k % 3 == 1) ? step / 2 * 5 : step * 2;
+	for (int64_t t = 0; t <= span; t += step) {
+		int x = xpos(h, r->t0_us + t);
+
+		fprintf(h->f,
+			"<line class=\"tick\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+			"<text class=\"tick\" x=\"%d\" y=\"14\" text-anchor=\"middle\">+%gs</text>\n",
+			x, AXIS_H - 8, x, height, x, (double)t / 1e6);
+	}
+}
+
+static void rows_svg(struct html *h)
+{
+	struct render_ctx *c = &h->c;
+
+	for (size_t i = 0; i < h->nrows; i++) {
+		struct row *row = &h->rows[i];
+		struct json_object *p = row->src;
+
+		if (new_group(h->rows, i))
+			fprintf(h->f, "<text class=\"group\" x=\"4\" y=\"%d\">%s</text>\n",
+				row->y - 6, row->test_dir ? E(c, row->test_dir) : "(no test dir)");
+		fprintf(h->f,
+			"<g class=\"row\" id=\"row%zu\"><text class=\"label\" x=\"14\" y=\"%d\">"
+			"%s pid %lld</text>",
+			i, row->y + 15, E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
+		bar(h, NO_FINDING, "lifetime", row, row->from_us, row->to_us, 5, 12);
+		proc_title(h, p);
+		time_pair(h, p, "started_at", "exited_at", "still running at the end");
+		fputs("; argv:", h->f);
+		for (size_t k = 0; k < jlen(p, "argv"); k++)
+			fprintf(h->f, " %s", E(c, json_object_get_string(jidx(p, "argv", k))));
+		close_shape(h, NO_FINDING, "rect");
+		fputs("</g>\n", h->f);
+	}
+}
+
+static const char style[] =
+	"body{font:14px/1.45 system-ui,sans-serif;margin:1.5em;color:#222}"
+	"h1{font-size:1.4em}dt{font-weight:bold;float:left;width:9em}dd{margin-left:10em}"
+	"svg text{font:12px monospace;fill:#222}.group{font-weight:bold}"
+	".tick{stroke:#ddd}text.tick{stroke:none;fill:#666}"
+	".lifetime{fill:#9db0c6}.cid-hold{fill:#2a9d5c}.cid-label{font-size:10px}"
+	".spin{fill:#f80;fill-opacity:.3}.marker{stroke:#000;stroke-width:.6}"
+	".marker.conflict{fill:#d22}.marker.signal{fill:#a3c}.marker.pager-death{fill:#111}"
+	".marker.leak{fill:#f90}:target{stroke:#06c;stroke-width:3}li:target{background:#e8f1ff}"
+	".kind{font-weight:bold;color:#b00}.sw{display:inline-block;width:1em;height:.8em;"
+	"margin:0 .3em 0 1em}.legend{color:#444}li{margin:.4em 0}"
+	"table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}";
+
+static void header(struct html *h)
+{
+	struct render_ctx *c = &h->c;
+	struct json_object *root = c->r->root, *trace = jget(root, "trace");
+	struct json_object *host = jget(root, "host"), *events = jget(trace, "events");
+	struct json_object *attach = jget(trace, "attach");
+
+	fputs("<header><h1>cidtrace report</h1><p class=\"summary\">", h->f);
+	summary_line(h->f, c);
+	fprintf(h->f, "</p><dl><dt>host</dt><dd>%s</dd><dt>kernel</dt><dd>%s</dd>",
+		E(c, jgets(host, "hostname")), E(c, jgets(host, "kernel")));
+	fprintf(h->f, "<dt>mode</dt><dd>%s</dd><dt>command</dt><dd>", E(c, jgets(trace, "mode")));
+	for (size_t k = 0; k < jlen(trace, "command"); k++)
+		fprintf(h->f, "%s ", E(c, json_object_get_string(jidx(trace, "command", k))));
+	if (!jget(trace, "command"))
+		fputs("(none: record)", h->f);
+	fprintf(h->f, "</dd><dt>started</dt><dd>%s</dd><dt>ended</dt><dd>%s</dd>",
+		E(c, jgets(trace, "started_at")),
+		jgets(trace, "ended_at") ? E(c, jgets(trace, "ended_at")) : "(still tracing)");
+	fprintf(h->f, "<dt>updated</dt><dd>%s</dd><dt>final</dt><dd>%s</dd>",
+		E(c, jgets(trace, "updated_at")),
+		jgetb(trace, "final") ? "yes" : "no, a checkpoint");
+	fprintf(h->f,
+		"<dt>complete</dt><dd>%s</dd><dt>events</dt><dd>%lld received, %lld lost</dd>",
+		jgetb(trace, "complete") ? "yes" : "no", (long long)jgeti(events, "received"),
+		(long long)jgeti(events, "lost"));
+	fprintf(h->f,
+		"<dt>attach</dt><dd>process %s, snapshot %s, vsock %s, uffd %s</dd></dl>"
+		"</header>\n",
+		E(c, jgets(attach, "process")), E(c, jgets(attach, "snapshot")),
+		E(c, jgets(attach, "vsock")), E(c, jgets(attach, "uffd")));
+}
+
+/* uffds[]: each userfaultfd, who registered it, who serves its faults, and how that went. */
+static void uffd_table(struct html *h)
+{
+	struct render_ctx *c = &h->c;
+	struct json_object *root = c->r->root;
+
+	if (!jlen(root, "uffds"))
+		return;
+	fputs("<h2>userfaultfd</h2>\n<table id=\"uffds\"><tr><th>id</th><th>state</th>"
+	      "<th>owner</th><th>handlers</th><th>registered</th><th>pages served</th>"
+	      "<th>last served</th></tr>\n",
+	      h->f);
+	for (size_t i = 0; i < jlen(root, "uffds"); i++) {
+		struct json_object *u = jidx(root, "uffds", i);
+
+		fprintf(h->f, "<tr><td>%s</td><td>%s</td><td>", E(c, jgets(u, "id")),
+			E(c, jgets(u, "state")));
+		proc_title(h, jget(u, "owner"));
+		fputs("</td><td>", h->f);
+		for (size_t k = 0; k < jlen(u, "handlers"); k++) {
+			struct json_object *p = jidx(u, "handlers", k);
+
+			fprintf(h->f, "%s pid %lld%s<br>", E(c, jgets(p, "comm")),
+				(long long)jgeti(p, "pid"),
+				jgetb(p, "holding")    ? ""
+				: jget(p, "exited_at") ? " (exited)"
+						       : " (let go)");
+		}
+		fprintf(h->f, "</td><td>%lld bytes</td><td>%lld</td><td>%s</td></tr>\n",
+			(long long)jgeti(u, "registered_bytes"),
+			(long long)jgeti(u, "pages_served"), rel(c, u, "last_served_at"));
+	}
+	fputs("</table>\n", h->f);
+}
+
+static void findings_list(struct html *h)
+{
+	struct render_ctx *c = &h->c;
+	struct json_object *root = c->r->root;
+
+	fputs("<h2>Findings</h2>\n<ol id=\"findings\">\n", h->f);
+	for (size_t i = 0; i < jlen(root, "findings"); i++) {
+		struct json_object *x = jidx(root, "findings", i);
+		const char *sep = " <span class=\"links\">timeline: ";
+
+		fprintf(h->f, "<li id=\"f%zu\"><span class=\"kind\">%s</span> ", i,
+			E(c, jgets(x, "kind")));
+		finding_story(h->f, c, x);
+		for (size_t k = 0; k < h->nmarks; k++) {
+			if (h->marks[k].finding != i)
+				continue;
+			fprintf(h->f, "%s<a href=\"#m%d\">%s</a>", sep, h->marks[k].id,
+				h->marks[k].label);
+			sep = ", ";
+		}
+		fprintf(h->f, "%s</li>\n", *sep == ',' ? "</span>" : "");
+	}
+	if (!jlen(root, "findings"))
+		fputs("<li>none</li>\n", h->f);
+	fputs("</ol>\n", h->f);
+}
+
+void render_html(FILE *f, const struct report *r)
+{
+	struct html h = { .f = f };
+	int height;
+
+	render_ctx_init(&h.c, r, html_escape, false);
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	      "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width\">\n"
+	      "<title>cidtrace report</title>\n<style>",
+	      f);
+	fprintf(f, "%s</style></head><body>\n", style);
+	header(&h);
+
+	height = layout(&h);
+	h.drawing = true;
+	fprintf(f,
+		"<h2>Timeline</h2>\n<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
+		"width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">\n",
+		LABEL_W + PLOT_W + 40, height, LABEL_W + PLOT_W + 40, height);
+	axis(&h, height);
+	rows_svg(&h);
+	if (!h.nrows)
+		fprintf(f, "<text x=\"14\" y=\"%d\">no VMM in this report</text>\n", AXIS_H + 16);
+	walk(&h);
+	fputs("</svg>\n<p class=\"legend\">time from the trace start; bars: process lifetimes"
+	      "<span class=\"sw\" style=\"background:#9db0c6\"></span>lifetime"
+	      "<span class=\"sw\" style=\"background:#2a9d5c\"></span>CID held"
+	      "<span class=\"sw\" style=\"background:#fc9\"></span>guest spinning"
+	      "<span class=\"sw\" style=\"background:#d22\"></span>failed CID bind"
+	      "<span class=\"sw\" style=\"background:#a3c\"></span>fatal signal"
+	      "<span class=\"sw\" style=\"background:#111\"></span>pager death"
+	      "<span class=\"sw\" style=\"background:#f90\"></span>VMM leaked. "
+	      "Hover for details; click a marker for its finding.</p>\n",
+	      f);
+	findings_list(&h);
+	uffd_table(&h);
+	fputs("<h2>What to do next</h2>\n<ul>\n", f);
+	next_steps(f, &h.c, "<li>", "</li>\n");
+	fputs("</ul>\n</body></html>\n", f);
+	free(h.rows);
+	free(h.marks);
+	render_ctx_free(&h.c);
+}
