@@ -3,10 +3,8 @@
 #   make test       unit + integration tests (root)
 #   make demo       a real scenario under `cidtrace run` (root)
 #   make bench      overhead benchmarks (root)
-PREFIX     ?= /usr/local
-DESTDIR    ?=
-
-.PHONY: all deps check-deps test unit demo bench clean fixtures format fuzz install
+#   make install    PREFIX=/usr/local: binary, cidtrace(8), bash completion
+#   make fuzz       fuzz `cidtrace report` for FUZZ_SECONDS (clang, libFuzzer)
 
 VERSION    := 0.1.0
 CC         ?= gcc

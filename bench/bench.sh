@@ -172,6 +172,11 @@ median() {
 		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# med3 V...: the median with three decimals.
+med3() {
+	calc 3 "$(median "$@")"
+}
+
 # max V... / min V...: extremes; n/a if none.
 max() {
 	(($#)) || set -- n/a
@@ -962,9 +967,9 @@ uffd_lat_section() {
 		show_log "$LAT_NDJSON.err"
 		BROKEN=1
 	fi
-	echo "  pager_lost: median $(with "$(median "${lat_lost[@]}")" " s")," \
+	echo "  pager_lost: median $(with "$(med3 "${lat_lost[@]}")" " s")," \
 		"max $(with "$(max "${lat_lost[@]}")" " s")   spinning: median" \
-		"$(with "$(median "${lat_spin[@]}")" " s"), max $(with "$(max "${lat_spin[@]}")" " s")"
+		"$(with "$(med3 "${lat_spin[@]}")" " s"), max $(with "$(max "${lat_spin[@]}")" " s")"
 	echo
 }
 
@@ -977,10 +982,10 @@ lat_verdict() {
 }
 
 lat_rows() {
-	row "pager_lost line after kill, s" "-" "$(median "${lat_lost[@]}")" \
+	row "pager_lost line after kill, s" "-" "$(med3 "${lat_lost[@]}")" \
 		"max $(max "${lat_lost[@]}")" "<= $TARGET_LOST_S s" \
 		"$(lat_verdict "$LAT_MISSED_LOST" "$TARGET_LOST_S" "${lat_lost[@]}")"
-	row "spinning line after kill, s" "-" "$(median "${lat_spin[@]}")" \
+	row "spinning line after kill, s" "-" "$(med3 "${lat_spin[@]}")" \
 		"max $(max "${lat_spin[@]}")" "<= $((SPIN_WINDOW_S + TARGET_SPIN_EXTRA_S)) s" \
 		"$(lat_verdict "$LAT_MISSED_SPIN" $((SPIN_WINDOW_S + TARGET_SPIN_EXTRA_S)) \
 			"${lat_spin[@]}")"
@@ -1062,7 +1067,7 @@ scan_run() {
 
 # scan_added: CPU ms per scan that the fd holders add (1 scan per second).
 scan_added() {
-	calc 2 "($(median "${scan_pct_fds[@]}") - $(median "${scan_pct_nofds[@]}")) * 10"
+	calc 2 "($(med3 "${scan_pct_fds[@]}") - $(med3 "${scan_pct_nofds[@]}")) * 10"
 }
 
 uffd_scan_section() {
@@ -1093,8 +1098,8 @@ uffd_scan_section() {
 			scan_run "$i" fds
 		fi
 	done
-	echo "  median  guest + fds $(with "$(median "${scan_pct_fds[@]}")" %), guest only" \
-		"$(with "$(median "${scan_pct_nofds[@]}")" %): $(sgn "$(scan_added)") ms CPU per scan" \
+	echo "  median  guest + fds $(with "$(med3 "${scan_pct_fds[@]}")" %), guest only" \
+		"$(with "$(med3 "${scan_pct_nofds[@]}")" %): $(sgn "$(scan_added)") ms CPU per scan" \
 		"for $((SCAN_PROCS * SCAN_FDS)) more fds"
 	echo
 }
@@ -1102,8 +1107,8 @@ uffd_scan_section() {
 scan_rows() {
 	local fds
 
-	fds=$(median "${scan_pct_fds[@]}")
-	row "tracer CPU %, guest only" "-" "$(median "${scan_pct_nofds[@]}")" "-" "-" "info"
+	fds=$(med3 "${scan_pct_fds[@]}")
+	row "tracer CPU %, guest only" "-" "$(med3 "${scan_pct_nofds[@]}")" "-" "-" "info"
 	row "tracer CPU %, + ${SCAN_PROCS}x${SCAN_FDS} fds" "-" "$fds" "-" \
 		"<= ${TARGET_SCAN_PCT}%" "$(verdict "$fds" $TARGET_SCAN_PCT)"
 	row "CPU ms per scan, added by the fds" "-" "$(sgn "$(scan_added)")" "-" "-" "info"
