@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 root=$(mktemp -d /tmp/cidtrace-demo.XXXXXX)
+# The demo's VMMs and pager are stopped at the end; the reports stay for reading.
 trap 'pkill -KILL -f "$root/" 2>/dev/null || true' EXIT
 qdir="$root/TestQEMUWarmBoot2961875123/001"
 fdir="$root/TestFirecrackerSnapshot3316702011/001"
@@ -45,7 +46,7 @@ pager=\$!
 while [ ! -e "$udir/pager.ready" ]; do sleep 0.01; done
 "$udir/firecracker" --sock "$udir/uffd.sock" --ready "$udir/guest.ready" $vcpus >/dev/null 2>&1 &
 while [ ! -e "$udir/guest.ready" ]; do sleep 0.01; done
-kill -KILL \$pager
+{ kill -KILL \$pager; wait \$pager; } 2>/dev/null || true
 # wait (at most 20 s) until cidtrace's checkpoint says the orphaned guest is spinning; bash
 # builtins only, so that the wait adds no processes to the report
 for i in {1..200}; do
@@ -58,19 +59,6 @@ EOF2
 echo "== ./cidtrace run --scope $root --scratch-root $root --checkpoint 0.5 -o $root/report.json -- bash job.sh"
 ./cidtrace run --scope "$root" --scratch-root "$root" --checkpoint 0.5 -o "$root/report.json" -- bash "$root/job.sh"
 
-echo
-echo "== report summary ($root/report.json)"
-jq -r '
-	"trace: \(.trace.mode), \(.trace.events.received) events, \(.trace.events.lost) lost, complete=\(.trace.complete), attach=\(.trace.attach | to_entries | map("\(.key)=\(.value)") | join(","))",
-	"processes kept: \(.processes | length)",
-	(.processes[] | select(.role == "vmm" and .started_at != null) |
-		"  vmm pid \(.pid) \(.comm) [\(.test_dir)] " +
-		(if .exit then "exited " + (if .exit.signal > 0 then "by signal \(.exit.signal)" else "code \(.exit.code)" end) else "still running" end) +
-		(if (.fatal_signals | length) > 0 then ", \(.fatal_signals[0].name) from pid \(.fatal_signals[0].sender_pid) (\(.fatal_signals[0].sender_comm))" else "" end) +
-		(if .orphaned then ", orphaned (original ppid \(.original_ppid))" else "" end)),
-	"findings: \(.findings | length)",
-	(.findings[] | "  \(.kind): \(.summary)")' "$root/report.json"
-
 # DEMO_VM=1 fetches the VM kernels if needed; by default the VM part runs only if they are
 # cached already (the VM boots in ~15 s; the download takes longer).
 if [ "${DEMO_VM:-}" = 1 ] || { [ "${DEMO_VM:-}" != 0 ] && [ -n "$(tests/vm/vm.sh kernels)" ]; }; then
@@ -79,3 +67,10 @@ if [ "${DEMO_VM:-}" = 1 ] || { [ "${DEMO_VM:-}" != 0 ] && [ -n "$(tests/vm/vm.sh
 	tests/vm/vm.sh fetch >/dev/null
 	tests/vm/vm.sh run 6.12 --timeout 300 -- scripts/demo-vm.sh
 fi
+
+echo
+echo "== ./cidtrace report $root/report.json"
+./cidtrace report "$root/report.json"
+./cidtrace report --format html -o "$root/report.html" "$root/report.json"
+echo
+echo "HTML report (self-contained; open it in a browser): $root/report.html"

@@ -199,8 +199,11 @@ void live_vsock(struct collector *c, const char *event, const struct proc *p, ui
 void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const char *uffd_id,
 	       const char *state, const char *detail)
 {
-	struct json_object *f = json_object_new_object();
+	struct json_object *f;
 
+	if (c->cfg.nscopes && !owner->in_scope)
+		return; /* as in the report: a guest outside --scope is someone else's */
+	f = json_object_new_object();
 	json_object_object_add(f, "uffd", jstr(uffd_id));
 	json_object_object_add(f, "state", jstr(state));
 	live_finding(c, "uffd", owner, ts, f, detail);

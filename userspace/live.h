@@ -12,7 +12,8 @@ void live_signal(struct collector *c, const struct proc *p, const struct fatal_s
 /* bind, conflict and release: always shown, whatever the scope. */
 void live_vsock(struct collector *c, const char *event, const struct proc *p, uint64_t ts,
 		uint64_t cid, const char *detail);
-/* An orphaned userfaultfd guest: pager lost, its state changed, or it is over. */
+/* An orphaned userfaultfd guest: pager lost, its state changed, or it is over. Shown
+ * whatever --pid filters, but only for guests in --scope. */
 void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const char *uffd_id,
 	       const char *state, const char *detail);
 
