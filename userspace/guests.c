@@ -103,15 +103,6 @@ static uint64_t cpu_ticks(uint32_t pid)
 	return sum;
 }
 
-static enum rank state_rank(const char *state)
-{
-	return !state			      ? RANK_OTHER
-	       : !strcmp(state, "spinning")   ? RANK_SPINNING
-	       : !strcmp(state, "stalled")    ? RANK_STALLED
-	       : !strcmp(state, "pager_lost") ? RANK_PAGER_LOST
-					      : RANK_OTHER;
-}
-
 /*
  * One context g owns through owner record o: served while another process holds the file;
  * else, with memory still registered, its pager is lost and CPU and unresolved faults say
@@ -121,6 +112,8 @@ static void classify_uffd(struct guest *g, const struct uffd_files *f,
 			  const struct ct_uffd_event *o, double spin_pct)
 {
 	uint64_t registered = 0, resident, pending = 0, total = 0;
+	enum rank rank = RANK_OTHER;
+	enum uffd_orphan_state orphan;
 	uint32_t pager = 0;
 	const char *state;
 
@@ -134,12 +127,16 @@ static void classify_uffd(struct guest *g, const struct uffd_files *f,
 		state = "unserved"; /* no memory to serve yet, or any more */
 	} else {
 		uffd_fdinfo(g->p->pid, o->fd, &pending, &total);
-		state = uffd_state_name(uffd_classify(g->cpu_pct, g->cpu_pct, total, spin_pct));
+		orphan = uffd_classify(g->cpu_pct, g->cpu_pct, total, spin_pct);
+		state = uffd_state_name(orphan);
+		rank = orphan == ORPHAN_SPINNING  ? RANK_SPINNING
+		       : orphan == ORPHAN_STALLED ? RANK_STALLED
+						  : RANK_PAGER_LOST;
 	}
-	if (g->state && state_rank(state) >= g->rank)
+	if (g->state && rank >= g->rank)
 		return;
 	g->state = state;
-	g->rank = state_rank(state);
+	g->rank = rank;
 	g->pager_pid = pager;
 	g->registered = registered;
 	g->pending = pending;
@@ -255,13 +252,13 @@ static char *escaped(const char *s)
 static void print_text(const struct guests *gs, uint64_t now)
 {
 	int width = strlen("TEST_DIR");
-	char **dirs = calloc(gs->n, sizeof(*dirs));
+	char **dirs;
 
 	if (!gs->n) {
 		puts("no VMMs running on this host");
-		free(dirs);
 		return;
 	}
+	dirs = xrealloc(NULL, gs->n * sizeof(*dirs));
 	for (size_t i = 0; i < gs->n; i++) {
 		dirs[i] = escaped(gs->g[i].p->test_dir ? gs->g[i].p->test_dir : "-");
 		if ((int)strlen(dirs[i]) > width)
