@@ -14,6 +14,7 @@
 
 #include "collector.h"
 #include "json.h"
+#include "report.h"
 #include "tracer.h"
 #include "uffd.h"
 #include "util.h"
@@ -196,14 +197,8 @@ static void collect(struct guests *gs, double spin_pct)
 static struct json_object *guest_json(const struct guest *g, uint64_t now)
 {
 	const struct proc *p = g->p;
-	struct json_object *o = json_object_new_object(), *cids = json_object_new_array(), *u;
+	struct json_object *o = proc_json_brief(p), *cids = json_object_new_array(), *u;
 
-	json_object_object_add(o, "pid", jint(p->pid));
-	json_object_object_add(o, "ppid", jint(p->ppid));
-	json_object_object_add(o, "start_ns", jint(p->start_ns));
-	json_object_object_add(o, "comm", jstr(p->comm));
-	json_object_object_add(o, "argv", jargv(p->argv, p->argv_len));
-	json_object_object_add(o, "test_dir", jstr_or_null(p->test_dir));
 	for (int i = 0; i < g->ncids; i++)
 		json_object_array_add(cids, jint(g->cids[i]));
 	json_object_object_add(o, "cids", cids);
