@@ -23,6 +23,7 @@
 
 #define MAX_ITEMS 20
 #define NO_ROOT	  "rerun doctor as root to probe BPF"
+#define TRACEFS	  "/sys/kernel/tracing"
 
 enum level {
 	OK,
@@ -107,80 +108,81 @@ static bool check_hooks(struct doctor *d)
 	struct collector_cfg cfg = { .live = LIVE_NONE };
 	struct tracer_opts opts = { false, false, 1u << 16 };
 	const struct attach_modes *m;
+	bool iter, exact_vsock, uffd_iter;
 	struct collector c;
 	struct tracer t;
-	bool started;
 
 	collector_init(&c, &cfg);
-	started = tracer_start(&t, &c, &opts) == EXIT_OK;
-	m = &t.modes;
-	if (!started) {
+	if (tracer_start(&t, &c, &opts)) {
 		add(d, MISSING, "BPF ring buffer", "use a kernel built with CONFIG_BPF_SYSCALL=y",
 		    "the process hooks and their ring buffer could not be loaded");
 		collector_free(&c);
 		return false;
 	}
+	m = &t.modes;
+	iter = !strcmp(m->snapshot, "iter");
+	exact_vsock = !strcmp(m->vsock, "fexit") || !strcmp(m->vsock, "kprobe");
+	uffd_iter = !strcmp(m->uffd, "iter");
 	add(d, OK, "BPF ring buffer", NULL, "loaded");
-	add(d, !strcmp(m->snapshot, "iter") ? OK : DEGRADED, "BPF iterators",
+	add(d, iter ? OK : DEGRADED, "BPF iterators",
 	    "use a kernel with BPF task iterators (5.8+): processes started before cidtrace "
 	    "are unknown",
-	    "%s", !strcmp(m->snapshot, "iter") ? "the task iterator loads" : "refused");
+	    "%s", iter ? "the task iterator loads" : "refused");
 	add(d, !strcmp(m->process, "tp_btf") ? OK : DEGRADED, "hooks: process",
 	    "none needed: raw_tp sees the same events", "%s", m->process);
-	add(d, OK, "hooks: snapshot", NULL, "%s", m->snapshot);
-	add(d, !strcmp(m->vsock, "fexit") || !strcmp(m->vsock, "kprobe") ? OK : DEGRADED,
-	    "hooks: vsock",
-	    !strcmp(m->vsock, "tracepoint") ? "load vhost_vsock before tracing for exact hooks"
-					    : "load or build vhost_vsock to track CIDs",
+	add(d, iter ? OK : DEGRADED, "hooks: snapshot", "see BPF iterators", "%s", m->snapshot);
+	add(d, exact_vsock ? OK : DEGRADED, "hooks: vsock",
+	    strcmp(m->vsock, "tracepoint") ? "load or build vhost_vsock to track CIDs"
+					   : "load vhost_vsock before tracing for exact hooks",
 	    "%s", m->vsock);
 	add(d,
-	    !strcmp(m->uffd, "fexit")  ? OK
-	    : !strcmp(m->uffd, "iter") ? DEGRADED
-				       : MISSING,
+	    !strcmp(m->uffd, "fexit") ? OK
+	    : uffd_iter		      ? DEGRADED
+				      : MISSING,
 	    "hooks: uffd",
-	    !strcmp(m->uffd, "iter") ? "none needed: orphans are found; pages served are "
-				       "estimated from resident memory"
-				     : "use a kernel with BPF task_file iterators",
+	    uffd_iter ? "none needed: orphans are found; pages served are estimated from "
+			"resident memory"
+		      : "use a kernel with BPF task_file iterators",
 	    "%s", m->uffd);
 	tracer_stop(&t);
 	collector_free(&c);
 	return true;
 }
 
-static void check_bpf(struct doctor *d, bool can_probe, bool *recording)
+static void check_tracing(struct doctor *d)
 {
-	const char *tracefs = "/sys/kernel/tracing";
-	char kprobe_events[64];
-	int err;
+	int err = access(TRACEFS "/events", F_OK) ? errno : 0;
+	bool events = !access(TRACEFS "/kprobe_events", F_OK);
+	bool pmu = !access("/sys/bus/event_source/devices/kprobe/type", F_OK);
 
-	snprintf(kprobe_events, sizeof(kprobe_events), "%s/kprobe_events", tracefs);
-	err = access("/sys/kernel/tracing/events", F_OK) ? errno : 0;
 	add(d, err ? DEGRADED : OK, "tracefs",
-	    "none needed: cidtrace mounts it when it needs syscall tracepoints", "%s %s", tracefs,
+	    "none needed: cidtrace mounts it when it needs syscall tracepoints", TRACEFS " %s",
 	    !err	    ? "mounted"
 	    : err == EACCES ? "not readable without root"
 			    : "not mounted");
-	add(d,
-	    !access(kprobe_events, F_OK) ||
-			    !access("/sys/bus/event_source/devices/kprobe/type", F_OK)
-		    ? OK
-		    : DEGRADED,
-	    "kprobes", "rebuild with CONFIG_KPROBES=y and CONFIG_KPROBE_EVENTS=y", "%s",
-	    !access(kprobe_events, F_OK)				 ? "kprobe_events"
-	    : !access("/sys/bus/event_source/devices/kprobe/type", F_OK) ? "kprobe PMU"
-									 : "no kprobe PMU");
+	add(d, events || pmu ? OK : DEGRADED, "kprobes",
+	    "rebuild with CONFIG_KPROBES=y and CONFIG_KPROBE_EVENTS=y", "%s",
+	    events ? "kprobe_events"
+	    : pmu  ? "kprobe PMU"
+		   : "no kprobe_events, no kprobe PMU");
+}
+
+/* Returns whether recording will work, as far as BPF can tell. */
+static bool check_bpf(struct doctor *d, bool can_probe)
+{
+	int err;
+
 	if (!can_probe) {
 		add(d, MISSING, "fentry/fexit", NO_ROOT, "not probed");
 		add(d, MISSING, "BPF ring buffer", NO_ROOT, "not probed");
-		*recording = false;
-		return;
+		return false;
 	}
 	err = fentry_probe();
 	add(d, err ? DEGRADED : OK, "fentry/fexit",
 	    "none needed: kprobes, tracepoints and iterators stand in (allow BPF tracing programs "
 	    "for exact vsock and uffd hooks)",
 	    "%s%s", err ? "refused: " : "attach on vfs_read", err ? strerror(-err) : "");
-	*recording = check_hooks(d);
+	return check_hooks(d);
 }
 
 static void check_host(struct doctor *d)
@@ -229,9 +231,9 @@ int doctor_command(bool json)
 		 : "not root, no CAP_BPF+CAP_PERFMON");
 	add(&d, btf ? OK : MISSING, "BTF", "rebuild with CONFIG_DEBUG_INFO_BTF=y",
 	    "/sys/kernel/btf/vmlinux %s", btf ? "present" : "absent");
-	check_bpf(&d, root && btf, &recording);
+	check_tracing(&d);
+	recording = check_bpf(&d, root && btf);
 	check_host(&d);
-	recording = recording && root && btf;
 	if (json) {
 		struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
 
