@@ -19,8 +19,9 @@
 #include "uffd.h"
 #include "util.h"
 
-#define SAMPLE_NS   250000000ull
-#define MAX_THREADS 64
+#define SAMPLE_NS 250000000ull
+/* a QEMU has a thread per vCPU and per I/O worker: room for far more than a test guest has */
+#define MAX_THREADS 512
 #define MAX_CIDS    8
 
 /* Sort order, worst first. */
@@ -95,7 +96,7 @@ static void add_cid(const struct ct_vsock_event *e, void *arg)
 
 static uint64_t cpu_ticks(uint32_t pid)
 {
-	struct thread_cpu th[MAX_THREADS];
+	static struct thread_cpu th[MAX_THREADS];
 	int n = proc_threads(pid, th, MAX_THREADS);
 	uint64_t sum = 0;
 

@@ -98,6 +98,28 @@ wait_guest() {
 	jq -e '.schema == "cidtrace.guests/1"' "$T/guests.json"
 }
 
+@test "guests: an orphaned VMM says so and is listed before an older one that is not" {
+	cp "$FIX/idle" "$D/qemu-system-x86_64"
+	IDLE_READY="$D/parented.ready" "$D/qemu-system-x86_64" -name parented 3>&- &
+	parented=$!
+	wait_file "$D/parented.ready"
+	# its launcher exits at once: the kernel reparents it
+	sh -c 'IDLE_READY="$1/orphan.ready" "$1/qemu-system-x86_64" -name orphan >/dev/null 2>&1 3>&- &' \
+		sh "$D"
+	wait_file "$D/orphan.ready"
+	guests_json
+	orphan=$(jq -e --arg d "$D" '.guests[] | select(.test_dir == $d and .argv[2] == "orphan") |
+		.pid' "$T/guests.json")
+	guest_is "$orphan" '.ppid == 1' || skip "a subreaper adopted the orphan, not init"
+	guest_is "$orphan" '.orphaned == true'
+	guest_is "$parented" '.orphaned == false'
+	jq -e --argjson o "$orphan" --argjson p "$parented" '[.guests[].pid] |
+		index($o) < index($p)' "$T/guests.json"
+	run "$CIDTRACE" guests --scratch-root "$T"
+	echo "$output" | grep -E "^ *$orphan +1 .* yes$"
+	echo "$output" | grep -E "^ *$parented .* no$"
+}
+
 @test "guests: hostile argv and test dir names do not reach the terminal raw" {
 	evil="$T/TestEvil"$'\e'"[2J"$'\n'"forged7/001"
 	mkdir -p "$evil"
