@@ -28,8 +28,7 @@
  * Every uffd file on the host; while tracing, the first one found also arms the process exit
  * hook.
  */
-int uffd_iterate_files(void *ctx, void (*fn)(const struct ct_uffd_event *e, void *arg),
-		       void *arg)
+int uffd_iterate_files(void *ctx, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg)
 {
 	struct tracer *t = ctx;
 	struct ct_uffd_event e;
