@@ -131,24 +131,32 @@ static const char *state(uint32_t flags)
 					    "running";
 }
 
-int cids_command(const struct testdir_cfg *td, bool json)
+const char *vsock_files_now(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)
 {
 	struct tracer t = { 0 };
+	const char *source = "iter";
+
+	if (access("/sys/module/vhost_vsock", F_OK))
+		return source;
+	vsock_load_iter(&t);
+	if (vsock_iterate_files(&t, fn, arg)) {
+		source = "proc";
+		vsock_proc_scan(fn, arg);
+	}
+	vsock_hooks_stop(&t);
+	return source;
+}
+
+int cids_command(const struct testdir_cfg *td, bool json)
+{
 	struct table tab = { td, NULL, 0 };
 	uint64_t now = now_boot_ns();
-	const char *source = "iter";
+	const char *source;
 	int ret = tracer_check_env();
 
 	if (ret)
 		return ret;
-	if (access("/sys/module/vhost_vsock", F_OK) == 0) {
-		vsock_load_iter(&t);
-		if (vsock_iterate_files(&t, add_row, &tab)) {
-			source = "proc";
-			vsock_proc_scan(add_row, &tab);
-		}
-		vsock_hooks_stop(&t);
-	}
+	source = vsock_files_now(add_row, &tab);
 	if (json) {
 		struct json_object *arr = json_object_new_array();
 

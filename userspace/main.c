@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"       cidtrace run [options] -- CMD [ARGS...]\n"
 	"       cidtrace cids [--json] [--scratch-root DIR]...\n"
 	"       cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n"
+	"       cidtrace guests [--json] [--scratch-root DIR]...\n"
+	"       cidtrace doctor [--json]\n"
 	"       cidtrace --version | --help\n"
 	"\n"
 	"Trace process lifecycles (fork, exec, exit, fatal signals, reparenting) with BPF and\n"
@@ -46,6 +48,9 @@ static const char usage_text[] =
 	"  cids          list the vhost-vsock CIDs bound on this host now, with holders\n"
 	"  report        render a report as a text story (default), an HTML timeline or\n"
 	"                normalized JSON; no root needed\n"
+	"  guests        list the VMMs on this host now, worst first: uffd pager lost,\n"
+	"                stalled or spinning, orphaned; with CIDs, CPU and test dirs\n"
+	"  doctor        say what this host supports and which hooks cidtrace will use\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE        report path (default cidtrace-report.json)\n"
@@ -74,7 +79,10 @@ static const char usage_text[] =
 	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
 	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
 	"  sudo cidtrace cids\n"
-	"  cidtrace report report.json --format html -o report.html\n";
+	"  cidtrace report report.json --format html -o report.html\n"
+	"  sudo cidtrace guests --scratch-root /ci\n"
+	"  sudo cidtrace guests --json | jq '.guests[] | select(.uffd.state == \"stalled\")'\n"
+	"  sudo cidtrace doctor\n";
 
 struct options {
 	struct collector_cfg cfg;
@@ -86,6 +94,8 @@ struct options {
 	bool no_fentry;
 	bool run;
 	bool cids;
+	bool guests;
+	bool doctor;
 	char **command;
 };
 
@@ -235,6 +245,10 @@ static int parse_args(struct options *o, int argc, char **argv)
 		o->run = true;
 	else if (!strcmp(argv[1], "cids"))
 		o->cids = true;
+	else if (!strcmp(argv[1], "guests"))
+		o->guests = true;
+	else if (!strcmp(argv[1], "doctor"))
+		o->doctor = true;
 	else if (strcmp(argv[1], "record"))
 		return usage_error("unknown command '%s'", argv[1]);
 
@@ -493,5 +507,9 @@ int main(int argc, char **argv)
 		return ret;
 	if (o.cids)
 		return cids_command(&o.cfg.td, o.cfg.live == LIVE_JSON);
+	if (o.guests)
+		return guests_command(&o.cfg, o.cfg.live == LIVE_JSON);
+	if (o.doctor)
+		return doctor_command(o.cfg.live == LIVE_JSON);
 	return trace(&o);
 }

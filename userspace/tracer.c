@@ -31,13 +31,18 @@ static bool has_cap(const struct __user_cap_data_struct *d, int cap)
 	return d[cap / 32].effective & (1u << (cap % 32));
 }
 
-int tracer_check_env(void)
+bool tracer_has_caps(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2] = { 0 };
 
-	if (syscall(SYS_capget, &hdr, data) == 0 && !has_cap(data, CAP_SYS_ADMIN) &&
-	    !(has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON))) {
+	return syscall(SYS_capget, &hdr, data) != 0 || has_cap(data, CAP_SYS_ADMIN) ||
+	       (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
+}
+
+int tracer_check_env(void)
+{
+	if (!tracer_has_caps()) {
 		errmsg("needs root: BPF tracing requires CAP_SYS_ADMIN or CAP_BPF+CAP_PERFMON "
 		       "(run it with sudo)");
 		return EXIT_ENV;
@@ -107,7 +112,10 @@ static int read_file(const char *path, char *buf, size_t len, bool *truncated)
 	return got;
 }
 
-/* One ring buffer for all objects; `cidtrace cids` has no tracer and needs only a token one. */
+/*
+ * One ring buffer for all objects; `cidtrace cids` and `guests` have no tracer and need only a
+ * token one.
+ */
 void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost)
 {
 	if (!t->proc) {
@@ -118,7 +126,7 @@ void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost)
 	bpf_map__reuse_fd(lost, bpf_map__fd(t->proc->maps.lost_events));
 }
 
-static int snapshot(struct tracer *t, struct collector *c)
+int tracer_snapshot(struct tracer *t, struct collector *c)
 {
 	static struct ct_exec_event rec;
 	static char argv[CT_ARGV_MAX];
@@ -199,7 +207,7 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 		tracer_stop(t);
 		return EXIT_ENV;
 	}
-	err = snapshot(t, c);
+	err = tracer_snapshot(t, c);
 	t->modes.snapshot = err ? "unavailable" : "iter";
 	if (err)
 		errmsg("startup snapshot failed (%s): processes started before cidtrace are "

@@ -46,6 +46,8 @@ struct tracer {
 
 /* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
 int tracer_check_env(void);
+/* CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON (true where capget itself fails: let BPF say). */
+bool tracer_has_caps(void);
 int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts *o);
 /* fd to poll for readable records. */
 int tracer_fd(struct tracer *t);
@@ -53,6 +55,8 @@ int tracer_fd(struct tracer *t);
 int tracer_consume(struct tracer *t);
 uint64_t tracer_lost(struct tracer *t);
 void tracer_stop(struct tracer *t);
+/* Seed c with every process alive now, through the task iterator. 0 or -errno. */
+int tracer_snapshot(struct tracer *t, struct collector *c);
 
 /* Make an object's ring buffer and lost counter the process hooks' (one of each in all). */
 void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost);
@@ -60,7 +64,19 @@ void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost);
 /* uffd_hooks.c: the userfaultfd iterator, and the precise hooks where the kernel allows. */
 void uffd_hooks_start(struct tracer *t, struct collector *c);
 void uffd_hooks_stop(struct tracer *t);
+/* The userfaultfd file iterator alone, for a snapshot; uffd_hooks_stop() unloads it. */
+bool uffd_load_iter(struct tracer *t);
+/* Every (process, fd) holding a userfaultfd now, as CT_EV_UFFD_FILE records. 0 or -errno. */
+int uffd_iterate_files(void *t, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg);
 
+enum vsock_presence {
+	VSOCK_ABSENT,
+	VSOCK_LOADED,
+	VSOCK_LOADABLE,
+};
+
+/* Loaded (or built in), loadable (a module on disk and a kernel that loads modules), or not. */
+enum vsock_presence vsock_presence(void);
 /* vsock_hooks.c: attach what this kernel allows, seed bindings that predate the trace. */
 void vsock_hooks_start(struct tracer *t, struct collector *c);
 void vsock_hooks_stop(struct tracer *t);
@@ -73,7 +89,16 @@ int vsock_iterate_files(struct tracer *t, void (*fn)(const struct ct_vsock_event
 int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg);
 /* The N of a whole ','-separated "guest-cid=N" fragment in a NUL-separated argv, or 0. */
 uint64_t argv_guest_cid(const char *argv, size_t len);
+/*
+ * Every vhost-vsock file held now, without a tracer: from the iterator, else from /proc.
+ * Returns the source, "iter" or "proc".
+ */
+const char *vsock_files_now(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg);
 /* `cidtrace cids`: the host's CID table, printed at once. */
 int cids_command(const struct testdir_cfg *td, bool json);
+/* `cidtrace guests`: every VMM on the host now, worst first. */
+int guests_command(const struct collector_cfg *cfg, bool json);
+/* `cidtrace doctor`: what this host supports and what cidtrace will use. */
+int doctor_command(bool json);
 
 #endif

@@ -24,8 +24,11 @@
 #include "uffd_iter.skel.h"
 #include "util.h"
 
-/* Every uffd file on the host; the first one found also arms the process exit hook. */
-static int scan_files(void *ctx, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg)
+/*
+ * Every uffd file on the host; while tracing, the first one found also arms the process exit
+ * hook.
+ */
+int uffd_iterate_files(void *ctx, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg)
 {
 	struct tracer *t = ctx;
 	struct ct_uffd_event e;
@@ -35,7 +38,7 @@ static int scan_files(void *ctx, void (*fn)(const struct ct_uffd_event *e, void 
 	if (fd < 0)
 		return -errno;
 	while (read(fd, &e, sizeof(e)) == sizeof(e)) {
-		if (!t->proc->bss->uffd_fops)
+		if (t->proc && !t->proc->bss->uffd_fops)
 			t->proc->bss->uffd_fops = e.bytes;
 		if (e.hdr.pid != self)
 			fn(&e, arg);
@@ -88,24 +91,33 @@ static struct uffd_bpf *load_precise(struct tracer *t)
 	return skel;
 }
 
-void uffd_hooks_start(struct tracer *t, struct collector *c)
+bool uffd_load_iter(struct tracer *t)
 {
-	struct uffd_source src = { .ctx = t, .scan = scan_files };
 	struct uffd_iter_bpf *iter = uffd_iter_bpf__open();
-	int fd;
 
-	t->modes.uffd = "unavailable";
 	if (!iter)
-		return;
+		return false;
 	share_maps(t, iter->maps.events, iter->maps.lost_events);
 	if (uffd_iter_bpf__load(iter) ||
 	    !(t->uffd_iter_link = bpf_program__attach_iter(iter->progs.iter_uffd_files, NULL))) {
-		errmsg("cannot load the userfaultfd iterator: orphaned guests go unseen (-v for "
-		       "details)");
 		uffd_iter_bpf__destroy(iter);
-		return;
+		return false;
 	}
 	t->uffd_iter = iter;
+	return true;
+}
+
+void uffd_hooks_start(struct tracer *t, struct collector *c)
+{
+	struct uffd_source src = { .ctx = t, .scan = uffd_iterate_files };
+	int fd;
+
+	t->modes.uffd = "unavailable";
+	if (!uffd_load_iter(t)) {
+		errmsg("cannot load the userfaultfd iterator: orphaned guests go unseen (-v for "
+		       "details)");
+		return;
+	}
 	t->modes.uffd = "iter";
 	if (!t->no_fentry && (t->uffd_precise = load_precise(t))) {
 		t->modes.uffd = "fexit";

@@ -26,17 +26,10 @@
 
 #define TRACEFS "/sys/kernel/tracing"
 
-enum presence {
-	VSOCK_ABSENT,
-	VSOCK_LOADED,
-	VSOCK_LOADABLE,
-};
-
-/* Loaded (or built in), loadable (a module on disk and a kernel that loads modules), or not. */
-static enum presence vsock_presence(void)
+enum vsock_presence vsock_presence(void)
 {
 	char path[300], line[1024];
-	enum presence ret = VSOCK_ABSENT;
+	enum vsock_presence ret = VSOCK_ABSENT;
 	struct utsname u;
 	FILE *f;
 
@@ -213,7 +206,7 @@ static void on_module_load(void *ctx, const char *name)
 
 void vsock_hooks_start(struct tracer *t, struct collector *c)
 {
-	enum presence presence = vsock_presence();
+	enum vsock_presence presence = vsock_presence();
 
 	t->collector = c;
 	t->modes.vsock = "unavailable";

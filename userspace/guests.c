@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `cidtrace guests`: every VMM on the host now, worst first, for an operator who cannot wait
+ * for a trace. One snapshot: the task iterator for processes (classified by the collector, so
+ * roles and test dirs are those a report would give), the scan behind `cidtrace cids` for
+ * CIDs, the userfaultfd iterator for who holds each guest's memory, and CPU over a short
+ * sample, the one thing a snapshot cannot tell.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "json.h"
+#include "report.h"
+#include "tracer.h"
+#include "uffd.h"
+#include "util.h"
+
+#define SAMPLE_NS 250000000ull
+/* a QEMU has a thread per vCPU and per I/O worker: room for far more than a test guest has */
+#define MAX_THREADS 512
+#define MAX_CIDS    8
+
+/* Sort order, worst first. */
+enum rank {
+	RANK_SPINNING,
+	RANK_STALLED,
+	RANK_PAGER_LOST,
+	RANK_ORPHANED,
+	RANK_OTHER,
+};
+
+struct guest {
+	struct proc *p;
+	uint64_t cids[MAX_CIDS];
+	int ncids;
+	/* its worst userfaultfd context; state NULL when it has none */
+	const char *state;
+	enum rank rank;
+	uint32_t pager_pid;
+	uint64_t registered, pending, total;
+	uint64_t ticks;
+	double cpu_pct;
+};
+
+struct uffd_files {
+	struct ct_uffd_event *e;
+	size_t n;
+};
+
+struct guests {
+	struct collector c;
+	struct uffd_files files;
+	struct guest *g;
+	size_t n;
+};
+
+static void *xrealloc(void *p, size_t size)
+{
+	p = realloc(p, size);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* The owner of a context is a VMM whatever its name: it is the process with guest memory. */
+static void add_uffd_file(const struct ct_uffd_event *e, void *arg)
+{
+	struct guests *gs = arg;
+
+	gs->files.e = xrealloc(gs->files.e, (gs->files.n + 1) * sizeof(*e));
+	gs->files.e[gs->files.n++] = *e;
+	if (e->flags & CT_UFFD_OWNER)
+		collector_set_role(&gs->c, collector_proc(&gs->c, &e->hdr), ROLE_VMM);
+}
+
+static void add_cid(const struct ct_vsock_event *e, void *arg)
+{
+	struct guests *gs = arg;
+
+	for (size_t i = 0; i < gs->n; i++) {
+		struct guest *g = &gs->g[i];
+		bool dup = false;
+
+		if (g->p->pid != e->hdr.pid || !e->cid)
+			continue;
+		for (int j = 0; j < g->ncids; j++)
+			dup |= g->cids[j] == e->cid;
+		if (!dup && g->ncids < MAX_CIDS)
+			g->cids[g->ncids++] = e->cid;
+	}
+}
+
+static uint64_t cpu_ticks(uint32_t pid)
+{
+	static struct thread_cpu th[MAX_THREADS];
+	int n = proc_threads(pid, th, MAX_THREADS);
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += th[i].ticks;
+	return sum;
+}
+
+/*
+ * One context g owns through owner record o: served while another process holds the file;
+ * else, with memory still registered, its pager is lost and CPU and unresolved faults say
+ * how the guest is taking it.
+ */
+static void classify_uffd(struct guest *g, const struct uffd_files *f,
+			  const struct ct_uffd_event *o, double spin_pct)
+{
+	uint64_t registered = 0, resident, pending = 0, total = 0;
+	enum rank rank = RANK_OTHER;
+	enum uffd_orphan_state orphan;
+	uint32_t pager = 0;
+	const char *state;
+
+	for (size_t i = 0; i < f->n && !pager; i++)
+		if (f->e[i].ctx == o->ctx && !(f->e[i].flags & (CT_UFFD_OWNER | CT_UFFD_EXITING)))
+			pager = f->e[i].hdr.pid;
+	uffd_registered(g->p->pid, &registered, &resident);
+	if (pager) {
+		state = "served";
+	} else if (!registered) {
+		state = "unserved"; /* no memory to serve yet, or any more */
+	} else {
+		uffd_fdinfo(g->p->pid, o->fd, &pending, &total);
+		orphan = uffd_classify(g->cpu_pct, g->cpu_pct, total, spin_pct);
+		state = uffd_state_name(orphan);
+		rank = orphan == ORPHAN_SPINNING  ? RANK_SPINNING
+		       : orphan == ORPHAN_STALLED ? RANK_STALLED
+						  : RANK_PAGER_LOST;
+	}
+	if (g->state && rank >= g->rank)
+		return;
+	g->state = state;
+	g->rank = rank;
+	g->pager_pid = pager;
+	g->registered = registered;
+	g->pending = pending;
+	g->total = total;
+}
+
+static int by_worst(const void *a, const void *b)
+{
+	const struct guest *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->p->start_ns != y->p->start_ns)
+		return x->p->start_ns < y->p->start_ns ? -1 : 1;
+	return x->p->pid < y->p->pid ? -1 : 1;
+}
+
+/* The VMMs alive now, their CPU over SAMPLE_NS, their CIDs and their uffd states. */
+static void collect(struct guests *gs, double spin_pct)
+{
+	struct timespec pause = { 0, SAMPLE_NS };
+	uint64_t t0, secs_ns;
+	long hz = sysconf(_SC_CLK_TCK);
+
+	pt_for_each(&gs->c.pt, p)
+	{
+		if (p->exited || p->role != ROLE_VMM)
+			continue;
+		gs->g = xrealloc(gs->g, (gs->n + 1) * sizeof(*gs->g));
+		gs->g[gs->n++] = (struct guest){ .p = p, .rank = RANK_OTHER };
+	}
+	if (!gs->n)
+		return;
+	t0 = now_boot_ns();
+	for (size_t i = 0; i < gs->n; i++)
+		gs->g[i].ticks = cpu_ticks(gs->g[i].p->pid);
+	nanosleep(&pause, NULL);
+	secs_ns = now_boot_ns() - t0;
+	for (size_t i = 0; i < gs->n; i++) {
+		struct guest *g = &gs->g[i];
+		uint64_t ticks = cpu_ticks(g->p->pid);
+
+		/* threads that exited during the sample take their ticks with them */
+		if (ticks > g->ticks)
+			g->cpu_pct = 100.0 * (ticks - g->ticks) / hz / (secs_ns / 1e9);
+		for (size_t j = 0; j < gs->files.n; j++)
+			if (gs->files.e[j].hdr.pid == g->p->pid &&
+			    gs->files.e[j].flags & CT_UFFD_OWNER)
+				classify_uffd(g, &gs->files, &gs->files.e[j], spin_pct);
+		if (g->rank == RANK_OTHER && g->p->ppid == 1)
+			g->rank = RANK_ORPHANED;
+	}
+	vsock_files_now(add_cid, gs);
+	qsort(gs->g, gs->n, sizeof(*gs->g), by_worst);
+}
+
+static struct json_object *guest_json(const struct guest *g, uint64_t now)
+{
+	const struct proc *p = g->p;
+	struct json_object *o = proc_json_brief(p), *cids = json_object_new_array(), *u;
+
+	for (int i = 0; i < g->ncids; i++)
+		json_object_array_add(cids, jint(g->cids[i]));
+	json_object_object_add(o, "cids", cids);
+	u = NULL;
+	if (g->state) {
+		u = json_object_new_object();
+		json_object_object_add(u, "state", jstr(g->state));
+		json_object_object_add(u, "pager_pid", g->pager_pid ? jint(g->pager_pid) : NULL);
+		json_object_object_add(u, "registered_bytes", jint(g->registered));
+		json_object_object_add(u, "pending", jint(g->pending));
+		json_object_object_add(u, "total", jint(g->total));
+	}
+	json_object_object_add(o, "uffd", u);
+	json_object_object_add(o, "cpu_pct", json_object_new_double(g->cpu_pct));
+	json_object_object_add(o, "age_s", json_object_new_double((now - p->start_ns) / 1e9));
+	json_object_object_add(o, "orphaned", json_object_new_boolean(p->ppid == 1));
+	return o;
+}
+
+static void print_json(const struct guests *gs, uint64_t now)
+{
+	struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();
+
+	for (size_t i = 0; i < gs->n; i++)
+		json_object_array_add(arr, guest_json(&gs->g[i], now));
+	json_object_object_add(doc, "schema", jstr("cidtrace.guests/1"));
+	json_object_object_add(doc, "guests", arr);
+	puts(json_object_to_json_string_ext(doc, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY));
+	json_object_put(doc);
+}
+
+/* s escaped for a terminal, in a malloc'ed string. */
+static char *escaped(const char *s)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		abort();
+	fput_escaped(f, s, strlen(s));
+	fclose(f);
+	return out;
+}
+
+static void print_text(const struct guests *gs, uint64_t now)
+{
+	int width = strlen("TEST_DIR");
+	char **dirs;
+
+	if (!gs->n) {
+		puts("no VMMs running on this host");
+		return;
+	}
+	dirs = xrealloc(NULL, gs->n * sizeof(*dirs));
+	for (size_t i = 0; i < gs->n; i++) {
+		dirs[i] = escaped(gs->g[i].p->test_dir ? gs->g[i].p->test_dir : "-");
+		if ((int)strlen(dirs[i]) > width)
+			width = strlen(dirs[i]);
+	}
+	printf("%7s %7s %-16s %-*s %-12s %-10s %7s %5s %9s %s\n", "PID", "PPID", "COMM", width,
+	       "TEST_DIR", "CIDS", "UFFD", "PAGER", "CPU%", "AGE", "ORPHANED");
+	for (size_t i = 0; i < gs->n; i++) {
+		const struct guest *g = &gs->g[i];
+		char *comm = escaped(g->p->comm), cids[12 * MAX_CIDS] = "-", pager[12] = "-";
+		int n = 0;
+
+		for (int j = 0; j < g->ncids; j++)
+			n += snprintf(cids + n, sizeof(cids) - n, "%s%llu", j ? "," : "",
+				      (unsigned long long)g->cids[j]);
+		if (g->pager_pid)
+			snprintf(pager, sizeof(pager), "%u", g->pager_pid);
+		printf("%7u %7u %-16s %-*s %-12s %-10s %7s %5.0f %8.1fs %s\n", g->p->pid,
+		       g->p->ppid, comm, width, dirs[i], cids, g->state ? g->state : "-", pager,
+		       g->cpu_pct, (now - g->p->start_ns) / 1e9, g->p->ppid == 1 ? "yes" : "no");
+		free(comm);
+		free(dirs[i]);
+	}
+	free(dirs);
+}
+
+int guests_command(const struct collector_cfg *cfg, bool json)
+{
+	struct collector_cfg quiet = *cfg;
+	struct tracer t = { 0 };
+	struct guests gs = { 0 };
+	int ret = tracer_check_env();
+
+	if (ret)
+		return ret;
+	quiet.live = LIVE_NONE;
+	collector_init(&gs.c, &quiet);
+	ret = tracer_snapshot(&t, &gs.c);
+	if (ret) {
+		errmsg("cannot list processes with the task iterator: %s", strerror(-ret));
+		collector_free(&gs.c);
+		return EXIT_ENV;
+	}
+	/* without the iterator VMMs are still listed, by name, with no uffd column */
+	if (uffd_load_iter(&t))
+		uffd_iterate_files(&t, add_uffd_file, &gs);
+	uffd_hooks_stop(&t);
+	collect(&gs, cfg->spin_pct);
+	if (json)
+		print_json(&gs, now_boot_ns());
+	else
+		print_text(&gs, now_boot_ns());
+	free(gs.g);
+	free(gs.files.e);
+	collector_free(&gs.c);
+	return EXIT_OK;
+}
