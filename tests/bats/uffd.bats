@@ -28,10 +28,11 @@ setup() {
 	return 0
 }
 
-# The live NDJSON goes to $T/live.ndjson; checkpoints every 0.2 s for wait_report.
+# The live NDJSON goes to $T/live.ndjson; checkpoints every 0.2 s for wait_report. Scoped to
+# the test's dir: other guests on the host (parallel jobs) are not this test's.
 record() {
 	"$CIDTRACE" record --json -o "$R" --ready-file "$T/ready" --scratch-root "$T" \
-		--checkpoint 0.2 "$@" >"$T/live.ndjson" 2>"$T/record.err" 3>&- &
+		--scope "$D" --checkpoint 0.2 "$@" >"$T/live.ndjson" 2>"$T/record.err" 3>&- &
 	RPID=$!
 	wait_file "$T/ready"
 }
