@@ -26,12 +26,8 @@ static struct json_object *jbool(bool b)
 static void refresh_ppid(struct proc *p)
 {
 	struct ct_event_hdr now;
-	uint64_t tick_ns;
 
-	if (!proc_identity(p->pid, &now))
-		return;
-	tick_ns = 1000000000ull / sysconf(_SC_CLK_TCK);
-	if (now.start_ns == p->start_ns - p->start_ns % tick_ns)
+	if (proc_same(p->pid, p->start_ns, &now, NULL))
 		p->ppid = now.ppid;
 }
 

@@ -56,5 +56,10 @@ size_t read_proc(int pid, const char *name, char *buf, size_t len);
  * clock tick (USER_HZ), so it identifies a process only together with its pid.
  */
 bool proc_identity(int pid, struct ct_event_hdr *h);
+/*
+ * true if pid still names the process that started at start_ns (the clock tick that holds
+ * it); now gets what /proc says of it, state its state letter (Z: a zombie). state may be NULL.
+ */
+bool proc_same(uint32_t pid, uint64_t start_ns, struct ct_event_hdr *now, char *state);
 
 #endif
