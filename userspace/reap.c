@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "reap.h"
+#include "report.h"
 #include "uffd.h"
 #include "util.h"
 
@@ -35,8 +36,7 @@ static bool still_in_scope(const struct collector *c, uint32_t pid)
 	return false;
 }
 
-static struct reap_action *log_action(struct reap_log *log, const struct proc *p,
-				      const char *action)
+static struct reap_action *log_action(struct reap_log *log, struct proc *p, const char *action)
 {
 	struct reap_action *a = realloc(log->v, (log->n + 1) * sizeof(*a));
 
@@ -45,11 +45,8 @@ static struct reap_action *log_action(struct reap_log *log, const struct proc *p
 	log->v = a;
 	a = &log->v[log->n++];
 	memset(a, 0, sizeof(*a));
-	a->pid = p->pid;
-	a->start_ns = p->start_ns;
-	memcpy(a->comm, p->comm, sizeof(a->comm));
-	a->test_dir = p->test_dir ? strdup(p->test_dir) : NULL;
-	a->role = p->role == ROLE_VMM ? "vmm" : "pager";
+	p->keep = true;
+	a->proc = p;
 	a->action = action;
 	a->at_ns = now_boot_ns();
 	return a;
@@ -69,7 +66,7 @@ static bool wait_exit(int pidfd, int ms)
  * signals sent through it cannot reach a later process that reused the pid. Returns true if it
  * is gone (or would be, in a dry run).
  */
-static bool stop(struct collector *c, const struct proc *p, const struct reap_opts *o,
+static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o,
 		 struct reap_log *log)
 {
 	int pidfd = pidfd_open(p->pid, 0);
@@ -137,13 +134,10 @@ struct json_object *reap_json(const struct reap_log *log)
 
 	for (int i = 0; log && i < log->n; i++) {
 		const struct reap_action *a = &log->v[i];
-		struct json_object *o = json_object_new_object();
+		struct json_object *o = proc_ref_json(a->proc);
 
-		json_object_object_add(o, "pid", jint(a->pid));
-		json_object_object_add(o, "start_ns", jint(a->start_ns));
-		json_object_object_add(o, "comm", jstr(a->comm));
-		json_object_object_add(o, "test_dir", jstr_or_null(a->test_dir));
-		json_object_object_add(o, "role", jstr(a->role));
+		json_object_object_add(o, "role",
+				       jstr(a->proc->role == ROLE_VMM ? "vmm" : "pager"));
 		json_object_object_add(o, "action", jstr(a->action));
 		json_object_object_add(o, "at", jtime(a->at_ns));
 		json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
@@ -154,7 +148,5 @@ struct json_object *reap_json(const struct reap_log *log)
 
 void reap_log_free(struct reap_log *log)
 {
-	for (int i = 0; i < log->n; i++)
-		free(log->v[i].test_dir);
 	free(log->v);
 }

@@ -13,11 +13,7 @@
 #include "collector.h"
 
 struct reap_action {
-	uint32_t pid;
-	uint64_t start_ns;
-	char comm[CT_COMM_LEN + 1];
-	char *test_dir;
-	const char *role; /* "vmm" or "pager" */
+	struct proc *proc; /* kept in the table: the report shows it */
 	const char *action; /* "sigterm", "sigkill", "would_kill" (dry run) or "gone" */
 	uint64_t at_ns;
 	bool exited; /* gone when the action's wait ended */
