@@ -78,7 +78,8 @@ int metrics_write(const char *path, struct collector *c, const struct report_met
 	label(f, "vsock", m->attach->vsock, false);
 	label(f, "uffd", m->attach->uffd, true);
 	fputs("} 1\n", f);
-	header(f, "cidtrace_up", "gauge", "1 while cidtrace writes this file.");
+	header(f, "cidtrace_up", "gauge",
+	       "Always 1: cidtrace wrote this file (node_textfile_mtime_seconds says when).");
 	fputs("cidtrace_up 1\n", f);
 	header(f, "cidtrace_trace_complete", "gauge", "1 if no event was lost.");
 	fprintf(f, "cidtrace_trace_complete %d\n", m->lost == 0);
