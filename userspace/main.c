@@ -168,38 +168,41 @@ static int parse_seconds(const char *arg, double *out, const char *flag)
 	return 0;
 }
 
-/* A comma list of names[]; *bits gets a bit per name found. Returns the bad name, or NULL. */
-static const char *parse_names(char *arg, const char *const *names, size_t n, unsigned int *bits)
+/*
+ * A comma list of names[]; *bits gets a bit per name found. Returns 0, or the usage error for
+ * flag. arg is left as it is: it is the process's own argv, which /proc shows to others.
+ */
+static int parse_names(const char *arg, const char *const *names, size_t n, unsigned int *bits,
+		       const char *flag)
 {
-	char *save = NULL;
-
-	for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (const char *tok = arg, *end;; tok = end + 1) {
 		size_t i = 0;
 
-		while (i < n && strcmp(tok, names[i]))
+		end = strchrnul(tok, ',');
+		while (i < n && (strlen(names[i]) != (size_t)(end - tok) ||
+				 strncmp(tok, names[i], end - tok)))
 			i++;
 		if (i == n)
-			return tok;
+			return usage_error("%s: unknown kind '%.*s'", flag, (int)(end - tok), tok);
 		*bits |= 1u << i;
+		if (!*end)
+			return 0;
 	}
-	return NULL;
 }
 
-static int parse_only(char *arg, unsigned int *kinds)
+static int parse_only(const char *arg, unsigned int *kinds)
 {
-	const char *names[sizeof(only_kinds) / sizeof(only_kinds[0])], *bad;
+	const char *names[sizeof(only_kinds) / sizeof(only_kinds[0])];
 	unsigned int bits = 0;
+	int err;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		names[i] = only_kinds[i].name;
-	bad = parse_names(arg, names, sizeof(names) / sizeof(names[0]), &bits);
-	if (bad)
-		return usage_error("--only: unknown kind '%s' (fork, exec, exit, conflict, uffd)",
-				   bad);
+	err = parse_names(arg, names, sizeof(names) / sizeof(names[0]), &bits, "--only");
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (bits & (1u << i))
 			*kinds |= only_kinds[i].kind;
-	return 0;
+	return err;
 }
 
 enum {
@@ -285,7 +288,6 @@ static void set_defaults(struct options *o)
 static int parse_args(struct options *o, int argc, char **argv)
 {
 	struct collector_cfg *cfg = &o->cfg;
-	const char *bad;
 	int opt, err = 0;
 	double secs;
 	char *end;
@@ -387,11 +389,8 @@ static int parse_args(struct options *o, int argc, char **argv)
 			o->metrics = optarg;
 			break;
 		case OPT_FAIL_ON:
-			bad = parse_names(optarg, fail_kinds, NFAIL_KINDS, &o->fail_on);
-			if (bad)
-				err = usage_error("--fail-on: unknown kind '%s' (cid_conflict, "
-						  "uffd_orphan, vmm_leak, lost_events)",
-						  bad);
+			err = parse_names(optarg, fail_kinds, NFAIL_KINDS, &o->fail_on,
+					  "--fail-on");
 			break;
 		case OPT_REAP:
 			o->reap = true;

@@ -168,9 +168,11 @@ alive() { # pid, comm: the same process still runs
 	sh "$D/a.sh" & a=$!
 	sh "$D/b.sh" & b=$!
 	"$CIDTRACE" record --json -o "$R" --ready-file "$T/ready" --scratch-root "$T" \
-		--scope "$D" --pid "$a" >"$T/live.ndjson" 2>"$T/record.err" 3>&- &
+		--scope "$D" --pid "$a" --only exec,exit >"$T/live.ndjson" 2>"$T/record.err" 3>&- &
 	RPID=$!
 	wait_file "$T/ready"
+	# parsing a comma list leaves cidtrace's own argv, as /proc shows it, untouched
+	tr '\0' ' ' <"/proc/$RPID/cmdline" | grep -q -- "--only exec,exit "
 	touch "$D/go"
 	wait "$a" "$b" || true # each exits with its child's 3
 	stop_record
