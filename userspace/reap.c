@@ -94,7 +94,7 @@ static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o,
 	}
 	a = log_action(log, p, "sigterm");
 	gone = pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0 ||
-	       wait_exit(pidfd, (int)(o->grace_s * 1000));
+	       wait_exit(pidfd, o->grace_s < INT_MAX / 1000 ? (int)(o->grace_s * 1000) : INT_MAX);
 	a->exited = gone;
 	if (!gone) {
 		a = log_action(log, p, "sigkill");
