@@ -53,9 +53,28 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? xstrdup(src) : NULL;
 }
 
+bool collector_in_pids(const struct collector *c, const struct proc *p)
+{
+	if (!c->cfg.npids)
+		return true;
+	for (const struct proc *a = p; a; a = a->parent)
+		for (int i = 0; i < c->cfg.npids; i++)
+			if (a->pid == (uint32_t)c->cfg.pids[i])
+				return true;
+	return false;
+}
+
+bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns)
+{
+	return p->role == ROLE_VMM && !p->seeded && (!p->exited || p->exit_ns > ended_ns) &&
+	       (!c->cfg.nscopes || p->in_scope) && collector_in_pids(c, p);
+}
+
 /* A process the report must keep, whatever happens to it later. */
 static void update_keep(struct collector *c, struct proc *p)
 {
+	if (!collector_in_pids(c, p))
+		return;
 	if (p->role != ROLE_NONE || p->in_scope || p->orphaned || p->nsigs ||
 	    (p->exit_status & 0x7f) || (p->in_job && p->pid == (uint32_t)c->cfg.job_pid))
 		p->keep = true;
@@ -338,4 +357,7 @@ void collector_link_parents(struct collector *c)
 {
 	pt_for_each(&c->pt, p) if (!p->parent && p->ppid && p->ppid != p->pid)
 		pt_set_parent(p, pt_find_live(&c->pt, p->ppid));
+	/* --pid: seeded entries learn their ancestry only now */
+	if (c->cfg.npids)
+		pt_for_each(&c->pt, p) update_keep(c, p);
 }

@@ -12,6 +12,15 @@
 
 #define MAX_LIST 16
 
+/* --only: which live line kinds are printed (a bit each; 0: all) */
+enum live_kind {
+	LIVE_FORK = 1 << 0,
+	LIVE_EXEC = 1 << 1,
+	LIVE_EXIT = 1 << 2, /* exit and fatal signal lines */
+	LIVE_CONFLICT = 1 << 3, /* vsock bind, conflict and release lines */
+	LIVE_UFFD = 1 << 4,
+};
+
 enum live_format {
 	LIVE_TEXT,
 	LIVE_JSON,
@@ -25,6 +34,9 @@ struct collector_cfg {
 	const char *vmm_comms[MAX_LIST * 2]; /* fnmatch patterns on comm */
 	int nvmm_comms;
 	enum live_format live;
+	unsigned int live_kinds; /* enum live_kind bits, 0: all */
+	int pids[MAX_LIST]; /* --pid: only these processes and their descendants */
+	int npids;
 	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
 	double spin_pct;	 /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
@@ -59,5 +71,12 @@ struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
 void collector_set_role(struct collector *c, struct proc *p, enum role role);
 /* After seeding: link every entry to its parent's. */
 void collector_link_parents(struct collector *c);
+/* --pid: p is one of the listed processes or descends from one (true without --pid). */
+bool collector_in_pids(const struct collector *c, const struct proc *p);
+/*
+ * vmm_leak: a VMM that started under the trace, was still running when it ended at ended_ns
+ * (it may have been reaped since), and is in scope and under --pid.
+ */
+bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns);
 
 #endif

@@ -10,11 +10,16 @@
 /* Text lines cut long argv here; the report keeps the whole of it. */
 #define TEXT_DETAIL_MAX 160
 
-/* Which processes get live lines: the scope under --scope, else the job under `run`, else
- * all; VMMs always, since they are what cidtrace is for. */
-static bool visible(const struct collector *c, const struct proc *p)
+static bool kind_shown(const struct collector *c, enum live_kind kind)
 {
-	if (c->cfg.live == LIVE_NONE)
+	return c->cfg.live != LIVE_NONE && (!c->cfg.live_kinds || (c->cfg.live_kinds & kind));
+}
+
+/* Which processes get live lines: only those under --pid; then the scope under --scope, else
+ * the job under `run`, else all; VMMs always, since they are what cidtrace is for. */
+static bool visible(const struct collector *c, const struct proc *p, enum live_kind kind)
+{
+	if (!kind_shown(c, kind) || !collector_in_pids(c, p))
 		return false;
 	if (p->role == ROLE_VMM)
 		return true;
@@ -77,7 +82,7 @@ static void json_print(struct json_object *o)
 
 void live_fork(struct collector *c, const struct proc *p, uint64_t ts)
 {
-	if (!visible(c, p))
+	if (!visible(c, p, LIVE_FORK))
 		return;
 	if (c->cfg.live == LIVE_JSON)
 		return json_print(json_prefix("fork", p, ts));
@@ -87,7 +92,7 @@ void live_fork(struct collector *c, const struct proc *p, uint64_t ts)
 
 void live_exec(struct collector *c, const struct proc *p, uint64_t ts)
 {
-	if (!visible(c, p))
+	if (!visible(c, p, LIVE_EXEC))
 		return;
 	if (c->cfg.live == LIVE_JSON) {
 		struct json_object *o = json_prefix("exec", p, ts);
@@ -121,7 +126,7 @@ void live_exit(struct collector *c, const struct proc *p, uint64_t ts)
 	int sig = p->exit_status & 0x7f;
 	char buf[16];
 
-	if (!visible(c, p))
+	if (!visible(c, p, LIVE_EXIT))
 		return;
 	if (c->cfg.live == LIVE_JSON) {
 		struct json_object *o = json_prefix("exit", p, ts);
@@ -145,7 +150,7 @@ void live_signal(struct collector *c, const struct proc *p, const struct fatal_s
 {
 	char buf[16];
 
-	if (!visible(c, p))
+	if (!visible(c, p, LIVE_EXIT))
 		return;
 	if (c->cfg.live == LIVE_JSON) {
 		struct json_object *o = json_prefix("signal", p, s->at_ns);
@@ -165,10 +170,11 @@ void live_signal(struct collector *c, const struct proc *p, const struct fatal_s
 }
 
 /* Findings are always shown, whatever the scope: they are what cidtrace is for. */
-static void live_finding(struct collector *c, const char *event, const struct proc *p, uint64_t ts,
-			 struct json_object *fields, const char *detail)
+static void live_finding(struct collector *c, enum live_kind kind, const char *event,
+			 const struct proc *p, uint64_t ts, struct json_object *fields,
+			 const char *detail)
 {
-	if (c->cfg.live == LIVE_NONE) {
+	if (!kind_shown(c, kind)) {
 		json_object_put(fields);
 		return;
 	}
@@ -193,7 +199,7 @@ void live_vsock(struct collector *c, const char *event, const struct proc *p, ui
 	struct json_object *f = json_object_new_object();
 
 	json_object_object_add(f, "cid", jint(cid));
-	live_finding(c, event, p, ts, f, detail);
+	live_finding(c, LIVE_CONFLICT, event, p, ts, f, detail);
 }
 
 void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const char *uffd_id,
@@ -206,5 +212,5 @@ void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const
 	f = json_object_new_object();
 	json_object_object_add(f, "uffd", jstr(uffd_id));
 	json_object_object_add(f, "state", jstr(state));
-	live_finding(c, "uffd", owner, ts, f, detail);
+	live_finding(c, LIVE_UFFD, "uffd", owner, ts, f, detail);
 }

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "metrics.h"
+#include "reap.h"
 #include "render.h"
 #include "report.h"
 #include "tracer.h"
@@ -69,13 +71,25 @@ static const char usage_text[] =
 	"      --spin-threshold PCT an orphaned guest using PCT%% of one core or more is\n"
 	"                           spinning (default 90)\n"
 	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"
+	"      --pid PID            only PID and its descendants (repeatable; ANDed with\n"
+	"                           --scope)\n"
+	"      --only KINDS         live lines of these kinds only: comma list of fork, exec,\n"
+	"                           exit (exits and fatal signals), conflict (vsock), uffd\n"
+	"      --metrics FILE       Prometheus text file, rewritten at each checkpoint\n"
+	"      --fail-on KINDS      exit 10 if all went well but the final report has these\n"
+	"                           findings: comma list of cid_conflict, uffd_orphan,\n"
+	"                           vmm_leak, lost_events\n"
+	"      --reap[=dry-run]     run: at the end, stop the VMMs leaked in --scope, then\n"
+	"                           their pagers (SIGTERM, then SIGKILL); dry-run: only list\n"
+	"      --reap-grace SEC     SIGTERM to SIGKILL (default 5)\n"
 	"\n"
 	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error, 3 environment\n"
-	"(not root, no BPF, no BTF), 4 report: the input report is unreadable or malformed;\n"
-	"run: CMD's status (128+N if killed by signal N).\n"
+	"(not root, no BPF, no BTF), 4 report: the input report is unreadable or malformed,\n"
+	"10 a --fail-on finding; run: CMD's status if it failed (128+N if killed by signal N).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace run -o report.json -- make test\n"
+	"  sudo cidtrace run --scope /ci/job1 --reap --fail-on vmm_leak,cid_conflict -- make test\n"
 	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
 	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
 	"  sudo cidtrace cids\n"
@@ -84,10 +98,27 @@ static const char usage_text[] =
 	"  sudo cidtrace guests --json | jq '.guests[] | select(.uffd.state == \"stalled\")'\n"
 	"  sudo cidtrace doctor\n";
 
+/* --fail-on kinds: the report's finding kinds, and lost_events for trace.events.lost */
+static const char *const fail_kinds[] = { "cid_conflict", "uffd_orphan", "vmm_leak",
+					  "lost_events" };
+#define NFAIL_KINDS (sizeof(fail_kinds) / sizeof(fail_kinds[0]))
+
+static const struct {
+	const char *name;
+	enum live_kind kind;
+} only_kinds[] = {
+	{ "fork", LIVE_FORK },	       { "exec", LIVE_EXEC }, { "exit", LIVE_EXIT },
+	{ "conflict", LIVE_CONFLICT }, { "uffd", LIVE_UFFD },
+};
+
 struct options {
 	struct collector_cfg cfg;
 	const char *output;
 	const char *ready_file;
+	const char *metrics;
+	unsigned int fail_on; /* a bit per fail_kinds[] */
+	bool reap;
+	struct reap_opts reap_opts;
 	double duration;
 	double checkpoint;
 	bool verbose;
@@ -153,6 +184,43 @@ static int parse_seconds(const char *arg, double *out, const char *flag)
 	return 0;
 }
 
+/*
+ * A comma list of names[]; *bits gets a bit per name found. Returns 0, or the usage error for
+ * flag. arg is left as it is: it is the process's own argv, which /proc shows to others.
+ */
+static int parse_names(const char *arg, const char *const *names, size_t n, unsigned int *bits,
+		       const char *flag)
+{
+	for (const char *tok = arg, *end;; tok = end + 1) {
+		size_t i = 0;
+
+		end = strchrnul(tok, ',');
+		while (i < n && (strlen(names[i]) != (size_t)(end - tok) ||
+				 strncmp(tok, names[i], end - tok)))
+			i++;
+		if (i == n)
+			return usage_error("%s: unknown kind '%.*s'", flag, (int)(end - tok), tok);
+		*bits |= 1u << i;
+		if (!*end)
+			return 0;
+	}
+}
+
+static int parse_only(const char *arg, unsigned int *kinds)
+{
+	const char *names[sizeof(only_kinds) / sizeof(only_kinds[0])];
+	unsigned int bits = 0;
+	int err;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		names[i] = only_kinds[i].name;
+	err = parse_names(arg, names, sizeof(names) / sizeof(names[0]), &bits, "--only");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (bits & (1u << i))
+			*kinds |= only_kinds[i].kind;
+	return err;
+}
+
 enum {
 	OPT_READY = 256,
 	OPT_DURATION,
@@ -166,6 +234,12 @@ enum {
 	OPT_VERSION,
 	OPT_SPIN_THRESHOLD,
 	OPT_SPIN_WINDOW,
+	OPT_PID,
+	OPT_ONLY,
+	OPT_METRICS,
+	OPT_FAIL_ON,
+	OPT_REAP,
+	OPT_REAP_GRACE,
 };
 
 static const struct option long_opts[] = {
@@ -183,6 +257,12 @@ static const struct option long_opts[] = {
 	{ "no-fentry", no_argument, NULL, OPT_NO_FENTRY },
 	{ "spin-threshold", required_argument, NULL, OPT_SPIN_THRESHOLD },
 	{ "spin-window", required_argument, NULL, OPT_SPIN_WINDOW },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "only", required_argument, NULL, OPT_ONLY },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
+	{ "reap", optional_argument, NULL, OPT_REAP },
+	{ "reap-grace", required_argument, NULL, OPT_REAP_GRACE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -207,6 +287,7 @@ static void set_defaults(struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->output = "cidtrace-report.json";
 	o->checkpoint = 5;
+	o->reap_opts.grace_s = 5;
 	td->depth = 2;
 	o->cfg.spin_pct = 90;
 	o->cfg.spin_window_ns = 3000000000ull;
@@ -312,6 +393,34 @@ static int parse_args(struct options *o, int argc, char **argv)
 				err = usage_error("--spin-window needs at least 0.5 seconds");
 			cfg->spin_window_ns = secs * 1e9;
 			break;
+		case OPT_PID:
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || n < 1 || n > INT_MAX)
+				err = usage_error("--pid needs a process id");
+			else if (cfg->npids >= MAX_LIST)
+				err = usage_error("too many %s options", "--pid");
+			else
+				cfg->pids[cfg->npids++] = n;
+			break;
+		case OPT_ONLY:
+			err = parse_only(optarg, &cfg->live_kinds);
+			break;
+		case OPT_METRICS:
+			o->metrics = optarg;
+			break;
+		case OPT_FAIL_ON:
+			err = parse_names(optarg, fail_kinds, NFAIL_KINDS, &o->fail_on,
+					  "--fail-on");
+			break;
+		case OPT_REAP:
+			o->reap = true;
+			if (optarg && strcmp(optarg, "dry-run"))
+				err = usage_error("--reap takes no value but =dry-run");
+			o->reap_opts.dry_run = optarg != NULL;
+			break;
+		case OPT_REAP_GRACE:
+			err = parse_seconds(optarg, &o->reap_opts.grace_s, "--reap-grace");
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -333,7 +442,12 @@ static int parse_args(struct options *o, int argc, char **argv)
 		o->command = argv + optind;
 	} else if (optind < argc) {
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	} else if (o->reap) {
+		return usage_error("%s is for run", "--reap");
 	}
+	/* never a VMM outside the job's own directories */
+	if (o->reap && !cfg->nscopes)
+		return usage_error("%s needs --scope", "--reap");
 	return -1;
 }
 
@@ -374,7 +488,9 @@ struct session {
 	struct collector c;
 	struct tracer t;
 	struct report_meta meta;
+	struct finding_counts counts; /* in the report last written */
 	bool report_failed;
+	bool metrics_failed;
 };
 
 static void write_report(struct session *s)
@@ -382,10 +498,37 @@ static void write_report(struct session *s)
 	int err;
 
 	s->meta.lost = tracer_lost(&s->t);
-	err = report_write(s->o->output, &s->c, &s->meta);
+	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
 	if (err && !s->report_failed)
 		errmsg("cannot write report '%s': %s", s->o->output, strerror(-err));
 	s->report_failed = err != 0;
+	if (!s->o->metrics)
+		return;
+	err = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
+	if (err && !s->metrics_failed)
+		errmsg("cannot write metrics '%s': %s", s->o->metrics, strerror(-err));
+	s->metrics_failed = err != 0;
+}
+
+/* --fail-on: EXIT_FINDINGS and one line naming the listed kinds found, else EXIT_OK. */
+static int check_findings(const struct session *s)
+{
+	char line[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < NFAIL_KINDS; i++) {
+		uint64_t n = !strcmp(fail_kinds[i], "lost_events")
+				     ? s->meta.lost
+				     : finding_counts_kind(&s->counts, fail_kinds[i]);
+
+		if ((s->o->fail_on & (1u << i)) && n && len < sizeof(line))
+			len += snprintf(line + len, sizeof(line) - len, "%s%s %llu",
+					len ? ", " : "", fail_kinds[i], (unsigned long long)n);
+	}
+	if (!len)
+		return EXIT_OK;
+	errmsg("--fail-on: %s", line);
+	return EXIT_FINDINGS;
 }
 
 static int trace(struct options *o)
@@ -394,6 +537,7 @@ static int trace(struct options *o)
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
 	struct session s = { .o = o };
+	struct reap_log reaped = { 0 };
 	bool stopping = false;
 	pid_t child = 0;
 	sigset_t mask;
@@ -404,6 +548,8 @@ static int trace(struct options *o)
 	ret = check_writable(o->output, "report");
 	if (!ret && o->ready_file)
 		ret = check_writable(o->ready_file, "ready file");
+	if (!ret && o->metrics)
+		ret = check_writable(o->metrics, "metrics");
 	if (ret)
 		return ret;
 
@@ -486,11 +632,20 @@ static int trace(struct options *o)
 
 	tracer_consume(&s.t);
 	s.meta.ended_ns = now_boot_ns();
+	if (o->reap) {
+		s.meta.reaped = &reaped;
+		reap(&s.c, s.meta.ended_ns, &o->reap_opts, &reaped);
+		/* the exits and signals of what was reaped */
+		tracer_consume(&s.t);
+	}
 	write_report(&s);
 	if (s.report_failed && exit_code == EXIT_OK)
 		exit_code = EXIT_RUNTIME;
+	if (o->fail_on && exit_code == EXIT_OK)
+		exit_code = check_findings(&s);
 	tracer_stop(&s.t);
 	collector_free(&s.c);
+	reap_log_free(&reaped);
 	close(sfd);
 	return exit_code;
 }

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "reap.h"
 #include "report.h"
 #include "uffd.h"
 #include "util.h"
@@ -26,12 +27,8 @@ static struct json_object *jbool(bool b)
 static void refresh_ppid(struct proc *p)
 {
 	struct ct_event_hdr now;
-	uint64_t tick_ns;
 
-	if (!proc_identity(p->pid, &now))
-		return;
-	tick_ns = 1000000000ull / sysconf(_SC_CLK_TCK);
-	if (now.start_ns == p->start_ns - p->start_ns % tick_ns)
+	if (proc_same(p->pid, p->start_ns, &now, NULL))
 		p->ppid = now.ppid;
 }
 
@@ -157,8 +154,8 @@ static struct json_object *processes_json(struct collector *c, size_t *count)
 	return arr;
 }
 
-/* vmm_leak: a VMM that started under the trace and outlived it. Only a final report has
- * them; at a checkpoint the trace has not ended, so nothing has outlived it yet. */
+/* vmm_leak: a VMM that started under the trace and outlived it (reaped or not). Only a final
+ * report has them; at a checkpoint the trace has not ended, so nothing has outlived it yet. */
 static void leak_findings(struct collector *c, const struct report_meta *m,
 			  struct json_object *findings)
 {
@@ -169,8 +166,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 		struct json_object *f;
 		double age;
 
-		if (p->role != ROLE_VMM || p->exited || p->seeded ||
-		    (c->cfg.nscopes && !p->in_scope))
+		if (!collector_is_leak(c, p, m->ended_ns))
 			continue;
 		age = (double)(m->ended_ns - p->start_ns) / 1e9;
 		f = json_object_new_object();
@@ -237,7 +233,44 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	return t;
 }
 
-int report_write(const char *path, struct collector *c, const struct report_meta *m)
+uint64_t finding_counts_kind(const struct finding_counts *fc, const char *kind)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < fc->n; i++)
+		if (!strcmp(fc->v[i].kind, kind))
+			n += fc->v[i].n;
+	return n;
+}
+
+static void count_findings(struct json_object *findings, struct finding_counts *fc)
+{
+	memset(fc, 0, sizeof(*fc));
+	for (size_t i = 0; i < json_object_array_length(findings); i++) {
+		struct json_object *f = json_object_array_get_idx(findings, i), *v;
+		const char *kind = json_object_get_string(json_object_object_get(f, "kind"));
+		const char *cls = json_object_object_get_ex(f, "classification", &v)
+					  ? json_object_get_string(v)
+					  : "";
+		int j = 0;
+
+		while (j < fc->n &&
+		       (strcmp(fc->v[j].kind, kind) || strcmp(fc->v[j].classification, cls)))
+			j++;
+		if (j == MAX_FINDING_COUNTS)
+			continue; /* more kinds and classes than exist */
+		if (j == fc->n) {
+			snprintf(fc->v[j].kind, sizeof(fc->v[j].kind), "%s", kind);
+			snprintf(fc->v[j].classification, sizeof(fc->v[j].classification), "%s",
+				 cls);
+			fc->n++;
+		}
+		fc->v[j].n++;
+	}
+}
+
+int report_write(const char *path, struct collector *c, const struct report_meta *m,
+		 struct finding_counts *counts)
 {
 	struct json_object *r = json_object_new_object(), *tool, *host, *findings;
 	uint64_t t0 = now_boot_ns();
@@ -269,6 +302,9 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	if (m->ended_ns)
 		leak_findings(c, m, findings);
 	add(r, "findings", findings);
+	add(r, "reaped", reap_json(m->reaped));
+	if (counts)
+		count_findings(findings, counts);
 
 	text = json_object_to_json_string_length(r, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY, &len);
 	buf = malloc(len + 1);

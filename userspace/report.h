@@ -11,6 +11,25 @@
 
 #define REPORT_SCHEMA "cidtrace.report/1"
 
+struct reap_log;
+
+/* How many findings of one kind (and classification, for cid_conflict) a report has. */
+struct finding_count {
+	char kind[24];
+	char classification[24]; /* "" but for cid_conflict */
+	uint64_t n;
+};
+
+#define MAX_FINDING_COUNTS 16
+
+struct finding_counts {
+	struct finding_count v[MAX_FINDING_COUNTS];
+	int n;
+};
+
+/* The findings of kind, over every classification. */
+uint64_t finding_counts_kind(const struct finding_counts *fc, const char *kind);
+
 struct report_meta {
 	const char *mode; /* "record" or "run" */
 	char *const *command; /* `run`: the command's argv, NULL-terminated */
@@ -18,6 +37,7 @@ struct report_meta {
 	uint64_t ended_ns; /* 0 while tracing goes on */
 	const struct attach_modes *attach;
 	uint64_t lost;
+	const struct reap_log *reaped; /* --reap's actions, NULL without it */
 	bool verbose;
 };
 
@@ -29,7 +49,11 @@ struct json_object *proc_json_brief(const struct proc *p);
 struct json_object *exit_json(const struct proc *p);
 /* A process's fatal_signals[], those received up to until_ns. */
 struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
-/* Build the report and replace path with it atomically. 0 or -errno. */
-int report_write(const char *path, struct collector *c, const struct report_meta *m);
+/*
+ * Build the report and replace path with it atomically; counts (may be NULL) gets what its
+ * findings[] holds. 0 or -errno.
+ */
+int report_write(const char *path, struct collector *c, const struct report_meta *m,
+		 struct finding_counts *counts);
 
 #endif

@@ -778,3 +778,32 @@ struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner
 	}
 	return NULL;
 }
+
+int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max)
+{
+	int n = 0;
+
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+		if (u->owner != owner)
+			continue;
+		for (int i = 0; i < u->nhandlers && n < max; i++) {
+			struct proc *h = u->handlers[i].proc;
+			bool dup = false;
+
+			for (int j = 0; j < n; j++)
+				dup |= out[j] == h;
+			if (h->role == ROLE_PAGER && !h->exited && !dup)
+				out[n++] = h;
+		}
+	}
+	return n;
+}
+
+int uffd_count_state(struct collector *c, const char *state)
+{
+	int n = 0;
+
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next)
+		n += wanted(c, u) && !strcmp(ctx_state(u), state);
+	return n;
+}

@@ -63,6 +63,10 @@ void uffd_tick(struct collector *c, uint64_t now);
 struct json_object *uffd_contexts_json(struct collector *c);
 void uffd_findings_json(struct collector *c, struct json_object *findings);
 struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner);
+/* The live pagers (role pager) that held or served owner's contexts, up to max. */
+int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
+/* How many contexts in the report are in state ("served", "stalled", ... as in uffds[]). */
+int uffd_count_state(struct collector *c, const char *state);
 
 /* uffd_proc.c: what /proc says about an owner. */
 struct thread_cpu {

@@ -277,24 +277,39 @@ size_t read_proc(int pid, const char *name, char *buf, size_t len)
 	return got;
 }
 
-bool proc_identity(int pid, struct ct_event_hdr *h)
+static bool parse_stat(int pid, struct ct_event_hdr *h, char *state)
 {
 	char buf[1024], *rp, *lp;
 	unsigned long long ticks;
 	long hz = sysconf(_SC_CLK_TCK);
 	size_t n = read_proc(pid, "stat", buf, sizeof(buf) - 1);
+	char st;
 
 	buf[n] = '\0';
 	lp = strchr(buf, '(');
 	rp = strrchr(buf, ')');
 	if (!lp || !rp || hz <= 0 ||
-	    sscanf(rp + 2, "%*c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
-		   &h->ppid, &ticks) != 2)
+	    sscanf(rp + 2, "%c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+		   &st, &h->ppid, &ticks) != 3)
 		return false;
 	h->pid = pid;
 	h->start_ns = ticks * (1000000000ull / hz);
 	n = rp - lp - 1 < CT_COMM_LEN ? rp - lp - 1 : CT_COMM_LEN;
 	memset(h->comm, 0, sizeof(h->comm));
 	memcpy(h->comm, lp + 1, n);
+	if (state)
+		*state = st;
 	return true;
+}
+
+bool proc_identity(int pid, struct ct_event_hdr *h)
+{
+	return parse_stat(pid, h, NULL);
+}
+
+bool proc_same(uint32_t pid, uint64_t start_ns, struct ct_event_hdr *now, char *state)
+{
+	uint64_t tick_ns = 1000000000ull / sysconf(_SC_CLK_TCK);
+
+	return parse_stat(pid, now, state) && now->start_ns == start_ns - start_ns % tick_ns;
 }

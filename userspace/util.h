@@ -14,9 +14,12 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_RUNTIME = 1, /* tracing failed after it started, or the report could not be written */
-	EXIT_USAGE = 2,	  /* bad flags or values, unwritable -o or --ready-file */
+	EXIT_USAGE = 2,	  /* bad flags or values, unwritable -o, --ready-file or --metrics */
 	EXIT_ENV = 3,	  /* not root, no BPF, no BTF */
 	EXIT_INPUT = 4,	  /* the input report is unreadable or malformed */
+	/* --fail-on: the command passed (or record stopped cleanly) but a listed finding occurred;
+	 * above the small codes and below 126, so it is not taken for a shell's or signal's */
+	EXIT_FINDINGS = 10,
 };
 
 /* One lowercase line on stderr, prefixed "cidtrace: ". */
@@ -58,5 +61,10 @@ size_t read_proc(int pid, const char *name, char *buf, size_t len);
  * clock tick (USER_HZ), so it identifies a process only together with its pid.
  */
 bool proc_identity(int pid, struct ct_event_hdr *h);
+/*
+ * true if pid still names the process that started at start_ns (the clock tick that holds
+ * it); now gets what /proc says of it, state its state letter (Z: a zombie). state may be NULL.
+ */
+bool proc_same(uint32_t pid, uint64_t start_ns, struct ct_event_hdr *now, char *state);
 
 #endif

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "reap.h"
+#include "report.h"
+#include "uffd.h"
+#include "util.h"
+
+/* After SIGKILL a process is gone at once unless it is stuck in the kernel; wait this long. */
+#define KILL_WAIT_MS 2000
+#define MAX_PAGERS   8
+
+/* Read /proc again: the table's view of argv and cwd may be stale, and a kill is final. */
+static bool still_in_scope(const struct collector *c, uint32_t pid)
+{
+	char argv[8192], cwd[PATH_MAX], link[64];
+	size_t len = read_proc(pid, "cmdline", argv, sizeof(argv));
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
+	n = readlink(link, cwd, sizeof(cwd) - 1);
+	cwd[n < 0 ? 0 : n] = '\0';
+	while (len && argv[len - 1] == '\0')
+		len--;
+	for (int i = 0; i < c->cfg.nscopes; i++)
+		if (refs_dir(argv, len, n > 0 ? cwd : NULL, c->cfg.scopes[i]))
+			return true;
+	return false;
+}
+
+static struct reap_action *log_action(struct reap_log *log, struct proc *p, const char *action)
+{
+	struct reap_action *a = realloc(log->v, (log->n + 1) * sizeof(*a));
+
+	if (!a)
+		abort();
+	log->v = a;
+	a = &log->v[log->n++];
+	memset(a, 0, sizeof(*a));
+	p->keep = true;
+	a->proc = p;
+	a->action = action;
+	a->at_ns = now_boot_ns();
+	return a;
+}
+
+/* true once the process behind pidfd has exited (a zombie counts), waiting up to ms. */
+static bool wait_exit(int pidfd, int ms)
+{
+	struct pollfd pfd = { pidfd, POLLIN, 0 };
+
+	return poll(&pfd, 1, ms) == 1;
+}
+
+/*
+ * SIGTERM, then SIGKILL after the grace. The pidfd is opened first and the process checked
+ * through /proc after: if (pid, start time) still match then, the pidfd is that process, and
+ * signals sent through it cannot reach a later process that reused the pid. Returns true if it
+ * is gone (or would be, in a dry run).
+ */
+static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o,
+		 struct reap_log *log)
+{
+	int pidfd = pidfd_open(p->pid, 0);
+	struct ct_event_hdr now;
+	struct reap_action *a;
+	char state = 0;
+	bool gone;
+
+	if (pidfd < 0 || !proc_same(p->pid, p->start_ns, &now, &state) || state == 'Z') {
+		log_action(log, p, "gone")->exited = true;
+		if (pidfd >= 0)
+			close(pidfd);
+		return true;
+	}
+	if (!still_in_scope(c, p->pid)) {
+		errmsg("reap: %s pid %u no longer references a --scope dir; left running", p->comm,
+		       p->pid);
+		close(pidfd);
+		return false;
+	}
+	if (o->dry_run) {
+		log_action(log, p, "would_kill");
+		close(pidfd);
+		return true;
+	}
+	a = log_action(log, p, "sigterm");
+	gone = pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0 ||
+	       wait_exit(pidfd, o->grace_s < INT_MAX / 1000 ? (int)(o->grace_s * 1000) : INT_MAX);
+	a->exited = gone;
+	if (!gone) {
+		a = log_action(log, p, "sigkill");
+		gone = pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 ||
+		       wait_exit(pidfd, KILL_WAIT_MS);
+		a->exited = gone;
+	}
+	close(pidfd);
+	return gone;
+}
+
+void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o, struct reap_log *log)
+{
+	struct proc **vmms = NULL, *pagers[MAX_PAGERS];
+	size_t n = 0;
+
+	pt_for_each(&c->pt, p) if (collector_is_leak(c, p, ended_ns) && !p->exited)
+	{
+		vmms = realloc(vmms, (n + 1) * sizeof(*vmms));
+		if (!vmms)
+			abort();
+		vmms[n++] = p;
+	}
+	for (size_t i = 0; i < n; i++) {
+		/* a pager is stopped only once its guest is: else the guest would spin */
+		if (!stop(c, vmms[i], o, log))
+			continue;
+		for (int j = 0, np = uffd_pagers(c, vmms[i], pagers, MAX_PAGERS); j < np; j++)
+			stop(c, pagers[j], o, log);
+	}
+	free(vmms);
+}
+
+struct json_object *reap_json(const struct reap_log *log)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int i = 0; log && i < log->n; i++) {
+		const struct reap_action *a = &log->v[i];
+		struct json_object *o = proc_ref_json(a->proc);
+
+		json_object_object_add(o, "role",
+				       jstr(a->proc->role == ROLE_VMM ? "vmm" : "pager"));
+		json_object_object_add(o, "action", jstr(a->action));
+		json_object_object_add(o, "at", jtime(a->at_ns));
+		json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+void reap_log_free(struct reap_log *log)
+{
+	free(log->v);
+}
