@@ -568,7 +568,19 @@ void render_json(FILE *f, const struct report *r)
 }
 
 static const char report_usage[] =
-	"usage: cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n";
+	"usage: cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n"
+	"\n"
+	"Render a report written by `cidtrace record` or `cidtrace run`: a story per finding\n"
+	"(text, the default; color only on a terminal), one self-contained HTML file with a\n"
+	"timeline, or the JSON normalized to the current schema. No root needed.\n"
+	"\n"
+	"exit codes: 0 ok, 1 writing failed, 2 usage error or unwritable -o, 4 the input is\n"
+	"unreadable, not a report, truncated or of an unknown schema major.\n"
+	"\n"
+	"examples:\n"
+	"  cidtrace report cidtrace-report.json\n"
+	"  cidtrace report cidtrace-report.json --format html -o cidtrace.html\n"
+	"  cidtrace report old.json --format json | jq '.findings[].summary'\n";
 
 static int report_usage_error(const char *what, const char *arg)
 {
