@@ -122,6 +122,9 @@ struct fd_walk {
 
 static int uffd_fd_step(__u32 i, struct fd_walk *w)
 {
+	struct mm_struct *mm, *ctx_mm;
+	struct userfaultfd_ctx *ctx;
+	struct task_struct *task;
 	struct file *file = NULL;
 	struct ct_uffd_event *e;
 
@@ -136,12 +139,23 @@ static int uffd_fd_step(__u32 i, struct fd_walk *w)
 		return 0;
 	}
 	fill_hdr(&e->hdr, CT_EV_UFFD_FILE, w->task);
-	e->ctx = (__u64)BPF_CORE_READ(file, private_data);
+	ctx = BPF_CORE_READ(file, private_data);
+	e->ctx = (__u64)ctx;
 	e->bytes = 0;
 	e->cmd = 0;
 	e->ret = 0;
 	e->fd = i;
 	e->flags = CT_UFFD_EXITING | CT_UFFD_AT_EXIT;
+	/*
+	 * Is the dying process the context's owner? Since 6.16 the tracepoint runs before
+	 * exit_mm() and the mms compare; before, task->mm is gone already, but then an owner's
+	 * mm has no users left while a pager's target mm still has its owner.
+	 */
+	task = w->task; /* BPF_CORE_READ relocates every member: start from a kernel type */
+	mm = BPF_CORE_READ(task, mm);
+	ctx_mm = BPF_CORE_READ(ctx, mm);
+	if (mm ? mm == ctx_mm : !BPF_CORE_READ(ctx_mm, mm_users.counter))
+		e->flags |= CT_UFFD_OWNER;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -300,7 +300,7 @@ int guests_command(const struct collector_cfg *cfg, bool json)
 	}
 	/* without the iterator VMMs are still listed, by name, with no uffd column */
 	if (uffd_load_iter(&t))
-		uffd_iterate_files(&t, add_uffd_file, &gs);
+		uffd_iterate_files(&t, 0, add_uffd_file, &gs);
 	uffd_hooks_stop(&t);
 	collect(&gs, cfg->spin_pct);
 	if (json)

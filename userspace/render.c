@@ -116,41 +116,54 @@ static const struct field guest_f[] = {
 	F("argv", T_STRS), F("test_dir", T_STR), F("orphaned", T_BOOL), F("exited_at", T_TIME), END
 };
 static const struct field pager_f[] = {
-	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("argv", T_STRS),
+	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
+	F("ppid", T_INT), F("argv", T_STRS),
 	F("exited_at", T_TIME), SUB("exit", T_OBJN, exit_f),
 	SUB("fatal_signals", T_ARR, signal_f), END
 };
 static const struct field uffd_counts_f[] = {
 	F("id", T_STR), F("registered_bytes", T_INT), F("pages_served", T_INT),
-	F("last_served_at", T_TIME), F("pending", T_INT), F("total", T_INT), END
+	F("pages_served_from", T_STR), F("last_served_at", T_TIME), F("pending", T_INT),
+	F("total", T_INT), END
 };
 static const struct field thread_f[] = {
 	F("tid", T_INT), F("comm", T_STR), F("cpu_pct", T_NUM), F("state", T_STR), END
 };
 static const struct field restarted_f[] = {
-	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("started_at", T_TIME), END
+	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
+	F("started_at", T_TIME), END
 };
+static const struct field history_f[] = { F("state", T_STR), F("at", T_TIME), END };
 static const struct field orphan_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("state", T_STR), F("since", T_TIME),
-	F("state_since", T_TIME), F("resolved_at", T_TIME), SUB("guest", T_OBJ, guest_f),
+	F("state_since", T_TIME), SUB("history", T_ARR, history_f), F("resolved_at", T_TIME),
+	F("resolution", T_STR), SUB("guest", T_OBJ, guest_f),
 	SUB("pager", T_OBJ, pager_f), SUB("uffd", T_OBJ, uffd_counts_f), F("cpu_pct", T_NUM),
 	SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
 	F("note", T_STR), END
 };
 static const struct field other_f[] = { F("kind", T_STR), F("summary", T_STR), END };
 static const struct field handler_f[] = {
-	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("holding", T_BOOL),
-	F("exited_at", T_TIME), END
+	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
+	F("holding", T_BOOL), F("serving_ioctls", T_INT), F("served_bytes", T_INT),
+	F("last_served_at", T_TIME), F("exited_at", T_TIME), END
 };
 static const struct field uffds_f[] = {
 	F("id", T_STR), SUB("owner", T_OBJ, ref_f), SUB("handlers", T_ARR, handler_f),
-	F("registered_bytes", T_INT), F("pages_served", T_INT), F("last_served_at", T_TIME),
-	F("state", T_STR), F("first_seen_at", T_TIME), F("released_at", T_TIME), END
+	F("registered_bytes", T_INT), F("pages_served", T_INT), F("pages_served_from", T_STR),
+	F("last_served_at", T_TIME), F("registrations", T_INT), F("unregistrations", T_INT),
+	F("state", T_STR), F("first_seen_at", T_TIME), F("seeded", T_BOOL),
+	F("released_at", T_TIME), END
+};
+static const struct field reaped_f[] = {
+	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
+	F("role", T_STR), F("action", T_STR), F("at", T_TIME), F("exited", T_BOOL), END
 };
 static const struct field root_f[] = {
 	F("schema", T_STR), SUB("tool", T_OBJ, tool_f), SUB("host", T_OBJ, host_f),
 	SUB("trace", T_OBJ, trace_f), SUB("processes", T_ARR, process_f),
-	SUB("cids", T_ARR, cid_f), SUB("uffds", T_ARR, uffds_f), F("findings", T_FINDINGS), END
+	SUB("cids", T_ARR, cid_f), SUB("uffds", T_ARR, uffds_f), F("findings", T_FINDINGS),
+	SUB("reaped", T_ARR, reaped_f), END
 };
 /* clang-format on */
 

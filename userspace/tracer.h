@@ -67,7 +67,8 @@ void uffd_hooks_stop(struct tracer *t);
 /* The userfaultfd file iterator alone, for a snapshot; uffd_hooks_stop() unloads it. */
 bool uffd_load_iter(struct tracer *t);
 /* Every (process, fd) holding a userfaultfd now, as CT_EV_UFFD_FILE records. 0 or -errno. */
-int uffd_iterate_files(void *t, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg);
+int uffd_iterate_files(void *t, uint32_t pid, void (*fn)(const struct ct_uffd_event *e, void *arg),
+		       void *arg);
 
 enum vsock_presence {
 	VSOCK_ABSENT,

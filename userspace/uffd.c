@@ -12,8 +12,15 @@
 #include "uffd.h"
 #include "util.h"
 
-/* Periodic scan: contexts born without the precise hooks, handlers that closed their fd. */
+/*
+ * Every second, the known owners and handlers are scanned (handlers that closed their fd).
+ * A walk of every process's fds (contexts born without the precise hooks, releases) costs
+ * 0.3 us per open fd: it runs every 10 s, and at once to confirm an orphan or a release
+ * that a partial scan suggests.
+ */
 #define SCAN_NS 1000000000ull
+#define FULL_SCAN_NS 10000000000ull
+#define MAX_SCAN_PIDS 256
 /* A process's exit event comes before exit_files(): look for its fds a little later. */
 #define EXIT_SETTLE_NS 200000000ull
 /* How often an orphan's owner is sampled, and its registered memory re-read. */
@@ -81,7 +88,8 @@ struct uffd_state {
 	unsigned int next_id;
 	struct uffd_source src;
 	bool have_src;
-	uint64_t gen, next_scan_ns;
+	uint64_t gen, next_scan_ns, next_full_ns;
+	bool need_full;
 	double spin_pct;
 	uint64_t window_ns;
 	long tick_hz;
@@ -210,6 +218,11 @@ static void release(struct collector *c, struct uctx *u, uint64_t ts)
 {
 	u->released = true;
 	u->released_ns = ts;
+	for (int i = 0; i < u->nhandlers; i++) /* nobody holds a released file */
+		if (!u->handlers[i].gone_ns)
+			u->handlers[i].gone_ns = u->handlers[i].proc->exited ?
+							 u->handlers[i].proc->exit_ns :
+							 ts;
 	resolve(c, u, ts, "the uffd was released");
 }
 
@@ -226,9 +239,15 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e)
 	}
 	if (e->hdr.type == CT_EV_UFFD_FILE) { /* held by a process exiting now */
 		u = get_ctx(us, e->ctx, e->hdr.ts_ns);
+		if (e->flags & CT_UFFD_OWNER) {
+			if (!u->owner)
+				set_owner(c, u, p);
+			return;
+		}
 		if (p != u->owner && get_handler(c, u, p) &&
 		    e->hdr.ts_ns + EXIT_SETTLE_NS < us->next_scan_ns)
 			us->next_scan_ns = e->hdr.ts_ns + EXIT_SETTLE_NS;
+		us->need_full |= !u->owner; /* who else holds it, only a full walk can say */
 		return;
 	}
 	if (e->ret && e->ret != -EAGAIN) /* EAGAIN: a partial serve still served */
@@ -272,6 +291,24 @@ struct scan_arg {
 	uint64_t gen, now;
 };
 
+/*
+ * A new owner for a context we know: the kernel freed the old userfaultfd_ctx between two
+ * scans and handed its memory to a new one. The old context was released unseen; the
+ * handlers this scan already found belong to the new one.
+ */
+static struct uctx *reused(struct collector *c, struct uctx *old, uint64_t gen, uint64_t now)
+{
+	struct uctx *u;
+
+	release(c, old, now);
+	u = get_ctx(c->uffd, old->key, now);
+	u->seen_gen = gen;
+	for (int i = 0; i < old->nhandlers; i++)
+		if (old->handlers[i].seen_gen == gen)
+			u->handlers[u->nhandlers++] = old->handlers[i];
+	return u;
+}
+
 static void on_file(const struct ct_uffd_event *e, void *arg)
 {
 	struct scan_arg *a = arg;
@@ -283,6 +320,8 @@ static void on_file(const struct ct_uffd_event *e, void *arg)
 		u->seeded = true; /* it predates the trace */
 	u->seen_gen = a->gen;
 	if (e->flags & CT_UFFD_OWNER) {
+		if (u->owner && u->owner != p)
+			u = reused(a->c, u, a->gen, a->now);
 		if (!u->owner)
 			set_owner(a->c, u, p);
 		u->owner_fd = e->fd;
@@ -376,17 +415,30 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 	live_line(c, u, now, "pager_lost", detail);
 }
 
-/* After a scan: has the context just lost its last handler while its owner lives on? */
+static bool any_handler_holding(const struct uctx *u)
+{
+	for (int i = 0; i < u->nhandlers; i++)
+		if (u->handlers[i].seen_gen == u->seen_gen)
+			return true;
+	return false;
+}
+
+/* The owner lives and holds the file, and every handler it had is gone. */
+static bool lost_all_handlers(const struct uctx *u)
+{
+	return u->nhandlers && !any_handler_holding(u) && u->owner && !u->owner->exited &&
+	       !u->owner_exiting && u->owner_gen == u->seen_gen;
+}
+
+/* After a full scan: has the context just lost its last handler while its owner lives on? */
 static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 {
-	bool any_holding = false;
+	bool any_holding = any_handler_holding(u);
 
 	for (int i = 0; i < u->nhandlers; i++) {
 		struct handler *h = &u->handlers[i];
 
-		if (h->seen_gen == u->seen_gen)
-			any_holding = true;
-		else if (!h->gone_ns)
+		if (h->seen_gen != u->seen_gen && !h->gone_ns)
 			h->gone_ns = h->proc->exited ? h->proc->exit_ns : now;
 	}
 	if (u->orphan) {
@@ -394,31 +446,71 @@ static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 			resolve(c, u, now, "a new pager took over");
 		return;
 	}
-	if (any_holding || !u->nhandlers || !u->owner || u->owner->exited || u->owner_exiting ||
-	    u->owner_gen != u->seen_gen)
+	if (!lost_all_handlers(u))
 		return;
 	refresh_memory(u, now, true);
 	if (u->registered)
 		start_orphan(c, u, now);
 }
 
+static int add_pid(uint32_t *pids, int n, const struct proc *p)
+{
+	if (!p || p->exited || n == MAX_SCAN_PIDS)
+		return n;
+	for (int i = 0; i < n; i++)
+		if (pids[i] == p->pid)
+			return n;
+	pids[n] = p->pid;
+	return n + 1;
+}
+
+/* The uffds of every live owner and handler of a live context. */
+static void scan_known(struct collector *c, struct scan_arg *a)
+{
+	struct uffd_state *us = c->uffd;
+	uint32_t pids[MAX_SCAN_PIDS];
+	int n = 0;
+
+	for (struct uctx *u = us->ctxs; u; u = u->next) {
+		if (u->released)
+			continue;
+		n = add_pid(pids, n, u->owner);
+		for (int i = 0; i < u->nhandlers; i++)
+			if (!u->handlers[i].gone_ns)
+				n = add_pid(pids, n, u->handlers[i].proc);
+	}
+	for (int i = 0; i < n; i++)
+		us->src.scan(us->src.ctx, pids[i], on_file, a); /* a process gone is no holder */
+}
+
 static void scan(struct collector *c, uint64_t now)
 {
 	struct uffd_state *us = c->uffd;
+	bool full = !us->gen || us->need_full || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
 
-	if (us->src.scan(us->src.ctx, on_file, &a))
+	if (!full) {
+		scan_known(c, &a);
+	} else if (us->src.scan(us->src.ctx, 0, on_file, &a)) {
 		return;
+	} else {
+		us->need_full = false;
+		us->next_full_ns = now + FULL_SCAN_NS;
+	}
 	if (us->src.serves)
 		us->src.serves(us->src.ctx, on_serves, c);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
 		if (u->released)
 			continue;
-		if (u->seen_gen != a.gen && !us->src.ioctls_traced)
+		if (!full && (u->seen_gen != a.gen || (!u->orphan && lost_all_handlers(u))))
+			us->need_full = true; /* released, or orphaned: only if a full walk agrees */
+		else if (u->seen_gen != a.gen && !us->src.ioctls_traced)
 			release(c, u, now); /* nobody holds it: its release went unseen */
 		else if (u->seen_gen == a.gen)
 			evaluate(c, u, now);
 	}
+	if (us->need_full && !full)
+		scan(c, now);
 }
 
 static const struct thread_cpu *find_thread(const struct sample *s, uint32_t tid)

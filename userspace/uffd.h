@@ -22,8 +22,10 @@ struct proc;
 /* What the BPF side can tell, set by the tracer (uffd_hooks.c). */
 struct uffd_source {
 	void *ctx;
-	/* every process holding a userfaultfd right now, as CT_EV_UFFD_FILE records */
-	int (*scan)(void *ctx, void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg);
+	/* the userfaultfds process pid (0: every process) holds right now, as CT_EV_UFFD_FILE
+	 * records; 0 or -errno */
+	int (*scan)(void *ctx, uint32_t pid, void (*fn)(const struct ct_uffd_event *e, void *arg),
+		    void *arg);
 	/* serving ioctls counted per (context, process); NULL without the precise hooks */
 	/* serving ioctls counted per (context, process), NULL without the precise hooks; fn
 	 * returns true to drop a count no longer needed */

@@ -78,10 +78,7 @@ orphan_is() {
 		.uffd.total >= 1 and .cpu_pct >= 90 and .threads[0].comm == "fc_vcpu 1" and
 		.threads[0].cpu_pct >= 80 and .restarted_pager == null and .resolved_at == null and
 		([.history[].state] == ["pager_lost", "spinning"])'
-	# flagged within --spin-window (3 s) + 2 s of the pager's death, by the kernel's clock
-	orphan_is 'def t: (sub("\\.[0-9]+Z$"; "Z") | fromdate) +
-		(capture("(?<f>\\.[0-9]+)Z$").f | tonumber);
-		(.state_since | t) - (.pager.exited_at | t) <= 5'
+	# how soon (--spin-window + 2 s at most) is measured by `make bench`, not asserted here
 	rq --argjson g "$VMM" --argjson p "$PAGER" '
 		(.processes[] | select(.pid == $g) | .role == "vmm") and
 		(.processes[] | select(.pid == $p) | .role == "pager") and
