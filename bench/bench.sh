@@ -1071,7 +1071,8 @@ scan_run() {
 	fi
 }
 
-# scan_added: CPU ms per scan that the fd holders add (1 scan per second).
+# scan_added: CPU ms per second that the fd holders add (a full walk every 10 s, a walk of the
+# known holders every second).
 scan_added() {
 	calc 2 "($(med3 "${scan_pct_fds[@]}") - $(med3 "${scan_pct_nofds[@]}")) * 10"
 }
@@ -1105,7 +1106,7 @@ uffd_scan_section() {
 		fi
 	done
 	echo "  median  guest + fds $(with "$(med3 "${scan_pct_fds[@]}")" %), guest only" \
-		"$(with "$(med3 "${scan_pct_nofds[@]}")" %): $(sgn "$(scan_added)") ms CPU per scan" \
+		"$(with "$(med3 "${scan_pct_nofds[@]}")" %): $(sgn "$(scan_added)") ms CPU per s" \
 		"for $((SCAN_PROCS * SCAN_FDS)) more fds"
 	echo
 }
@@ -1117,7 +1118,7 @@ scan_rows() {
 	row "tracer CPU %, guest only" "-" "$(med3 "${scan_pct_nofds[@]}")" "-" "-" "info"
 	row "tracer CPU %, + ${SCAN_PROCS}x${SCAN_FDS} fds" "-" "$fds" "-" \
 		"<= ${TARGET_SCAN_PCT}%" "$(verdict "$fds" $TARGET_SCAN_PCT)"
-	row "CPU ms per scan, added by the fds" "-" "$(sgn "$(scan_added)")" "-" "-" "info"
+	row "CPU ms per s, added by the fds" "-" "$(sgn "$(scan_added)")" "-" "-" "info"
 }
 
 # uffd_sections: whichever of the three BENCH_ONLY asks for (all by default).
