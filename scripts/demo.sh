@@ -56,8 +56,9 @@ done
 echo "job: done"
 EOF2
 
-echo "== ./cidtrace run --scope $root --scratch-root $root --checkpoint 0.5 -o $root/report.json -- bash job.sh"
-./cidtrace run --scope "$root" --scratch-root "$root" --checkpoint 0.5 -o "$root/report.json" -- bash "$root/job.sh"
+echo "== ./cidtrace run --scope $root --scratch-root $root --checkpoint 0.5 --only exec,exit,uffd -o $root/report.json -- bash job.sh"
+./cidtrace run --scope "$root" --scratch-root "$root" --checkpoint 0.5 --only exec,exit,uffd \
+	-o "$root/report.json" -- bash "$root/job.sh"
 
 # DEMO_VM=1 fetches the VM kernels if needed; by default the VM part runs only if they are
 # cached already (the VM boots in ~15 s; the download takes longer).
