@@ -231,20 +231,6 @@ static void print_json(const struct guests *gs, uint64_t now)
 	json_object_put(doc);
 }
 
-/* s escaped for a terminal, in a malloc'ed string. */
-static char *escaped(const char *s)
-{
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&out, &len);
-
-	if (!f)
-		abort();
-	fput_escaped(f, s, strlen(s));
-	fclose(f);
-	return out;
-}
-
 static void print_text(const struct guests *gs, uint64_t now)
 {
 	int width = strlen("TEST_DIR");
@@ -256,7 +242,7 @@ static void print_text(const struct guests *gs, uint64_t now)
 	}
 	dirs = xrealloc(NULL, gs->n * sizeof(*dirs));
 	for (size_t i = 0; i < gs->n; i++) {
-		dirs[i] = escaped(gs->g[i].p->test_dir ? gs->g[i].p->test_dir : "-");
+		dirs[i] = term_escape(gs->g[i].p->test_dir ? gs->g[i].p->test_dir : "-");
 		if ((int)strlen(dirs[i]) > width)
 			width = strlen(dirs[i]);
 	}
@@ -264,7 +250,7 @@ static void print_text(const struct guests *gs, uint64_t now)
 	       "TEST_DIR", "CIDS", "UFFD", "PAGER", "CPU%", "AGE", "ORPHANED");
 	for (size_t i = 0; i < gs->n; i++) {
 		const struct guest *g = &gs->g[i];
-		char *comm = escaped(g->p->comm), cids[12 * MAX_CIDS] = "-", pager[12] = "-";
+		char *comm = term_escape(g->p->comm), cids[12 * MAX_CIDS] = "-", pager[12] = "-";
 		int n = 0;
 
 		for (int j = 0; j < g->ncids; j++)

@@ -497,19 +497,6 @@ struct json_object *jidx(struct json_object *o, const char *key, size_t i)
 	return i < jlen(o, key) ? json_object_array_get_idx(jget(o, key), i) : NULL;
 }
 
-char *term_escape(const char *s)
-{
-	char *out = NULL;
-	size_t len;
-	FILE *f = open_memstream(&out, &len);
-
-	if (!f)
-		abort();
-	fput_escaped(f, s, strlen(s));
-	fclose(f);
-	return out;
-}
-
 char *html_escape(const char *s)
 {
 	static const char *const entity[256] = {

@@ -38,8 +38,6 @@ bool parse_time(const char *s, int64_t *us);
 /* A time relative to the trace start: "+12.301s", "-0.020s". */
 void fmt_rel(char *buf, size_t len, int64_t delta_us);
 
-/* malloc'ed copies safe for a terminal (see fput_escaped) and for HTML text or attributes. */
-char *term_escape(const char *s);
 char *html_escape(const char *s);
 
 /* Typed reads of a normalized object; NULL, 0 or false when the value is null. */

@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "render.h"
+#include "util.h"
 
 static const char *const known_kinds[] = { "cid_conflict", "invalid_cid", "uffd_orphan",
 					   "vmm_leak" };

@@ -313,3 +313,16 @@ bool proc_same(uint32_t pid, uint64_t start_ns, struct ct_event_hdr *now, char *
 
 	return parse_stat(pid, now, state) && now->start_ns == start_ns - start_ns % tick_ns;
 }
+
+char *term_escape(const char *s)
+{
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		abort();
+	fput_escaped(f, s, strlen(s));
+	fclose(f);
+	return out;
+}

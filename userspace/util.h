@@ -44,6 +44,8 @@ char *utf8_sanitize(const char *s, size_t len, size_t *out_len);
  * lines or inject escape sequences.
  */
 void fput_escaped(FILE *f, const char *s, size_t len);
+/* s escaped as fput_escaped writes it, in a malloc'ed string. */
+char *term_escape(const char *s);
 
 /*
  * Replace path with data atomically: a temp file in the same directory (O_EXCL, so never a

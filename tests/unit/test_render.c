@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "render.h"
+#include "util.h"
 
 static const char *owned(char *s)
 {
