@@ -18,8 +18,8 @@
  * 0.3 us per open fd: it runs every 10 s, and at once to confirm an orphan or a release
  * that a partial scan suggests.
  */
-#define SCAN_NS 1000000000ull
-#define FULL_SCAN_NS 10000000000ull
+#define SCAN_NS	      1000000000ull
+#define FULL_SCAN_NS  10000000000ull
 #define MAX_SCAN_PIDS 256
 /* A process's exit event comes before exit_files(): look for its fds a little later. */
 #define EXIT_SETTLE_NS 200000000ull
@@ -220,9 +220,8 @@ static void release(struct collector *c, struct uctx *u, uint64_t ts)
 	u->released_ns = ts;
 	for (int i = 0; i < u->nhandlers; i++) /* nobody holds a released file */
 		if (!u->handlers[i].gone_ns)
-			u->handlers[i].gone_ns = u->handlers[i].proc->exited ?
-							 u->handlers[i].proc->exit_ns :
-							 ts;
+			u->handlers[i].gone_ns =
+				u->handlers[i].proc->exited ? u->handlers[i].proc->exit_ns : ts;
 	resolve(c, u, ts, "the uffd was released");
 }
 
@@ -503,7 +502,8 @@ static void scan(struct collector *c, uint64_t now)
 		if (u->released)
 			continue;
 		if (!full && (u->seen_gen != a.gen || (!u->orphan && lost_all_handlers(u))))
-			us->need_full = true; /* released, or orphaned: only if a full walk agrees */
+			us->need_full =
+				true; /* released, or orphaned: only if a full walk agrees */
 		else if (u->seen_gen != a.gen && !us->src.ioctls_traced)
 			release(c, u, now); /* nobody holds it: its release went unseen */
 		else if (u->seen_gen == a.gen)

@@ -289,7 +289,8 @@ static bool parse_stat(int pid, struct ct_event_hdr *h, char *state)
 	lp = strchr(buf, '(');
 	rp = strrchr(buf, ')');
 	if (!lp || !rp || hz <= 0 ||
-	    sscanf(rp + 2, "%c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
+	    sscanf(rp + 2,
+		   "%c %u %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %llu",
 		   &st, &h->ppid, &ticks) != 3)
 		return false;
 	h->pid = pid;
