@@ -149,9 +149,7 @@ _Static_assert(sizeof(struct ct_module_event) == 104, "ct_module_event layout");
 /* ct_uffd_event.flags */
 #define CT_UFFD_OWNER	0x1 /* the holder's mm is the context's: it created the uffd */
 #define CT_UFFD_EXITING 0x2 /* the holder is dying (as CT_HOLDER_EXITING) */
-#define CT_UFFD_AT_EXIT                                                                            \
-	0x4 /* sent by the process exit hook: the holder is exiting now, its
-			     * mm already gone, so CT_UFFD_OWNER cannot be told */
+#define CT_UFFD_AT_EXIT 0x4 /* sent by the process exit hook: the holder is exiting now */
 
 /*
  * CT_EV_UFFD_*. ctx is the struct userfaultfd_ctx behind the file: the same for every process
