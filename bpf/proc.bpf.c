@@ -122,7 +122,6 @@ struct fd_walk {
 
 static int uffd_fd_step(__u32 i, struct fd_walk *w)
 {
-	struct mm_struct *mm, *ctx_mm;
 	struct userfaultfd_ctx *ctx;
 	struct task_struct *task;
 	struct file *file = NULL;
@@ -147,14 +146,12 @@ static int uffd_fd_step(__u32 i, struct fd_walk *w)
 	e->fd = i;
 	e->flags = CT_UFFD_EXITING | CT_UFFD_AT_EXIT;
 	/*
-	 * Is the dying process the context's owner? Since 6.16 the tracepoint runs before
-	 * exit_mm() and the mms compare; before, task->mm is gone already, but then an owner's
-	 * mm has no users left while a pager's target mm still has its owner.
+	 * Is the dying process the context's owner? Before 6.16 the tracepoint runs after
+	 * exit_mm() has cleared task->mm, but exit_mm() leaves active_mm on the old mm (lazy
+	 * TLB) until the task's last schedule, so it names the process's mm on every kernel.
 	 */
 	task = w->task; /* BPF_CORE_READ relocates every member: start from a kernel type */
-	mm = BPF_CORE_READ(task, mm);
-	ctx_mm = BPF_CORE_READ(ctx, mm);
-	if (mm ? mm == ctx_mm : !BPF_CORE_READ(ctx_mm, mm_users.counter))
+	if (BPF_CORE_READ(task, active_mm) == BPF_CORE_READ(ctx, mm))
 		e->flags |= CT_UFFD_OWNER;
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
@@ -164,7 +161,11 @@ static int uffd_fd_step(__u32 i, struct fd_walk *w)
  * The userfaultfds a dying process still holds: exit_files() runs after the exit
  * tracepoint, so its table is intact. A pager that dies between two iterator scans is known
  * to have served a context only this way. The walk costs one read per fd slot, and nothing
- * until userspace has seen a userfaultfd at all.
+ * until userspace has seen a userfaultfd at all. It runs for the group's last thread, and
+ * for a thread holding the last reference to the table: the group's last may be a worker
+ * with no files (vhost and KVM workers are in the VMM's thread group since 6.4 and 6.13),
+ * and threads killed together may all trace before any drops its reference. A table seen
+ * twice gives the collector the same record twice, which it takes once.
  */
 static __always_inline void uffds_at_exit(struct task_struct *task)
 {
@@ -184,12 +185,13 @@ static __always_inline void uffds_at_exit(struct task_struct *task)
  */
 static __always_inline int on_exit(struct task_struct *task)
 {
+	bool group_dead = BPF_CORE_READ(task, signal, live.counter) == 0;
 	struct ct_exit_event *e;
 
-	if (BPF_CORE_READ(task, signal, live.counter) != 0)
-		return 0;
-	if (uffd_fops)
+	if (uffd_fops && (group_dead || BPF_CORE_READ(task, files, count.counter) == 1))
 		uffds_at_exit(task);
+	if (!group_dead)
+		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
