@@ -20,9 +20,7 @@
 #include "util.h"
 
 #define SAMPLE_NS 250000000ull
-/* a QEMU has a thread per vCPU and per I/O worker: room for far more than a test guest has */
-#define MAX_THREADS 512
-#define MAX_CIDS    8
+#define MAX_CIDS  8
 
 /* Sort order, worst first. */
 enum rank {
@@ -94,17 +92,6 @@ static void add_cid(const struct ct_vsock_event *e, void *arg)
 	}
 }
 
-static uint64_t cpu_ticks(uint32_t pid)
-{
-	static struct thread_cpu th[MAX_THREADS];
-	int n = proc_threads(pid, th, MAX_THREADS);
-	uint64_t sum = 0;
-
-	for (int i = 0; i < n; i++)
-		sum += th[i].ticks;
-	return sum;
-}
-
 /*
  * One context g owns through owner record o: served while another process holds the file;
  * else, with memory still registered, its pager is lost and CPU and unresolved faults say
@@ -174,15 +161,15 @@ static void collect(struct guests *gs, double spin_pct)
 		return;
 	t0 = now_boot_ns();
 	for (size_t i = 0; i < gs->n; i++)
-		gs->g[i].ticks = cpu_ticks(gs->g[i].p->pid);
+		proc_cpu_ticks(gs->g[i].p->pid, &gs->g[i].ticks);
 	nanosleep(&pause, NULL);
 	secs_ns = now_boot_ns() - t0;
 	for (size_t i = 0; i < gs->n; i++) {
 		struct guest *g = &gs->g[i];
-		uint64_t ticks = cpu_ticks(g->p->pid);
+		uint64_t ticks = 0;
 
-		/* threads that exited during the sample take their ticks with them */
-		if (ticks > g->ticks)
+		/* a process gone during the sample has no CPU to show */
+		if (proc_cpu_ticks(g->p->pid, &ticks) && ticks > g->ticks)
 			g->cpu_pct = 100.0 * (ticks - g->ticks) / hz / (secs_ns / 1e9);
 		for (size_t j = 0; j < gs->files.n; j++)
 			if (gs->files.e[j].hdr.pid == g->p->pid &&

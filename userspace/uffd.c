@@ -42,6 +42,7 @@ struct handler {
 
 struct sample {
 	uint64_t at;
+	uint64_t ticks; /* the whole process's CPU: threads that exit keep theirs counted */
 	int nthreads;
 	struct thread_cpu th[MAX_THREADS];
 };
@@ -521,15 +522,6 @@ static const struct thread_cpu *find_thread(const struct sample *s, uint32_t tid
 	return NULL;
 }
 
-static uint64_t sample_ticks(const struct sample *s)
-{
-	uint64_t sum = 0;
-
-	for (int i = 0; i < s->nthreads; i++)
-		sum += s->th[i].ticks;
-	return sum;
-}
-
 /* Share of one core, in %, used between two samples. */
 static double cpu_pct(struct uffd_state *us, uint64_t ticks, const struct sample *from,
 		      const struct sample *to)
@@ -616,7 +608,7 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 	double window_pct = -1, recent_pct = -1;
 
 	s->nthreads = proc_threads(u->owner->pid, s->th, MAX_THREADS);
-	if (s->nthreads < 0)
+	if (s->nthreads < 0 || !proc_cpu_ticks(u->owner->pid, &s->ticks))
 		return; /* gone: its exit event resolves the orphan */
 	s->at = now;
 	o->head = (o->head + 1) % o->cap;
@@ -636,9 +628,9 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 		}
 	}
 	if (base)
-		window_pct = cpu_pct(us, sample_ticks(s) - sample_ticks(base), base, s);
+		window_pct = cpu_pct(us, s->ticks - base->ticks, base, s);
 	if (prev)
-		recent_pct = cpu_pct(us, sample_ticks(s) - sample_ticks(prev), prev, s);
+		recent_pct = cpu_pct(us, s->ticks - prev->ticks, prev, s);
 	o->cpu_pct = window_pct >= 0 ? window_pct : recent_pct > 0 ? recent_pct : 0;
 	if (base || prev)
 		top_threads(us, o, base ? base : prev, s);

@@ -37,6 +37,18 @@ bool parse_task_stat(const char *line, struct thread_cpu *t)
 	return true;
 }
 
+bool proc_cpu_ticks(int pid, uint64_t *ticks)
+{
+	struct thread_cpu t;
+	char line[512];
+
+	/* /proc/PID/stat has the thread's fields, summed over the group */
+	if (!read_proc(pid, "stat", line, sizeof(line)) || !parse_task_stat(line, &t))
+		return false;
+	*ticks = t.ticks;
+	return true;
+}
+
 int proc_threads(int pid, struct thread_cpu *out, int max)
 {
 	char path[64], line[512];

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Orphan classification and the /proc parsers behind it. */
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "uffd.h"
@@ -37,6 +38,17 @@ static void test_task_stat(void)
 	CHECK(t.state == 'D' && t.ticks == 11);
 	CHECK_STR(t.comm, "a) S (b");
 	CHECK(!parse_task_stat("garbage", &t));
+	{
+		uint64_t before = 0, after = 0;
+		volatile unsigned long spin = 0;
+
+		/* the process total: ours, from /proc/self/stat, grows with work */
+		CHECK(proc_cpu_ticks(getpid(), &before));
+		while (proc_cpu_ticks(getpid(), &after) && after == before)
+			spin++;
+		CHECK(after > before);
+		CHECK(!proc_cpu_ticks(0, &after));
+	}
 	CHECK(!parse_task_stat("1 (x) S 1 2", &t));
 }
 
