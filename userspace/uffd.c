@@ -256,12 +256,11 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e)
 	if (e->flags & CT_UFFD_OWNER) {
 		if (!u->owner)
 			set_owner(c, u, p);
+		/* an owner serving its own faults is no handler: it cannot outlive itself */
 		if (e->cmd == CT_UFFDIO_REGISTER)
 			u->registrations++;
 		else if (e->cmd == CT_UFFDIO_UNREGISTER)
 			u->unregistrations++;
-		else if (e->cmd != CT_UFFDIO_API) /* the owner serving its own faults */
-			get_handler(c, u, p);
 		return;
 	}
 	get_handler(c, u, p);
