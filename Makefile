@@ -13,10 +13,13 @@ BPFTOOL    ?= bpftool
 ARCH       := x86
 BUILD      := build
 
+# userspace/ is layered; docs/architecture.md says which layer may include which.
+LAYERS     := lib core kernel output cmd
+
 CFLAGS     ?= -O2 -g
 CFLAGS     += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	      -Wformat=2 -D_GNU_SOURCE -DCIDTRACE_VERSION='"$(VERSION)"' \
-	      -Iinclude -Iuserspace -I$(BUILD) -MMD -MP
+	      -Iinclude $(addprefix -Iuserspace/,$(LAYERS)) -I$(BUILD) -MMD -MP
 LDFLAGS    += -static
 LDLIBS     := -lbpf -lelf -lz -ljson-c
 BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
@@ -25,15 +28,15 @@ BPF_CFLAGS := -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(ARCH) \
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-SRCS       := $(wildcard userspace/*.c)
+SRCS       := $(foreach l,$(LAYERS),$(wildcard userspace/$(l)/*.c))
 OBJS       := $(patsubst userspace/%.c,$(BUILD)/%.o,$(SRCS))
-LIB_OBJS   := $(filter-out $(BUILD)/main.o,$(OBJS))
+LIB_OBJS   := $(filter-out $(BUILD)/cmd/main.o,$(OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 FIX_SRCS   := $(wildcard tests/fixtures/*.c)
 FIX_BINS   := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(FIX_SRCS))
-FUZZ_SRCS  := tests/fuzz/fuzz_report.c userspace/render.c userspace/render_text.c \
-	      userspace/render_html.c userspace/json.c userspace/util.c
+FUZZ_SRCS  := tests/fuzz/fuzz_report.c userspace/output/render.c userspace/output/render_text.c \
+	      userspace/output/render_html.c userspace/lib/json.c userspace/lib/util.c
 FUZZ_SECONDS ?= 60
 
 # Tools and static libraries the build needs; scripts/deps.sh installs them.
@@ -70,6 +73,7 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(OBJS): | $(SKELS)
 
 $(BUILD)/%.o: userspace/%.c | $(BUILD)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 cidtrace: $(OBJS)
@@ -83,9 +87,9 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 
 fixtures: $(FIX_BINS)
 
-$(BUILD)/fuzz/fuzz_report: $(FUZZ_SRCS) $(wildcard userspace/*.h) | $(BUILD)/fuzz
+$(BUILD)/fuzz/fuzz_report: $(FUZZ_SRCS) $(wildcard userspace/*/*.h) | $(BUILD)/fuzz
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=gnu11 \
-		-D_GNU_SOURCE -DCIDTRACE_VERSION='"$(VERSION)"' -Iinclude -Iuserspace \
+		-D_GNU_SOURCE -DCIDTRACE_VERSION='"$(VERSION)"' -Iinclude $(addprefix -Iuserspace/,$(LAYERS)) \
 		$(FUZZ_SRCS) -ljson-c -o $@
 
 fuzz:
@@ -110,7 +114,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/cidtrace
 
 format:
-	clang-format -i bpf/*.c bpf/*.h include/*.h userspace/*.c userspace/*.h tests/unit/*.c tests/fixtures/*.c \
+	clang-format -i bpf/*.c bpf/*.h include/*.h userspace/*/*.c userspace/*/*.h tests/unit/*.c tests/fixtures/*.c \
 		tests/fuzz/*.c
 
 clean:

@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "check.h"
-#include "tracer.h"
+#include "vsock_files.h"
 
 #define CID(lit) argv_guest_cid(lit, sizeof(lit) - 1)
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "procfs.h"
 #include "uffd.h"
 
 static void test_classify(void)

@@ -21,6 +21,7 @@
 #include "tracer.h"
 #include "uffd.h"
 #include "uffd.skel.h"
+#include "uffd_hooks.h"
 #include "uffd_iter.skel.h"
 #include "util.h"
 

@@ -38,7 +38,7 @@ struct collector_cfg {
 	int pids[MAX_LIST]; /* --pid: only these processes and their descendants */
 	int npids;
 	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
-	double spin_pct;	 /* --spin-threshold: % of one core */
+	double spin_pct; /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
 };
 
@@ -53,7 +53,7 @@ struct collector {
 	/* a kernel module was loaded: the tracer may now attach to it */
 	void (*on_module_load)(void *ctx, const char *name);
 	void *on_module_load_ctx;
-	uint64_t received;   /* records consumed from the ring buffer */
+	uint64_t received; /* records consumed from the ring buffer */
 	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
 	bool header_printed;
 };

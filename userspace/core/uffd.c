@@ -8,6 +8,7 @@
 #include "collector.h"
 #include "json.h"
 #include "live.h"
+#include "procfs.h"
 #include "report.h"
 #include "uffd.h"
 #include "util.h"

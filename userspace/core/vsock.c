@@ -33,10 +33,10 @@
 struct binding {
 	struct binding *next;
 	uint64_t instance; /* kernel address: identity only, never printed */
-	unsigned int id;   /* printed as vsock-<id> */
+	unsigned int id; /* printed as vsock-<id> */
 	uint64_t cid;
 	struct proc *binder; /* kept in the process table for the report */
-	uint64_t bound_ns;   /* 0: bound before the trace began */
+	uint64_t bound_ns; /* 0: bound before the trace began */
 	uint64_t released_ns;
 	uint32_t released_by_pid;
 	char released_by_comm[CT_COMM_LEN + 1];
@@ -73,7 +73,7 @@ struct vsock_state {
 	bool releases_traced;
 	uint64_t release_scan_ns;
 	struct ct_vsock_event last; /* the previous bind event, to drop its twin */
-	int64_t local_cid;	    /* -1 until asked */
+	int64_t local_cid; /* -1 until asked */
 };
 
 struct vsock_state *vsock_new(void)
@@ -308,7 +308,8 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 static bool is_twin(const struct ct_vsock_event *a, const struct ct_vsock_event *b)
 {
 	return a->hdr.tid == b->hdr.tid && a->instance == b->instance && a->cid == b->cid &&
-	       a->ret == b->ret && a->source != b->source && b->hdr.ts_ns - a->hdr.ts_ns < DUPLICATE_NS;
+	       a->ret == b->ret && a->source != b->source &&
+	       b->hdr.ts_ns - a->hdr.ts_ns < DUPLICATE_NS;
 }
 
 void vsock_tick(struct collector *c, uint64_t now)
@@ -364,8 +365,8 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
 {
 	/* a /proc record knows the start time to a clock tick only: take the live pid */
-	struct proc *p = e->source == CT_SRC_ITER ? pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns) :
-						    pt_find_live(&c->pt, e->hdr.pid);
+	struct proc *p = e->source == CT_SRC_ITER ? pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns)
+						  : pt_find_live(&c->pt, e->hdr.pid);
 
 	if (!p || active_binding(c->vsock, e->instance))
 		return;
@@ -432,20 +433,21 @@ static void summary(const struct conflict *f, const char *cls, char *buf, size_t
 	else if (!strcmp(cls, "host_local_cid"))
 		snprintf(buf, len, ": it is this host's own vsock CID; pick another.");
 	else if (!h)
-		snprintf(buf, len, ", but no holder was seen; it was bound before tracing and "
-				   "the snapshot could not say by whom.");
+		snprintf(buf, len,
+			 ", but no holder was seen; it was bound before tracing and "
+			 "the snapshot could not say by whom.");
 	else
 		snprintf(buf, len, "; held by %s pid %u%s%s%s, %s%s.", h->comm, h->pid,
 			 h->test_dir ? " (" : "", h->test_dir ? h->test_dir : "",
 			 h->test_dir ? ")" : "",
-			 !strcmp(cls, "teardown_race")	? "which was still dying: a teardown race"
-			 : !strcmp(cls, "inherited_fd") ? "which inherited the vhost fd from its "
-							  "exited binder"
+			 !strcmp(cls, "teardown_race")	 ? "which was still dying: a teardown race"
+			 : !strcmp(cls, "inherited_fd")	 ? "which inherited the vhost fd from its "
+							   "exited binder"
 			 : !strcmp(cls, "orphan_holder") ? "an orphan whose parent is gone"
 							 : "a live VMM using the same CID",
-			 h->test_dir && a->test_dir && strcmp(h->test_dir, a->test_dir) ?
-				 "; the two tests share a CID" :
-				 "");
+			 h->test_dir && a->test_dir && strcmp(h->test_dir, a->test_dir)
+				 ? "; the two tests share a CID"
+				 : "");
 }
 
 static bool in_scope(const struct collector *c, const struct conflict *f)
@@ -469,8 +471,8 @@ void vsock_findings_json(struct collector *c, struct json_object *findings)
 		if (!in_scope(c, f))
 			continue;
 		o = json_object_new_object();
-		json_object_object_add(o, "kind", jstr(f->kind == INVALID_CID ? "invalid_cid" :
-										"cid_conflict"));
+		json_object_object_add(
+			o, "kind", jstr(f->kind == INVALID_CID ? "invalid_cid" : "cid_conflict"));
 		summary(f, cls, text, sizeof(text));
 		json_object_object_add(o, "summary", jstr(text));
 		json_object_object_add(o, "cid", jint(f->cid));
@@ -482,13 +484,15 @@ void vsock_findings_json(struct collector *c, struct json_object *findings)
 		if (f->kind == CID_CONFLICT) {
 			holders = json_object_new_array();
 			for (int i = 0; i < f->nholders; i++)
-				json_object_array_add(holders, holder_json(&f->holders[i], f->last_ns));
+				json_object_array_add(holders,
+						      holder_json(&f->holders[i], f->last_ns));
 			json_object_object_add(o, "holder", holders);
 			json_object_object_add(o, "binding", b ? binding_id(b) : NULL);
-			json_object_object_add(o, "binder",
-					       b && (!f->nholders || b->binder != f->holders[0].proc) ?
-						       proc_json_brief(b->binder) :
-						       NULL);
+			json_object_object_add(
+				o, "binder",
+				b && (!f->nholders || b->binder != f->holders[0].proc)
+					? proc_json_brief(b->binder)
+					: NULL);
 			json_object_object_add(o, "bound_at", b ? jtime(b->bound_ns) : NULL);
 			json_object_object_add(o, "released_at", b ? jtime(b->released_ns) : NULL);
 			json_object_object_add(o, "classification", jstr(cls));

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "commands.h"
 #include "metrics.h"
 #include "reap.h"
 #include "render.h"

@@ -13,11 +13,16 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "commands.h"
 #include "json.h"
+#include "procfs.h"
 #include "report.h"
 #include "tracer.h"
 #include "uffd.h"
+#include "uffd_hooks.h"
 #include "util.h"
+#include "vsock_files.h"
+#include "vsock_hooks.h"
 
 #define SAMPLE_NS 250000000ull
 #define MAX_CIDS  8

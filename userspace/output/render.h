@@ -83,6 +83,4 @@ void render_json(FILE *f, const struct report *r);
 void render_text(FILE *f, const struct report *r, bool color);
 void render_html(FILE *f, const struct report *r);
 
-int report_command(int argc, char **argv);
-
 #endif

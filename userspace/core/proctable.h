@@ -14,7 +14,7 @@
 
 enum role {
 	ROLE_NONE,
-	ROLE_VMM,   /* a hypervisor by name, or the owner of a userfaultfd */
+	ROLE_VMM, /* a hypervisor by name, or the owner of a userfaultfd */
 	ROLE_PAGER, /* serves another process's userfaultfd */
 };
 
@@ -26,9 +26,9 @@ struct fatal_signal {
 };
 
 struct proc {
-	struct proc *hnext;  /* hash chain, by pid */
+	struct proc *hnext; /* hash chain, by pid */
 	struct proc *parent; /* parent's entry at fork; held while this entry exists */
-	uint32_t nchildren;  /* entries whose parent is this one */
+	uint32_t nchildren; /* entries whose parent is this one */
 
 	uint32_t pid;
 	uint64_t start_ns;
@@ -52,9 +52,9 @@ struct proc {
 	bool exited;
 	bool orphaned;
 	bool in_scope; /* argv or cwd references a --scope dir */
-	bool in_job;   /* the `run` command or one of its descendants */
-	bool keep;     /* the report needs it even after exit */
-	bool emit;     /* scratch mark while writing a report */
+	bool in_job; /* the `run` command or one of its descendants */
+	bool keep; /* the report needs it even after exit */
+	bool emit; /* scratch mark while writing a report */
 };
 
 struct proctable {
@@ -74,8 +74,8 @@ void pt_set_parent(struct proc *p, struct proc *parent);
 /* Free p if it has exited, the report does not need it and no child holds it; cascades up. */
 void pt_maybe_free(struct proctable *pt, struct proc *p);
 
-#define pt_for_each(pt, p)                                                                        \
-	for (size_t _b = 0; _b < (pt)->nbuckets; _b++)                                            \
+#define pt_for_each(pt, p)                                                                         \
+	for (size_t _b = 0; _b < (pt)->nbuckets; _b++)                                             \
 		for (struct proc *p = (pt)->buckets[_b], *_n = p ? p->hnext : NULL; p;             \
 		     p = _n, _n = p ? p->hnext : NULL)
 

@@ -21,6 +21,8 @@
 #include "util.h"
 #include "vsock.h"
 #include "vsock.skel.h"
+#include "vsock_files.h"
+#include "vsock_hooks.h"
 #include "vsock_iter.skel.h"
 #include "vsock_tp.skel.h"
 
@@ -247,4 +249,20 @@ void vsock_hooks_stop(struct tracer *t)
 	if (t->mounted_tracefs)
 		umount2(TRACEFS, MNT_DETACH);
 	t->mounted_tracefs = false;
+}
+
+const char *vsock_files_now(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)
+{
+	struct tracer t = { 0 };
+	const char *source = "iter";
+
+	if (access("/sys/module/vhost_vsock", F_OK))
+		return source;
+	vsock_load_iter(&t);
+	if (vsock_iterate_files(&t, fn, arg)) {
+		source = "proc";
+		vsock_proc_scan(fn, arg);
+	}
+	vsock_hooks_stop(&t);
+	return source;
 }

@@ -14,9 +14,9 @@
 enum {
 	EXIT_OK = 0,
 	EXIT_RUNTIME = 1, /* tracing failed after it started, or the report could not be written */
-	EXIT_USAGE = 2,	  /* bad flags or values, unwritable -o, --ready-file or --metrics */
-	EXIT_ENV = 3,	  /* not root, no BPF, no BTF */
-	EXIT_INPUT = 4,	  /* the input report is unreadable or malformed */
+	EXIT_USAGE = 2, /* bad flags or values, unwritable -o, --ready-file or --metrics */
+	EXIT_ENV = 3, /* not root, no BPF, no BTF */
+	EXIT_INPUT = 4, /* the input report is unreadable or malformed */
 	/* --fail-on: the command passed (or record stopped cleanly) but a listed finding occurred;
 	 * above the small codes and below 126, so it is not taken for a shell's or signal's */
 	EXIT_FINDINGS = 10,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "procfs.h"
 #include "uffd.h"
 #include "util.h"
 

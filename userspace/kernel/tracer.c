@@ -15,7 +15,9 @@
 #include "iter.skel.h"
 #include "proc.skel.h"
 #include "tracer.h"
+#include "uffd_hooks.h"
 #include "util.h"
+#include "vsock_hooks.h"
 
 static bool verbose;
 

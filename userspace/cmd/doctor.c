@@ -17,9 +17,11 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "commands.h"
 #include "json.h"
 #include "tracer.h"
 #include "util.h"
+#include "vsock_hooks.h"
 
 #define MAX_ITEMS 20
 #define NO_ROOT	  "rerun doctor as root to probe BPF"

@@ -70,25 +70,12 @@ int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out
 /* How many contexts in the report are in state ("served", "stalled", ... as in uffds[]). */
 int uffd_count_state(struct collector *c, const char *state);
 
-/* uffd_proc.c: what /proc says about an owner. */
+/* One thread of an owner, as /proc shows it. */
 struct thread_cpu {
 	uint32_t tid;
 	uint64_t ticks; /* utime + stime, clock ticks */
 	char state; /* R, S, D, ... */
 	char comm[CT_COMM_LEN + 1];
 };
-
-/* Parse one /proc/PID/task/TID/stat line. */
-bool parse_task_stat(const char *line, struct thread_cpu *t);
-/* CPU ticks the whole process used, exited threads included (so it never goes down). */
-bool proc_cpu_ticks(int pid, uint64_t *ticks);
-/* Every thread of pid, up to max; -1 if the process is gone. */
-int proc_threads(int pid, struct thread_cpu *out, int max);
-/* pending: and total: of fd's fdinfo; false if unreadable (closed, or not a uffd). */
-bool uffd_fdinfo(int pid, int fd, uint64_t *pending, uint64_t *total);
-/* The same from an smaps text. */
-void parse_smaps(FILE *f, uint64_t *registered, uint64_t *resident);
-/* Bytes of pid's mappings registered with a userfaultfd, and how many are resident. */
-bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident);
 
 #endif

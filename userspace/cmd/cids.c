@@ -17,76 +17,10 @@
 #include "json.h"
 #include "testdir.h"
 #include "tracer.h"
+#include "commands.h"
+#include "vsock_files.h"
+#include "vsock_hooks.h"
 #include "util.h"
-
-/* A whole fragment, so guest-cid=12 is never read out of guest-cid=123 or guest-cid=12x. */
-uint64_t argv_guest_cid(const char *argv, size_t len)
-{
-	static const char key[] = "guest-cid=";
-	size_t i = 0;
-
-	while (i < len) {
-		size_t start = i, n;
-		char *end;
-		unsigned long long cid;
-
-		while (i < len && argv[i] && argv[i] != ',')
-			i++;
-		n = i - start;
-		if (n > sizeof(key) - 1 && !memcmp(argv + start, key, sizeof(key) - 1) &&
-		    isdigit((unsigned char)argv[start + sizeof(key) - 1])) {
-			cid = strtoull(argv + start + sizeof(key) - 1, &end, 10);
-			if (end == argv + i)
-				return cid;
-		}
-		i++;
-	}
-	return 0;
-}
-
-int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)
-{
-	static char argv[CT_ARGV_MAX];
-	DIR *procdir = opendir("/proc");
-	struct dirent *de;
-
-	if (!procdir)
-		return -errno;
-	while ((de = readdir(procdir))) {
-		int pid = atoi(de->d_name);
-		char path[64], link[64];
-		struct dirent *fde;
-		DIR *fds;
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-		fds = opendir(path);
-		if (!fds)
-			continue;
-		while ((fde = readdir(fds))) {
-			struct ct_vsock_event e = { .hdr.type = CT_EV_VSOCK_FILE };
-			char fdpath[320];
-			ssize_t n;
-
-			snprintf(fdpath, sizeof(fdpath), "%s/%s", path, fde->d_name);
-			n = readlink(fdpath, link, sizeof(link) - 1);
-			if (n <= 0 || (link[n] = '\0', strcmp(link, "/dev/vhost-vsock")))
-				continue;
-			if (!proc_identity(pid, &e.hdr))
-				continue;
-			e.cid = argv_guest_cid(argv, read_proc(pid, "cmdline", argv, sizeof(argv)));
-			e.fd = atoi(fde->d_name);
-			/* no kernel address to be had: a value no kernel pointer takes */
-			e.instance = (uint64_t)pid << 32 | e.fd;
-			e.source = 0;
-			fn(&e, arg);
-		}
-		closedir(fds);
-	}
-	closedir(procdir);
-	return 0;
-}
 
 struct row {
 	struct ct_vsock_event e;
@@ -126,25 +60,9 @@ static void add_row(const struct ct_vsock_event *e, void *arg)
 
 static const char *state(uint32_t flags)
 {
-	return flags & CT_HOLDER_COREDUMP ? "dumping_core" :
-	       flags & CT_HOLDER_EXITING  ? "exiting" :
-					    "running";
-}
-
-const char *vsock_files_now(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)
-{
-	struct tracer t = { 0 };
-	const char *source = "iter";
-
-	if (access("/sys/module/vhost_vsock", F_OK))
-		return source;
-	vsock_load_iter(&t);
-	if (vsock_iterate_files(&t, fn, arg)) {
-		source = "proc";
-		vsock_proc_scan(fn, arg);
-	}
-	vsock_hooks_stop(&t);
-	return source;
+	return flags & CT_HOLDER_COREDUMP  ? "dumping_core"
+	       : flags & CT_HOLDER_EXITING ? "exiting"
+					   : "running";
 }
 
 int cids_command(const struct testdir_cfg *td, bool json)
@@ -167,11 +85,14 @@ int cids_command(const struct testdir_cfg *td, bool json)
 			json_object_object_add(o, "cid", jint(r->e.cid));
 			json_object_object_add(o, "pid", jint(r->e.hdr.pid));
 			json_object_object_add(o, "ppid", jint(r->e.hdr.ppid));
-			json_object_object_add(o, "comm", jstrn(r->e.hdr.comm,
-								 strnlen(r->e.hdr.comm, CT_COMM_LEN)));
-			json_object_object_add(o, "test_dir", r->test_dir[0] ? jstr(r->test_dir) : NULL);
-			json_object_object_add(o, "age_s",
-					       json_object_new_double((now - r->e.hdr.start_ns) / 1e9));
+			json_object_object_add(
+				o, "comm",
+				jstrn(r->e.hdr.comm, strnlen(r->e.hdr.comm, CT_COMM_LEN)));
+			json_object_object_add(o, "test_dir",
+					       r->test_dir[0] ? jstr(r->test_dir) : NULL);
+			json_object_object_add(
+				o, "age_s",
+				json_object_new_double((now - r->e.hdr.start_ns) / 1e9));
 			json_object_object_add(o, "state", jstr(state(r->e.holder_flags)));
 			json_object_object_add(o, "source", jstr(source));
 			json_object_array_add(arr, o);

@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `cidtrace report FILE`: read a report, check it, and render it as text, HTML or JSON. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "render.h"
+#include "util.h"
+
+static const char report_usage[] =
+	"usage: cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n"
+	"\n"
+	"Render a report written by `cidtrace record` or `cidtrace run`: a story per finding\n"
+	"(text, the default; color only on a terminal), one self-contained HTML file with a\n"
+	"timeline, or the JSON normalized to the current schema. No root needed.\n"
+	"\n"
+	"exit codes: 0 ok, 1 writing failed, 2 usage error or unwritable -o, 4 the input is\n"
+	"unreadable, not a report, truncated or of an unknown schema major.\n"
+	"\n"
+	"examples:\n"
+	"  cidtrace report cidtrace-report.json\n"
+	"  cidtrace report cidtrace-report.json --format html -o cidtrace.html\n"
+	"  cidtrace report old.json --format json | jq '.findings[].summary'\n";
+
+static int report_usage_error(const char *what, const char *arg)
+{
+	errmsg("%s '%s' (see cidtrace report --help)", what, arg);
+	return EXIT_USAGE;
+}
+
+/* The whole file, refusing one larger than REPORT_MAX_BYTES before reading it. */
+static char *read_report(const char *path, size_t *len)
+{
+	size_t cap = 1 << 16, n = 0;
+	char *buf = NULL;
+	struct stat st;
+	ssize_t got;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		errmsg("cannot read report '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		errmsg("cannot read report '%s': %s", path, strerror(EISDIR));
+		goto fail;
+	}
+	if (st.st_size > REPORT_MAX_BYTES)
+		goto too_large;
+	for (;;) {
+		if (n == cap || !buf) {
+			cap = buf ? cap * 2 : cap;
+			if (!(buf = realloc(buf, cap)))
+				abort();
+		}
+		got = read(fd, buf + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			errmsg("cannot read report '%s': %s", path, strerror(errno));
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		n += got;
+		/* a pipe or a file that grew while being read */
+		if (n > REPORT_MAX_BYTES)
+			goto too_large;
+	}
+	close(fd);
+	*len = n;
+	return buf;
+too_large:
+	errmsg("report '%s' is larger than %u MiB; refusing to read it", path,
+	       REPORT_MAX_BYTES >> 20);
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+int report_command(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-color", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *format = "text", *out = NULL, *path;
+	bool color = true;
+	char err[256], *in, *text = NULL;
+	size_t len, text_len;
+	struct report r;
+	FILE *f;
+	int opt, ret;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'f':
+			format = optarg;
+			if (strcmp(format, "text") && strcmp(format, "html") &&
+			    strcmp(format, "json"))
+				return report_usage_error("--format is text, html or json, not",
+							  format);
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'n':
+			color = false;
+			break;
+		case 'h':
+			fputs(report_usage, stdout);
+			return EXIT_OK;
+		default:
+			return report_usage_error("unknown or incomplete option", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc) {
+		fputs(report_usage, stderr);
+		return EXIT_USAGE;
+	}
+	if (optind + 1 < argc)
+		return report_usage_error("unexpected argument", argv[optind + 1]);
+	path = argv[optind];
+	if (out && (ret = atomic_write_probe(out))) {
+		errmsg("cannot write output '%s': %s", out, strerror(-ret));
+		return EXIT_USAGE;
+	}
+
+	in = read_report(path, &len);
+	if (!in)
+		return EXIT_INPUT;
+	ret = report_parse(in, len, &r, err, sizeof(err));
+	free(in);
+	if (ret) {
+		errmsg("report '%s': %s", path, err);
+		return EXIT_INPUT;
+	}
+
+	/* render whole into memory: a failure never leaves half a file behind */
+	f = open_memstream(&text, &text_len);
+	if (!f)
+		abort();
+	if (!strcmp(format, "json"))
+		render_json(f, &r);
+	else if (!strcmp(format, "html"))
+		render_html(f, &r);
+	else
+		render_text(f, &r, color && !out && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
+	fclose(f);
+	report_free(&r);
+
+	ret = EXIT_OK;
+	if (out && (ret = atomic_write(out, text, text_len))) {
+		errmsg("cannot write output '%s': %s", out, strerror(-ret));
+		ret = EXIT_RUNTIME;
+	} else if (!out && (fwrite(text, 1, text_len, stdout) != text_len || fflush(stdout))) {
+		errmsg("cannot write to stdout: %s", strerror(errno));
+		ret = EXIT_RUNTIME;
+	}
+	free(text);
+	return ret;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* BPF side of cidtrace: probe features, open, set rodata, load, attach, snapshot, consume. */
+#ifndef CIDTRACE_TRACER_H
+#define CIDTRACE_TRACER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "collector.h"
+
+struct bpf_map;
+
+struct tracer_opts {
+	bool verbose; /* libbpf's log on stderr */
+	bool no_fentry; /* force the portable fallback of every hook family */
+	uint32_t ringbuf_bytes;
+};
+
+/* Attach mode per hook family, for trace.attach in the report. */
+struct attach_modes {
+	const char *process; /* "tp_btf" or "raw_tp" */
+	const char *snapshot; /* "iter" or "unavailable" */
+	const char *vsock; /* "fexit", "kprobe", "tracepoint" or "unavailable" */
+	uint64_t vsock_since_ns; /* when the vsock mode took effect */
+	const char *uffd; /* "fexit", "iter" or "unavailable" */
+};
+
+struct tracer {
+	struct proc_bpf *proc;
+	struct ring_buffer *rb;
+	struct attach_modes modes;
+	bool verbose;
+	bool no_fentry;
+	/* vsock_hooks.c */
+	struct collector *collector;
+	struct vsock_bpf *vsock_precise;
+	struct vsock_tp_bpf *vsock_tp;
+	struct vsock_iter_bpf *vsock_iter;
+	struct bpf_link *vsock_iter_link;
+	bool mounted_tracefs;
+	/* uffd_hooks.c */
+	struct uffd_bpf *uffd_precise;
+	struct uffd_iter_bpf *uffd_iter;
+	struct bpf_link *uffd_iter_link;
+};
+
+/* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
+int tracer_check_env(void);
+/* CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON (true where capget itself fails: let BPF say). */
+bool tracer_has_caps(void);
+int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts *o);
+/* fd to poll for readable records. */
+int tracer_fd(struct tracer *t);
+/* Hand every available record to the collector. */
+int tracer_consume(struct tracer *t);
+uint64_t tracer_lost(struct tracer *t);
+void tracer_stop(struct tracer *t);
+/* Seed c with every process alive now, through the task iterator. 0 or -errno. */
+int tracer_snapshot(struct tracer *t, struct collector *c);
+
+/* Make an object's ring buffer and lost counter the process hooks' (one of each in all). */
+void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost);
+
+#endif
