@@ -13,6 +13,11 @@
 #include <bpf/bpf_tracing.h>
 #include "cidtrace_events.h"
 
+/* include/linux/sched.h and sched/signal.h: not in BTF, so not in vmlinux.h */
+#define PF_EXITING	  0x00000004
+#define PF_KTHREAD	  0x00200000
+#define SIGNAL_GROUP_EXIT 0x00000004
+
 /* Sized by userspace before load. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -45,8 +50,8 @@ static __always_inline void count_lost(void)
 
 static __always_inline __u64 submit_flags(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-									    BPF_RB_NO_WAKEUP;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+									    : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void fill_hdr(struct ct_event_hdr *hdr, __u32 type, struct task_struct *task)

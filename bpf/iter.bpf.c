@@ -8,8 +8,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define PF_KTHREAD 0x00200000
-
 /* A record per process; argv is not read here (other tasks' memory needs a sleepable
  * program), the collector takes it from /proc/PID/cmdline. */
 struct {

@@ -20,10 +20,8 @@ struct {
 	__type(value, struct ct_exec_event);
 } exec_scratch SEC(".maps");
 
-#define PF_KTHREAD	  0x00200000
-#define SIGNAL_GROUP_EXIT 0x00000004
-#define SIGKILL		  9
-#define SIG_DFL		  ((void *)0)
+#define SIGKILL 9
+#define SIG_DFL ((void *)0)
 /* Signals whose default action terminates the process (signal(7)): all but CHLD, CONT,
  * STOP, TSTP, TTIN, TTOU, URG and WINCH among 1..31; every real-time signal does too. */
 #define SIG_DEFAULT_FATAL_MASK                                                                     \

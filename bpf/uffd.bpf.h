@@ -3,7 +3,7 @@
 #ifndef CIDTRACE_UFFD_BPF_H
 #define CIDTRACE_UFFD_BPF_H
 
-#include "vsock.bpf.h" /* PF_EXITING, SIGNAL_GROUP_EXIT, holder_flags() */
+#include "vsock.bpf.h" /* holder_flags() */
 
 /* Does task's address space belong to the context, i.e. is task the process that made it? */
 static __always_inline __u32 uffd_flags(struct task_struct *task, void *ctx)

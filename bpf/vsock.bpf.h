@@ -5,10 +5,7 @@
 
 #define VHOST_VSOCK_SET_GUEST_CID 0x4008af60
 /* MKDEV(10, 241), /dev/vhost-vsock, in the kernel's dev_t encoding (major << 20 | minor) */
-#define VHOST_VSOCK_RDEV	  0xa000f1
-
-#define PF_EXITING	      0x00000004
-#define SIGNAL_GROUP_EXIT     0x00000004
+#define VHOST_VSOCK_RDEV 0xa000f1
 
 /* struct vhost_vsock lives in the module's BTF; "___ct" keeps it apart from vmlinux.h. */
 struct vhost_vsock___ct {
@@ -25,8 +22,7 @@ static __always_inline __u64 bound_cid(void *instance)
 	return BPF_CORE_READ(vsock, guest_cid);
 }
 
-static __always_inline int emit_vsock(__u32 type, void *instance, __u64 cid, long ret,
-				      __u32 source)
+static __always_inline int emit_vsock(__u32 type, void *instance, __u64 cid, long ret, __u32 source)
 {
 	struct ct_vsock_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
