@@ -51,16 +51,21 @@ DESTDIR    ?=
 .PHONY: all deps check-deps test unit demo bench clean fixtures format fuzz install
 all: check-deps cidtrace
 
+# Every build step waits for this. As root, missing packages are installed (scripts/deps.sh,
+# Debian 12; for test, demo and bench also what they run: bats, qemu, chromium, ...), so the
+# README's two commands are all a fresh machine needs; anyone else is told the command to run.
+FULL_DEPS  := $(filter test demo bench,$(MAKECMDGOALS))
 check-deps:
 	@missing=""; for c in $(NEED_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	for l in $(NEED_LIBS); do [ -e $$l ] || missing="$$missing $$l"; done; \
-	if [ -n "$$missing" ]; then \
-		echo "missing:$$missing -- run: sudo scripts/deps.sh" >&2; exit 1; fi
+	if [ "$$(id -u)" -eq 0 ]; then \
+		if [ -n "$$missing$(FULL_DEPS)" ]; then scripts/deps.sh; fi; \
+	elif [ -n "$$missing" ]; then echo "missing:$$missing -- run: sudo scripts/deps.sh" >&2; exit 1; fi
 
 deps:
 	scripts/deps.sh
 
-$(BUILD) $(BUILD)/unit $(BUILD)/fixtures $(BUILD)/fuzz:
+$(BUILD) $(BUILD)/unit $(BUILD)/fixtures $(BUILD)/fuzz: | check-deps
 	mkdir -p $@
 
 $(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h) include/cidtrace_events.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
