@@ -14,19 +14,22 @@ ALLOWED = {
     "cmd": {"lib", "core", "kernel", "output", "cmd"},
 }
 root = sys.argv[1] if len(sys.argv) > 1 else "userspace"
-layer_of = {}  # header basename -> layer
+layer_of = {}  # header basename -> layer (a basename is unique across userspace/)
 sources = []
 for layer in ALLOWED:
     d = os.path.join(root, layer)
     for name in sorted(os.listdir(d)):
         if name.endswith(".h"):
+            if name in layer_of:
+                print(f"{d}/{name}: the name is taken in userspace/{layer_of[name]}/ too")
+                sys.exit(1)
             layer_of[name] = layer
         if name.endswith((".c", ".h")):
             sources.append((layer, os.path.join(d, name)))
 bad = 0
 deps = {}  # module -> modules it includes
 for layer, path in sources:
-    module = os.path.splitext(os.path.basename(path))[0]
+    module = layer + "/" + os.path.splitext(os.path.basename(path))[0]
     for n, line in enumerate(open(path), 1):
         m = re.match(r'\s*#\s*include\s+"([^"]+)"', line)
         if not m:
@@ -36,7 +39,7 @@ for layer, path in sources:
             target = "kernel"  # BPF skeletons: the kernel edge alone loads BPF
         elif inc in layer_of:
             target = layer_of[inc]
-            other = os.path.splitext(inc)[0]
+            other = target + "/" + os.path.splitext(inc)[0]
             if other != module:
                 deps.setdefault(module, set()).add(other)
         elif os.path.exists(os.path.join("include", inc)):
