@@ -105,7 +105,7 @@ const char run_help[] =
 	"examples:\n"
 	"  sudo cidtrace run -o report.json -- make test\n"
 	"  sudo cidtrace run --scope /ci/job1 --reap --fail-on vmm_leak,cid_conflict -- make test\n"
-	"  sudo cidtrace run --json -q --only conflict -- ./ci.sh\n";
+	"  sudo cidtrace run -q --metrics /var/lib/node_exporter/cidtrace.prom -- ./ci.sh\n";
 
 /* --fail-on kinds: the report's finding kinds, and lost_events for trace.events.lost */
 static const char *const fail_kinds[] = { "cid_conflict", "uffd_orphan", "vmm_leak",
