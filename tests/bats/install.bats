@@ -38,3 +38,31 @@ load helper
 	run complete_words cidtrace report --format h
 	[ "$output" = html ]
 }
+
+@test "bash completion offers each command its own options only" {
+	comp="$BATS_TEST_DIRNAME/../../scripts/cidtrace.bash-completion"
+	complete_words() { # words...; completes the last one
+		bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _cidtrace
+			printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" "$@"
+	}
+	run complete_words cidtrace guests --sp
+	[ "$output" = --spin-threshold ]
+	run complete_words cidtrace cids --
+	[[ "$output" == *--json* && "$output" == *--test-dir-depth* && "$output" != *--duration* ]]
+	run complete_words cidtrace doctor --
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "--help --json " ]
+	run complete_words cidtrace record --re
+	[ "$output" = --ready-file ]
+	run complete_words cidtrace run --re
+	[[ "$output" == *--reap* && "$output" == *--reap-grace* && "$output" == *--ready-file* ]]
+	run complete_words cidtrace run --du
+	[ -z "$output" ]
+	run complete_words cidtrace report --no
+	[ "$output" = --no-color ]
+	# every option offered is one the command accepts: its --help lists it
+	for c in record run cids guests doctor report; do
+		for o in $(complete_words cidtrace "$c" -); do
+			"$CIDTRACE" "$c" --help | grep -qe "$o\b" || { echo "$c: $o" >&2; return 1; }
+		done
+	done
+}

@@ -40,14 +40,14 @@ alive() { # pid, comm: the same process still runs
 	run "$CIDTRACE" run --fail-on vmm_leak,bogus -- true
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == "cidtrace: --fail-on: unknown kind 'bogus'"* ]]
+	[ "$output" = "cidtrace run: --fail-on: unknown kind 'bogus' (see cidtrace run --help)" ]
 	run "$CIDTRACE" run --only exec,nope -- true
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
 	run "$CIDTRACE" run --reap -- true
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[[ "$output" == "cidtrace: --reap needs --scope"* ]]
+	[ "$output" = "cidtrace run: --reap needs --scope (see cidtrace run --help)" ]
 	run "$CIDTRACE" run --reap=later --scope "$D" -- true
 	[ "$status" -eq 2 ]
 	run "$CIDTRACE" record --reap --scope "$D"

@@ -14,13 +14,48 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "collector.h"
+#include "commands.h"
 #include "json.h"
+#include "options.h"
 #include "testdir.h"
 #include "tracer.h"
-#include "commands.h"
+#include "util.h"
 #include "vsock_files.h"
 #include "vsock_hooks.h"
-#include "util.h"
+
+const char cids_help[] =
+	"usage: cidtrace cids [--json] [--scratch-root DIR]... [--test-dir-depth N]\n"
+	"\n"
+	"List the vhost-vsock CIDs bound on this host now, one line per binding: CID, the\n"
+	"holder's pid, ppid and comm, its state (running, exiting, dumping_core), age and test\n"
+	"dir. Read from the kernel with the BPF task_file iterator, else from /proc. Needs root.\n"
+	"\n"
+	"options:\n"
+	"      --json               print one JSON document instead of the table: an array\n"
+	"                           with an object per binding (cid, pid, ppid, comm,\n"
+	"                           test_dir, age_s, state, source)\n"
+	"      --scratch-root DIR   also find test dirs under DIR (repeatable; defaults:\n"
+	"                           $TMPDIR, /tmp, /ci)\n"
+	"      --test-dir-depth N   path components below a scratch root naming a test (2)\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"exit codes: 0 ok (also when no CID is bound), 2 usage error, 3 environment (not root,\n"
+	"no BPF, no BTF).\n"
+	"\n"
+	"examples:\n"
+	"  sudo cidtrace cids\n"
+	"  sudo cidtrace cids --json | jq '.[] | select(.cid == 3) | .pid'\n";
+
+enum { OPT_JSON = 256, OPT_SCRATCH_ROOT, OPT_DEPTH };
+
+const struct option cids_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },
+	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 struct row {
 	struct ct_vsock_event e;
@@ -65,7 +100,7 @@ static const char *state(uint32_t flags)
 					   : "running";
 }
 
-int cids_command(const struct testdir_cfg *td, bool json)
+static int list_cids(const struct testdir_cfg *td, bool json)
 {
 	struct table tab = { td, NULL, 0 };
 	uint64_t now = now_boot_ns();
@@ -120,4 +155,39 @@ int cids_command(const struct testdir_cfg *td, bool json)
 	}
 	free(tab.rows);
 	return EXIT_OK;
+}
+
+int cids_command(int argc, char **argv)
+{
+	struct collector_cfg cfg;
+	bool json = false;
+	int opt, err = 0;
+
+	collector_cfg_defaults(&cfg);
+	optind = 0;
+	opterr = 0;
+	while (!err &&
+	       (opt = getopt_long(argc, argv, SNAPSHOT_SHORTOPTS, cids_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_SCRATCH_ROOT:
+			err = opt_scratch_root(&cfg, optarg);
+			break;
+		case OPT_DEPTH:
+			err = opt_test_dir_depth(&cfg, optarg);
+			break;
+		case 'h':
+			fputs(cids_help, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (err)
+		return err;
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return list_cids(&cfg.td, json);
 }

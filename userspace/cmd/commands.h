@@ -1,20 +1,60 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The subcommands other than record and run, each in a file of its own. */
+/*
+ * The subcommands, a file each. main.c dispatches through a table of them: a row names the
+ * handler, the options the command accepts and its --help. Main turns away any other option
+ * (exit 2, one line naming it and the command) and answers --help; the handler then reads
+ * its own options again with the same table for their values.
+ */
 #ifndef CIDTRACE_COMMANDS_H
 #define CIDTRACE_COMMANDS_H
 
-#include <stdbool.h>
+#include <getopt.h>
 
-struct collector_cfg;
-struct testdir_cfg;
+struct command {
+	const char *name;
+	/* argv[0] is the command's name; returns the exit code */
+	int (*handler)(int argc, char **argv);
+	/* getopt_long's, ':' first; NULL: the handler reads its options and --help itself */
+	const char *shortopts;
+	const struct option *options;
+	/* `cidtrace NAME --help`: usage, what it does, options, exit codes, examples */
+	const char *help;
+	/* its line in `cidtrace --help` */
+	const char *summary;
+};
 
+/* Options end at the first argument that is not one: the rest is run's CMD. */
+#define TRACE_SHORTOPTS "+:o:qvh"
+/* cids, guests and doctor take no argument but options. */
+#define SNAPSHOT_SHORTOPTS "+:h"
+/* report FILE may come before or after its options. */
+#define REPORT_SHORTOPTS ":o:h"
+
+/* `cidtrace record`: trace until a signal or --duration; record.c */
+int record_command(int argc, char **argv);
+extern const struct option record_options[];
+extern const char record_help[];
+/* `cidtrace run -- CMD`: trace while CMD runs, exit with its status; record.c */
+int run_command(int argc, char **argv);
+extern const struct option run_options[];
+extern const char run_help[];
+/* `cidtrace cids`: the host's CID table, printed at once. */
+int cids_command(int argc, char **argv);
+extern const struct option cids_options[];
+extern const char cids_help[];
+/* `cidtrace guests`: every VMM on the host now, worst first. */
+int guests_command(int argc, char **argv);
+extern const struct option guests_options[];
+extern const char guests_help[];
+/* `cidtrace doctor`: what this host supports and what cidtrace will use. */
+int doctor_command(int argc, char **argv);
+extern const struct option doctor_options[];
+extern const char doctor_help[];
 /* `cidtrace report`: read a report, render it as text, HTML or JSON. */
 int report_command(int argc, char **argv);
-/* `cidtrace cids`: the host's CID table, printed at once. */
-int cids_command(const struct testdir_cfg *td, bool json);
-/* `cidtrace guests`: every VMM on the host now, worst first. */
-int guests_command(const struct collector_cfg *cfg, bool json);
-/* `cidtrace doctor`: what this host supports and what cidtrace will use. */
-int doctor_command(bool json);
+extern const struct option report_options[];
+extern const char report_help[];
+/* `cidtrace replay`: cmd/replay.c; until it is built in, a stub in main.c says so. */
+int replay_command(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@
 
 #include "commands.h"
 #include "json.h"
+#include "options.h"
 #include "tracer.h"
 #include "util.h"
 #include "vsock_hooks.h"
@@ -26,6 +27,36 @@
 #define MAX_ITEMS 20
 #define NO_ROOT	  "rerun doctor as root to probe BPF"
 #define TRACEFS	  "/sys/kernel/tracing"
+
+const char doctor_help[] =
+	"usage: cidtrace doctor [--json]\n"
+	"\n"
+	"Say what this host supports (kernel, root, BTF, tracefs, fentry, kprobes, BPF\n"
+	"iterators, vhost_vsock, /dev/kvm, userfaultfd, RLIMIT_MEMLOCK) and which attach mode\n"
+	"cidtrace will use per hook family, found by loading the hooks as record would. A line\n"
+	"per item: OK, degraded or missing, with the fix. Without root it still says what it\n"
+	"can.\n"
+	"\n"
+	"options:\n"
+	"      --json               print one JSON document instead of the lines, schema\n"
+	"                           cidtrace.doctor/1: {\"schema\", \"recording\": true|false,\n"
+	"                           \"items\": [{\"state\", \"item\", \"detail\", \"fix\"}]}\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"exit codes: 0 recording will work, 2 usage error, 3 it will not (see the items\n"
+	"missing).\n"
+	"\n"
+	"examples:\n"
+	"  sudo cidtrace doctor\n"
+	"  sudo cidtrace doctor --json | jq '.items[] | select(.state != \"OK\")'\n";
+
+enum { OPT_JSON = 256 };
+
+const struct option doctor_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 enum level {
 	OK,
@@ -221,7 +252,7 @@ static void check_host(struct doctor *d)
 	add(d, OK, "RLIMIT_MEMLOCK", NULL, "%s (informational on 5.11+: memcg accounting)", limit);
 }
 
-int doctor_command(bool json)
+static int diagnose(bool json)
 {
 	bool root = tracer_has_caps(), btf = !access("/sys/kernel/btf/vmlinux", R_OK), recording;
 	struct doctor d = { .n = 0 };
@@ -265,4 +296,28 @@ int doctor_command(bool json)
 		printf("recording: %s\n", recording ? "will work" : "will not work");
 	}
 	return recording ? EXIT_OK : EXIT_ENV;
+}
+
+int doctor_command(int argc, char **argv)
+{
+	bool json = false;
+	int opt;
+
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, SNAPSHOT_SHORTOPTS, doctor_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case 'h':
+			fputs(doctor_help, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return diagnose(json);
 }

@@ -15,6 +15,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "json.h"
+#include "options.h"
 #include "procfs.h"
 #include "report.h"
 #include "tracer.h"
@@ -26,6 +27,44 @@
 
 #define SAMPLE_NS 250000000ull
 #define MAX_CIDS  8
+
+const char guests_help[] =
+	"usage: cidtrace guests [--json] [--scratch-root DIR]... [options]\n"
+	"\n"
+	"List every VMM on this host now, worst first: spinning, stalled or pager-lost\n"
+	"userfaultfd guests, then orphaned ones, then the rest; with pid, ppid, comm, test dir,\n"
+	"CIDs held, userfaultfd state and pager, CPU over a short sample, age and whether it was\n"
+	"orphaned. Works without a recording running. Needs root.\n"
+	"\n"
+	"options:\n"
+	"      --json               print one JSON document instead of the table, schema\n"
+	"                           cidtrace.guests/1: {\"schema\", \"guests\": [...]}\n"
+	"      --scratch-root DIR   also find test dirs under DIR (repeatable; defaults:\n"
+	"                           $TMPDIR, /tmp, /ci)\n"
+	"      --test-dir-depth N   path components below a scratch root naming a test (2)\n"
+	"      --vmm-comm NAME      also treat comm NAME (glob) as a VMM (repeatable)\n"
+	"      --spin-threshold PCT a guest whose pager is gone using PCT% of one core or\n"
+	"                           more is spinning (default 90)\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"exit codes: 0 ok (also when no VMM runs), 2 usage error, 3 environment (not root, no\n"
+	"BPF, no BTF, no task iterator).\n"
+	"\n"
+	"examples:\n"
+	"  sudo cidtrace guests --scratch-root /ci\n"
+	"  sudo cidtrace guests --json | jq '.guests[] | select(.uffd.state == \"stalled\")'\n";
+
+enum { OPT_JSON = 256, OPT_SCRATCH_ROOT, OPT_DEPTH, OPT_VMM_COMM, OPT_SPIN_THRESHOLD };
+
+const struct option guests_options[] = {
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },
+	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },
+	{ "vmm-comm", required_argument, NULL, OPT_VMM_COMM },
+	{ "spin-threshold", required_argument, NULL, OPT_SPIN_THRESHOLD },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* Sort order, worst first. */
 enum rank {
@@ -259,7 +298,7 @@ static void print_text(const struct guests *gs, uint64_t now)
 	free(dirs);
 }
 
-int guests_command(const struct collector_cfg *cfg, bool json)
+static int list_guests(const struct collector_cfg *cfg, bool json)
 {
 	struct collector_cfg quiet = *cfg;
 	struct tracer t = { 0 };
@@ -289,4 +328,45 @@ int guests_command(const struct collector_cfg *cfg, bool json)
 	free(gs.files.e);
 	collector_free(&gs.c);
 	return EXIT_OK;
+}
+
+int guests_command(int argc, char **argv)
+{
+	struct collector_cfg cfg;
+	bool json = false;
+	int opt, err = 0;
+
+	collector_cfg_defaults(&cfg);
+	optind = 0;
+	opterr = 0;
+	while (!err &&
+	       (opt = getopt_long(argc, argv, SNAPSHOT_SHORTOPTS, guests_options, NULL)) != -1) {
+		switch (opt) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_SCRATCH_ROOT:
+			err = opt_scratch_root(&cfg, optarg);
+			break;
+		case OPT_DEPTH:
+			err = opt_test_dir_depth(&cfg, optarg);
+			break;
+		case OPT_VMM_COMM:
+			err = opt_vmm_comm(&cfg, optarg);
+			break;
+		case OPT_SPIN_THRESHOLD:
+			err = opt_spin_threshold(&cfg, optarg);
+			break;
+		case 'h':
+			fputs(guests_help, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (err)
+		return err;
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return list_guests(&cfg, json);
 }

@@ -11,15 +11,23 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "options.h"
 #include "render.h"
 #include "util.h"
 
-static const char report_usage[] =
+const char report_help[] =
 	"usage: cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n"
 	"\n"
 	"Render a report written by `cidtrace record` or `cidtrace run`: a story per finding\n"
 	"(text, the default; color only on a terminal), one self-contained HTML file with a\n"
 	"timeline, or the JSON normalized to the current schema. No root needed.\n"
+	"\n"
+	"options:\n"
+	"      --format FORMAT      text (default), html, or json: the report itself, one\n"
+	"                           JSON document normalized to the current schema\n"
+	"  -o, --output OUT         write to OUT, replaced atomically (default: stdout)\n"
+	"      --no-color           no color in text, even on a terminal (also if NO_COLOR is set)\n"
+	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 ok, 1 writing failed, 2 usage error or unwritable -o, 4 the input is\n"
 	"unreadable, not a report, truncated or of an unknown schema major.\n"
@@ -29,11 +37,15 @@ static const char report_usage[] =
 	"  cidtrace report cidtrace-report.json --format html -o cidtrace.html\n"
 	"  cidtrace report old.json --format json | jq '.findings[].summary'\n";
 
-static int report_usage_error(const char *what, const char *arg)
-{
-	errmsg("%s '%s' (see cidtrace report --help)", what, arg);
-	return EXIT_USAGE;
-}
+enum { OPT_FORMAT = 256, OPT_NO_COLOR };
+
+const struct option report_options[] = {
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "output", required_argument, NULL, 'o' },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
 
 /* The whole file, refusing one larger than REPORT_MAX_BYTES before reading it. */
 static char *read_report(const char *path, size_t *len)
@@ -89,13 +101,6 @@ fail:
 
 int report_command(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "no-color", no_argument, NULL, 'n' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *format = "text", *out = NULL, *path;
 	bool color = true;
 	char err[256], *in, *text = NULL;
@@ -104,36 +109,36 @@ int report_command(int argc, char **argv)
 	FILE *f;
 	int opt, ret;
 
-	optind = 1;
+	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, REPORT_SHORTOPTS, report_options, NULL)) != -1) {
 		switch (opt) {
-		case 'f':
+		case OPT_FORMAT:
 			format = optarg;
 			if (strcmp(format, "text") && strcmp(format, "html") &&
 			    strcmp(format, "json"))
-				return report_usage_error("--format is text, html or json, not",
-							  format);
+				return usage_error("--format is text, html or json, not '%s'",
+						   format);
 			break;
 		case 'o':
 			out = optarg;
 			break;
-		case 'n':
+		case OPT_NO_COLOR:
 			color = false;
 			break;
 		case 'h':
-			fputs(report_usage, stdout);
+			fputs(report_help, stdout);
 			return EXIT_OK;
 		default:
-			return report_usage_error("unknown or incomplete option", argv[optind - 1]);
+			return usage_error("unknown option %s", argv[optind - 1]);
 		}
 	}
 	if (optind >= argc) {
-		fputs(report_usage, stderr);
+		fputs(report_help, stderr);
 		return EXIT_USAGE;
 	}
 	if (optind + 1 < argc)
-		return report_usage_error("unexpected argument", argv[optind + 1]);
+		return usage_error("unexpected argument '%s'", argv[optind + 1]);
 	path = argv[optind];
 	if (out && (ret = atomic_write_probe(out))) {
 		errmsg("cannot write output '%s': %s", out, strerror(-ret));

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What the subcommands share to read their options: usage errors that name the command,
+ * parsers for seconds, directories and comma lists, and the collector's defaults.
+ */
+#ifndef CIDTRACE_OPTIONS_H
+#define CIDTRACE_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct collector_cfg;
+
+/* The command being run, named in usage errors; main sets it before dispatching. */
+void usage_set_command(const char *name);
+/* One line on stderr, "cidtrace CMD: ... (see cidtrace CMD --help)". Returns EXIT_USAGE. */
+__attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
+
+/* A number of seconds, 0 to 1e7, into *out. Returns 0 or the usage error for flag. */
+int parse_seconds(const char *arg, double *out, const char *flag);
+/* A comma list of names[]: a bit per name found set in *bits. Returns 0 or the usage error. */
+int parse_names(const char *arg, const char *const *names, size_t n, unsigned int *bits,
+		const char *flag);
+/* --only: a comma list of live kinds, added to *kinds (enum live_kind bits). */
+int parse_only(const char *arg, unsigned int *kinds);
+/* Append the absolute, normalized arg to list (at most max). Returns 0 or the usage error. */
+int add_dir(const char **list, int *n, int max, const char *arg, const char *flag);
+
+/* Defaults: test dirs under $TMPDIR, /tmp and /ci at depth 2, the known VMM names, spin. */
+void collector_cfg_defaults(struct collector_cfg *cfg);
+/* The options of the collector's that several commands take; 0 or the usage error. */
+int opt_scratch_root(struct collector_cfg *cfg, const char *arg);
+int opt_test_dir_depth(struct collector_cfg *cfg, const char *arg);
+int opt_vmm_comm(struct collector_cfg *cfg, const char *arg);
+int opt_spin_threshold(struct collector_cfg *cfg, const char *arg);
+
+#endif

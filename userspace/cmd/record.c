@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `cidtrace record` and `cidtrace run`: trace with BPF until a signal, --duration or the end
+ * of CMD, printing live events, and write the report. Both share the tracing loop, trace(),
+ * and every option but record's --duration and run's --reap, --reap-grace and CMD.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "collector.h"
+#include "commands.h"
+#include "metrics.h"
+#include "options.h"
+#include "reap.h"
+#include "report.h"
+#include "tracer.h"
+#include "uffd.h"
+#include "util.h"
+#include "vsock.h"
+
+/* How long submitted-but-unannounced events may wait (see wakeup_bytes in the BPF side). */
+#define POLL_TICK_MS 100
+/*
+ * The ring buffer's pages are mapped into cidtrace twice (libbpf maps the data area back to
+ * back), so they count double in its RSS. 1 MiB holds several poll ticks of a fork storm.
+ */
+#define RINGBUF_BYTES (1u << 20)
+
+/* The options record and run share, after record's --duration and before run's --reap. */
+#define TRACE_OPTIONS_HELP                                                                         \
+	"  -o, --output FILE        report path (default cidtrace-report.json)\n"                  \
+	"      --ready-file FILE    create FILE once every probe is attached\n"                    \
+	"      --checkpoint SEC     rewrite the report every SEC seconds (default 5, 0: never)\n"  \
+	"      --json               live events as NDJSON on stdout: one JSON object per event\n"  \
+	"                           and line, for log shippers (the report itself is -o FILE)\n"   \
+	"  -q, --quiet              no live events\n"                                              \
+	"  -v, --verbose            say what is attached and why; show the libbpf log\n"           \
+	"      --scope DIR          only processes whose argv or cwd reference DIR (repeatable)\n" \
+	"      --pid PID            only PID and its descendants (repeatable; ANDed with\n"        \
+	"                           --scope)\n"                                                    \
+	"      --only KINDS         live lines of these kinds only: comma list of fork, exec,\n"   \
+	"                           exit (exits and fatal signals), conflict (vsock), uffd\n"      \
+	"      --vmm-comm NAME      also treat comm NAME (glob) as a VMM (repeatable)\n"           \
+	"      --scratch-root DIR   also find test dirs under DIR (repeatable; defaults:\n"        \
+	"                           $TMPDIR, /tmp, /ci)\n"                                         \
+	"      --test-dir-depth N   path components below a scratch root naming a test (2)\n"      \
+	"      --spin-threshold PCT an orphaned guest using PCT% of one core or more is\n"         \
+	"                           spinning (default 90)\n"                                       \
+	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"                  \
+	"      --no-fentry          use the portable fallback hooks only\n"                        \
+	"      --metrics FILE       Prometheus text file, rewritten at each checkpoint\n"          \
+	"      --fail-on KINDS      exit 10 if all went well but the final report has these\n"     \
+	"                           findings: comma list of cid_conflict, uffd_orphan,\n"          \
+	"                           vmm_leak, lost_events\n"
+
+const char record_help[] =
+	"usage: cidtrace record [options]\n"
+	"\n"
+	"Trace process lifecycles (fork, exec, exit, fatal signals, reparenting), vhost-vsock\n"
+	"CID binds and userfaultfd contexts with BPF until SIGINT, SIGTERM or --duration, with a\n"
+	"live line per event on stdout, and write a JSON report (cidtrace.report/1) that ties\n"
+	"VMMs to their test directories. Needs root.\n"
+	"\n"
+	"options:\n"
+	"      --duration SEC       stop after SEC seconds\n" TRACE_OPTIONS_HELP
+	"  -h, --help               this help\n"
+	"\n"
+	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error or an unwritable -o,\n"
+	"--ready-file or --metrics, 3 environment (not root, no BPF, no BTF), 10 a --fail-on\n"
+	"finding.\n"
+	"\n"
+	"examples:\n"
+	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
+	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
+	"  sudo cidtrace record --json --only conflict,uffd | jq .\n";
+
+const char run_help[] =
+	"usage: cidtrace run [options] [--] CMD [ARGS...]\n"
+	"\n"
+	"Trace as `cidtrace record` does while CMD runs (it starts once every probe is\n"
+	"attached), write the report, and exit with CMD's status. Options end at the first\n"
+	"argument that is not one, or at --. Needs root.\n"
+	"\n"
+	"options:\n" TRACE_OPTIONS_HELP
+	"      --reap[=dry-run]     at the end, stop the VMMs leaked in --scope (needed), then\n"
+	"                           their pagers (SIGTERM, then SIGKILL); dry-run: only list\n"
+	"      --reap-grace SEC     SIGTERM to SIGKILL (default 5)\n"
+	"  -h, --help               this help\n"
+	"\n"
+	"exit codes: CMD's status if it failed (128+N if killed by signal N); else 0 ok,\n"
+	"1 tracing or report failure, 10 a --fail-on finding. Before CMD starts: 2 usage error\n"
+	"or an unwritable -o, --ready-file or --metrics, 3 environment (not root, no BPF, no\n"
+	"BTF).\n"
+	"\n"
+	"examples:\n"
+	"  sudo cidtrace run -o report.json -- make test\n"
+	"  sudo cidtrace run --scope /ci/job1 --reap --fail-on vmm_leak,cid_conflict -- make test\n"
+	"  sudo cidtrace run -q --metrics /var/lib/node_exporter/cidtrace.prom -- ./ci.sh\n";
+
+/* --fail-on kinds: the report's finding kinds, and lost_events for trace.events.lost */
+static const char *const fail_kinds[] = { "cid_conflict", "uffd_orphan", "vmm_leak",
+					  "lost_events" };
+#define NFAIL_KINDS (sizeof(fail_kinds) / sizeof(fail_kinds[0]))
+
+struct options {
+	struct collector_cfg cfg;
+	const char *output;
+	const char *ready_file;
+	const char *metrics;
+	unsigned int fail_on; /* a bit per fail_kinds[] */
+	bool reap;
+	struct reap_opts reap_opts;
+	double duration;
+	double checkpoint;
+	bool verbose;
+	bool no_fentry;
+	bool run;
+	char **command;
+};
+
+enum {
+	OPT_READY = 256,
+	OPT_DURATION,
+	OPT_CHECKPOINT,
+	OPT_JSON,
+	OPT_SCOPE,
+	OPT_VMM_COMM,
+	OPT_SCRATCH_ROOT,
+	OPT_DEPTH,
+	OPT_NO_FENTRY,
+	OPT_SPIN_THRESHOLD,
+	OPT_SPIN_WINDOW,
+	OPT_PID,
+	OPT_ONLY,
+	OPT_METRICS,
+	OPT_FAIL_ON,
+	OPT_REAP,
+	OPT_REAP_GRACE,
+};
+
+/* clang-format off */
+#define TRACE_LONG_OPTIONS                                                     \
+	{ "output", required_argument, NULL, 'o' },                             \
+	{ "ready-file", required_argument, NULL, OPT_READY },                   \
+	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },              \
+	{ "json", no_argument, NULL, OPT_JSON },                                \
+	{ "quiet", no_argument, NULL, 'q' },                                    \
+	{ "verbose", no_argument, NULL, 'v' },                                  \
+	{ "scope", required_argument, NULL, OPT_SCOPE },                        \
+	{ "vmm-comm", required_argument, NULL, OPT_VMM_COMM },                  \
+	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },          \
+	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },               \
+	{ "no-fentry", no_argument, NULL, OPT_NO_FENTRY },                      \
+	{ "spin-threshold", required_argument, NULL, OPT_SPIN_THRESHOLD },      \
+	{ "spin-window", required_argument, NULL, OPT_SPIN_WINDOW },            \
+	{ "pid", required_argument, NULL, OPT_PID },                            \
+	{ "only", required_argument, NULL, OPT_ONLY },                          \
+	{ "metrics", required_argument, NULL, OPT_METRICS },                    \
+	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },                    \
+	{ "help", no_argument, NULL, 'h' }
+/* clang-format on */
+
+const struct option record_options[] = {
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	TRACE_LONG_OPTIONS,
+	{ NULL, 0, NULL, 0 },
+};
+
+const struct option run_options[] = {
+	TRACE_LONG_OPTIONS,
+	{ "reap", optional_argument, NULL, OPT_REAP },
+	{ "reap-grace", required_argument, NULL, OPT_REAP_GRACE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * Options of record (run false) or run, argv[0] being the command's name. Main has already
+ * turned away options of other commands. Returns -1 to go on, or the exit code.
+ */
+static int parse_args(struct options *o, int argc, char **argv, bool run)
+{
+	struct collector_cfg *cfg = &o->cfg;
+	int opt, err = 0;
+	double secs;
+	char *end;
+	long n;
+
+	memset(o, 0, sizeof(*o));
+	collector_cfg_defaults(cfg);
+	o->output = "cidtrace-report.json";
+	o->checkpoint = 5;
+	o->reap_opts.grace_s = 5;
+	o->run = run;
+
+	optind = 0;
+	opterr = 0;
+	while (!err && (opt = getopt_long(argc, argv, TRACE_SHORTOPTS,
+					  run ? run_options : record_options, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			o->output = optarg;
+			break;
+		case OPT_READY:
+			o->ready_file = optarg;
+			break;
+		case OPT_DURATION:
+			err = parse_seconds(optarg, &o->duration, "--duration");
+			break;
+		case OPT_CHECKPOINT:
+			err = parse_seconds(optarg, &o->checkpoint, "--checkpoint");
+			break;
+		case OPT_JSON:
+			cfg->live = LIVE_JSON;
+			break;
+		case 'q':
+			cfg->live = LIVE_NONE;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case OPT_SCOPE:
+			err = add_dir(cfg->scopes, &cfg->nscopes, MAX_LIST, optarg, "--scope");
+			break;
+		case OPT_VMM_COMM:
+			err = opt_vmm_comm(cfg, optarg);
+			break;
+		case OPT_SCRATCH_ROOT:
+			err = opt_scratch_root(cfg, optarg);
+			break;
+		case OPT_DEPTH:
+			err = opt_test_dir_depth(cfg, optarg);
+			break;
+		case OPT_NO_FENTRY:
+			o->no_fentry = true;
+			break;
+		case OPT_SPIN_THRESHOLD:
+			err = opt_spin_threshold(cfg, optarg);
+			break;
+		case OPT_SPIN_WINDOW:
+			err = parse_seconds(optarg, &secs, "--spin-window");
+			if (!err && secs < 0.5)
+				err = usage_error("--spin-window needs at least 0.5 seconds");
+			cfg->spin_window_ns = secs * 1e9;
+			break;
+		case OPT_PID:
+			n = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end || n < 1 || n > INT_MAX)
+				err = usage_error("--pid needs a process id");
+			else if (cfg->npids >= MAX_LIST)
+				err = usage_error("too many %s options", "--pid");
+			else
+				cfg->pids[cfg->npids++] = n;
+			break;
+		case OPT_ONLY:
+			err = parse_only(optarg, &cfg->live_kinds);
+			break;
+		case OPT_METRICS:
+			o->metrics = optarg;
+			break;
+		case OPT_FAIL_ON:
+			err = parse_names(optarg, fail_kinds, NFAIL_KINDS, &o->fail_on,
+					  "--fail-on");
+			break;
+		case OPT_REAP:
+			o->reap = true;
+			if (optarg && strcmp(optarg, "dry-run"))
+				err = usage_error("--reap takes no value but =dry-run");
+			o->reap_opts.dry_run = optarg != NULL;
+			break;
+		case OPT_REAP_GRACE:
+			err = parse_seconds(optarg, &o->reap_opts.grace_s, "--reap-grace");
+			break;
+		case 'h':
+			fputs(run ? run_help : record_help, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (err)
+		return err;
+	if (run) {
+		if (optind >= argc)
+			return usage_error("run needs a command after %s", "--");
+		o->command = argv + optind;
+	} else if (optind < argc) {
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	}
+	/* never a VMM outside the job's own directories */
+	if (o->reap && !cfg->nscopes)
+		return usage_error("%s needs --scope", "--reap");
+	return -1;
+}
+
+static int check_writable(const char *path, const char *what)
+{
+	int err = atomic_write_probe(path);
+
+	if (err) {
+		errmsg("cannot write %s '%s': %s", what, path, strerror(-err));
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static pid_t start_command(char **command, const sigset_t *blocked)
+{
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	sigprocmask(SIG_UNBLOCK, blocked, NULL);
+	execvp(command[0], command);
+	errmsg("cannot run '%s': %s", command[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+static int status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return EXIT_RUNTIME;
+}
+
+struct session {
+	struct options *o;
+	struct collector c;
+	struct tracer t;
+	struct report_meta meta;
+	struct finding_counts counts; /* in the report last written */
+	bool report_failed;
+	bool metrics_failed;
+};
+
+static void write_report(struct session *s)
+{
+	int err;
+
+	s->meta.lost = tracer_lost(&s->t);
+	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
+	if (err && !s->report_failed)
+		errmsg("cannot write report '%s': %s", s->o->output, strerror(-err));
+	s->report_failed = err != 0;
+	if (!s->o->metrics)
+		return;
+	err = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
+	if (err && !s->metrics_failed)
+		errmsg("cannot write metrics '%s': %s", s->o->metrics, strerror(-err));
+	s->metrics_failed = err != 0;
+}
+
+/* --fail-on: EXIT_FINDINGS and one line naming the listed kinds found, else EXIT_OK. */
+static int check_findings(const struct session *s)
+{
+	char line[256] = "";
+	size_t len = 0;
+
+	for (size_t i = 0; i < NFAIL_KINDS; i++) {
+		uint64_t n = !strcmp(fail_kinds[i], "lost_events")
+				     ? s->meta.lost
+				     : finding_counts_kind(&s->counts, fail_kinds[i]);
+
+		if ((s->o->fail_on & (1u << i)) && n && len < sizeof(line))
+			len += snprintf(line + len, sizeof(line) - len, "%s%s %llu",
+					len ? ", " : "", fail_kinds[i], (unsigned long long)n);
+	}
+	if (!len)
+		return EXIT_OK;
+	errmsg("--fail-on: %s", line);
+	return EXIT_FINDINGS;
+}
+
+static int trace(struct options *o)
+{
+	struct tracer_opts topts = { o->verbose, o->no_fentry, RINGBUF_BYTES };
+	uint64_t next_checkpoint, deadline = 0;
+	int sfd, ret, exit_code = EXIT_OK;
+	struct session s = { .o = o };
+	struct reap_log reaped = { 0 };
+	bool stopping = false;
+	pid_t child = 0;
+	sigset_t mask;
+
+	ret = tracer_check_env();
+	if (ret)
+		return ret;
+	ret = check_writable(o->output, "report");
+	if (!ret && o->ready_file)
+		ret = check_writable(o->ready_file, "ready file");
+	if (!ret && o->metrics)
+		ret = check_writable(o->metrics, "metrics");
+	if (ret)
+		return ret;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	clock_init();
+	collector_init(&s.c, &o->cfg);
+	ret = tracer_start(&s.t, &s.c, &topts);
+	if (ret) {
+		collector_free(&s.c);
+		return ret;
+	}
+	s.meta = (struct report_meta){ .mode = o->run ? "run" : "record",
+				       .command = o->command,
+				       .started_ns = now_boot_ns(),
+				       .attach = &s.t.modes,
+				       .verbose = o->verbose };
+	s.c.started_ns = s.meta.started_ns;
+	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
+	malloc_trim(0);
+	if (o->verbose)
+		errmsg("attached: process=%s snapshot=%s vsock=%s uffd=%s", s.t.modes.process,
+		       s.t.modes.snapshot, s.t.modes.vsock, s.t.modes.uffd);
+	write_report(&s);
+	if (o->ready_file && (ret = atomic_write(o->ready_file, "ready\n", 6))) {
+		errmsg("cannot write ready file '%s': %s", o->ready_file, strerror(-ret));
+		exit_code = EXIT_RUNTIME;
+		stopping = true;
+	}
+	if (o->duration)
+		deadline = s.meta.started_ns + (uint64_t)(o->duration * 1e9);
+	next_checkpoint = o->checkpoint ? s.meta.started_ns + (uint64_t)(o->checkpoint * 1e9) : 0;
+	if (o->run && !stopping) {
+		s.c.cfg.job_pid = child = start_command(o->command, &mask);
+		if (child < 0) {
+			errmsg("fork: %s", strerror(errno));
+			exit_code = EXIT_RUNTIME;
+			stopping = true;
+		}
+	}
+
+	while (!stopping) {
+		struct pollfd fds[2] = { { tracer_fd(&s.t), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+		uint64_t now;
+
+		poll(fds, 2, POLL_TICK_MS);
+		tracer_consume(&s.t);
+		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			int status;
+
+			if (si.ssi_signo == SIGCHLD) {
+				if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
+					exit_code = status_to_exit(status);
+					stopping = true;
+				}
+			} else if (child > 0) {
+				/* A terminal's ^C already reached the whole process group. */
+				if (si.ssi_code != SI_KERNEL)
+					kill(child, si.ssi_signo);
+			} else {
+				stopping = true;
+			}
+		}
+		now = now_boot_ns();
+		vsock_tick(&s.c, now);
+		uffd_tick(&s.c, now);
+		if (deadline && now >= deadline)
+			stopping = true;
+		if (!stopping && next_checkpoint && now >= next_checkpoint) {
+			write_report(&s);
+			next_checkpoint = now + (uint64_t)(o->checkpoint * 1e9);
+		}
+	}
+
+	tracer_consume(&s.t);
+	s.meta.ended_ns = now_boot_ns();
+	if (o->reap) {
+		s.meta.reaped = &reaped;
+		reap(&s.c, s.meta.ended_ns, &o->reap_opts, &reaped);
+		/* the exits and signals of what was reaped */
+		tracer_consume(&s.t);
+	}
+	write_report(&s);
+	if (s.report_failed && exit_code == EXIT_OK)
+		exit_code = EXIT_RUNTIME;
+	if (o->fail_on && exit_code == EXIT_OK)
+		exit_code = check_findings(&s);
+	tracer_stop(&s.t);
+	collector_free(&s.c);
+	reap_log_free(&reaped);
+	close(sfd);
+	return exit_code;
+}
+
+int record_command(int argc, char **argv)
+{
+	struct options o;
+	int ret = parse_args(&o, argc, argv, false);
+
+	return ret >= 0 ? ret : trace(&o);
+}
+
+int run_command(int argc, char **argv)
+{
+	struct options o;
+	int ret = parse_args(&o, argc, argv, true);
+
+	return ret >= 0 ? ret : trace(&o);
+}
