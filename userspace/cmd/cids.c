@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "vocab.h"
 #include "testdir.h"
 #include "tracer.h"
 #include "commands.h"
@@ -60,9 +61,9 @@ static void add_row(const struct ct_vsock_event *e, void *arg)
 
 static const char *state(uint32_t flags)
 {
-	return flags & CT_HOLDER_COREDUMP  ? "dumping_core"
-	       : flags & CT_HOLDER_EXITING ? "exiting"
-					   : "running";
+	return holder_state_name(flags & CT_HOLDER_COREDUMP  ? HOLDER_DUMPING_CORE
+				 : flags & CT_HOLDER_EXITING ? HOLDER_EXITING
+							     : HOLDER_RUNNING);
 }
 
 int cids_command(const struct testdir_cfg *td, bool json)

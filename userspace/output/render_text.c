@@ -8,20 +8,14 @@
 #include "json.h"
 #include "render.h"
 #include "util.h"
+#include "vocab.h"
 
-static const char *const known_kinds[] = { "cid_conflict", "invalid_cid", "uffd_orphan",
-					   "vmm_leak" };
-#define NKINDS (sizeof(known_kinds) / sizeof(known_kinds[0]))
+#define NKINDS FINDING_KINDS
 
-/* Index in known_kinds, or NKINDS for a kind this cidtrace does not know. */
+/* The finding's kind, or NKINDS for a kind this cidtrace does not know. */
 static size_t kind_index(struct json_object *finding)
 {
-	const char *k = jgets(finding, "kind");
-
-	for (size_t i = 0; k && i < NKINDS; i++)
-		if (!strcmp(k, known_kinds[i]))
-			return i;
-	return NKINDS;
+	return finding_kind_from_name(jgets(finding, "kind"));
 }
 
 static void count_kinds(struct render_ctx *c, size_t counts[NKINDS + 1])
@@ -42,7 +36,7 @@ void summary_line(FILE *f, struct render_ctx *c)
 	for (size_t i = 0; i <= NKINDS; i++) {
 		if (!counts[i])
 			continue;
-		fprintf(f, "%s%zu %s", sep, counts[i], i < NKINDS ? known_kinds[i] : "other");
+		fprintf(f, "%s%zu %s", sep, counts[i], i < NKINDS ? finding_kind_name(i) : "other");
 		sep = ", ";
 	}
 	fprintf(f, "%s; trace %s, %lld events lost; ", total ? ")" : "",
@@ -192,7 +186,7 @@ static void orphan_story(FILE *f, struct render_ctx *c, struct json_object *x)
 	proc_phrase(f, c, jget(x, "pager"), NULL);
 	fputc(' ', f);
 	pager_fate(f, c, jget(x, "pager"));
-	if (state && !strcmp(state, "spinning")) {
+	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING) {
 		fprintf(f, "; guest spinning at %.3g%% CPU since %s", jgetd(x, "cpu_pct"),
 			rel(c, x, "state_since"));
 		for (size_t i = 0; i < jlen(x, "threads"); i++) {
@@ -225,45 +219,49 @@ static void orphan_story(FILE *f, struct render_ctx *c, struct json_object *x)
 
 void finding_story(FILE *f, struct render_ctx *c, struct json_object *x)
 {
-	const char *kind = jgets(x, "kind");
-
-	if (!kind)
-		kind = "";
-	if (!strcmp(kind, "cid_conflict")) {
+	switch (finding_kind_from_name(jgets(x, "kind"))) {
+	case CID_CONFLICT:
 		conflict_story(f, c, x);
-	} else if (!strcmp(kind, "invalid_cid")) {
+		break;
+	case INVALID_CID:
 		attempt_phrase(f, c, x, "asked for an invalid CID");
 		fputs(" \u2192 CIDs 0-2 are reserved and a CID must be below 2^32-1.", f);
-	} else if (!strcmp(kind, "vmm_leak")) {
+		break;
+	case VMM_LEAK:
 		leak_story(f, c, x);
-	} else if (!strcmp(kind, "uffd_orphan")) {
+		break;
+	case UFFD_ORPHAN:
 		orphan_story(f, c, x);
-	} else {
+		break;
+	default:
 		fputs(jgets(x, "summary") ? E(c, jgets(x, "summary")) : "(no summary)", f);
 	}
 }
 
+/* The advice for a kind, or for one classification of cid_conflict; CID_CLASSES: any. */
 static const struct advice {
-	const char *kind, *classification, *text;
+	enum finding_kind kind;
+	enum cid_class classification;
+	const char *text;
 } advice[] = {
-	{ "cid_conflict", "teardown_race",
+	{ CID_CONFLICT, CLASS_TEARDOWN_RACE,
 	  "teardown race: wait for the previous VMM to exit (reaped, not just signalled) before "
 	  "reusing its CID, or allocate CIDs uniquely per test" },
-	{ "cid_conflict", "inherited_fd",
+	{ CID_CONFLICT, CLASS_INHERITED_FD,
 	  "inherited vhost fd: open /dev/vhost-vsock with O_CLOEXEC and close it in forked helpers" },
-	{ "cid_conflict", "orphan_holder",
+	{ CID_CONFLICT, CLASS_ORPHAN_HOLDER,
 	  "orphaned CID holder: fix the test teardown that lost track of the VMM" },
-	{ "cid_conflict", "live_duplicate",
+	{ CID_CONFLICT, CLASS_LIVE_DUPLICATE,
 	  "duplicate CID: two live VMMs wanted one CID; allocate CIDs uniquely across parallel tests" },
-	{ "cid_conflict", "host_local_cid",
+	{ CID_CONFLICT, CLASS_HOST_LOCAL_CID,
 	  "host CID: never hand out this host's own vsock CID to a guest" },
-	{ "cid_conflict", "no_holder_found",
+	{ CID_CONFLICT, CLASS_NO_HOLDER_FOUND,
 	  "no holder found: the CID was bound before tracing began; start cidtrace before the job" },
-	{ "invalid_cid", NULL,
+	{ INVALID_CID, CID_CLASSES,
 	  "invalid CID: fix the CID allocator (0-2 are reserved, a CID must be below 2^32-1)" },
-	{ "vmm_leak", NULL,
+	{ VMM_LEAK, CID_CLASSES,
 	  "leak: the VMM outlived the job; kill it, and wait for it, in the test's teardown" },
-	{ "uffd_orphan", NULL,
+	{ UFFD_ORPHAN, CID_CLASSES,
 	  "orphaned userfaultfd guest: its pager died and its faults go unserved; kill the VMM "
 	  "(not the pager first), then find out why the pager died" },
 };
@@ -272,10 +270,9 @@ static bool present(struct render_ctx *c, const struct advice *a)
 {
 	for (size_t i = 0; i < jlen(c->r->root, "findings"); i++) {
 		struct json_object *x = jidx(c->r->root, "findings", i);
-		const char *k = jgets(x, "kind"), *cls = jgets(x, "classification");
-
-		if (k && !strcmp(k, a->kind) &&
-		    (!a->classification || (cls && !strcmp(cls, a->classification))))
+		if (finding_kind_from_name(jgets(x, "kind")) == a->kind &&
+		    (a->classification == CID_CLASSES ||
+		     cid_class_from_name(jgets(x, "classification")) == a->classification))
 			return true;
 	}
 	return false;
