@@ -36,6 +36,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 FIX_SRCS   := $(wildcard tests/fixtures/*.c)
 FIX_BINS   := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(FIX_SRCS))
 FUZZ_SRCS  := tests/fuzz/fuzz_report.c userspace/output/render.c userspace/output/render_text.c \
+	      userspace/output/narrate.c userspace/core/vocab.c \
 	      userspace/output/render_html.c userspace/lib/json.c userspace/lib/util.c
 FUZZ_SECONDS ?= 60
 

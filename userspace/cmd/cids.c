@@ -21,6 +21,7 @@
 #include "testdir.h"
 #include "tracer.h"
 #include "util.h"
+#include "vocab.h"
 #include "vsock_files.h"
 #include "vsock_hooks.h"
 
@@ -95,9 +96,9 @@ static void add_row(const struct ct_vsock_event *e, void *arg)
 
 static const char *state(uint32_t flags)
 {
-	return flags & CT_HOLDER_COREDUMP  ? "dumping_core"
-	       : flags & CT_HOLDER_EXITING ? "exiting"
-					   : "running";
+	return holder_state_name(flags & CT_HOLDER_COREDUMP  ? HOLDER_DUMPING_CORE
+				 : flags & CT_HOLDER_EXITING ? HOLDER_EXITING
+							     : HOLDER_RUNNING);
 }
 
 static int list_cids(const struct testdir_cfg *td, bool json)

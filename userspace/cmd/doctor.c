@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "commands.h"
+#include "vocab.h"
 #include "json.h"
 #include "options.h"
 #include "tracer.h"
@@ -141,6 +142,7 @@ static bool check_hooks(struct doctor *d)
 	struct collector_cfg cfg = { .live = LIVE_NONE };
 	struct tracer_opts opts = { false, false, 1u << 16 };
 	const struct attach_modes *m;
+	enum attach_mode vsock;
 	bool iter, exact_vsock, uffd_iter;
 	struct collector c;
 	struct tracer t;
@@ -153,25 +155,26 @@ static bool check_hooks(struct doctor *d)
 		return false;
 	}
 	m = &t.modes;
-	iter = !strcmp(m->snapshot, "iter");
-	exact_vsock = !strcmp(m->vsock, "fexit") || !strcmp(m->vsock, "kprobe");
-	uffd_iter = !strcmp(m->uffd, "iter");
+	iter = attach_mode_from_name(m->snapshot) == ATTACH_ITER;
+	vsock = attach_mode_from_name(m->vsock);
+	exact_vsock = vsock == ATTACH_FEXIT || vsock == ATTACH_KPROBE;
+	uffd_iter = attach_mode_from_name(m->uffd) == ATTACH_ITER;
 	add(d, OK, "BPF ring buffer", NULL, "loaded");
 	add(d, iter ? OK : DEGRADED, "BPF iterators",
 	    "use a kernel with BPF task iterators (5.8+): processes started before cidtrace "
 	    "are unknown",
 	    "%s", iter ? "the task iterator loads" : "refused");
-	add(d, !strcmp(m->process, "tp_btf") ? OK : DEGRADED, "hooks: process",
+	add(d, attach_mode_from_name(m->process) == ATTACH_TP_BTF ? OK : DEGRADED, "hooks: process",
 	    "none needed: raw_tp sees the same events", "%s", m->process);
 	add(d, iter ? OK : DEGRADED, "hooks: snapshot", "see BPF iterators", "%s", m->snapshot);
 	add(d, exact_vsock ? OK : DEGRADED, "hooks: vsock",
-	    strcmp(m->vsock, "tracepoint") ? "load or build vhost_vsock to track CIDs"
-					   : "load vhost_vsock before tracing for exact hooks",
+	    vsock != ATTACH_TRACEPOINT ? "load or build vhost_vsock to track CIDs"
+				       : "load vhost_vsock before tracing for exact hooks",
 	    "%s", m->vsock);
 	add(d,
-	    !strcmp(m->uffd, "fexit") ? OK
-	    : uffd_iter		      ? DEGRADED
-				      : MISSING,
+	    attach_mode_from_name(m->uffd) == ATTACH_FEXIT ? OK
+	    : uffd_iter					   ? DEGRADED
+							   : MISSING,
 	    "hooks: uffd",
 	    uffd_iter ? "none needed: orphans are found; pages served are estimated from "
 			"resident memory"

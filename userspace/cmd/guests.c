@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "vocab.h"
 #include "commands.h"
 #include "json.h"
 #include "options.h"
@@ -155,9 +156,10 @@ static void classify_uffd(struct guest *g, const struct uffd_files *f,
 			pager = f->e[i].hdr.pid;
 	uffd_registered(g->p->pid, &registered, &resident);
 	if (pager) {
-		state = "served";
+		state = uffd_ctx_state_name(UFFD_SERVED);
 	} else if (!registered) {
-		state = "unserved"; /* no memory to serve yet, or any more */
+		state = uffd_ctx_state_name(
+			UFFD_UNSERVED); /* no memory to serve yet, or any more */
 	} else {
 		uffd_fdinfo(g->p->pid, o->fd, &pending, &total);
 		orphan = uffd_classify(g->cpu_pct, g->cpu_pct, total, spin_pct);

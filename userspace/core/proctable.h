@@ -11,12 +11,7 @@
 #include <stdint.h>
 
 #include "cidtrace_events.h"
-
-enum role {
-	ROLE_NONE,
-	ROLE_VMM, /* a hypervisor by name, or the owner of a userfaultfd */
-	ROLE_PAGER, /* serves another process's userfaultfd */
-};
+#include "vocab.h"
 
 struct fatal_signal {
 	uint64_t at_ns;

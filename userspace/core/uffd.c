@@ -109,7 +109,7 @@ enum uffd_orphan_state uffd_classify(double window_pct, double recent_pct, uint6
 
 const char *uffd_state_name(enum uffd_orphan_state s)
 {
-	return s == ORPHAN_SPINNING ? "spinning" : s == ORPHAN_STALLED ? "stalled" : "pager_lost";
+	return uffd_ctx_state_name((enum uffd_ctx_state)s);
 }
 
 struct uffd_state *uffd_new(double spin_pct, uint64_t spin_window_ns)
@@ -412,7 +412,7 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 	describe_pager(last, pager, sizeof(pager));
 	snprintf(detail, sizeof(detail), "uffd-%u pager lost: %s; %llu MiB still registered", u->id,
 		 pager, (unsigned long long)(u->registered >> 20));
-	live_line(c, u, now, "pager_lost", detail);
+	live_line(c, u, now, uffd_state_name(ORPHAN_PAGER_LOST), detail);
 }
 
 static bool any_handler_holding(const struct uctx *u)
@@ -680,13 +680,18 @@ static uint64_t served_bytes(const struct uctx *u, uint64_t *last_ns)
 	return bytes;
 }
 
-static const char *ctx_state(const struct uctx *u)
+static enum uffd_ctx_state ctx_state_of(const struct uctx *u)
 {
 	if (u->released)
-		return "released";
+		return UFFD_RELEASED;
 	if (u->orphan && !u->orphan->resolved_ns)
-		return uffd_state_name(u->orphan->state);
-	return u->nhandlers ? "served" : "unserved";
+		return (enum uffd_ctx_state)u->orphan->state;
+	return u->nhandlers ? UFFD_SERVED : UFFD_UNSERVED;
+}
+
+static const char *ctx_state(const struct uctx *u)
+{
+	return uffd_ctx_state_name(ctx_state_of(u));
 }
 
 /* Exact ioctl counts with the precise hooks; otherwise the resident registered pages. */
@@ -786,7 +791,7 @@ static struct json_object *orphan_json(struct collector *c, const struct uctx *u
 			      (unsigned long long)o->total);
 	if (n < (int)sizeof(text) && note[0])
 		snprintf(text + n, sizeof(text) - n, " Note: %s.", note);
-	json_object_object_add(f, "kind", jstr("uffd_orphan"));
+	json_object_object_add(f, "kind", jstr(finding_kind_name(UFFD_ORPHAN)));
 	json_object_object_add(f, "summary", jstr(text));
 	json_object_object_add(f, "state", jstr(uffd_state_name(o->state)));
 	json_object_object_add(f, "since", jtime(o->since));
@@ -883,11 +888,11 @@ int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out
 	return n;
 }
 
-int uffd_count_state(struct collector *c, const char *state)
+int uffd_count_state(struct collector *c, enum uffd_ctx_state state)
 {
 	int n = 0;
 
 	for (struct uctx *u = c->uffd->ctxs; u; u = u->next)
-		n += wanted(c, u) && !strcmp(ctx_state(u), state);
+		n += wanted(c, u) && ctx_state_of(u) == state;
 	return n;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "cidtrace_events.h"
+#include "vocab.h"
 
 struct collector;
 struct proc;
@@ -36,11 +37,11 @@ struct uffd_source {
 	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
 };
 
-/* An orphan's state, worst last. */
+/* An orphan's state, worst last: the first three of enum uffd_ctx_state. */
 enum uffd_orphan_state {
-	ORPHAN_PAGER_LOST,
-	ORPHAN_STALLED,
-	ORPHAN_SPINNING,
+	ORPHAN_PAGER_LOST = UFFD_PAGER_LOST,
+	ORPHAN_STALLED = UFFD_STALLED,
+	ORPHAN_SPINNING = UFFD_SPINNING,
 };
 
 /*
@@ -67,8 +68,8 @@ void uffd_findings_json(struct collector *c, struct json_object *findings);
 struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner);
 /* The live pagers (role pager) that held or served owner's contexts, up to max. */
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
-/* How many contexts in the report are in state ("served", "stalled", ... as in uffds[]). */
-int uffd_count_state(struct collector *c, const char *state);
+/* How many contexts in the report are in state (as in uffds[]). */
+int uffd_count_state(struct collector *c, enum uffd_ctx_state state);
 
 /* One thread of an owner, as /proc shows it. */
 struct thread_cpu {

@@ -12,6 +12,7 @@
 #include "live.h"
 #include "report.h"
 #include "util.h"
+#include "vocab.h"
 #include "vsock.h"
 
 /* <linux/vm_sockets.h>: the CID this host answers to when it is itself a guest. */
@@ -41,11 +42,6 @@ struct binding {
 	uint32_t released_by_pid;
 	char released_by_comm[CT_COMM_LEN + 1];
 	bool released;
-};
-
-enum finding_kind {
-	CID_CONFLICT,
-	INVALID_CID,
 };
 
 struct held {
@@ -229,38 +225,46 @@ static struct conflict *find_conflict(struct vsock_state *vs, enum finding_kind 
 	return NULL;
 }
 
-static const char *holder_state(const struct held *h, uint64_t at)
+static enum holder_state holder_state(const struct held *h, uint64_t at)
 {
 	const struct proc *p = h->proc;
 
 	if (h->flags & CT_HOLDER_COREDUMP)
-		return "dumping_core";
+		return HOLDER_DUMPING_CORE;
 	if (h->flags & CT_HOLDER_EXITING)
-		return "exiting";
+		return HOLDER_EXITING;
 	for (uint32_t i = 0; i < p->nsigs; i++)
 		if (p->sigs[i].at_ns <= at)
-			return "exiting";
+			return HOLDER_EXITING;
 	if (p->exited && p->exit_ns && p->exit_ns <= at)
-		return "exiting";
-	return "running";
+		return HOLDER_EXITING;
+	return HOLDER_RUNNING;
 }
 
-static const char *classify(struct vsock_state *vs, const struct conflict *f)
+/* A cid_conflict's classification. */
+static enum cid_class classify_conflict(struct vsock_state *vs, const struct conflict *f)
 {
 	const struct held *h = f->nholders ? &f->holders[0] : NULL;
 
-	if (f->kind == INVALID_CID)
-		return "invalid_cid";
 	if (!f->binding || !h)
-		return host_local_cid(vs) == (int64_t)f->cid ? "host_local_cid" : "no_holder_found";
-	if (strcmp(holder_state(h, f->last_ns), "running"))
-		return "teardown_race";
+		return host_local_cid(vs) == (int64_t)f->cid ? CLASS_HOST_LOCAL_CID
+							     : CLASS_NO_HOLDER_FOUND;
+	if (holder_state(h, f->last_ns) != HOLDER_RUNNING)
+		return CLASS_TEARDOWN_RACE;
 	if (h->proc != f->binding->binder && f->binding->binder->exited &&
 	    f->binding->binder->exit_ns <= f->last_ns)
-		return "inherited_fd";
+		return CLASS_INHERITED_FD;
 	if (h->proc->orphaned)
-		return "orphan_holder";
-	return "live_duplicate";
+		return CLASS_ORPHAN_HOLDER;
+	return CLASS_LIVE_DUPLICATE;
+}
+
+/* The classification's name, or for an invalid_cid its kind's. */
+static const char *classify(struct vsock_state *vs, const struct conflict *f)
+{
+	if (f->kind == INVALID_CID)
+		return finding_kind_name(INVALID_CID);
+	return cid_class_name(classify_conflict(vs, f));
 }
 
 static void on_attempt_failed(struct collector *c, struct proc *p, const struct ct_vsock_event *e)
@@ -411,7 +415,8 @@ static struct json_object *holder_json(const struct held *h, uint64_t at)
 
 	json_object_object_add(o, "orphaned", json_object_new_boolean(p->orphaned));
 	json_object_object_add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
-	json_object_object_add(o, "state_at_conflict", jstr(holder_state(h, at)));
+	json_object_object_add(o, "state_at_conflict",
+			       jstr(holder_state_name(holder_state(h, at))));
 	json_object_object_add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
 	json_object_object_add(o, "fatal_signals", fatal_signals_json(p, at));
 	return o;
@@ -424,13 +429,14 @@ static void summary(const struct conflict *f, const char *cls, char *buf, size_t
 			 (unsigned long long)f->cid, a->comm, a->pid, a->test_dir ? " (" : "",
 			 a->test_dir ? a->test_dir : "", a->test_dir ? ")" : "",
 			 f->attempts > 1 ? " repeatedly" : "");
+	enum cid_class k;
 
 	if ((size_t)n >= len)
 		return;
 	buf += n, len -= n;
-	if (!strcmp(cls, "invalid_cid"))
+	if (f->kind == INVALID_CID)
 		snprintf(buf, len, ": CIDs 0-2 are reserved and CIDs must fit 32 bits.");
-	else if (!strcmp(cls, "host_local_cid"))
+	else if ((k = cid_class_from_name(cls)) == CLASS_HOST_LOCAL_CID)
 		snprintf(buf, len, ": it is this host's own vsock CID; pick another.");
 	else if (!h)
 		snprintf(buf, len,
@@ -440,11 +446,11 @@ static void summary(const struct conflict *f, const char *cls, char *buf, size_t
 		snprintf(buf, len, "; held by %s pid %u%s%s%s, %s%s.", h->comm, h->pid,
 			 h->test_dir ? " (" : "", h->test_dir ? h->test_dir : "",
 			 h->test_dir ? ")" : "",
-			 !strcmp(cls, "teardown_race")	 ? "which was still dying: a teardown race"
-			 : !strcmp(cls, "inherited_fd")	 ? "which inherited the vhost fd from its "
-							   "exited binder"
-			 : !strcmp(cls, "orphan_holder") ? "an orphan whose parent is gone"
-							 : "a live VMM using the same CID",
+			 k == CLASS_TEARDOWN_RACE   ? "which was still dying: a teardown race"
+			 : k == CLASS_INHERITED_FD  ? "which inherited the vhost fd from its "
+						      "exited binder"
+			 : k == CLASS_ORPHAN_HOLDER ? "an orphan whose parent is gone"
+						    : "a live VMM using the same CID",
 			 h->test_dir && a->test_dir && strcmp(h->test_dir, a->test_dir)
 				 ? "; the two tests share a CID"
 				 : "");

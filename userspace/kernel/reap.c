@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "vocab.h"
 #include "reap.h"
 #include "report.h"
 #include "uffd.h"
@@ -136,8 +137,9 @@ struct json_object *reap_json(const struct reap_log *log)
 		const struct reap_action *a = &log->v[i];
 		struct json_object *o = proc_ref_json(a->proc);
 
-		json_object_object_add(o, "role",
-				       jstr(a->proc->role == ROLE_VMM ? "vmm" : "pager"));
+		json_object_object_add(
+			o, "role",
+			jstr(role_name(a->proc->role == ROLE_VMM ? ROLE_VMM : ROLE_PAGER)));
 		json_object_object_add(o, "action", jstr(a->action));
 		json_object_object_add(o, "at", jtime(a->at_ns));
 		json_object_object_add(o, "exited", json_object_new_boolean(a->exited));

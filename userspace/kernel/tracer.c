@@ -189,14 +189,14 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 
 	if (!o->no_fentry) {
 		t->proc = load_process_hooks(true, o->ringbuf_bytes, &err);
-		t->modes.process = "tp_btf";
+		t->modes.process = attach_mode_name(ATTACH_TP_BTF);
 		if (!t->proc && verbose)
 			errmsg("tp_btf process hooks unavailable (%s), falling back to raw_tp",
 			       strerror(-err));
 	}
 	if (!t->proc) {
 		t->proc = load_process_hooks(false, o->ringbuf_bytes, &err);
-		t->modes.process = "raw_tp";
+		t->modes.process = attach_mode_name(ATTACH_RAW_TP);
 	}
 	if (!t->proc) {
 		errmsg("cannot load the process hooks: %s (rerun with -v for the libbpf log)",
@@ -210,7 +210,7 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 		return EXIT_ENV;
 	}
 	err = tracer_snapshot(t, c);
-	t->modes.snapshot = err ? "unavailable" : "iter";
+	t->modes.snapshot = attach_mode_name(err ? ATTACH_UNAVAILABLE : ATTACH_ITER);
 	if (err)
 		errmsg("startup snapshot failed (%s): processes started before cidtrace are "
 		       "unknown",

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "collector.h"
+#include "vocab.h"
 
 struct bpf_map;
 
@@ -18,11 +19,12 @@ struct tracer_opts {
 
 /* Attach mode per hook family, for trace.attach in the report. */
 struct attach_modes {
-	const char *process; /* "tp_btf" or "raw_tp" */
-	const char *snapshot; /* "iter" or "unavailable" */
-	const char *vsock; /* "fexit", "kprobe", "tracepoint" or "unavailable" */
+	/* attach_mode_name() of an enum attach_mode */
+	const char *process; /* tp_btf or raw_tp */
+	const char *snapshot; /* iter or unavailable */
+	const char *vsock; /* fexit, kprobe, tracepoint or unavailable */
 	uint64_t vsock_since_ns; /* when the vsock mode took effect */
-	const char *uffd; /* "fexit", "iter" or "unavailable" */
+	const char *uffd; /* fexit, iter or unavailable */
 };
 
 struct tracer {

@@ -131,15 +131,15 @@ void uffd_hooks_start(struct tracer *t, struct collector *c)
 	struct uffd_source src = { .ctx = t, .scan = uffd_iterate_files };
 	int fd;
 
-	t->modes.uffd = "unavailable";
+	t->modes.uffd = attach_mode_name(ATTACH_UNAVAILABLE);
 	if (!uffd_load_iter(t)) {
 		errmsg("cannot load the userfaultfd iterator: orphaned guests go unseen (-v for "
 		       "details)");
 		return;
 	}
-	t->modes.uffd = "iter";
+	t->modes.uffd = attach_mode_name(ATTACH_ITER);
 	if (!t->no_fentry && (t->uffd_precise = load_precise(t))) {
-		t->modes.uffd = "fexit";
+		t->modes.uffd = attach_mode_name(ATTACH_FEXIT);
 		src.serves = read_serves;
 		src.ioctls_traced = true;
 	} else if (t->verbose && !t->no_fentry) {

@@ -169,12 +169,12 @@ static bool attach_precise(struct tracer *t)
 	if (t->no_fentry)
 		return false;
 	t->vsock_precise = load_precise(t, false);
-	t->modes.vsock = "fexit";
+	t->modes.vsock = attach_mode_name(ATTACH_FEXIT);
 	if (!t->vsock_precise) {
 		if (t->verbose)
 			errmsg("fentry/fexit on vhost_vsock refused, trying kprobes");
 		t->vsock_precise = load_precise(t, true);
-		t->modes.vsock = "kprobe";
+		t->modes.vsock = attach_mode_name(ATTACH_KPROBE);
 	}
 	if (!t->vsock_precise) {
 		if (t->verbose)
@@ -211,7 +211,7 @@ void vsock_hooks_start(struct tracer *t, struct collector *c)
 	enum vsock_presence presence = vsock_presence();
 
 	t->collector = c;
-	t->modes.vsock = "unavailable";
+	t->modes.vsock = attach_mode_name(ATTACH_UNAVAILABLE);
 	if (presence == VSOCK_ABSENT) {
 		if (t->verbose)
 			errmsg("vhost_vsock is neither loaded nor loadable: CID tracking off");
@@ -221,10 +221,10 @@ void vsock_hooks_start(struct tracer *t, struct collector *c)
 		t->vsock_tp = load_tracepoints(t, presence == VSOCK_LOADABLE);
 		if (!t->vsock_tp) {
 			errmsg("cannot attach the vsock hooks: CID tracking off (-v for details)");
-			t->modes.vsock = "unavailable";
+			t->modes.vsock = attach_mode_name(ATTACH_UNAVAILABLE);
 			return;
 		}
-		t->modes.vsock = "tracepoint";
+		t->modes.vsock = attach_mode_name(ATTACH_TRACEPOINT);
 		t->modes.vsock_since_ns = now_boot_ns();
 		c->on_module_load = on_module_load;
 		c->on_module_load_ctx = t;

@@ -6,12 +6,12 @@
 #include "metrics.h"
 #include "uffd.h"
 #include "util.h"
+#include "vocab.h"
 
-/* Kinds that always have a series, so that a rate() over them starts at 0, not at absent. */
-static const char *const finding_kinds[] = { "cid_conflict", "invalid_cid", "uffd_orphan",
-					     "vmm_leak" };
-static const char *const guest_states[] = { "served", "unserved", "pager_lost", "stalled",
-					    "spinning" };
+/* Series that always exist, so that a rate() over them starts at 0, not at absent: every
+ * finding kind (below), and guests in every state but released. */
+static const enum uffd_ctx_state guest_states[] = { UFFD_SERVED, UFFD_UNSERVED, UFFD_PAGER_LOST,
+						    UFFD_STALLED, UFFD_SPINNING };
 
 /* A label value per the text format: backslash, double quote and newline escaped. */
 static void label(FILE *f, const char *name, const char *value, bool last)
@@ -43,10 +43,10 @@ static void findings(FILE *f, const struct finding_counts *fc)
 		label(f, "classification", fc->v[i].classification, true);
 		fprintf(f, "} %llu\n", (unsigned long long)fc->v[i].n);
 	}
-	for (size_t i = 0; i < sizeof(finding_kinds) / sizeof(finding_kinds[0]); i++)
-		if (!finding_counts_kind(fc, finding_kinds[i]))
+	for (enum finding_kind k = 0; k < FINDING_KINDS; k++)
+		if (!finding_counts_kind(fc, finding_kind_name(k)))
 			fprintf(f, "cidtrace_findings_total{kind=\"%s\",classification=\"\"} 0\n",
-				finding_kinds[i]);
+				finding_kind_name(k));
 }
 
 int metrics_write(const char *path, struct collector *c, const struct report_meta *m,
@@ -68,8 +68,8 @@ int metrics_write(const char *path, struct collector *c, const struct report_met
 	fprintf(f, "cidtrace_events_lost_total %llu\n", (unsigned long long)m->lost);
 	header(f, "cidtrace_guests", "gauge", "userfaultfd guests by the state of their pager.");
 	for (size_t i = 0; i < sizeof(guest_states) / sizeof(guest_states[0]); i++)
-		fprintf(f, "cidtrace_guests{uffd_state=\"%s\"} %d\n", guest_states[i],
-			uffd_count_state(c, guest_states[i]));
+		fprintf(f, "cidtrace_guests{uffd_state=\"%s\"} %d\n",
+			uffd_ctx_state_name(guest_states[i]), uffd_count_state(c, guest_states[i]));
 	header(f, "cidtrace_info", "gauge", "cidtrace version and the hooks attached.");
 	fputs("cidtrace_info{", f);
 	label(f, "version", CIDTRACE_VERSION, false);

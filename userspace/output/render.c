@@ -18,6 +18,7 @@
 #include "json.h"
 #include "render.h"
 #include "util.h"
+#include "vocab.h"
 
 enum ftype {
 	T_STR, /* string or null */
@@ -167,14 +168,10 @@ static const struct field root_f[] = {
 };
 /* clang-format on */
 
-static const struct {
-	const char *kind;
-	const struct field *shape;
-} finding_shapes[] = {
-	{ "cid_conflict", conflict_f },
-	{ "invalid_cid", invalid_f },
-	{ "vmm_leak", leak_f },
-	{ "uffd_orphan", orphan_f },
+/* Per finding kind; other_f for a kind this cidtrace does not know. */
+static const struct field *const finding_shapes[FINDING_KINDS + 1] = {
+	[CID_CONFLICT] = conflict_f, [INVALID_CID] = invalid_f, [VMM_LEAK] = leak_f,
+	[UFFD_ORPHAN] = orphan_f,    [FINDING_KINDS] = other_f,
 };
 
 /* The earliest and latest valid times seen while normalizing: the fallback time axis. */
@@ -191,9 +188,7 @@ static const struct field *finding_shape(struct json_object *f)
 	struct json_object *k;
 
 	if (json_object_object_get_ex(f, "kind", &k) && json_object_is_type(k, json_type_string))
-		for (size_t i = 0; i < sizeof(finding_shapes) / sizeof(finding_shapes[0]); i++)
-			if (!strcmp(json_object_get_string(k), finding_shapes[i].kind))
-				return finding_shapes[i].shape;
+		return finding_shapes[finding_kind_from_name(json_object_get_string(k))];
 	return other_f;
 }
 

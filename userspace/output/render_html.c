@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "render.h"
+#include "vocab.h"
 
 #define LABEL_W	   280 /* row labels left of the plot */
 #define PLOT_W	   960
@@ -293,7 +294,7 @@ static void draw_orphan(struct html *h, size_t i, struct json_object *x)
 	}
 	if (!guest)
 		return;
-	if (state && !strcmp(state, "spinning") && jgett(x, "state_since", &at)) {
+	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING && jgett(x, "state_since", &at)) {
 		jgett(x, "resolved_at", &end);
 		bar(h, i, "spin", guest, at, end, 0, ROW_H);
 		fprintf(h->f, "spinning at %.3g%% CPU", jgetd(x, "cpu_pct"));
@@ -343,15 +344,13 @@ static void walk(struct html *h)
 	}
 	for (size_t i = 0; i < jlen(root, "findings"); i++) {
 		struct json_object *x = jidx(root, "findings", i);
-		const char *kind = jgets(x, "kind");
+		enum finding_kind kind = finding_kind_from_name(jgets(x, "kind"));
 
-		if (!kind)
-			continue;
-		if (!strcmp(kind, "cid_conflict") || !strcmp(kind, "invalid_cid"))
+		if (kind == CID_CONFLICT || kind == INVALID_CID)
 			draw_attempts(h, i, x);
-		else if (!strcmp(kind, "vmm_leak"))
+		else if (kind == VMM_LEAK)
 			draw_leak(h, i, x);
-		else if (!strcmp(kind, "uffd_orphan"))
+		else if (kind == UFFD_ORPHAN)
 			draw_orphan(h, i, x);
 	}
 	for (size_t i = 0; h->drawing && i < h->nrows; i++)
@@ -366,9 +365,7 @@ static int layout(struct html *h)
 
 	for (size_t i = 0; i < json_object_array_length(procs); i++) {
 		struct json_object *p = json_object_array_get_idx(procs, i);
-		const char *role = jgets(p, "role");
-
-		if (role && !strcmp(role, "vmm") &&
+		if (role_from_name(jgets(p, "role")) == ROLE_VMM &&
 		    !find_row(h, jgeti(p, "pid"), jgeti(p, "start_ns")))
 			add_row(h, p);
 	}

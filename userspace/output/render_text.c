@@ -6,22 +6,17 @@
 #include <string.h>
 
 #include "json.h"
+#include "narrate.h"
 #include "render.h"
 #include "util.h"
+#include "vocab.h"
 
-static const char *const known_kinds[] = { "cid_conflict", "invalid_cid", "uffd_orphan",
-					   "vmm_leak" };
-#define NKINDS (sizeof(known_kinds) / sizeof(known_kinds[0]))
+#define NKINDS FINDING_KINDS
 
-/* Index in known_kinds, or NKINDS for a kind this cidtrace does not know. */
+/* The finding's kind, or NKINDS for a kind this cidtrace does not know. */
 static size_t kind_index(struct json_object *finding)
 {
-	const char *k = jgets(finding, "kind");
-
-	for (size_t i = 0; k && i < NKINDS; i++)
-		if (!strcmp(k, known_kinds[i]))
-			return i;
-	return NKINDS;
+	return finding_kind_from_name(jgets(finding, "kind"));
 }
 
 static void count_kinds(struct render_ctx *c, size_t counts[NKINDS + 1])
@@ -42,7 +37,7 @@ void summary_line(FILE *f, struct render_ctx *c)
 	for (size_t i = 0; i <= NKINDS; i++) {
 		if (!counts[i])
 			continue;
-		fprintf(f, "%s%zu %s", sep, counts[i], i < NKINDS ? known_kinds[i] : "other");
+		fprintf(f, "%s%zu %s", sep, counts[i], i < NKINDS ? finding_kind_name(i) : "other");
 		sep = ", ";
 	}
 	fprintf(f, "%s; trace %s, %lld events lost; ", total ? ")" : "",
@@ -56,214 +51,35 @@ void summary_line(FILE *f, struct render_ctx *c)
 	fprintf(f, "%s", c->reset);
 }
 
-/* "qemu-system-x86 pid 812 (/ci/T/001, bound +3.002s)"; extra may be NULL. */
-static void proc_phrase(FILE *f, struct render_ctx *c, struct json_object *p, const char *extra)
-{
-	const char *dir = jgets(p, "test_dir");
-
-	fprintf(f, "%s pid %lld", E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
-	if (dir || extra)
-		fprintf(f, " (%s%s%s)", dir ? E(c, dir) : "", dir && extra ? ", " : "",
-			extra ? extra : "");
-}
-
-/* "got SIGKILL from pid 600 at +12.298s": the first fatal signal, which sealed its fate. */
-static bool signal_phrase(FILE *f, struct render_ctx *c, struct json_object *p)
-{
-	struct json_object *s = jidx(p, "fatal_signals", 0);
-	size_t more = jlen(p, "fatal_signals") - 1;
-
-	if (!s)
-		return false;
-	fprintf(f, "got %s from pid %lld at %s", E(c, jgets(s, "name")),
-		(long long)jgeti(s, "sender_pid"), rel(c, s, "at"));
-	if (more)
-		fprintf(f, " (and %zu more fatal signal%s)", more, more == 1 ? "" : "s");
-	return true;
-}
-
-/* "teardown_race" -> "teardown race" */
-static void words(FILE *f, struct render_ctx *c, const char *s)
-{
-	for (const char *p = E(c, s); *p; p++)
-		fputc(*p == '_' ? ' ' : *p, f);
-}
-
-static struct json_object *find_binding(struct render_ctx *c, const char *id)
-{
-	for (size_t i = 0; id && i < jlen(c->r->root, "cids"); i++) {
-		struct json_object *b = jidx(c->r->root, "cids", i);
-		const char *bid = jgets(b, "id");
-
-		if (bid && !strcmp(bid, id))
-			return b;
-	}
-	return NULL;
-}
-
-static void attempt_phrase(FILE *f, struct render_ctx *c, struct json_object *x, const char *verb)
-{
-	long long n = jgeti(x, "attempts");
-
-	fprintf(f, "CID %lld: ", (long long)jgeti(x, "cid"));
-	proc_phrase(f, c, jget(x, "attempt"), NULL);
-	fprintf(f, " %s at %s (%lld attempt%s", verb, rel(c, x, "last_at"), n, n == 1 ? "" : "s");
-	if (n > 1)
-		fprintf(f, " since %s", rel(c, x, "first_at"));
-	fputc(')', f);
-}
-
-static void conflict_story(FILE *f, struct render_ctx *c, struct json_object *x)
-{
-	struct json_object *h = jidx(x, "holder", 0), *b = find_binding(c, jgets(x, "binding"));
-	struct json_object *times = b ? b : x; /* cids[] is the later word on the binding */
-	const char *state = jgets(h, "state_at_conflict"), *cls = jgets(x, "classification");
-	char bound[64];
-
-	attempt_phrase(f, c, x, "failed to bind");
-	if (h) {
-		snprintf(bound, sizeof(bound), "bound %s",
-			 jget(times, "bound_at") ? rel(c, times, "bound_at") : "before tracing");
-		fputs("; held by ", f);
-		proc_phrase(f, c, h, bound);
-		if (jlen(x, "holder") > 1)
-			fprintf(f, " and %zu more", jlen(x, "holder") - 1);
-		fputs(" which ", f);
-		if (!signal_phrase(f, c, h)) {
-			fputs("was ", f);
-			words(f, c, state ? state : "in an unknown state");
-		}
-		if (jget(times, "released_at"))
-			fprintf(f, " and released the CID at %s", rel(c, times, "released_at"));
-		else
-			fputs(" and still held the CID at the end of the trace", f);
-	} else {
-		fputs("; no holder was found", f);
-	}
-	if (jget(x, "binder")) {
-		fputs("; bound by ", f);
-		proc_phrase(f, c, jget(x, "binder"), NULL);
-	}
-	if (cls) {
-		fputs(" \u2192 ", f);
-		words(f, c, cls);
-	}
-	fputc('.', f);
-}
-
-static void leak_story(FILE *f, struct render_ctx *c, struct json_object *x)
-{
-	struct json_object *u = jget(x, "uffd");
-
-	proc_phrase(f, c, x, NULL);
-	fprintf(f, " started at %s and was still running when tracing ended at %s, %.4gs later",
-		rel(c, x, "started_at"), rel(c, jget(c->r->root, "trace"), "ended_at"),
-		jgetd(x, "age_s"));
-	if (jgetb(x, "orphaned"))
-		fputs("; its parent had exited", f);
-	if (u)
-		fprintf(f, "; its userfaultfd %s was %s (pager pid %lld)", E(c, jgets(u, "id")),
-			E(c, jgets(u, "state")), (long long)jgeti(u, "pager_pid"));
-	fputc('.', f);
-}
-
-static void pager_fate(FILE *f, struct render_ctx *c, struct json_object *p)
-{
-	struct json_object *ex = jget(p, "exit");
-	char buf[16];
-
-	if (signal_phrase(f, c, p))
-		fputs(jget(p, "exited_at") ? " and exited" : " and is dying", f);
-	else if (ex && jgeti(ex, "signal"))
-		fprintf(f, "was killed by %s", signal_name(jgeti(ex, "signal"), buf, sizeof(buf)));
-	else if (ex)
-		fprintf(f, "exited with code %lld", (long long)jgeti(ex, "code"));
-	else
-		fputs(jget(p, "exited_at") ? "exited" : "stopped serving faults", f);
-}
-
-static void orphan_story(FILE *f, struct render_ctx *c, struct json_object *x)
-{
-	struct json_object *u = jget(x, "uffd"), *np = jget(x, "restarted_pager"), *busy = NULL;
-	const char *state = jgets(x, "state");
-
-	proc_phrase(f, c, jget(x, "guest"), NULL);
-	fprintf(f, " orphaned at %s: pager ", rel(c, x, "since"));
-	proc_phrase(f, c, jget(x, "pager"), NULL);
-	fputc(' ', f);
-	pager_fate(f, c, jget(x, "pager"));
-	if (state && !strcmp(state, "spinning")) {
-		fprintf(f, "; guest spinning at %.3g%% CPU since %s", jgetd(x, "cpu_pct"),
-			rel(c, x, "state_since"));
-		for (size_t i = 0; i < jlen(x, "threads"); i++) {
-			struct json_object *t = jidx(x, "threads", i);
-
-			if (!busy || jgetd(t, "cpu_pct") > jgetd(busy, "cpu_pct"))
-				busy = t;
-		}
-		if (busy)
-			fprintf(f, " (busiest thread %s %.3g%%)", E(c, jgets(busy, "comm")),
-				jgetd(busy, "cpu_pct"));
-	} else {
-		fputs("; guest ", f);
-		words(f, c, state ? state : "in an unknown state");
-		fprintf(f, " since %s", rel(c, x, "state_since"));
-	}
-	fprintf(f, "; %lld faults unresolved, %lld pages served", (long long)jgeti(u, "pending"),
-		(long long)jgeti(u, "pages_served"));
-	if (jget(x, "resolved_at"))
-		fprintf(f, "; resolved at %s", rel(c, x, "resolved_at"));
-	if (np) {
-		fputs("; a new pager ", f);
-		proc_phrase(f, c, np, NULL);
-		fprintf(f, " started at %s", rel(c, np, "started_at"));
-	}
-	fputc('.', f);
-	if (jgets(x, "note"))
-		fprintf(f, " %s", E(c, jgets(x, "note")));
-}
-
 void finding_story(FILE *f, struct render_ctx *c, struct json_object *x)
 {
-	const char *kind = jgets(x, "kind");
-
-	if (!kind)
-		kind = "";
-	if (!strcmp(kind, "cid_conflict")) {
-		conflict_story(f, c, x);
-	} else if (!strcmp(kind, "invalid_cid")) {
-		attempt_phrase(f, c, x, "asked for an invalid CID");
-		fputs(" \u2192 CIDs 0-2 are reserved and a CID must be below 2^32-1.", f);
-	} else if (!strcmp(kind, "vmm_leak")) {
-		leak_story(f, c, x);
-	} else if (!strcmp(kind, "uffd_orphan")) {
-		orphan_story(f, c, x);
-	} else {
-		fputs(jgets(x, "summary") ? E(c, jgets(x, "summary")) : "(no summary)", f);
-	}
+	narrate_story(f, c, x);
 }
 
+/* The advice for a kind, or for one classification of cid_conflict; CID_CLASSES: any. */
 static const struct advice {
-	const char *kind, *classification, *text;
+	enum finding_kind kind;
+	enum cid_class classification;
+	const char *text;
 } advice[] = {
-	{ "cid_conflict", "teardown_race",
+	{ CID_CONFLICT, CLASS_TEARDOWN_RACE,
 	  "teardown race: wait for the previous VMM to exit (reaped, not just signalled) before "
 	  "reusing its CID, or allocate CIDs uniquely per test" },
-	{ "cid_conflict", "inherited_fd",
+	{ CID_CONFLICT, CLASS_INHERITED_FD,
 	  "inherited vhost fd: open /dev/vhost-vsock with O_CLOEXEC and close it in forked helpers" },
-	{ "cid_conflict", "orphan_holder",
+	{ CID_CONFLICT, CLASS_ORPHAN_HOLDER,
 	  "orphaned CID holder: fix the test teardown that lost track of the VMM" },
-	{ "cid_conflict", "live_duplicate",
+	{ CID_CONFLICT, CLASS_LIVE_DUPLICATE,
 	  "duplicate CID: two live VMMs wanted one CID; allocate CIDs uniquely across parallel tests" },
-	{ "cid_conflict", "host_local_cid",
+	{ CID_CONFLICT, CLASS_HOST_LOCAL_CID,
 	  "host CID: never hand out this host's own vsock CID to a guest" },
-	{ "cid_conflict", "no_holder_found",
+	{ CID_CONFLICT, CLASS_NO_HOLDER_FOUND,
 	  "no holder found: the CID was bound before tracing began; start cidtrace before the job" },
-	{ "invalid_cid", NULL,
+	{ INVALID_CID, CID_CLASSES,
 	  "invalid CID: fix the CID allocator (0-2 are reserved, a CID must be below 2^32-1)" },
-	{ "vmm_leak", NULL,
+	{ VMM_LEAK, CID_CLASSES,
 	  "leak: the VMM outlived the job; kill it, and wait for it, in the test's teardown" },
-	{ "uffd_orphan", NULL,
+	{ UFFD_ORPHAN, CID_CLASSES,
 	  "orphaned userfaultfd guest: its pager died and its faults go unserved; kill the VMM "
 	  "(not the pager first), then find out why the pager died" },
 };
@@ -272,10 +88,9 @@ static bool present(struct render_ctx *c, const struct advice *a)
 {
 	for (size_t i = 0; i < jlen(c->r->root, "findings"); i++) {
 		struct json_object *x = jidx(c->r->root, "findings", i);
-		const char *k = jgets(x, "kind"), *cls = jgets(x, "classification");
-
-		if (k && !strcmp(k, a->kind) &&
-		    (!a->classification || (cls && !strcmp(cls, a->classification))))
+		if (finding_kind_from_name(jgets(x, "kind")) == a->kind &&
+		    (a->classification == CID_CLASSES ||
+		     cid_class_from_name(jgets(x, "classification")) == a->classification))
 			return true;
 	}
 	return false;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "vocab.h"
 #include "reap.h"
 #include "report.h"
 #include "uffd.h"
@@ -88,8 +89,6 @@ struct json_object *exit_json(const struct proc *p)
 	return ex;
 }
 
-static const char *const role_names[] = { [ROLE_VMM] = "vmm", [ROLE_PAGER] = "pager" };
-
 static struct json_object *process_json(const struct proc *p)
 {
 	struct json_object *o = json_object_new_object();
@@ -103,7 +102,7 @@ static struct json_object *process_json(const struct proc *p)
 	add(o, "argv_truncated", jbool(p->argv_truncated));
 	add(o, "cwd", jstr_or_null(p->cwd));
 	add(o, "test_dir", jstr_or_null(p->test_dir));
-	add(o, "role", role_names[p->role] ? jstr(role_names[p->role]) : NULL);
+	add(o, "role", jstr_or_null(role_name(p->role)));
 	add(o, "in_scope", jbool(p->in_scope));
 	add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
 	add(o, "orphaned", jbool(p->orphaned));
@@ -170,7 +169,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 			continue;
 		age = (double)(m->ended_ns - p->start_ns) / 1e9;
 		f = json_object_new_object();
-		add(f, "kind", jstr("vmm_leak"));
+		add(f, "kind", jstr(finding_kind_name(VMM_LEAK)));
 		add(f, "pid", jint(p->pid));
 		add(f, "ppid", jint(p->ppid));
 		add(f, "start_ns", jint(p->start_ns));

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The words for each finding kind. Summaries are plain text for the report (the writer
+ * escapes nothing: JSON does); stories go through the render context's escaper.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "narrate.h"
+#include "util.h"
+#include "vocab.h"
+
+/* The writer's buffers: a summary longer than this, less one, is cut. */
+#define CONFLICT_SUMMARY_MAX 512
+#define ORPHAN_SUMMARY_MAX   768
+#define LEAK_SUMMARY_MAX     512
+
+/* "qemu-a pid 812 (/ci/TestA/001)", or without the parenthesis when there is no test_dir. */
+static void who(FILE *f, struct json_object *p)
+{
+	const char *dir = jgets(p, "test_dir");
+
+	fprintf(f, "%s pid %lld%s%s%s", jgets(p, "comm") ? jgets(p, "comm") : "",
+		(long long)jgeti(p, "pid"), dir ? " (" : "", dir ? dir : "", dir ? ")" : "");
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return a && b && !strcmp(a, b);
+}
+
+static void conflict_summary(FILE *f, struct json_object *x, enum finding_kind kind)
+{
+	struct json_object *a = jget(x, "attempt"), *h = jidx(x, "holder", 0);
+	enum cid_class cls = cid_class_from_name(jgets(x, "classification"));
+	const char *adir = jgets(a, "test_dir"), *hdir = jgets(h, "test_dir");
+
+	fprintf(f, "CID %llu: ", (unsigned long long)jgeti(x, "cid"));
+	who(f, a);
+	fprintf(f, " failed to bind it%s", jgeti(x, "attempts") > 1 ? " repeatedly" : "");
+	if (kind == INVALID_CID) {
+		fputs(": CIDs 0-2 are reserved and CIDs must fit 32 bits.", f);
+		return;
+	}
+	if (cls == CLASS_HOST_LOCAL_CID) {
+		fputs(": it is this host's own vsock CID; pick another.", f);
+		return;
+	}
+	if (!h) {
+		fputs(", but no holder was seen; it was bound before tracing and the snapshot "
+		      "could not say by whom.",
+		      f);
+		return;
+	}
+	fputs("; held by ", f);
+	who(f, h);
+	fprintf(f, ", %s%s.",
+		cls == CLASS_TEARDOWN_RACE   ? "which was still dying: a teardown race"
+		: cls == CLASS_INHERITED_FD  ? "which inherited the vhost fd from its exited binder"
+		: cls == CLASS_ORPHAN_HOLDER ? "an orphan whose parent is gone"
+					     : "a live VMM using the same CID",
+		hdir && adir && !same_str(hdir, adir) ? "; the two tests share a CID" : "");
+}
+
+/* What became of the pager: "closed its uffd", "got SIGKILL from pid 1 and exited", ... */
+static void pager_summary(FILE *f, struct json_object *p)
+{
+	size_t nsigs = jlen(p, "fatal_signals");
+	struct json_object *last = nsigs ? jidx(p, "fatal_signals", nsigs - 1) : NULL;
+	struct json_object *ex = jget(p, "exit");
+	char name[16];
+
+	who(f, p);
+	if (!jget(p, "exited_at"))
+		fputs(" closed its uffd", f);
+	else if (last)
+		fprintf(f, " got %s from pid %lld and exited", jgets(last, "name"),
+			(long long)jgeti(last, "sender_pid"));
+	else if (jgeti(ex, "signal"))
+		fprintf(f, " was killed by %s",
+			signal_name(jgeti(ex, "signal"), name, sizeof(name)));
+	else
+		fprintf(f, " exited with status %lld", (long long)jgeti(ex, "code"));
+}
+
+static void orphan_summary(FILE *f, struct json_object *x)
+{
+	struct json_object *u = jget(x, "uffd");
+	enum uffd_ctx_state state = uffd_ctx_state_from_name(jgets(x, "state"));
+
+	who(f, jget(x, "guest"));
+	fputs(" lost its uffd pager: ", f);
+	pager_summary(f, jget(x, "pager"));
+	fprintf(f, " while %llu MiB of guest memory was still registered; the guest is %s",
+		(unsigned long long)jgeti(u, "registered_bytes") >> 20,
+		state == UFFD_SPINNING	? "spinning"
+		: state == UFFD_STALLED ? "stalled"
+					: "without a pager");
+	if (state == UFFD_SPINNING)
+		fprintf(f, " at %.0f%% CPU", jgetd(x, "cpu_pct"));
+	fprintf(f, ", %llu faults unresolved.", (unsigned long long)jgeti(u, "total"));
+	if (jgets(x, "note"))
+		fprintf(f, " Note: %s.", jgets(x, "note"));
+}
+
+static void leak_summary(FILE *f, struct json_object *x)
+{
+	who(f, x);
+	fprintf(f, " was still running when tracing ended, %.1f s after it started%s.",
+		jgetd(x, "age_s"),
+		jgetb(x, "orphaned") ? "; its parent had exited and it was reparented" : "");
+}
+
+char *narrate_summary(struct json_object *x)
+{
+	enum finding_kind kind = finding_kind_from_name(jgets(x, "kind"));
+	size_t len = 0, max;
+	char *buf = NULL;
+	FILE *f;
+
+	if (kind == FINDING_KINDS)
+		return NULL;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		abort();
+	switch (kind) {
+	case CID_CONFLICT:
+	case INVALID_CID:
+		conflict_summary(f, x, kind);
+		max = CONFLICT_SUMMARY_MAX;
+		break;
+	case UFFD_ORPHAN:
+		orphan_summary(f, x);
+		max = ORPHAN_SUMMARY_MAX;
+		break;
+	default:
+		leak_summary(f, x);
+		max = LEAK_SUMMARY_MAX;
+		break;
+	}
+	fclose(f);
+	if (len >= max)
+		buf[max - 1] = '\0';
+	return buf;
+}
+
+/* "qemu-system-x86 pid 812 (/ci/T/001, bound +3.002s)"; extra may be NULL. */
+static void proc_phrase(FILE *f, struct render_ctx *c, struct json_object *p, const char *extra)
+{
+	const char *dir = jgets(p, "test_dir");
+
+	fprintf(f, "%s pid %lld", E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
+	if (dir || extra)
+		fprintf(f, " (%s%s%s)", dir ? E(c, dir) : "", dir && extra ? ", " : "",
+			extra ? extra : "");
+}
+
+/* "got SIGKILL from pid 600 at +12.298s": the first fatal signal, which sealed its fate. */
+static bool signal_phrase(FILE *f, struct render_ctx *c, struct json_object *p)
+{
+	struct json_object *s = jidx(p, "fatal_signals", 0);
+	size_t more = jlen(p, "fatal_signals") - 1;
+
+	if (!s)
+		return false;
+	fprintf(f, "got %s from pid %lld at %s", E(c, jgets(s, "name")),
+		(long long)jgeti(s, "sender_pid"), rel(c, s, "at"));
+	if (more)
+		fprintf(f, " (and %zu more fatal signal%s)", more, more == 1 ? "" : "s");
+	return true;
+}
+
+/* The latest fatal signal, the one the summary names: "got SIGKILL from pid 1 at +4.099s". */
+static bool last_signal_phrase(FILE *f, struct render_ctx *c, struct json_object *p)
+{
+	size_t n = jlen(p, "fatal_signals");
+	struct json_object *s = n ? jidx(p, "fatal_signals", n - 1) : NULL;
+
+	if (!s)
+		return false;
+	fprintf(f, "got %s from pid %lld at %s", E(c, jgets(s, "name")),
+		(long long)jgeti(s, "sender_pid"), rel(c, s, "at"));
+	if (n > 1)
+		fprintf(f, " (after %zu earlier fatal signal%s)", n - 1, n == 2 ? "" : "s");
+	return true;
+}
+
+/* "teardown_race" -> "teardown race" */
+static void words(FILE *f, struct render_ctx *c, const char *s)
+{
+	for (const char *p = E(c, s); *p; p++)
+		fputc(*p == '_' ? ' ' : *p, f);
+}
+
+static struct json_object *find_binding(struct render_ctx *c, const char *id)
+{
+	for (size_t i = 0; id && i < jlen(c->r->root, "cids"); i++) {
+		struct json_object *b = jidx(c->r->root, "cids", i);
+		const char *bid = jgets(b, "id");
+
+		if (bid && !strcmp(bid, id))
+			return b;
+	}
+	return NULL;
+}
+
+static void attempt_phrase(FILE *f, struct render_ctx *c, struct json_object *x, const char *verb)
+{
+	long long n = jgeti(x, "attempts");
+
+	fprintf(f, "CID %lld: ", (long long)jgeti(x, "cid"));
+	proc_phrase(f, c, jget(x, "attempt"), NULL);
+	fprintf(f, " %s at %s (%lld attempt%s", verb, rel(c, x, "last_at"), n, n == 1 ? "" : "s");
+	if (n > 1)
+		fprintf(f, " since %s", rel(c, x, "first_at"));
+	fputc(')', f);
+}
+
+void narrate_cid_conflict(FILE *f, struct render_ctx *c, struct json_object *x)
+{
+	struct json_object *h = jidx(x, "holder", 0), *b = find_binding(c, jgets(x, "binding"));
+	struct json_object *times = b ? b : x; /* cids[] is the later word on the binding */
+	const char *state = jgets(h, "state_at_conflict"), *cls = jgets(x, "classification");
+	char bound[64];
+
+	attempt_phrase(f, c, x, "failed to bind");
+	if (h) {
+		snprintf(bound, sizeof(bound), "bound %s",
+			 jget(times, "bound_at") ? rel(c, times, "bound_at") : "before tracing");
+		fputs("; held by ", f);
+		proc_phrase(f, c, h, bound);
+		if (jlen(x, "holder") > 1)
+			fprintf(f, " and %zu more", jlen(x, "holder") - 1);
+		fputs(" which ", f);
+		if (!signal_phrase(f, c, h)) {
+			fputs("was ", f);
+			words(f, c, state ? state : "in an unknown state");
+		}
+		if (jget(times, "released_at"))
+			fprintf(f, " and released the CID at %s", rel(c, times, "released_at"));
+		else
+			fputs(" and still held the CID at the end of the trace", f);
+	} else {
+		fputs("; no holder was found", f);
+	}
+	if (jget(x, "binder")) {
+		fputs("; bound by ", f);
+		proc_phrase(f, c, jget(x, "binder"), NULL);
+	}
+	if (cls) {
+		fputs(" \u2192 ", f);
+		words(f, c, cls);
+	}
+	fputc('.', f);
+}
+
+void narrate_vmm_leak(FILE *f, struct render_ctx *c, struct json_object *x)
+{
+	struct json_object *u = jget(x, "uffd");
+
+	proc_phrase(f, c, x, NULL);
+	fprintf(f, " started at %s and was still running when tracing ended at %s, %.4gs later",
+		rel(c, x, "started_at"), rel(c, jget(c->r->root, "trace"), "ended_at"),
+		jgetd(x, "age_s"));
+	if (jgetb(x, "orphaned"))
+		fputs("; its parent had exited", f);
+	if (u)
+		fprintf(f, "; its userfaultfd %s was %s (pager pid %lld)", E(c, jgets(u, "id")),
+			E(c, jgets(u, "state")), (long long)jgeti(u, "pager_pid"));
+	fputc('.', f);
+}
+
+/* As the summary tells it: a pager that has not exited closed its uffd. */
+static void pager_fate(FILE *f, struct render_ctx *c, struct json_object *p)
+{
+	struct json_object *ex = jget(p, "exit");
+	char buf[16];
+
+	if (!jget(p, "exited_at")) {
+		fputs("closed its uffd", f);
+		if (jlen(p, "fatal_signals")) {
+			fputs(" after it ", f);
+			last_signal_phrase(f, c, p);
+		}
+	} else if (last_signal_phrase(f, c, p)) {
+		fputs(" and exited", f);
+	} else if (ex && jgeti(ex, "signal")) {
+		fprintf(f, "was killed by %s", signal_name(jgeti(ex, "signal"), buf, sizeof(buf)));
+	} else if (ex) {
+		fprintf(f, "exited with code %lld", (long long)jgeti(ex, "code"));
+	} else {
+		fputs("exited", f);
+	}
+}
+
+void narrate_uffd_orphan(FILE *f, struct render_ctx *c, struct json_object *x)
+{
+	struct json_object *u = jget(x, "uffd"), *np = jget(x, "restarted_pager"), *busy = NULL;
+	const char *state = jgets(x, "state");
+
+	proc_phrase(f, c, jget(x, "guest"), NULL);
+	fprintf(f, " orphaned at %s: pager ", rel(c, x, "since"));
+	proc_phrase(f, c, jget(x, "pager"), NULL);
+	fputc(' ', f);
+	pager_fate(f, c, jget(x, "pager"));
+	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING) {
+		fprintf(f, "; guest spinning at %.3g%% CPU since %s", jgetd(x, "cpu_pct"),
+			rel(c, x, "state_since"));
+		for (size_t i = 0; i < jlen(x, "threads"); i++) {
+			struct json_object *t = jidx(x, "threads", i);
+
+			if (!busy || jgetd(t, "cpu_pct") > jgetd(busy, "cpu_pct"))
+				busy = t;
+		}
+		if (busy)
+			fprintf(f, " (busiest thread %s %.3g%%)", E(c, jgets(busy, "comm")),
+				jgetd(busy, "cpu_pct"));
+	} else {
+		fputs("; guest ", f);
+		words(f, c, state ? state : "in an unknown state");
+		fprintf(f, " since %s", rel(c, x, "state_since"));
+	}
+	fprintf(f, "; %lld faults unresolved, %lld pages served", (long long)jgeti(u, "pending"),
+		(long long)jgeti(u, "pages_served"));
+	if (jget(x, "resolved_at"))
+		fprintf(f, "; resolved at %s", rel(c, x, "resolved_at"));
+	if (np) {
+		fputs("; a new pager ", f);
+		proc_phrase(f, c, np, NULL);
+		fprintf(f, " started at %s", rel(c, np, "started_at"));
+	}
+	fputc('.', f);
+	if (jgets(x, "note"))
+		fprintf(f, " %s", E(c, jgets(x, "note")));
+}
+
+void narrate_invalid_cid(FILE *f, struct render_ctx *c, struct json_object *x)
+{
+	attempt_phrase(f, c, x, "asked for an invalid CID");
+	fputs(" \u2192 CIDs 0-2 are reserved and a CID must be below 2^32-1.", f);
+}
+
+void narrate_story(FILE *f, struct render_ctx *c, struct json_object *x)
+{
+	switch (finding_kind_from_name(jgets(x, "kind"))) {
+	case CID_CONFLICT:
+		narrate_cid_conflict(f, c, x);
+		break;
+	case INVALID_CID:
+		narrate_invalid_cid(f, c, x);
+		break;
+	case VMM_LEAK:
+		narrate_vmm_leak(f, c, x);
+		break;
+	case UFFD_ORPHAN:
+		narrate_uffd_orphan(f, c, x);
+		break;
+	default:
+		fputs(jgets(x, "summary") ? E(c, jgets(x, "summary")) : "(no summary)", f);
+	}
+}
