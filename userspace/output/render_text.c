@@ -119,12 +119,11 @@ void next_steps(FILE *f, struct render_ctx *c, const char *bullet, const char *e
 			  "summary",
 			  eol);
 	if (lost) {
-		snprintf(
-			buf, sizeof(buf),
-			"%lld lost events: the ring buffer overflowed, so findings "
-			"may be missing; raise the ring buffer (RINGBUF_BYTES in userspace/main.c) "
-			"or trace a smaller job",
-			lost);
+		snprintf(buf, sizeof(buf),
+			 "%lld lost events: the ring buffer overflowed, so findings "
+			 "may be missing; the tracer fell behind: give it a CPU the job does not "
+			 "saturate, or trace a smaller job",
+			 lost);
 		n += item(f, bullet, buf, eol);
 	}
 	if (!jgetb(trace, "final"))
