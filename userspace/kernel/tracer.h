@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attach.h"
 #include "collector.h"
 
 struct bpf_map;
@@ -14,15 +15,6 @@ struct tracer_opts {
 	bool verbose; /* libbpf's log on stderr */
 	bool no_fentry; /* force the portable fallback of every hook family */
 	uint32_t ringbuf_bytes;
-};
-
-/* Attach mode per hook family, for trace.attach in the report. */
-struct attach_modes {
-	const char *process; /* "tp_btf" or "raw_tp" */
-	const char *snapshot; /* "iter" or "unavailable" */
-	const char *vsock; /* "fexit", "kprobe", "tracepoint" or "unavailable" */
-	uint64_t vsock_since_ns; /* when the vsock mode took effect */
-	const char *uffd; /* "fexit", "iter" or "unavailable" */
 };
 
 struct tracer {

@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attach.h"
 #include "collector.h"
-#include "tracer.h"
 
 #define REPORT_SCHEMA "cidtrace.report/1"
 
