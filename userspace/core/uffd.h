@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "cidtrace_events.h"
+#include "thread_cpu.h"
 
 struct collector;
 struct proc;
@@ -69,13 +70,5 @@ struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
 /* How many contexts in the report are in state ("served", "stalled", ... as in uffds[]). */
 int uffd_count_state(struct collector *c, const char *state);
-
-/* One thread of an owner, as /proc shows it. */
-struct thread_cpu {
-	uint32_t tid;
-	uint64_t ticks; /* utime + stime, clock ticks */
-	char state; /* R, S, D, ... */
-	char comm[CT_COMM_LEN + 1];
-};
 
 #endif
