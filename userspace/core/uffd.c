@@ -5,11 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collector.h"
 #include "json.h"
 #include "live.h"
 #include "procfs.h"
 #include "report.h"
+#include "state.h"
 #include "uffd.h"
 #include "util.h"
 

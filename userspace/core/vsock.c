@@ -7,10 +7,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "collector.h"
 #include "json.h"
 #include "live.h"
 #include "report.h"
+#include "state.h"
 #include "util.h"
 #include "vsock.h"
 

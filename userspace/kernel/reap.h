@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "collector.h"
+#include "state.h"
 
 struct reap_action {
 	struct proc *proc; /* kept in the table: the report shows it */

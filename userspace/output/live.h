@@ -3,7 +3,7 @@
 #ifndef CIDTRACE_LIVE_H
 #define CIDTRACE_LIVE_H
 
-#include "collector.h"
+#include "state.h"
 
 void live_fork(struct collector *c, const struct proc *p, uint64_t ts);
 void live_exec(struct collector *c, const struct proc *p, uint64_t ts);

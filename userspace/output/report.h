@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "attach.h"
-#include "collector.h"
+#include "state.h"
 
 #define REPORT_SCHEMA "cidtrace.report/1"
 
