@@ -21,6 +21,7 @@
 #include "check.h"
 #include "collector.h"
 #include "json.h"
+#include "live.h"
 #include "reap.h"
 #include "report.h"
 #include "uffd.h"
@@ -272,6 +273,7 @@ int main(void)
 	cfg.td.nroots = 1;
 	cfg.td.depth = 2;
 	collector_init(&c, &cfg);
+	live_observe(&c);
 
 	fflush(stdout);
 	out = dup(1);

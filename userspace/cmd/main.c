@@ -17,6 +17,7 @@
 
 #include "collector.h"
 #include "commands.h"
+#include "live.h"
 #include "metrics.h"
 #include "reap.h"
 #include "render.h"
@@ -563,6 +564,7 @@ static int trace(struct options *o)
 
 	clock_init();
 	collector_init(&s.c, &o->cfg);
+	live_observe(&s.c);
 	ret = tracer_start(&s.t, &s.c, &topts);
 	if (ret) {
 		collector_free(&s.c);

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "collector.h"
-#include "live.h"
 #include "state.h"
 #include "uffd.h"
 #include "util.h"
@@ -115,7 +114,7 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
 		p->in_job = true;
 		collector_update_keep(c, p);
 	}
-	live_fork(c, p, e->hdr.ts_ns);
+	collector_notify(c, fork, p, e->hdr.ts_ns);
 }
 
 /* A relative exec filename is relative to the cwd at exec time. */
@@ -171,7 +170,7 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	set_exe(p, filename);
 	set_argv(p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
 	classify(c, p);
-	live_exec(c, p, e->hdr.ts_ns);
+	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
 
 /* The group is gone: its live children are reparented (to a subreaper or init). */
@@ -201,7 +200,7 @@ static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
 	if (!p->orphaned)
 		p->ppid = e->hdr.ppid;
 	collector_update_keep(c, p);
-	live_exit(c, p, e->hdr.ts_ns);
+	collector_notify(c, exit, p, e->hdr.ts_ns);
 	uffd_on_exit(c, p);
 	orphan_children(c, p);
 	pt_maybe_free(&c->pt, p);
@@ -225,7 +224,7 @@ static void on_fatal_signal(struct collector *c, const struct ct_signal_event *e
 	s->sender_pid = e->sender_pid;
 	copy_comm(s->sender_comm, e->sender_comm);
 	collector_update_keep(c, p);
-	live_signal(c, p, s);
+	collector_notify(c, signal, p, s);
 }
 
 int collector_handle(void *ctx, void *data, size_t len)

@@ -45,6 +45,24 @@ struct collector_cfg {
 	uint64_t spin_window_ns; /* --spin-window */
 };
 
+/*
+ * Who watches the core live (output/live.c, wired by cmd): told as things happen, with the
+ * detail text the core computed. Any callback may be NULL; the core never prints.
+ */
+struct core_observer {
+	void *ctx;
+	void (*fork)(void *ctx, const struct proc *p, uint64_t ts);
+	void (*exec)(void *ctx, const struct proc *p, uint64_t ts);
+	void (*exit)(void *ctx, const struct proc *p, uint64_t ts);
+	void (*signal)(void *ctx, const struct proc *p, const struct fatal_signal *s);
+	/* bind, conflict and release */
+	void (*vsock)(void *ctx, const char *event, const struct proc *p, uint64_t ts, uint64_t cid,
+		      const char *detail);
+	/* an orphaned userfaultfd guest: pager lost, its state changed, or it is over */
+	void (*uffd)(void *ctx, const struct proc *owner, uint64_t ts, const char *uffd_id,
+		     const char *state, const char *detail);
+};
+
 struct vsock_state;
 struct uffd_state;
 
@@ -59,6 +77,7 @@ struct collector {
 	uint64_t received; /* records consumed from the ring buffer */
 	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
 	bool header_printed;
+	struct core_observer observer; /* set after collector_init; none by default */
 };
 
 /* The entry for the process an event is about, created if the table missed it. */
@@ -77,5 +96,12 @@ bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t
 
 /* Mark p kept if the report must show it, whatever happens to it later. */
 void collector_update_keep(struct collector *c, struct proc *p);
+
+/* Tell the observer, if it listens. */
+#define collector_notify(c, event, ...)                                                            \
+	do {                                                                                       \
+		if ((c)->observer.event)                                                           \
+			(c)->observer.event((c)->observer.ctx, __VA_ARGS__);                       \
+	} while (0)
 
 #endif

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "live.h"
 #include "procfs.h"
 #include "report.h"
 #include "state.h"
@@ -200,7 +199,7 @@ static void live_line(struct collector *c, struct uctx *u, uint64_t ts, const ch
 	char id[24];
 
 	uffd_id(u, id, sizeof(id));
-	live_uffd(c, u->owner, ts, id, state, detail);
+	collector_notify(c, uffd, u->owner, ts, id, state, detail);
 }
 
 static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char *why)

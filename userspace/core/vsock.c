@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "live.h"
 #include "report.h"
 #include "state.h"
 #include "util.h"
@@ -301,7 +300,7 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 	else
 		snprintf(detail, sizeof(detail), "cid %llu: %s", (unsigned long long)e->cid,
 			 classify(vs, f));
-	live_vsock(c, "conflict", p, e->hdr.ts_ns, e->cid, detail);
+	collector_notify(c, vsock, "conflict", p, e->hdr.ts_ns, e->cid, detail);
 }
 
 /* One ioctl reported by the tracepoints and by the precise hook that replaced them. */
@@ -341,7 +340,7 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 			release(b, e->hdr.ts_ns, &e->hdr);
 			snprintf(detail, sizeof(detail), "cid %llu released (vsock-%u)",
 				 (unsigned long long)b->cid, b->id);
-			live_vsock(c, "release", p, e->hdr.ts_ns, b->cid, detail);
+			collector_notify(c, vsock, "release", p, e->hdr.ts_ns, b->cid, detail);
 		}
 		return;
 	}
@@ -359,7 +358,7 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 	b = add_binding(vs, e->instance, e->cid, p, e->hdr.ts_ns);
 	snprintf(detail, sizeof(detail), "cid %llu bound (vsock-%u)", (unsigned long long)e->cid,
 		 b->id);
-	live_vsock(c, "bind", p, e->hdr.ts_ns, e->cid, detail);
+	collector_notify(c, vsock, "bind", p, e->hdr.ts_ns, e->cid, detail);
 }
 
 void vsock_seed(struct collector *c, const struct ct_vsock_event *e)

@@ -17,4 +17,7 @@ void live_vsock(struct collector *c, const char *event, const struct proc *p, ui
 void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const char *uffd_id,
 	       const char *state, const char *detail);
 
+/* Make the live_* functions c's observer: the core then prints through them. */
+void live_observe(struct collector *c);
+
 #endif
