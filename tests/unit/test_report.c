@@ -22,7 +22,6 @@
 #include "collector.h"
 #include "json.h"
 #include "live.h"
-#include "reap.h"
 #include "report.h"
 #include "uffd.h"
 #include "util.h"
@@ -254,8 +253,6 @@ int main(void)
 				     .nvmm_comms = 1,
 				     .spin_pct = 80,
 				     .spin_window_ns = 10 * S };
-	struct reap_action actions[2];
-	struct reap_log reaped = { actions, 2 };
 	struct json_object *r, *host;
 	int ufd = real_uffd(), out;
 	size_t len;
@@ -283,11 +280,9 @@ int main(void)
 	dup2(out, 1);
 	close(out);
 
-	actions[0] = (struct reap_action){ pt_find(&c.pt, QEMU2_PID, 130 * S), "sigterm", 201 * S,
-					   false };
-	actions[1] = (struct reap_action){ pt_find(&c.pt, QEMU2_PID, 130 * S), "sigkill", 206 * S,
-					   true };
-	m.reaped = &reaped;
+	collector_log_reap(&c, pt_find(&c.pt, QEMU2_PID, 130 * S), "sigterm", 201 * S);
+	collector_log_reap(&c, pt_find(&c.pt, QEMU2_PID, 130 * S), "sigkill", 206 * S)->exited =
+		true;
 	m.command = (char *const[]){ "make", "test", NULL };
 	CHECK(report_write(path, &c, &m, NULL) == 0);
 

@@ -539,7 +539,6 @@ static int trace(struct options *o)
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
 	struct session s = { .o = o };
-	struct reap_log reaped = { 0 };
 	bool stopping = false;
 	pid_t child = 0;
 	sigset_t mask;
@@ -636,8 +635,7 @@ static int trace(struct options *o)
 	tracer_consume(&s.t);
 	s.meta.ended_ns = now_boot_ns();
 	if (o->reap) {
-		s.meta.reaped = &reaped;
-		reap(&s.c, s.meta.ended_ns, &o->reap_opts, &reaped);
+		reap(&s.c, s.meta.ended_ns, &o->reap_opts);
 		/* the exits and signals of what was reaped */
 		tracer_consume(&s.t);
 	}
@@ -648,7 +646,6 @@ static int trace(struct options *o)
 		exit_code = check_findings(&s);
 	tracer_stop(&s.t);
 	collector_free(&s.c);
-	reap_log_free(&reaped);
 	close(sfd);
 	return exit_code;
 }

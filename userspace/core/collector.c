@@ -25,6 +25,7 @@ void collector_free(struct collector *c)
 	vsock_free(c->vsock);
 	uffd_free(c->uffd);
 	pt_free(&c->pt);
+	free(c->reaped.v);
 }
 
 static char *xstrdup(const char *s)

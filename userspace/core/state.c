@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
 #include <string.h>
 
 #include "state.h"
@@ -77,4 +78,21 @@ void collector_link_parents(struct collector *c)
 	/* --pid: seeded entries learn their ancestry only now */
 	if (c->cfg.npids)
 		pt_for_each(&c->pt, p) collector_update_keep(c, p);
+}
+
+struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,
+				       uint64_t at_ns)
+{
+	struct reap_action *a = realloc(c->reaped.v, (c->reaped.n + 1) * sizeof(*a));
+
+	if (!a)
+		abort();
+	c->reaped.v = a;
+	a = &c->reaped.v[c->reaped.n++];
+	memset(a, 0, sizeof(*a));
+	p->keep = true;
+	a->proc = p;
+	a->action = action;
+	a->at_ns = at_ns;
+	return a;
 }

@@ -63,6 +63,19 @@ struct core_observer {
 		     const char *state, const char *detail);
 };
 
+/* One --reap action: kernel/reap.c logs it, the report lists it in reaped[]. */
+struct reap_action {
+	struct proc *proc; /* kept in the table: the report shows it */
+	const char *action; /* "sigterm", "sigkill", "would_kill" (dry run) or "gone" */
+	uint64_t at_ns;
+	bool exited; /* gone when the action's wait ended */
+};
+
+struct reap_log {
+	struct reap_action *v;
+	int n;
+};
+
 struct vsock_state;
 struct uffd_state;
 
@@ -78,6 +91,7 @@ struct collector {
 	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
 	bool header_printed;
 	struct core_observer observer; /* set after collector_init; none by default */
+	struct reap_log reaped; /* --reap's actions, in order */
 };
 
 /* The entry for the process an event is about, created if the table missed it. */
@@ -94,6 +108,9 @@ bool collector_in_pids(const struct collector *c, const struct proc *p);
  */
 bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns);
 
+/* Log a --reap action on p (which the report then keeps); the caller may set its exited. */
+struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,
+				       uint64_t at_ns);
 /* Mark p kept if the report must show it, whatever happens to it later. */
 void collector_update_keep(struct collector *c, struct proc *p);
 

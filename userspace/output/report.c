@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "reap.h"
 #include "report.h"
 #include "uffd.h"
 #include "util.h"
@@ -191,6 +190,25 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 	}
 }
 
+/* reaped[]: what --reap did, empty without it. */
+static struct json_object *reap_json(const struct reap_log *log)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int i = 0; i < log->n; i++) {
+		const struct reap_action *a = &log->v[i];
+		struct json_object *o = proc_ref_json(a->proc);
+
+		json_object_object_add(o, "role",
+				       jstr(a->proc->role == ROLE_VMM ? "vmm" : "pager"));
+		json_object_object_add(o, "action", jstr(a->action));
+		json_object_object_add(o, "at", jtime(a->at_ns));
+		json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 static struct json_object *strings_json(const char *const *v, int n)
 {
 	struct json_object *a = json_object_new_array();
@@ -302,7 +320,7 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	if (m->ended_ns)
 		leak_findings(c, m, findings);
 	add(r, "findings", findings);
-	add(r, "reaped", reap_json(m->reaped));
+	add(r, "reaped", reap_json(&c->reaped));
 	if (counts)
 		count_findings(findings, counts);
 

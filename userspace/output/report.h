@@ -11,8 +11,6 @@
 
 #define REPORT_SCHEMA "cidtrace.report/1"
 
-struct reap_log;
-
 /* How many findings of one kind (and classification, for cid_conflict) a report has. */
 struct finding_count {
 	char kind[24];
@@ -37,7 +35,6 @@ struct report_meta {
 	uint64_t ended_ns; /* 0 while tracing goes on */
 	const struct attach_modes *attach;
 	uint64_t lost;
-	const struct reap_log *reaped; /* --reap's actions, NULL without it */
 	bool verbose;
 };
 
