@@ -292,3 +292,25 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 	set_argv(p, argv, argv_len, argv_truncated);
 	classify(c, p);
 }
+
+/*
+ * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
+ * which, so ask /proc, but only if the pid still names the same process: /proc's start time,
+ * in clock ticks, must be the tick that holds start_ns.
+ */
+static void refresh_ppid(struct proc *p)
+{
+	struct ct_event_hdr now;
+
+	if (proc_same(p->pid, p->start_ns, &now, NULL))
+		p->ppid = now.ppid;
+}
+
+void collector_refresh(struct collector *c, uint64_t now)
+{
+	pt_for_each(&c->pt, p) p->emit = false;
+	pt_for_each(&c->pt, p) if (p->keep) for (struct proc *a = p; a && !a->emit; a = a->parent)
+		a->emit = true;
+	pt_for_each(&c->pt, p) if (p->emit && p->orphaned && !p->exited) refresh_ppid(p);
+	uffd_refresh(c, now);
+}

@@ -20,4 +20,11 @@ int collector_handle(void *ctx, void *data, size_t len);
 void collector_seed(struct collector *c, const struct ct_exec_event *e, const char *argv,
 		    size_t argv_len, bool argv_truncated, const char *exe);
 
+/*
+ * Before a report is built from c: mark the processes it lists (emit: the kept ones and their
+ * ancestors), ask /proc for the new parent of those orphaned, re-read uffd memory. The
+ * report writer then only reads c.
+ */
+void collector_refresh(struct collector *c, uint64_t now);
+
 #endif
