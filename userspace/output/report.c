@@ -9,8 +9,8 @@
 #include "collector.h"
 #include "report.h"
 #include "report_uffd.h"
+#include "report_vsock.h"
 #include "util.h"
-#include "vsock.h"
 
 #define add(o, k, v) json_object_object_add(o, k, v)
 
