@@ -8,8 +8,8 @@
 
 #include "attach.h"
 #include "collector.h"
-
-struct bpf_map;
+#include "uffd_hooks.h"
+#include "vsock_hooks.h"
 
 struct tracer_opts {
 	bool verbose; /* libbpf's log on stderr */
@@ -23,17 +23,8 @@ struct tracer {
 	struct attach_modes modes;
 	bool verbose;
 	bool no_fentry;
-	/* vsock_hooks.c */
-	struct collector *collector;
-	struct vsock_bpf *vsock_precise;
-	struct vsock_tp_bpf *vsock_tp;
-	struct vsock_iter_bpf *vsock_iter;
-	struct bpf_link *vsock_iter_link;
-	bool mounted_tracefs;
-	/* uffd_hooks.c */
-	struct uffd_bpf *uffd_precise;
-	struct uffd_iter_bpf *uffd_iter;
-	struct bpf_link *uffd_iter_link;
+	struct vsock_hooks vsock;
+	struct uffd_hooks uffd;
 };
 
 /* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
@@ -49,8 +40,5 @@ uint64_t tracer_lost(struct tracer *t);
 void tracer_stop(struct tracer *t);
 /* Seed c with every process alive now, through the task iterator. 0 or -errno. */
 int tracer_snapshot(struct tracer *t, struct collector *c);
-
-/* Make an object's ring buffer and lost counter the process hooks' (one of each in all). */
-void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost);
 
 #endif
