@@ -327,9 +327,9 @@ static int list_guests(const struct collector_cfg *cfg, bool json)
 		return EXIT_ENV;
 	}
 	/* without the iterator VMMs are still listed, by name, with no uffd column */
-	if (uffd_load_iter(&t))
-		uffd_iterate_files(&t, 0, add_uffd_file, &gs);
-	uffd_hooks_stop(&t);
+	if (uffd_load_iter(&t.uffd))
+		uffd_iterate_files(&t.uffd, 0, add_uffd_file, &gs);
+	uffd_hooks_stop(&t.uffd);
 	collect(&gs, cfg->spin_pct);
 	if (json)
 		print_json(&gs, now_boot_ns());

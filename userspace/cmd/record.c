@@ -19,6 +19,7 @@
 
 #include "collector.h"
 #include "commands.h"
+#include "live.h"
 #include "metrics.h"
 #include "options.h"
 #include "reap.h"
@@ -388,7 +389,6 @@ static int trace(struct options *o)
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
 	struct session s = { .o = o };
-	struct reap_log reaped = { 0 };
 	bool stopping = false;
 	pid_t child = 0;
 	sigset_t mask;
@@ -413,6 +413,7 @@ static int trace(struct options *o)
 
 	clock_init();
 	collector_init(&s.c, &o->cfg);
+	live_observe(&s.c);
 	ret = tracer_start(&s.t, &s.c, &topts);
 	if (ret) {
 		collector_free(&s.c);
@@ -484,8 +485,7 @@ static int trace(struct options *o)
 	tracer_consume(&s.t);
 	s.meta.ended_ns = now_boot_ns();
 	if (o->reap) {
-		s.meta.reaped = &reaped;
-		reap(&s.c, s.meta.ended_ns, &o->reap_opts, &reaped);
+		reap(&s.c, s.meta.ended_ns, &o->reap_opts);
 		/* the exits and signals of what was reaped */
 		tracer_consume(&s.t);
 	}
@@ -496,7 +496,6 @@ static int trace(struct options *o)
 		exit_code = check_findings(&s);
 	tracer_stop(&s.t);
 	collector_free(&s.c);
-	reap_log_free(&reaped);
 	close(sfd);
 	return exit_code;
 }

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "collector.h"
-#include "live.h"
+#include "state.h"
 #include "uffd.h"
 #include "util.h"
 #include "vsock.h"
@@ -25,6 +25,7 @@ void collector_free(struct collector *c)
 	vsock_free(c->vsock);
 	uffd_free(c->uffd);
 	pt_free(&c->pt);
+	free(c->reaped.v);
 }
 
 static char *xstrdup(const char *s)
@@ -53,33 +54,6 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? xstrdup(src) : NULL;
 }
 
-bool collector_in_pids(const struct collector *c, const struct proc *p)
-{
-	if (!c->cfg.npids)
-		return true;
-	for (const struct proc *a = p; a; a = a->parent)
-		for (int i = 0; i < c->cfg.npids; i++)
-			if (a->pid == (uint32_t)c->cfg.pids[i])
-				return true;
-	return false;
-}
-
-bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns)
-{
-	return p->role == ROLE_VMM && !p->seeded && (!p->exited || p->exit_ns > ended_ns) &&
-	       (!c->cfg.nscopes || p->in_scope) && collector_in_pids(c, p);
-}
-
-/* A process the report must keep, whatever happens to it later. */
-static void update_keep(struct collector *c, struct proc *p)
-{
-	if (!collector_in_pids(c, p))
-		return;
-	if (p->role != ROLE_NONE || p->in_scope || p->orphaned || p->nsigs ||
-	    (p->exit_status & 0x7f) || (p->in_job && p->pid == (uint32_t)c->cfg.job_pid))
-		p->keep = true;
-}
-
 /* test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. */
 static void classify(struct collector *c, struct proc *p)
 {
@@ -97,47 +71,13 @@ static void classify(struct collector *c, struct proc *p)
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
 			p->role = ROLE_VMM;
-	update_keep(c, p);
-}
-
-void collector_set_role(struct collector *c, struct proc *p, enum role role)
-{
-	if (p->role == ROLE_VMM && role == ROLE_PAGER)
-		return; /* a VMM serving another's memory is still a VMM */
-	p->role = role;
-	update_keep(c, p);
+	collector_update_keep(c, p);
 }
 
 static void copy_comm(char *dst, const char *src)
 {
 	memcpy(dst, src, CT_COMM_LEN);
 	dst[CT_COMM_LEN] = '\0';
-}
-
-/*
- * A pid can only be live once: if the table still has a live entry for a pid that now starts
- * anew, its exit was lost (the report says so through events.lost).
- */
-static void retire_stale(struct collector *c, uint32_t pid)
-{
-	struct proc *old = pt_find_live(&c->pt, pid);
-
-	if (old) {
-		old->exited = true;
-		pt_maybe_free(&c->pt, old);
-	}
-}
-
-struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h)
-{
-	struct proc *p = pt_find(&c->pt, h->pid, h->start_ns);
-
-	if (p)
-		return p;
-	retire_stale(c, h->pid);
-	p = pt_add(&c->pt, h->pid, h->start_ns, h->ppid);
-	copy_comm(p->comm, h->comm);
-	return p;
 }
 
 /* Everything a forked child shares with its parent until it execs. */
@@ -173,9 +113,9 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
 	    e->hdr.ppid == (uint32_t)getpid()) {
 		p->in_job = true;
-		update_keep(c, p);
+		collector_update_keep(c, p);
 	}
-	live_fork(c, p, e->hdr.ts_ns);
+	collector_notify(c, fork, p, e->hdr.ts_ns);
 }
 
 /* A relative exec filename is relative to the cwd at exec time. */
@@ -231,7 +171,7 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	set_exe(p, filename);
 	set_argv(p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
 	classify(c, p);
-	live_exec(c, p, e->hdr.ts_ns);
+	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
 
 /* The group is gone: its live children are reparented (to a subreaper or init). */
@@ -239,13 +179,12 @@ static void orphan_children(struct collector *c, struct proc *parent)
 {
 	if (!parent->nchildren)
 		return;
-	pt_for_each(&c->pt, p)
-	{
+	pt_for_each(&c->pt, p) {
 		if (p->parent != parent || p->exited || p->orphaned)
 			continue;
 		p->orphaned = true;
 		p->original_ppid = parent->pid;
-		update_keep(c, p);
+		collector_update_keep(c, p);
 	}
 }
 
@@ -260,8 +199,8 @@ static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
 	p->exit_status = e->exit_code;
 	if (!p->orphaned)
 		p->ppid = e->hdr.ppid;
-	update_keep(c, p);
-	live_exit(c, p, e->hdr.ts_ns);
+	collector_update_keep(c, p);
+	collector_notify(c, exit, p, e->hdr.ts_ns);
 	uffd_on_exit(c, p);
 	orphan_children(c, p);
 	pt_maybe_free(&c->pt, p);
@@ -284,8 +223,8 @@ static void on_fatal_signal(struct collector *c, const struct ct_signal_event *e
 	s->signal = e->signal;
 	s->sender_pid = e->sender_pid;
 	copy_comm(s->sender_comm, e->sender_comm);
-	update_keep(c, p);
-	live_signal(c, p, s);
+	collector_update_keep(c, p);
+	collector_notify(c, signal, p, s);
 }
 
 int collector_handle(void *ctx, void *data, size_t len)
@@ -353,11 +292,29 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 	classify(c, p);
 }
 
-void collector_link_parents(struct collector *c)
+/*
+ * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
+ * which, so ask /proc, but only if the pid still names the same process: /proc's start time,
+ * in clock ticks, must be the tick that holds start_ns.
+ */
+static void refresh_ppid(struct proc *p)
 {
-	pt_for_each(&c->pt, p) if (!p->parent && p->ppid && p->ppid != p->pid)
-		pt_set_parent(p, pt_find_live(&c->pt, p->ppid));
-	/* --pid: seeded entries learn their ancestry only now */
-	if (c->cfg.npids)
-		pt_for_each(&c->pt, p) update_keep(c, p);
+	struct ct_event_hdr now;
+
+	if (proc_same(p->pid, p->start_ns, &now, NULL))
+		p->ppid = now.ppid;
+}
+
+void collector_refresh(struct collector *c, uint64_t now)
+{
+	pt_for_each(&c->pt, p)
+		p->emit = false;
+	pt_for_each(&c->pt, p)
+		if (p->keep)
+			for (struct proc *a = p; a && !a->emit; a = a->parent)
+				a->emit = true;
+	pt_for_each(&c->pt, p)
+		if (p->emit && p->orphaned && !p->exited)
+			refresh_ppid(p);
+	uffd_refresh(c, now);
 }

@@ -1,62 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Turns BPF records into the process table, live lines and, at the end, findings. */
+/*
+ * The dispatcher: hands each BPF record to the process table (state.c), vsock.c or uffd.c,
+ * which build the state the report is written from.
+ */
 #ifndef CIDTRACE_COLLECTOR_H
 #define CIDTRACE_COLLECTOR_H
 
 #include <stdbool.h>
-#include <stdint.h>
-#include <sys/types.h>
+#include <stddef.h>
 
-#include "proctable.h"
-#include "testdir.h"
-
-#define MAX_LIST 16
-
-/* --only: which live line kinds are printed (a bit each; 0: all) */
-enum live_kind {
-	LIVE_FORK = 1 << 0,
-	LIVE_EXEC = 1 << 1,
-	LIVE_EXIT = 1 << 2, /* exit and fatal signal lines */
-	LIVE_CONFLICT = 1 << 3, /* vsock bind, conflict and release lines */
-	LIVE_UFFD = 1 << 4,
-};
-
-enum live_format {
-	LIVE_TEXT,
-	LIVE_JSON,
-	LIVE_NONE,
-};
-
-struct collector_cfg {
-	struct testdir_cfg td;
-	const char *scopes[MAX_LIST]; /* normalized absolute dirs */
-	int nscopes;
-	const char *vmm_comms[MAX_LIST * 2]; /* fnmatch patterns on comm */
-	int nvmm_comms;
-	enum live_format live;
-	unsigned int live_kinds; /* enum live_kind bits, 0: all */
-	int pids[MAX_LIST]; /* --pid: only these processes and their descendants */
-	int npids;
-	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
-	double spin_pct; /* --spin-threshold: % of one core */
-	uint64_t spin_window_ns; /* --spin-window */
-};
-
-struct vsock_state;
-struct uffd_state;
-
-struct collector {
-	struct collector_cfg cfg;
-	struct proctable pt;
-	struct vsock_state *vsock;
-	struct uffd_state *uffd;
-	/* a kernel module was loaded: the tracer may now attach to it */
-	void (*on_module_load)(void *ctx, const char *name);
-	void *on_module_load_ctx;
-	uint64_t received; /* records consumed from the ring buffer */
-	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
-	bool header_printed;
-};
+#include "cidtrace_events.h"
+#include "state.h"
 
 void collector_init(struct collector *c, const struct collector_cfg *cfg);
 void collector_free(struct collector *c);
@@ -65,18 +19,12 @@ int collector_handle(void *ctx, void *data, size_t len);
 /* One startup snapshot record, with argv read from /proc (may be empty). */
 void collector_seed(struct collector *c, const struct ct_exec_event *e, const char *argv,
 		    size_t argv_len, bool argv_truncated, const char *exe);
-/* The entry for the process an event is about, created if the table missed it. */
-struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
-/* Give p a role; the report keeps it from then on. */
-void collector_set_role(struct collector *c, struct proc *p, enum role role);
-/* After seeding: link every entry to its parent's. */
-void collector_link_parents(struct collector *c);
-/* --pid: p is one of the listed processes or descends from one (true without --pid). */
-bool collector_in_pids(const struct collector *c, const struct proc *p);
+
 /*
- * vmm_leak: a VMM that started under the trace, was still running when it ended at ended_ns
- * (it may have been reaped since), and is in scope and under --pid.
+ * Before a report is built from c: mark the processes it lists (emit: the kept ones and their
+ * ancestors), ask /proc for the new parent of those orphaned, re-read uffd memory. The
+ * report writer then only reads c.
  */
-bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns);
+void collector_refresh(struct collector *c, uint64_t now);
 
 #endif

@@ -33,7 +33,8 @@ static void free_entry(struct proc *p)
 
 void pt_free(struct proctable *pt)
 {
-	pt_for_each(pt, p) free_entry(p);
+	pt_for_each(pt, p)
+		free_entry(p);
 	free(pt->buckets);
 	pt->buckets = NULL;
 	pt->count = 0;

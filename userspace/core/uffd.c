@@ -5,11 +5,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collector.h"
 #include "json.h"
-#include "live.h"
 #include "procfs.h"
-#include "report.h"
+#include "state.h"
 #include "uffd.h"
 #include "util.h"
 
@@ -28,61 +26,14 @@
 #define WATCH_NS 500000000ull
 #define SMAPS_NS 2000000000ull
 /* Below this share of one core over the latest sample, the owner's threads are asleep. */
-#define ASLEEP_PCT   10.0
-#define MAX_HANDLERS 8
-#define MAX_THREADS  64
-#define MAX_HISTORY  16
-#define TOP_THREADS  3
-
-struct handler {
-	struct proc *proc;
-	uint64_t seen_gen; /* the scan that last found it holding the file */
-	uint64_t gone_ns; /* exited or closed the file; 0 while it holds it */
-	uint64_t ioctls, bytes, last_ns;
-};
+#define ASLEEP_PCT  10.0
+#define MAX_THREADS 64
 
 struct sample {
 	uint64_t at;
 	uint64_t ticks; /* the whole process's CPU: threads that exit keep theirs counted */
 	int nthreads;
 	struct thread_cpu th[MAX_THREADS];
-};
-
-struct orphan {
-	enum uffd_orphan_state state;
-	uint64_t since, state_since, resolved_ns;
-	const char *resolution;
-	struct handler pager; /* the handler that went last */
-	struct proc *restarted;
-	uint64_t pending, total;
-	double cpu_pct;
-	struct thread_cpu top[TOP_THREADS];
-	double top_pct[TOP_THREADS];
-	int ntop;
-	struct sample *samples; /* ring, cap entries, newest at head */
-	int cap, count, head;
-	uint64_t next_watch_ns;
-	struct {
-		enum uffd_orphan_state state;
-		uint64_t at;
-	} history[MAX_HISTORY];
-	int nhistory;
-};
-
-struct uctx {
-	struct uctx *next;
-	uint64_t key; /* struct userfaultfd_ctx: never printed */
-	unsigned int id;
-	struct proc *owner;
-	int owner_fd;
-	uint64_t owner_gen, seen_gen;
-	bool owner_exiting, seeded, released;
-	struct handler handlers[MAX_HANDLERS];
-	int nhandlers;
-	uint64_t first_seen_ns, released_ns;
-	uint64_t registered, resident, smaps_ns; /* from /proc/PID/smaps, read at smaps_ns */
-	uint32_t registrations, unregistrations;
-	struct orphan *orphan;
 };
 
 struct uffd_state {
@@ -189,7 +140,7 @@ static void set_owner(struct collector *c, struct uctx *u, struct proc *p)
 	collector_set_role(c, p, ROLE_VMM);
 }
 
-static void uffd_id(const struct uctx *u, char *buf, size_t len)
+void uffd_id(const struct uctx *u, char *buf, size_t len)
 {
 	snprintf(buf, len, "uffd-%u", u->id);
 }
@@ -200,7 +151,7 @@ static void live_line(struct collector *c, struct uctx *u, uint64_t ts, const ch
 	char id[24];
 
 	uffd_id(u, id, sizeof(id));
-	live_uffd(c, u->owner, ts, id, state, detail);
+	collector_notify(c, uffd, u->owner, ts, id, state, detail);
 }
 
 static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char *why)
@@ -369,7 +320,7 @@ static void refresh_memory(struct uctx *u, uint64_t now, bool force)
 	u->smaps_ns = now;
 }
 
-static void describe_pager(const struct handler *h, char *buf, size_t len)
+void uffd_describe_pager(const struct handler *h, char *buf, size_t len)
 {
 	const struct proc *p = h->proc;
 	int sig = p->exit_status & 0x7f;
@@ -409,7 +360,7 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 	if (!o->samples)
 		abort();
 	u->orphan = o;
-	describe_pager(last, pager, sizeof(pager));
+	uffd_describe_pager(last, pager, sizeof(pager));
 	snprintf(detail, sizeof(detail), "uffd-%u pager lost: %s; %llu MiB still registered", u->id,
 		 pager, (unsigned long long)(u->registered >> 20));
 	live_line(c, u, now, uffd_state_name(ORPHAN_PAGER_LOST), detail);
@@ -563,8 +514,7 @@ static void find_restarted(struct collector *c, struct uctx *u)
 
 	if (o->restarted)
 		return;
-	pt_for_each(&c->pt, p)
-	{
+	pt_for_each(&c->pt, p) {
 		if (p->exited || p->start_ns <= o->since || p == u->owner ||
 		    strcmp(p->comm, o->pager.proc->comm))
 			continue;
@@ -662,25 +612,12 @@ void uffd_tick(struct collector *c, uint64_t now)
 	}
 }
 
-static bool wanted(const struct collector *c, const struct uctx *u)
+bool uffd_wanted(const struct collector *c, const struct uctx *u)
 {
 	return !c->cfg.nscopes || (u->owner && u->owner->in_scope);
 }
 
-static uint64_t served_bytes(const struct uctx *u, uint64_t *last_ns)
-{
-	uint64_t bytes = 0;
-
-	*last_ns = 0;
-	for (int i = 0; i < u->nhandlers; i++) {
-		bytes += u->handlers[i].bytes;
-		if (u->handlers[i].last_ns > *last_ns)
-			*last_ns = u->handlers[i].last_ns;
-	}
-	return bytes;
-}
-
-static enum uffd_ctx_state ctx_state_of(const struct uctx *u)
+enum uffd_ctx_state uffd_ctx_state_of(const struct uctx *u)
 {
 	if (u->released)
 		return UFFD_RELEASED;
@@ -689,183 +626,26 @@ static enum uffd_ctx_state ctx_state_of(const struct uctx *u)
 	return u->nhandlers ? UFFD_SERVED : UFFD_UNSERVED;
 }
 
-static const char *ctx_state(const struct uctx *u)
+const char *uffd_ctx_state(const struct uctx *u)
 {
-	return uffd_ctx_state_name(ctx_state_of(u));
+	return uffd_ctx_state_name(uffd_ctx_state_of(u));
 }
 
-/* Exact ioctl counts with the precise hooks; otherwise the resident registered pages. */
-static void add_memory(struct json_object *o, const struct collector *c, const struct uctx *u)
-{
-	bool counted = c->uffd->src.serves != NULL;
-	uint64_t last_ns, bytes = counted ? served_bytes(u, &last_ns) : u->resident;
-	long page = sysconf(_SC_PAGESIZE);
-
-	json_object_object_add(o, "registered_bytes", jint(u->registered));
-	json_object_object_add(o, "pages_served", jint(bytes / page));
-	json_object_object_add(o, "pages_served_from", jstr(counted ? "ioctls" : "resident"));
-	json_object_object_add(o, "last_served_at", counted ? jtime(last_ns) : NULL);
-}
-
-static struct json_object *id_json(const struct uctx *u)
-{
-	char id[24];
-
-	uffd_id(u, id, sizeof(id));
-	return jstr(id);
-}
-
-struct json_object *uffd_contexts_json(struct collector *c)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
-		struct json_object *o, *hs;
-
-		if (!wanted(c, u))
-			continue;
-		if (!u->released && !u->orphan)
-			refresh_memory(u, now_boot_ns(), false);
-		o = json_object_new_object();
-		json_object_object_add(o, "id", id_json(u));
-		json_object_object_add(o, "owner", u->owner ? proc_ref_json(u->owner) : NULL);
-		hs = json_object_new_array();
-		for (int i = 0; i < u->nhandlers; i++) {
-			const struct handler *h = &u->handlers[i];
-			struct json_object *ho = proc_ref_json(h->proc);
-
-			json_object_object_add(ho, "holding", json_object_new_boolean(!h->gone_ns));
-			json_object_object_add(ho, "serving_ioctls", jint(h->ioctls));
-			json_object_object_add(ho, "served_bytes", jint(h->bytes));
-			json_object_object_add(ho, "last_served_at", jtime(h->last_ns));
-			json_object_object_add(ho, "exited_at",
-					       h->proc->exited ? jtime(h->proc->exit_ns) : NULL);
-			json_object_array_add(hs, ho);
-		}
-		json_object_object_add(o, "handlers", hs);
-		add_memory(o, c, u);
-		json_object_object_add(o, "registrations", jint(u->registrations));
-		json_object_object_add(o, "unregistrations", jint(u->unregistrations));
-		json_object_object_add(o, "state", jstr(ctx_state(u)));
-		json_object_object_add(o, "first_seen_at", jtime(u->first_seen_ns));
-		json_object_object_add(o, "seeded", json_object_new_boolean(u->seeded));
-		json_object_object_add(o, "released_at", jtime(u->released_ns));
-		json_object_array_add(arr, o);
-	}
-	return arr;
-}
-
-static struct json_object *guest_json(const struct proc *p)
-{
-	struct json_object *o = proc_json_brief(p);
-
-	json_object_object_add(o, "orphaned", json_object_new_boolean(p->orphaned));
-	json_object_object_add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
-	return o;
-}
-
-static struct json_object *orphan_json(struct collector *c, const struct uctx *u)
-{
-	const struct orphan *o = u->orphan;
-	const struct proc *g = u->owner, *pg = o->pager.proc;
-	struct json_object *f = json_object_new_object(), *x, *arr;
-	char text[768], pager[128], note[160] = "";
-	int n;
-
-	describe_pager(&o->pager, pager, sizeof(pager));
-	if (o->restarted)
-		snprintf(note, sizeof(note), "pager restarted (pid %u) but never served this guest",
-			 o->restarted->pid);
-	n = snprintf(text, sizeof(text),
-		     "%s pid %u%s%s%s lost its uffd pager: %s while %llu MiB of guest memory "
-		     "was still registered; the guest is %s",
-		     g->comm, g->pid, g->test_dir ? " (" : "", g->test_dir ? g->test_dir : "",
-		     g->test_dir ? ")" : "", pager, (unsigned long long)(u->registered >> 20),
-		     o->state == ORPHAN_SPINNING  ? "spinning"
-		     : o->state == ORPHAN_STALLED ? "stalled"
-						  : "without a pager");
-	if (n < (int)sizeof(text) && o->state == ORPHAN_SPINNING)
-		n += snprintf(text + n, sizeof(text) - n, " at %.0f%% CPU", o->cpu_pct);
-	if (n < (int)sizeof(text))
-		n += snprintf(text + n, sizeof(text) - n, ", %llu faults unresolved.",
-			      (unsigned long long)o->total);
-	if (n < (int)sizeof(text) && note[0])
-		snprintf(text + n, sizeof(text) - n, " Note: %s.", note);
-	json_object_object_add(f, "kind", jstr(finding_kind_name(UFFD_ORPHAN)));
-	json_object_object_add(f, "summary", jstr(text));
-	json_object_object_add(f, "state", jstr(uffd_state_name(o->state)));
-	json_object_object_add(f, "since", jtime(o->since));
-	json_object_object_add(f, "state_since", jtime(o->state_since));
-	json_object_object_add(f, "resolved_at", jtime(o->resolved_ns));
-	json_object_object_add(f, "resolution", o->resolution ? jstr(o->resolution) : NULL);
-	arr = json_object_new_array();
-	for (int i = 0; i < o->nhistory; i++) {
-		x = json_object_new_object();
-		json_object_object_add(x, "state", jstr(uffd_state_name(o->history[i].state)));
-		json_object_object_add(x, "at", jtime(o->history[i].at));
-		json_object_array_add(arr, x);
-	}
-	json_object_object_add(f, "history", arr);
-	json_object_object_add(f, "guest", guest_json(g));
-	x = proc_json_brief(pg);
-	json_object_object_add(x, "exited_at", pg->exited ? jtime(pg->exit_ns) : NULL);
-	json_object_object_add(x, "exit", exit_json(pg));
-	json_object_object_add(x, "fatal_signals", fatal_signals_json(pg, UINT64_MAX));
-	json_object_object_add(f, "pager", x);
-	x = json_object_new_object();
-	json_object_object_add(x, "id", id_json(u));
-	add_memory(x, c, u);
-	json_object_object_add(x, "pending", jint(o->pending));
-	json_object_object_add(x, "total", jint(o->total));
-	json_object_object_add(f, "uffd", x);
-	json_object_object_add(f, "cpu_pct", json_object_new_double(o->cpu_pct));
-	arr = json_object_new_array();
-	for (int i = 0; i < o->ntop; i++) {
-		char st[2] = { o->top[i].state, '\0' };
-
-		x = json_object_new_object();
-		json_object_object_add(x, "tid", jint(o->top[i].tid));
-		json_object_object_add(x, "comm", jstr(o->top[i].comm));
-		json_object_object_add(x, "cpu_pct", json_object_new_double(o->top_pct[i]));
-		json_object_object_add(x, "state", jstr(st));
-		json_object_array_add(arr, x);
-	}
-	json_object_object_add(f, "threads", arr);
-	x = NULL;
-	if (o->restarted) {
-		x = proc_ref_json(o->restarted);
-		json_object_object_add(x, "started_at", jtime(o->restarted->start_ns));
-	}
-	json_object_object_add(f, "restarted_pager", x);
-	json_object_object_add(f, "note", note[0] ? jstr(note) : NULL);
-	return f;
-}
-
-void uffd_findings_json(struct collector *c, struct json_object *findings)
+void uffd_refresh(struct collector *c, uint64_t now)
 {
 	for (struct uctx *u = c->uffd->ctxs; u; u = u->next)
-		if (u->orphan && wanted(c, u))
-			json_object_array_add(findings, orphan_json(c, u));
+		if (uffd_wanted(c, u) && !u->released && !u->orphan)
+			refresh_memory(u, now, false);
 }
 
-struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner)
+const struct uctx *uffd_contexts(const struct uffd_state *us)
 {
-	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
-		struct json_object *o;
-		const struct handler *pager = NULL;
+	return us->ctxs;
+}
 
-		if (u->owner != owner || u->released)
-			continue;
-		for (int i = 0; i < u->nhandlers; i++)
-			if (!pager || !u->handlers[i].gone_ns)
-				pager = &u->handlers[i];
-		o = json_object_new_object();
-		json_object_object_add(o, "id", id_json(u));
-		json_object_object_add(o, "state", jstr(ctx_state(u)));
-		json_object_object_add(o, "pager_pid", pager ? jint(pager->proc->pid) : NULL);
-		return o;
-	}
-	return NULL;
+bool uffd_counts_serves(const struct uffd_state *us)
+{
+	return us->src.serves != NULL;
 }
 
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max)
@@ -893,6 +673,6 @@ int uffd_count_state(struct collector *c, enum uffd_ctx_state state)
 	int n = 0;
 
 	for (struct uctx *u = c->uffd->ctxs; u; u = u->next)
-		n += wanted(c, u) && ctx_state_of(u) == state;
+		n += uffd_wanted(c, u) && uffd_ctx_state_of(u) == state;
 	return n;
 }

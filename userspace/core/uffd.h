@@ -9,12 +9,12 @@
 #ifndef CIDTRACE_UFFD_H
 #define CIDTRACE_UFFD_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "cidtrace_events.h"
+#include "thread_cpu.h"
 #include "vocab.h"
 
 struct collector;
@@ -53,6 +53,57 @@ enum uffd_orphan_state uffd_classify(double window_pct, double recent_pct, uint6
 				     double spin_pct);
 const char *uffd_state_name(enum uffd_orphan_state s);
 
+#define MAX_HANDLERS 8
+#define MAX_HISTORY  16
+#define TOP_THREADS  3
+
+struct handler {
+	struct proc *proc;
+	uint64_t seen_gen; /* the scan that last found it holding the file */
+	uint64_t gone_ns; /* exited or closed the file; 0 while it holds it */
+	uint64_t ioctls, bytes, last_ns;
+};
+
+struct sample;
+
+/* A context whose every handler is gone while its owner lives with memory registered. */
+struct orphan {
+	enum uffd_orphan_state state;
+	uint64_t since, state_since, resolved_ns;
+	const char *resolution;
+	struct handler pager; /* the handler that went last */
+	struct proc *restarted;
+	uint64_t pending, total;
+	double cpu_pct;
+	struct thread_cpu top[TOP_THREADS];
+	double top_pct[TOP_THREADS];
+	int ntop;
+	struct sample *samples; /* ring, cap entries, newest at head */
+	int cap, count, head;
+	uint64_t next_watch_ns;
+	struct {
+		enum uffd_orphan_state state;
+		uint64_t at;
+	} history[MAX_HISTORY];
+	int nhistory;
+};
+
+struct uctx {
+	struct uctx *next;
+	uint64_t key; /* struct userfaultfd_ctx: never printed */
+	unsigned int id;
+	struct proc *owner;
+	int owner_fd;
+	uint64_t owner_gen, seen_gen;
+	bool owner_exiting, seeded, released;
+	struct handler handlers[MAX_HANDLERS];
+	int nhandlers;
+	uint64_t first_seen_ns, released_ns;
+	uint64_t registered, resident, smaps_ns; /* from /proc/PID/smaps, read at smaps_ns */
+	uint32_t registrations, unregistrations;
+	struct orphan *orphan;
+};
+
 struct uffd_state *uffd_new(double spin_pct, uint64_t spin_window_ns);
 void uffd_free(struct uffd_state *us);
 void uffd_set_source(struct uffd_state *us, const struct uffd_source *src);
@@ -62,21 +113,27 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
 void uffd_on_exit(struct collector *c, const struct proc *p);
 /* Scans and watches that are due. */
 void uffd_tick(struct collector *c, uint64_t now);
-/* Report parts: uffds[], the uffd_orphan findings, and a vmm_leak's uffd state. */
-struct json_object *uffd_contexts_json(struct collector *c);
-void uffd_findings_json(struct collector *c, struct json_object *findings);
-struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner);
+/* Before a report: re-read the registered memory (smaps, at most every 2 s) of the contexts
+ * it shows that are neither released nor orphaned (an orphan's watch reads its own). */
+void uffd_refresh(struct collector *c, uint64_t now);
 /* The live pagers (role pager) that held or served owner's contexts, up to max. */
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
 /* How many contexts in the report are in state (as in uffds[]). */
 int uffd_count_state(struct collector *c, enum uffd_ctx_state state);
 
-/* One thread of an owner, as /proc shows it. */
-struct thread_cpu {
-	uint32_t tid;
-	uint64_t ticks; /* utime + stime, clock ticks */
-	char state; /* R, S, D, ... */
-	char comm[CT_COMM_LEN + 1];
-};
+/* Read-only views for the report (output/report_uffd.c). */
+/* The contexts, in the order they were first seen; follow ->next. */
+const struct uctx *uffd_contexts(const struct uffd_state *us);
+/* The report shows the context: no --scope, or its owner is in scope. */
+bool uffd_wanted(const struct collector *c, const struct uctx *u);
+/* Released, served, unserved, or an orphan's state; and its name. */
+enum uffd_ctx_state uffd_ctx_state_of(const struct uctx *u);
+const char *uffd_ctx_state(const struct uctx *u);
+/* Pages served are counted from serving ioctls (precise hooks), not estimated. */
+bool uffd_counts_serves(const struct uffd_state *us);
+/* "uffd-N" */
+void uffd_id(const struct uctx *u, char *buf, size_t len);
+/* What became of a lost pager, in one phrase. */
+void uffd_describe_pager(const struct handler *h, char *buf, size_t len);
 
 #endif

@@ -7,10 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "collector.h"
-#include "json.h"
-#include "live.h"
-#include "report.h"
+#include "state.h"
 #include "util.h"
 #include "vocab.h"
 #include "vsock.h"
@@ -30,35 +27,6 @@
 #define RELEASE_GRACE_NS 100000000ull
 /* The same ioctl seen by both hook kinds while they overlap, at a switch to precise hooks. */
 #define DUPLICATE_NS 50000000ull
-
-struct binding {
-	struct binding *next;
-	uint64_t instance; /* kernel address: identity only, never printed */
-	unsigned int id; /* printed as vsock-<id> */
-	uint64_t cid;
-	struct proc *binder; /* kept in the process table for the report */
-	uint64_t bound_ns; /* 0: bound before the trace began */
-	uint64_t released_ns;
-	uint32_t released_by_pid;
-	char released_by_comm[CT_COMM_LEN + 1];
-	bool released;
-};
-
-struct held {
-	struct proc *proc;
-	uint32_t flags; /* CT_HOLDER_* at the latest attempt */
-};
-
-struct conflict {
-	struct conflict *next;
-	enum finding_kind kind;
-	struct proc *attempt;
-	uint64_t cid;
-	struct binding *binding; /* NULL: nobody we know holds the CID */
-	uint64_t first_ns, last_ns, attempts, scanned_ns;
-	struct held holders[VSOCK_MAX_HOLDERS];
-	int nholders;
-};
 
 struct vsock_state {
 	struct binding *bindings;
@@ -179,6 +147,16 @@ static int64_t host_local_cid(struct vsock_state *vs)
 	return vs->local_cid;
 }
 
+const struct binding *vsock_bindings(const struct vsock_state *vs)
+{
+	return vs->bindings;
+}
+
+const struct conflict *vsock_conflicts(const struct vsock_state *vs)
+{
+	return vs->conflicts;
+}
+
 /*
  * Holders of the binding at this attempt: the task_file iteration when it can run, else the
  * binder we saw bind it (it may have died since; its exit and signals still tell the story).
@@ -225,7 +203,7 @@ static struct conflict *find_conflict(struct vsock_state *vs, enum finding_kind 
 	return NULL;
 }
 
-static enum holder_state holder_state(const struct held *h, uint64_t at)
+enum holder_state vsock_holder_state(const struct held *h, uint64_t at)
 {
 	const struct proc *p = h->proc;
 
@@ -241,15 +219,14 @@ static enum holder_state holder_state(const struct held *h, uint64_t at)
 	return HOLDER_RUNNING;
 }
 
-/* A cid_conflict's classification. */
-static enum cid_class classify_conflict(struct vsock_state *vs, const struct conflict *f)
+enum cid_class vsock_classify(struct vsock_state *vs, const struct conflict *f)
 {
 	const struct held *h = f->nholders ? &f->holders[0] : NULL;
 
 	if (!f->binding || !h)
 		return host_local_cid(vs) == (int64_t)f->cid ? CLASS_HOST_LOCAL_CID
 							     : CLASS_NO_HOLDER_FOUND;
-	if (holder_state(h, f->last_ns) != HOLDER_RUNNING)
+	if (vsock_holder_state(h, f->last_ns) != HOLDER_RUNNING)
 		return CLASS_TEARDOWN_RACE;
 	if (h->proc != f->binding->binder && f->binding->binder->exited &&
 	    f->binding->binder->exit_ns <= f->last_ns)
@@ -260,11 +237,11 @@ static enum cid_class classify_conflict(struct vsock_state *vs, const struct con
 }
 
 /* The classification's name, or for an invalid_cid its kind's. */
-static const char *classify(struct vsock_state *vs, const struct conflict *f)
+const char *vsock_classification(struct vsock_state *vs, const struct conflict *f)
 {
 	if (f->kind == INVALID_CID)
 		return finding_kind_name(INVALID_CID);
-	return cid_class_name(classify_conflict(vs, f));
+	return cid_class_name(vsock_classify(vs, f));
 }
 
 static void on_attempt_failed(struct collector *c, struct proc *p, const struct ct_vsock_event *e)
@@ -301,11 +278,11 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 	else if (f->nholders)
 		snprintf(detail, sizeof(detail), "cid %llu: held by pid %u (%s), %s",
 			 (unsigned long long)e->cid, f->holders[0].proc->pid,
-			 f->holders[0].proc->comm, classify(vs, f));
+			 f->holders[0].proc->comm, vsock_classification(vs, f));
 	else
 		snprintf(detail, sizeof(detail), "cid %llu: %s", (unsigned long long)e->cid,
-			 classify(vs, f));
-	live_vsock(c, "conflict", p, e->hdr.ts_ns, e->cid, detail);
+			 vsock_classification(vs, f));
+	collector_notify(c, vsock, "conflict", p, e->hdr.ts_ns, e->cid, detail);
 }
 
 /* One ioctl reported by the tracepoints and by the precise hook that replaced them. */
@@ -345,7 +322,7 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 			release(b, e->hdr.ts_ns, &e->hdr);
 			snprintf(detail, sizeof(detail), "cid %llu released (vsock-%u)",
 				 (unsigned long long)b->cid, b->id);
-			live_vsock(c, "release", p, e->hdr.ts_ns, b->cid, detail);
+			collector_notify(c, vsock, "release", p, e->hdr.ts_ns, b->cid, detail);
 		}
 		return;
 	}
@@ -363,7 +340,7 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 	b = add_binding(vs, e->instance, e->cid, p, e->hdr.ts_ns);
 	snprintf(detail, sizeof(detail), "cid %llu bound (vsock-%u)", (unsigned long long)e->cid,
 		 b->id);
-	live_vsock(c, "bind", p, e->hdr.ts_ns, e->cid, detail);
+	collector_notify(c, vsock, "bind", p, e->hdr.ts_ns, e->cid, detail);
 }
 
 void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
@@ -375,134 +352,4 @@ void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
 	if (!p || active_binding(c->vsock, e->instance))
 		return;
 	add_binding(c->vsock, e->instance, e->cid, p, 0);
-}
-
-static struct json_object *binding_id(const struct binding *b)
-{
-	char id[32];
-
-	snprintf(id, sizeof(id), "vsock-%u", b->id);
-	return jstr(id);
-}
-
-struct json_object *vsock_cids_json(struct collector *c)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (struct binding *b = c->vsock->bindings; b; b = b->next) {
-		struct json_object *o = json_object_new_object(), *by = NULL;
-
-		json_object_object_add(o, "id", binding_id(b));
-		json_object_object_add(o, "cid", jint(b->cid));
-		json_object_object_add(o, "binder", proc_ref_json(b->binder));
-		json_object_object_add(o, "bound_at", jtime(b->bound_ns));
-		json_object_object_add(o, "released_at", jtime(b->released_ns));
-		if (b->released && b->released_by_pid) {
-			by = json_object_new_object();
-			json_object_object_add(by, "pid", jint(b->released_by_pid));
-			json_object_object_add(by, "comm", jstr(b->released_by_comm));
-		}
-		json_object_object_add(o, "released_by", by);
-		json_object_array_add(arr, o);
-	}
-	return arr;
-}
-
-static struct json_object *holder_json(const struct held *h, uint64_t at)
-{
-	const struct proc *p = h->proc;
-	struct json_object *o = proc_json_brief(p);
-
-	json_object_object_add(o, "orphaned", json_object_new_boolean(p->orphaned));
-	json_object_object_add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
-	json_object_object_add(o, "state_at_conflict",
-			       jstr(holder_state_name(holder_state(h, at))));
-	json_object_object_add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
-	json_object_object_add(o, "fatal_signals", fatal_signals_json(p, at));
-	return o;
-}
-
-static void summary(const struct conflict *f, const char *cls, char *buf, size_t len)
-{
-	const struct proc *a = f->attempt, *h = f->nholders ? f->holders[0].proc : NULL;
-	int n = snprintf(buf, len, "CID %llu: %s pid %u%s%s%s failed to bind it%s",
-			 (unsigned long long)f->cid, a->comm, a->pid, a->test_dir ? " (" : "",
-			 a->test_dir ? a->test_dir : "", a->test_dir ? ")" : "",
-			 f->attempts > 1 ? " repeatedly" : "");
-	enum cid_class k;
-
-	if ((size_t)n >= len)
-		return;
-	buf += n, len -= n;
-	if (f->kind == INVALID_CID)
-		snprintf(buf, len, ": CIDs 0-2 are reserved and CIDs must fit 32 bits.");
-	else if ((k = cid_class_from_name(cls)) == CLASS_HOST_LOCAL_CID)
-		snprintf(buf, len, ": it is this host's own vsock CID; pick another.");
-	else if (!h)
-		snprintf(buf, len,
-			 ", but no holder was seen; it was bound before tracing and "
-			 "the snapshot could not say by whom.");
-	else
-		snprintf(buf, len, "; held by %s pid %u%s%s%s, %s%s.", h->comm, h->pid,
-			 h->test_dir ? " (" : "", h->test_dir ? h->test_dir : "",
-			 h->test_dir ? ")" : "",
-			 k == CLASS_TEARDOWN_RACE   ? "which was still dying: a teardown race"
-			 : k == CLASS_INHERITED_FD  ? "which inherited the vhost fd from its "
-						      "exited binder"
-			 : k == CLASS_ORPHAN_HOLDER ? "an orphan whose parent is gone"
-						    : "a live VMM using the same CID",
-			 h->test_dir && a->test_dir && strcmp(h->test_dir, a->test_dir)
-				 ? "; the two tests share a CID"
-				 : "");
-}
-
-static bool in_scope(const struct collector *c, const struct conflict *f)
-{
-	if (!c->cfg.nscopes || f->attempt->in_scope)
-		return true;
-	for (int i = 0; i < f->nholders; i++)
-		if (f->holders[i].proc->in_scope)
-			return true;
-	return false;
-}
-
-void vsock_findings_json(struct collector *c, struct json_object *findings)
-{
-	for (struct conflict *f = c->vsock->conflicts; f; f = f->next) {
-		struct json_object *o, *holders;
-		const char *cls = classify(c->vsock, f);
-		const struct binding *b = f->binding;
-		char text[512];
-
-		if (!in_scope(c, f))
-			continue;
-		o = json_object_new_object();
-		json_object_object_add(
-			o, "kind", jstr(f->kind == INVALID_CID ? "invalid_cid" : "cid_conflict"));
-		summary(f, cls, text, sizeof(text));
-		json_object_object_add(o, "summary", jstr(text));
-		json_object_object_add(o, "cid", jint(f->cid));
-		json_object_object_add(o, "at", jtime(f->last_ns));
-		json_object_object_add(o, "first_at", jtime(f->first_ns));
-		json_object_object_add(o, "last_at", jtime(f->last_ns));
-		json_object_object_add(o, "attempts", jint(f->attempts));
-		json_object_object_add(o, "attempt", proc_json_brief(f->attempt));
-		if (f->kind == CID_CONFLICT) {
-			holders = json_object_new_array();
-			for (int i = 0; i < f->nholders; i++)
-				json_object_array_add(holders,
-						      holder_json(&f->holders[i], f->last_ns));
-			json_object_object_add(o, "holder", holders);
-			json_object_object_add(o, "binding", b ? binding_id(b) : NULL);
-			json_object_object_add(
-				o, "binder",
-				b && (!f->nholders || b->binder != f->holders[0].proc)
-					? proc_json_brief(b->binder)
-					: NULL);
-			json_object_object_add(o, "bound_at", b ? jtime(b->bound_ns) : NULL);
-			json_object_object_add(o, "released_at", b ? jtime(b->released_ns) : NULL);
-			json_object_object_add(o, "classification", jstr(cls));
-		}
-		json_object_array_add(findings, o);
-	}
 }

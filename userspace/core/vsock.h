@@ -7,11 +7,11 @@
 #ifndef CIDTRACE_VSOCK_H
 #define CIDTRACE_VSOCK_H
 
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "cidtrace_events.h"
+#include "vocab.h"
 
 struct collector;
 struct proc;
@@ -30,6 +30,37 @@ typedef int (*vsock_scan_fn)(void *ctx, uint64_t instance, struct vsock_holder *
 
 struct vsock_state;
 
+/* A CID bound to one vhost instance, from the bind until the file's release. */
+struct binding {
+	struct binding *next;
+	uint64_t instance; /* kernel address: identity only, never printed */
+	unsigned int id; /* printed as vsock-<id> */
+	uint64_t cid;
+	struct proc *binder; /* kept in the process table for the report */
+	uint64_t bound_ns; /* 0: bound before the trace began */
+	uint64_t released_ns;
+	uint32_t released_by_pid;
+	char released_by_comm[CT_COMM_LEN + 1];
+	bool released;
+};
+
+struct held {
+	struct proc *proc;
+	uint32_t flags; /* CT_HOLDER_* at the latest attempt */
+};
+
+/* A failed bind: one finding per (kind, process, CID, binding), however many retries. */
+struct conflict {
+	struct conflict *next;
+	enum finding_kind kind;
+	struct proc *attempt;
+	uint64_t cid;
+	struct binding *binding; /* NULL: nobody we know holds the CID */
+	uint64_t first_ns, last_ns, attempts, scanned_ns;
+	struct held holders[VSOCK_MAX_HOLDERS];
+	int nholders;
+};
+
 struct vsock_state *vsock_new(void);
 void vsock_free(struct vsock_state *vs);
 /* releases_traced: the release hook is attached; otherwise a tick finds releases by scanning. */
@@ -39,8 +70,20 @@ void vsock_tick(struct collector *c, uint64_t now);
 void vsock_handle(struct collector *c, const struct ct_vsock_event *e);
 /* A startup snapshot record: a binding that predates the trace. */
 void vsock_seed(struct collector *c, const struct ct_vsock_event *e);
-/* Report parts: cids[] and the vsock findings. */
-struct json_object *vsock_cids_json(struct collector *c);
-void vsock_findings_json(struct collector *c, struct json_object *findings);
+
+/* Read-only views for the report (output/report_vsock.c). */
+/* Bindings in the order they were made, conflicts in the order they began; follow ->next. */
+const struct binding *vsock_bindings(const struct vsock_state *vs);
+const struct conflict *vsock_conflicts(const struct vsock_state *vs);
+/*
+ * Why a bind failed: invalid_cid, host_local_cid, no_holder_found, teardown_race,
+ * inherited_fd, orphan_holder or live_duplicate. Decided here, from the holders found at the
+ * latest attempt; may ask /dev/vsock for this host's own CID (once).
+ */
+enum cid_class vsock_classify(struct vsock_state *vs, const struct conflict *f);
+/* The classification's name, or for an invalid_cid its kind's. */
+const char *vsock_classification(struct vsock_state *vs, const struct conflict *f);
+/* A holder at time at: "dumping_core", "exiting" or "running". */
+enum holder_state vsock_holder_state(const struct held *h, uint64_t at);
 
 #endif

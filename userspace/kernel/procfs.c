@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "procfs.h"
-#include "uffd.h"
 #include "util.h"
 
 bool parse_task_stat(const char *line, struct thread_cpu *t)

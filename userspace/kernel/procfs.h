@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "uffd.h"
+#include "thread_cpu.h"
 
 /* Parse one /proc/PID/task/TID/stat line. */
 bool parse_task_stat(const char *line, struct thread_cpu *t);

@@ -8,10 +8,7 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
-#include "json.h"
-#include "vocab.h"
 #include "reap.h"
-#include "report.h"
 #include "uffd.h"
 #include "util.h"
 
@@ -37,22 +34,6 @@ static bool still_in_scope(const struct collector *c, uint32_t pid)
 	return false;
 }
 
-static struct reap_action *log_action(struct reap_log *log, struct proc *p, const char *action)
-{
-	struct reap_action *a = realloc(log->v, (log->n + 1) * sizeof(*a));
-
-	if (!a)
-		abort();
-	log->v = a;
-	a = &log->v[log->n++];
-	memset(a, 0, sizeof(*a));
-	p->keep = true;
-	a->proc = p;
-	a->action = action;
-	a->at_ns = now_boot_ns();
-	return a;
-}
-
 /* true once the process behind pidfd has exited (a zombie counts), waiting up to ms. */
 static bool wait_exit(int pidfd, int ms)
 {
@@ -67,8 +48,7 @@ static bool wait_exit(int pidfd, int ms)
  * signals sent through it cannot reach a later process that reused the pid. Returns true if it
  * is gone (or would be, in a dry run).
  */
-static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o,
-		 struct reap_log *log)
+static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o)
 {
 	int pidfd = pidfd_open(p->pid, 0);
 	struct ct_event_hdr now;
@@ -77,7 +57,7 @@ static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o,
 	bool gone;
 
 	if (pidfd < 0 || !proc_same(p->pid, p->start_ns, &now, &state) || state == 'Z') {
-		log_action(log, p, "gone")->exited = true;
+		collector_log_reap(c, p, "gone", now_boot_ns())->exited = true;
 		if (pidfd >= 0)
 			close(pidfd);
 		return true;
@@ -89,16 +69,16 @@ static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o,
 		return false;
 	}
 	if (o->dry_run) {
-		log_action(log, p, "would_kill");
+		collector_log_reap(c, p, "would_kill", now_boot_ns());
 		close(pidfd);
 		return true;
 	}
-	a = log_action(log, p, "sigterm");
+	a = collector_log_reap(c, p, "sigterm", now_boot_ns());
 	gone = pidfd_send_signal(pidfd, SIGTERM, NULL, 0) < 0 ||
 	       wait_exit(pidfd, o->grace_s < INT_MAX / 1000 ? (int)(o->grace_s * 1000) : INT_MAX);
 	a->exited = gone;
 	if (!gone) {
-		a = log_action(log, p, "sigkill");
+		a = collector_log_reap(c, p, "sigkill", now_boot_ns());
 		gone = pidfd_send_signal(pidfd, SIGKILL, NULL, 0) < 0 ||
 		       wait_exit(pidfd, KILL_WAIT_MS);
 		a->exited = gone;
@@ -107,48 +87,24 @@ static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o,
 	return gone;
 }
 
-void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o, struct reap_log *log)
+void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o)
 {
 	struct proc **vmms = NULL, *pagers[MAX_PAGERS];
 	size_t n = 0;
 
-	pt_for_each(&c->pt, p) if (collector_is_leak(c, p, ended_ns) && !p->exited)
-	{
-		vmms = realloc(vmms, (n + 1) * sizeof(*vmms));
-		if (!vmms)
-			abort();
-		vmms[n++] = p;
-	}
+	pt_for_each(&c->pt, p)
+		if (collector_is_leak(c, p, ended_ns) && !p->exited) {
+			vmms = realloc(vmms, (n + 1) * sizeof(*vmms));
+			if (!vmms)
+				abort();
+			vmms[n++] = p;
+		}
 	for (size_t i = 0; i < n; i++) {
 		/* a pager is stopped only once its guest is: else the guest would spin */
-		if (!stop(c, vmms[i], o, log))
+		if (!stop(c, vmms[i], o))
 			continue;
 		for (int j = 0, np = uffd_pagers(c, vmms[i], pagers, MAX_PAGERS); j < np; j++)
-			stop(c, pagers[j], o, log);
+			stop(c, pagers[j], o);
 	}
 	free(vmms);
-}
-
-struct json_object *reap_json(const struct reap_log *log)
-{
-	struct json_object *arr = json_object_new_array();
-
-	for (int i = 0; log && i < log->n; i++) {
-		const struct reap_action *a = &log->v[i];
-		struct json_object *o = proc_ref_json(a->proc);
-
-		json_object_object_add(
-			o, "role",
-			jstr(role_name(a->proc->role == ROLE_VMM ? ROLE_VMM : ROLE_PAGER)));
-		json_object_object_add(o, "action", jstr(a->action));
-		json_object_object_add(o, "at", jtime(a->at_ns));
-		json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
-		json_object_array_add(arr, o);
-	}
-	return arr;
-}
-
-void reap_log_free(struct reap_log *log)
-{
-	free(log->v);
 }

@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 
 #include "iter.skel.h"
+#include "maps.h"
 #include "proc.skel.h"
 #include "tracer.h"
 #include "uffd_hooks.h"
@@ -114,20 +115,6 @@ static int read_file(const char *path, char *buf, size_t len, bool *truncated)
 	return got;
 }
 
-/*
- * One ring buffer for all objects; `cidtrace cids` and `guests` have no tracer and need only a
- * token one.
- */
-void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost)
-{
-	if (!t->proc) {
-		bpf_map__set_max_entries(events, getpagesize());
-		return;
-	}
-	bpf_map__reuse_fd(events, bpf_map__fd(t->proc->maps.events));
-	bpf_map__reuse_fd(lost, bpf_map__fd(t->proc->maps.lost_events));
-}
-
 int tracer_snapshot(struct tracer *t, struct collector *c)
 {
 	static struct ct_exec_event rec;
@@ -140,7 +127,7 @@ int tracer_snapshot(struct tracer *t, struct collector *c)
 	skel = iter_bpf__open();
 	if (!skel)
 		return -errno;
-	share_maps(t, skel->maps.events, skel->maps.lost_events);
+	share_maps(t->proc, skel->maps.events, skel->maps.lost_events);
 	err = iter_bpf__load(skel);
 	if (err)
 		goto out;
@@ -215,8 +202,16 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 		errmsg("startup snapshot failed (%s): processes started before cidtrace are "
 		       "unknown",
 		       strerror(-err));
-	vsock_hooks_start(t, c);
-	uffd_hooks_start(t, c);
+	t->vsock = (struct vsock_hooks){ .proc = t->proc,
+					 .modes = &t->modes,
+					 .verbose = t->verbose,
+					 .no_fentry = t->no_fentry };
+	t->uffd = (struct uffd_hooks){ .proc = t->proc,
+				       .modes = &t->modes,
+				       .verbose = t->verbose,
+				       .no_fentry = t->no_fentry };
+	vsock_hooks_start(&t->vsock, c);
+	uffd_hooks_start(&t->uffd, c);
 	return EXIT_OK;
 }
 
@@ -248,8 +243,8 @@ uint64_t tracer_lost(struct tracer *t)
 
 void tracer_stop(struct tracer *t)
 {
-	vsock_hooks_stop(t);
-	uffd_hooks_stop(t);
+	vsock_hooks_stop(&t->vsock);
+	uffd_hooks_stop(&t->uffd);
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
 	proc_bpf__destroy(t->proc);

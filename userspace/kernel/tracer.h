@@ -6,25 +6,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attach.h"
 #include "collector.h"
 #include "vocab.h"
-
-struct bpf_map;
+#include "uffd_hooks.h"
+#include "vsock_hooks.h"
 
 struct tracer_opts {
 	bool verbose; /* libbpf's log on stderr */
 	bool no_fentry; /* force the portable fallback of every hook family */
 	uint32_t ringbuf_bytes;
-};
-
-/* Attach mode per hook family, for trace.attach in the report. */
-struct attach_modes {
-	/* attach_mode_name() of an enum attach_mode */
-	const char *process; /* tp_btf or raw_tp */
-	const char *snapshot; /* iter or unavailable */
-	const char *vsock; /* fexit, kprobe, tracepoint or unavailable */
-	uint64_t vsock_since_ns; /* when the vsock mode took effect */
-	const char *uffd; /* fexit, iter or unavailable */
 };
 
 struct tracer {
@@ -33,17 +24,8 @@ struct tracer {
 	struct attach_modes modes;
 	bool verbose;
 	bool no_fentry;
-	/* vsock_hooks.c */
-	struct collector *collector;
-	struct vsock_bpf *vsock_precise;
-	struct vsock_tp_bpf *vsock_tp;
-	struct vsock_iter_bpf *vsock_iter;
-	struct bpf_link *vsock_iter_link;
-	bool mounted_tracefs;
-	/* uffd_hooks.c */
-	struct uffd_bpf *uffd_precise;
-	struct uffd_iter_bpf *uffd_iter;
-	struct bpf_link *uffd_iter_link;
+	struct vsock_hooks vsock;
+	struct uffd_hooks uffd;
 };
 
 /* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
@@ -59,8 +41,5 @@ uint64_t tracer_lost(struct tracer *t);
 void tracer_stop(struct tracer *t);
 /* Seed c with every process alive now, through the task iterator. 0 or -errno. */
 int tracer_snapshot(struct tracer *t, struct collector *c);
-
-/* Make an object's ring buffer and lost counter the process hooks' (one of each in all). */
-void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost);
 
 #endif

@@ -18,7 +18,8 @@
 #include <bpf/libbpf.h>
 
 #include "proc.skel.h"
-#include "tracer.h"
+#include "maps.h"
+#include "state.h"
 #include "uffd.h"
 #include "uffd.skel.h"
 #include "uffd_hooks.h"
@@ -26,7 +27,7 @@
 #include "util.h"
 
 /* The iterator for all processes, or a new link bound to the process opts names. */
-static struct bpf_link *t_link(struct tracer *t, struct bpf_iter_attach_opts *opts)
+static struct bpf_link *t_link(struct uffd_hooks *t, struct bpf_iter_attach_opts *opts)
 {
 	if (!opts)
 		return t->uffd_iter_link;
@@ -44,7 +45,7 @@ int uffd_iterate_files(void *ctx, uint32_t pid,
 	union bpf_iter_link_info info = { .task.pid = pid };
 	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
 	struct bpf_link *link = t_link(ctx, pid ? &opts : NULL);
-	struct tracer *t = ctx;
+	struct uffd_hooks *t = ctx;
 	struct ct_uffd_event e;
 	uint32_t self = getpid();
 	int fd;
@@ -83,7 +84,7 @@ static void read_serves(void *ctx,
 				   const struct ct_uffd_serve_stats *s, void *arg),
 			void *arg)
 {
-	struct tracer *t = ctx;
+	struct uffd_hooks *t = ctx;
 	int map = bpf_map__fd(t->uffd_precise->maps.uffd_serves);
 	struct ct_uffd_serve_key key, next, *prev = NULL;
 	struct ct_uffd_serve_stats stats;
@@ -96,13 +97,13 @@ static void read_serves(void *ctx,
 	}
 }
 
-static struct uffd_bpf *load_precise(struct tracer *t)
+static struct uffd_bpf *load_precise(struct uffd_hooks *t)
 {
 	struct uffd_bpf *skel = uffd_bpf__open();
 
 	if (!skel)
 		return NULL;
-	share_maps(t, skel->maps.events, skel->maps.lost_events);
+	share_maps(t->proc, skel->maps.events, skel->maps.lost_events);
 	if (uffd_bpf__load(skel) || uffd_bpf__attach(skel)) {
 		uffd_bpf__destroy(skel);
 		return NULL;
@@ -110,13 +111,13 @@ static struct uffd_bpf *load_precise(struct tracer *t)
 	return skel;
 }
 
-bool uffd_load_iter(struct tracer *t)
+bool uffd_load_iter(struct uffd_hooks *t)
 {
 	struct uffd_iter_bpf *iter = uffd_iter_bpf__open();
 
 	if (!iter)
 		return false;
-	share_maps(t, iter->maps.events, iter->maps.lost_events);
+	share_maps(t->proc, iter->maps.events, iter->maps.lost_events);
 	if (uffd_iter_bpf__load(iter) ||
 	    !(t->uffd_iter_link = bpf_program__attach_iter(iter->progs.iter_uffd_files, NULL))) {
 		uffd_iter_bpf__destroy(iter);
@@ -126,20 +127,20 @@ bool uffd_load_iter(struct tracer *t)
 	return true;
 }
 
-void uffd_hooks_start(struct tracer *t, struct collector *c)
+void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 {
 	struct uffd_source src = { .ctx = t, .scan = uffd_iterate_files };
 	int fd;
 
-	t->modes.uffd = attach_mode_name(ATTACH_UNAVAILABLE);
+	t->modes->uffd = attach_mode_name(ATTACH_UNAVAILABLE);
 	if (!uffd_load_iter(t)) {
 		errmsg("cannot load the userfaultfd iterator: orphaned guests go unseen (-v for "
 		       "details)");
 		return;
 	}
-	t->modes.uffd = attach_mode_name(ATTACH_ITER);
+	t->modes->uffd = attach_mode_name(ATTACH_ITER);
 	if (!t->no_fentry && (t->uffd_precise = load_precise(t))) {
-		t->modes.uffd = attach_mode_name(ATTACH_FEXIT);
+		t->modes->uffd = attach_mode_name(ATTACH_FEXIT);
 		src.serves = read_serves;
 		src.ioctls_traced = true;
 	} else if (t->verbose && !t->no_fentry) {
@@ -152,7 +153,7 @@ void uffd_hooks_start(struct tracer *t, struct collector *c)
 		close(fd);
 }
 
-void uffd_hooks_stop(struct tracer *t)
+void uffd_hooks_stop(struct uffd_hooks *t)
 {
 	bpf_link__destroy(t->uffd_iter_link);
 	uffd_iter_bpf__destroy(t->uffd_iter);

@@ -8,15 +8,27 @@
 
 #include "cidtrace_events.h"
 
-struct tracer;
+#include "attach.h"
+
 struct collector;
 
-void uffd_hooks_start(struct tracer *t, struct collector *c);
-void uffd_hooks_stop(struct tracer *t);
+/* What the uffd hooks hold; zeroed, just enough for uffd_load_iter(). */
+struct uffd_hooks {
+	struct proc_bpf *proc; /* the process hooks: shared maps, the exit hook (NULL: none) */
+	struct attach_modes *modes; /* where to say which hooks attached */
+	bool verbose;
+	bool no_fentry;
+	struct uffd_bpf *uffd_precise;
+	struct uffd_iter_bpf *uffd_iter;
+	struct bpf_link *uffd_iter_link;
+};
+
+void uffd_hooks_start(struct uffd_hooks *h, struct collector *c);
+void uffd_hooks_stop(struct uffd_hooks *h);
 /* The userfaultfd file iterator alone, for a snapshot; uffd_hooks_stop() unloads it. */
-bool uffd_load_iter(struct tracer *t);
+bool uffd_load_iter(struct uffd_hooks *h);
 /* Every (process, fd) holding a userfaultfd now, as CT_EV_UFFD_FILE records. 0 or -errno. */
-int uffd_iterate_files(void *t, uint32_t pid, void (*fn)(const struct ct_uffd_event *e, void *arg),
+int uffd_iterate_files(void *h, uint32_t pid, void (*fn)(const struct ct_uffd_event *e, void *arg),
 		       void *arg);
 
 #endif

@@ -17,7 +17,8 @@
 #include <bpf/libbpf.h>
 
 #include "proc.skel.h"
-#include "tracer.h"
+#include "maps.h"
+#include "state.h"
 #include "util.h"
 #include "vsock.h"
 #include "vsock.skel.h"
@@ -53,7 +54,7 @@ enum vsock_presence vsock_presence(void)
 	return ret;
 }
 
-static struct vsock_bpf *load_precise(struct tracer *t, bool kprobe)
+static struct vsock_bpf *load_precise(struct vsock_hooks *t, bool kprobe)
 {
 	struct vsock_bpf *skel = vsock_bpf__open();
 
@@ -64,7 +65,7 @@ static struct vsock_bpf *load_precise(struct tracer *t, bool kprobe)
 	bpf_program__set_autoload(skel->progs.kprobe_vhost_vsock_dev_ioctl, kprobe);
 	bpf_program__set_autoload(skel->progs.kretprobe_vhost_vsock_dev_ioctl, kprobe);
 	bpf_program__set_autoload(skel->progs.kprobe_vhost_vsock_dev_release, kprobe);
-	share_maps(t, skel->maps.events, skel->maps.lost_events);
+	share_maps(t->proc, skel->maps.events, skel->maps.lost_events);
 	if (vsock_bpf__load(skel) || vsock_bpf__attach(skel)) {
 		vsock_bpf__destroy(skel);
 		return NULL;
@@ -73,7 +74,7 @@ static struct vsock_bpf *load_precise(struct tracer *t, bool kprobe)
 }
 
 /* Classic tracepoints are found through tracefs, which may not be mounted. */
-static bool ensure_tracefs(struct tracer *t)
+static bool ensure_tracefs(struct vsock_hooks *t)
 {
 	if (!access(TRACEFS "/events", F_OK))
 		return true;
@@ -87,14 +88,14 @@ static bool ensure_tracefs(struct tracer *t)
 	return true;
 }
 
-static struct vsock_tp_bpf *load_tracepoints(struct tracer *t, bool watch_modules)
+static struct vsock_tp_bpf *load_tracepoints(struct vsock_hooks *t, bool watch_modules)
 {
 	struct vsock_tp_bpf *skel;
 
 	if (!ensure_tracefs(t) || !(skel = vsock_tp_bpf__open()))
 		return NULL;
 	bpf_program__set_autoload(skel->progs.tp_btf_module_load, watch_modules);
-	share_maps(t, skel->maps.events, skel->maps.lost_events);
+	share_maps(t->proc, skel->maps.events, skel->maps.lost_events);
 	if (vsock_tp_bpf__load(skel) || vsock_tp_bpf__attach(skel)) {
 		vsock_tp_bpf__destroy(skel);
 		return NULL;
@@ -102,13 +103,13 @@ static struct vsock_tp_bpf *load_tracepoints(struct tracer *t, bool watch_module
 	return skel;
 }
 
-void vsock_load_iter(struct tracer *t)
+void vsock_load_iter(struct vsock_hooks *t)
 {
 	struct vsock_iter_bpf *skel = vsock_iter_bpf__open();
 
 	if (!skel)
 		return;
-	share_maps(t, skel->maps.events, skel->maps.lost_events);
+	share_maps(t->proc, skel->maps.events, skel->maps.lost_events);
 	if (vsock_iter_bpf__load(skel) ||
 	    !(t->vsock_iter_link = bpf_program__attach_iter(skel->progs.iter_vsock_files, NULL))) {
 		vsock_iter_bpf__destroy(skel);
@@ -117,8 +118,8 @@ void vsock_load_iter(struct tracer *t)
 	t->vsock_iter = skel;
 }
 
-int vsock_iterate_files(struct tracer *t, void (*fn)(const struct ct_vsock_event *e, void *arg),
-			void *arg)
+int vsock_iterate_files(struct vsock_hooks *t,
+			void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)
 {
 	struct ct_vsock_event e;
 	int fd;
@@ -164,24 +165,24 @@ static void seed_binding(const struct ct_vsock_event *e, void *arg)
 	vsock_seed(arg, e);
 }
 
-static bool attach_precise(struct tracer *t)
+static bool attach_precise(struct vsock_hooks *t)
 {
 	if (t->no_fentry)
 		return false;
 	t->vsock_precise = load_precise(t, false);
-	t->modes.vsock = attach_mode_name(ATTACH_FEXIT);
+	t->modes->vsock = attach_mode_name(ATTACH_FEXIT);
 	if (!t->vsock_precise) {
 		if (t->verbose)
 			errmsg("fentry/fexit on vhost_vsock refused, trying kprobes");
 		t->vsock_precise = load_precise(t, true);
-		t->modes.vsock = attach_mode_name(ATTACH_KPROBE);
+		t->modes->vsock = attach_mode_name(ATTACH_KPROBE);
 	}
 	if (!t->vsock_precise) {
 		if (t->verbose)
 			errmsg("kprobes on vhost_vsock unavailable, using syscall tracepoints");
 		return false;
 	}
-	t->modes.vsock_since_ns = now_boot_ns();
+	t->modes->vsock_since_ns = now_boot_ns();
 	vsock_load_iter(t);
 	return true;
 }
@@ -189,7 +190,7 @@ static bool attach_precise(struct tracer *t)
 /* Called for every module load while the tracepoints watch for vhost_vsock. */
 static void on_module_load(void *ctx, const char *name)
 {
-	struct tracer *t = ctx;
+	struct vsock_hooks *t = ctx;
 
 	if (strcmp(name, "vhost_vsock") || t->vsock_precise)
 		return;
@@ -203,15 +204,15 @@ static void on_module_load(void *ctx, const char *name)
 	bpf_link__destroy(t->vsock_tp->links.tracepoint__syscalls__sys_exit_ioctl);
 	t->vsock_tp->links.tracepoint__syscalls__sys_exit_ioctl = NULL;
 	if (t->verbose)
-		errmsg("vhost_vsock loaded: switched to %s", t->modes.vsock);
+		errmsg("vhost_vsock loaded: switched to %s", t->modes->vsock);
 }
 
-void vsock_hooks_start(struct tracer *t, struct collector *c)
+void vsock_hooks_start(struct vsock_hooks *t, struct collector *c)
 {
 	enum vsock_presence presence = vsock_presence();
 
 	t->collector = c;
-	t->modes.vsock = attach_mode_name(ATTACH_UNAVAILABLE);
+	t->modes->vsock = attach_mode_name(ATTACH_UNAVAILABLE);
 	if (presence == VSOCK_ABSENT) {
 		if (t->verbose)
 			errmsg("vhost_vsock is neither loaded nor loadable: CID tracking off");
@@ -221,11 +222,11 @@ void vsock_hooks_start(struct tracer *t, struct collector *c)
 		t->vsock_tp = load_tracepoints(t, presence == VSOCK_LOADABLE);
 		if (!t->vsock_tp) {
 			errmsg("cannot attach the vsock hooks: CID tracking off (-v for details)");
-			t->modes.vsock = attach_mode_name(ATTACH_UNAVAILABLE);
+			t->modes->vsock = attach_mode_name(ATTACH_UNAVAILABLE);
 			return;
 		}
-		t->modes.vsock = attach_mode_name(ATTACH_TRACEPOINT);
-		t->modes.vsock_since_ns = now_boot_ns();
+		t->modes->vsock = attach_mode_name(ATTACH_TRACEPOINT);
+		t->modes->vsock_since_ns = now_boot_ns();
 		c->on_module_load = on_module_load;
 		c->on_module_load_ctx = t;
 		if (presence == VSOCK_LOADED)
@@ -236,7 +237,7 @@ void vsock_hooks_start(struct tracer *t, struct collector *c)
 		vsock_proc_scan(seed_binding, c); /* no iterator: what /proc and argv can tell */
 }
 
-void vsock_hooks_stop(struct tracer *t)
+void vsock_hooks_stop(struct vsock_hooks *t)
 {
 	bpf_link__destroy(t->vsock_iter_link);
 	vsock_iter_bpf__destroy(t->vsock_iter);
@@ -253,7 +254,7 @@ void vsock_hooks_stop(struct tracer *t)
 
 const char *vsock_files_now(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)
 {
-	struct tracer t = { 0 };
+	struct vsock_hooks t = { 0 };
 	const char *source = "iter";
 
 	if (access("/sys/module/vhost_vsock", F_OK))

@@ -5,8 +5,26 @@
 
 #include "cidtrace_events.h"
 
-struct tracer;
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "attach.h"
+
 struct collector;
+
+/* What the vsock hooks hold; zeroed, just enough for vsock_load_iter(). */
+struct vsock_hooks {
+	struct proc_bpf *proc; /* the process hooks, whose maps are shared (NULL: none) */
+	struct attach_modes *modes; /* where to say which hooks attached, and since when */
+	bool verbose;
+	bool no_fentry;
+	struct collector *collector;
+	struct vsock_bpf *vsock_precise;
+	struct vsock_tp_bpf *vsock_tp;
+	struct vsock_iter_bpf *vsock_iter;
+	struct bpf_link *vsock_iter_link;
+	bool mounted_tracefs;
+};
 
 enum vsock_presence {
 	VSOCK_ABSENT,
@@ -17,13 +35,13 @@ enum vsock_presence {
 /* Loaded (or built in), loadable (a module on disk and a kernel that loads modules), or not. */
 enum vsock_presence vsock_presence(void);
 /* Attach what this kernel allows, seed bindings that predate the trace. */
-void vsock_hooks_start(struct tracer *t, struct collector *c);
-void vsock_hooks_stop(struct tracer *t);
+void vsock_hooks_start(struct vsock_hooks *t, struct collector *c);
+void vsock_hooks_stop(struct vsock_hooks *t);
 /* The task_file iterator over vhost-vsock files, loaded while vhost_vsock is. */
-void vsock_load_iter(struct tracer *t);
+void vsock_load_iter(struct vsock_hooks *t);
 /* Every vhost-vsock file held right now; fn is called for each. Returns 0 or -errno. */
-int vsock_iterate_files(struct tracer *t, void (*fn)(const struct ct_vsock_event *e, void *arg),
-			void *arg);
+int vsock_iterate_files(struct vsock_hooks *t,
+			void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg);
 
 /*
  * Every vhost-vsock file held now, without a tracer: from the iterator, else from /proc.

@@ -214,3 +214,49 @@ void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const
 	json_object_object_add(f, "state", jstr(state));
 	live_finding(c, LIVE_UFFD, "uffd", owner, ts, f, detail);
 }
+
+/* The core's observer callbacks: its ctx is the collector. */
+static void observe_fork(void *c, const struct proc *p, uint64_t ts)
+{
+	live_fork(c, p, ts);
+}
+
+static void observe_exec(void *c, const struct proc *p, uint64_t ts)
+{
+	live_exec(c, p, ts);
+}
+
+static void observe_exit(void *c, const struct proc *p, uint64_t ts)
+{
+	live_exit(c, p, ts);
+}
+
+static void observe_signal(void *c, const struct proc *p, const struct fatal_signal *s)
+{
+	live_signal(c, p, s);
+}
+
+static void observe_vsock(void *c, const char *event, const struct proc *p, uint64_t ts,
+			  uint64_t cid, const char *detail)
+{
+	live_vsock(c, event, p, ts, cid, detail);
+}
+
+static void observe_uffd(void *c, const struct proc *owner, uint64_t ts, const char *uffd_id,
+			 const char *state, const char *detail)
+{
+	live_uffd(c, owner, ts, uffd_id, state, detail);
+}
+
+void live_observe(struct collector *c)
+{
+	c->observer = (struct core_observer){
+		.ctx = c,
+		.fork = observe_fork,
+		.exec = observe_exec,
+		.exit = observe_exit,
+		.signal = observe_signal,
+		.vsock = observe_vsock,
+		.uffd = observe_uffd,
+	};
+}

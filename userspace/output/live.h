@@ -3,7 +3,7 @@
 #ifndef CIDTRACE_LIVE_H
 #define CIDTRACE_LIVE_H
 
-#include "collector.h"
+#include "state.h"
 
 void live_fork(struct collector *c, const struct proc *p, uint64_t ts);
 void live_exec(struct collector *c, const struct proc *p, uint64_t ts);
@@ -16,5 +16,8 @@ void live_vsock(struct collector *c, const char *event, const struct proc *p, ui
  * whatever --pid filters, but only for guests in --scope. */
 void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const char *uffd_id,
 	       const char *state, const char *detail);
+
+/* Make the live_* functions c's observer: the core then prints through them. */
+void live_observe(struct collector *c);
 
 #endif

@@ -3,7 +3,7 @@
 #ifndef CIDTRACE_METRICS_H
 #define CIDTRACE_METRICS_H
 
-#include "collector.h"
+#include "state.h"
 #include "report.h"
 
 /* Replace path atomically with the metrics of the report just written. 0 or -errno. */

@@ -6,87 +6,18 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "vocab.h"
-#include "reap.h"
+#include "collector.h"
 #include "report.h"
-#include "uffd.h"
+#include "report_uffd.h"
+#include "report_vsock.h"
 #include "util.h"
-#include "vsock.h"
+#include "vocab.h"
 
 #define add(o, k, v) json_object_object_add(o, k, v)
 
 static struct json_object *jbool(bool b)
 {
 	return json_object_new_boolean(b);
-}
-
-/*
- * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
- * which, so ask /proc, but only if the pid still names the same process: /proc's start time,
- * in clock ticks, must be the tick that holds start_ns.
- */
-static void refresh_ppid(struct proc *p)
-{
-	struct ct_event_hdr now;
-
-	if (proc_same(p->pid, p->start_ns, &now, NULL))
-		p->ppid = now.ppid;
-}
-
-struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
-{
-	struct json_object *arr = json_object_new_array();
-	char buf[16];
-
-	for (uint32_t i = 0; i < p->nsigs; i++) {
-		const struct fatal_signal *s = &p->sigs[i];
-		struct json_object *so;
-
-		if (s->at_ns > until_ns)
-			continue;
-		so = json_object_new_object();
-		add(so, "signal", jint(s->signal));
-		add(so, "name", jstr(signal_name(s->signal, buf, sizeof(buf))));
-		add(so, "at", jtime(s->at_ns));
-		add(so, "sender_pid", jint(s->sender_pid));
-		add(so, "sender_comm", jstr(s->sender_comm));
-		json_object_array_add(arr, so);
-	}
-	return arr;
-}
-
-struct json_object *proc_ref_json(const struct proc *p)
-{
-	struct json_object *o = json_object_new_object();
-
-	add(o, "pid", jint(p->pid));
-	add(o, "start_ns", jint(p->start_ns));
-	add(o, "comm", jstr(p->comm));
-	add(o, "test_dir", jstr_or_null(p->test_dir));
-	return o;
-}
-
-struct json_object *proc_json_brief(const struct proc *p)
-{
-	struct json_object *o = proc_ref_json(p);
-
-	add(o, "ppid", jint(p->ppid));
-	add(o, "argv", jargv(p->argv, p->argv_len));
-	return o;
-}
-
-struct json_object *exit_json(const struct proc *p)
-{
-	struct json_object *ex;
-	int sig = p->exit_status & 0x7f;
-
-	if (!p->exited || !p->exit_ns)
-		return NULL;
-	ex = json_object_new_object();
-	add(ex, "code", jint(sig ? 0 : (p->exit_status >> 8) & 0xff));
-	add(ex, "signal", jint(sig));
-	add(ex, "core_dumped", jbool(p->exit_status & 0x80));
-	return ex;
 }
 
 static struct json_object *process_json(const struct proc *p)
@@ -122,28 +53,22 @@ static int by_start(const void *a, const void *b)
 	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
-/* Kept processes and their ancestors, oldest first. */
-static struct json_object *processes_json(struct collector *c, size_t *count)
+/* Kept processes and their ancestors (marked emit by collector_refresh), oldest first. */
+static struct json_object *processes_json(const struct collector *c, size_t *count)
 {
 	struct json_object *arr = json_object_new_array();
 	struct proc **list;
 	size_t n = 0;
 
-	pt_for_each(&c->pt, p) p->emit = false;
-	pt_for_each(&c->pt, p) if (p->keep) for (struct proc *a = p; a && !a->emit; a = a->parent)
-		a->emit = true,
-		n++;
+	pt_for_each(&c->pt, p)
+		n += p->emit;
 	list = calloc(n ? n : 1, sizeof(*list));
 	if (!list)
 		abort();
 	n = 0;
-	pt_for_each(&c->pt, p)
-	{
-		if (!p->emit)
-			continue;
-		if (p->orphaned && !p->exited)
-			refresh_ppid(p);
-		list[n++] = p;
+	pt_for_each(&c->pt, p) {
+		if (p->emit)
+			list[n++] = p;
 	}
 	qsort(list, n, sizeof(*list), by_start);
 	for (size_t i = 0; i < n; i++)
@@ -160,8 +85,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 {
 	char summary[512];
 
-	pt_for_each(&c->pt, p)
-	{
+	pt_for_each(&c->pt, p) {
 		struct json_object *f;
 		double age;
 
@@ -188,6 +112,26 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 		add(f, "summary", jstr(summary));
 		json_object_array_add(findings, f);
 	}
+}
+
+/* reaped[]: what --reap did, empty without it. */
+static struct json_object *reap_json(const struct reap_log *log)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (int i = 0; i < log->n; i++) {
+		const struct reap_action *a = &log->v[i];
+		struct json_object *o = proc_ref_json(a->proc);
+
+		json_object_object_add(
+			o, "role",
+			jstr(role_name(a->proc->role == ROLE_VMM ? ROLE_VMM : ROLE_PAGER)));
+		json_object_object_add(o, "action", jstr(a->action));
+		json_object_object_add(o, "at", jtime(a->at_ns));
+		json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
+		json_object_array_add(arr, o);
+	}
+	return arr;
 }
 
 static struct json_object *strings_json(const char *const *v, int n)
@@ -280,6 +224,7 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	size_t nprocs, len;
 	int ret;
 
+	collector_refresh(c, t0);
 	uname(&u);
 	gethostname(hostname, sizeof(hostname) - 1);
 	add(r, "schema", jstr(REPORT_SCHEMA));
@@ -301,7 +246,7 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	if (m->ended_ns)
 		leak_findings(c, m, findings);
 	add(r, "findings", findings);
-	add(r, "reaped", reap_json(m->reaped));
+	add(r, "reaped", reap_json(&c->reaped));
 	if (counts)
 		count_findings(findings, counts);
 

@@ -6,12 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "collector.h"
-#include "tracer.h"
+#include "attach.h"
+#include "report_proc.h"
+#include "state.h"
 
 #define REPORT_SCHEMA "cidtrace.report/1"
-
-struct reap_log;
 
 /* How many findings of one kind (and classification, for cid_conflict) a report has. */
 struct finding_count {
@@ -37,18 +36,9 @@ struct report_meta {
 	uint64_t ended_ns; /* 0 while tracing goes on */
 	const struct attach_modes *attach;
 	uint64_t lost;
-	const struct reap_log *reaped; /* --reap's actions, NULL without it */
 	bool verbose;
 };
 
-/* pid, start_ns, comm, test_dir: which process, and which test it belongs to. */
-struct json_object *proc_ref_json(const struct proc *p);
-/* proc_ref_json plus ppid and argv: enough to find the process's command. */
-struct json_object *proc_json_brief(const struct proc *p);
-/* {code, signal, core_dumped}, or NULL while it lives. */
-struct json_object *exit_json(const struct proc *p);
-/* A process's fatal_signals[], those received up to until_ns. */
-struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
 /*
  * Build the report and replace path with it atomically; counts (may be NULL) gets what its
  * findings[] holds. 0 or -errno.

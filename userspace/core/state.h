@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The core's shared state: the configuration, the process table and the per-feature states,
+ * and the process-level helpers that collector.c, vsock.c and uffd.c all use.
+ */
+#ifndef CIDTRACE_STATE_H
+#define CIDTRACE_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proctable.h"
+#include "testdir.h"
+
+#define MAX_LIST 16
+
+/* --only: which live line kinds are printed (a bit each; 0: all) */
+enum live_kind {
+	LIVE_FORK = 1 << 0,
+	LIVE_EXEC = 1 << 1,
+	LIVE_EXIT = 1 << 2, /* exit and fatal signal lines */
+	LIVE_CONFLICT = 1 << 3, /* vsock bind, conflict and release lines */
+	LIVE_UFFD = 1 << 4,
+};
+
+enum live_format {
+	LIVE_TEXT,
+	LIVE_JSON,
+	LIVE_NONE,
+};
+
+struct collector_cfg {
+	struct testdir_cfg td;
+	const char *scopes[MAX_LIST]; /* normalized absolute dirs */
+	int nscopes;
+	const char *vmm_comms[MAX_LIST * 2]; /* fnmatch patterns on comm */
+	int nvmm_comms;
+	enum live_format live;
+	unsigned int live_kinds; /* enum live_kind bits, 0: all */
+	int pids[MAX_LIST]; /* --pid: only these processes and their descendants */
+	int npids;
+	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
+	double spin_pct; /* --spin-threshold: % of one core */
+	uint64_t spin_window_ns; /* --spin-window */
+};
+
+/*
+ * Who watches the core live (output/live.c, wired by cmd): told as things happen, with the
+ * detail text the core computed. Any callback may be NULL; the core never prints.
+ */
+struct core_observer {
+	void *ctx;
+	void (*fork)(void *ctx, const struct proc *p, uint64_t ts);
+	void (*exec)(void *ctx, const struct proc *p, uint64_t ts);
+	void (*exit)(void *ctx, const struct proc *p, uint64_t ts);
+	void (*signal)(void *ctx, const struct proc *p, const struct fatal_signal *s);
+	/* bind, conflict and release */
+	void (*vsock)(void *ctx, const char *event, const struct proc *p, uint64_t ts, uint64_t cid,
+		      const char *detail);
+	/* an orphaned userfaultfd guest: pager lost, its state changed, or it is over */
+	void (*uffd)(void *ctx, const struct proc *owner, uint64_t ts, const char *uffd_id,
+		     const char *state, const char *detail);
+};
+
+/* One --reap action: kernel/reap.c logs it, the report lists it in reaped[]. */
+struct reap_action {
+	struct proc *proc; /* kept in the table: the report shows it */
+	const char *action; /* "sigterm", "sigkill", "would_kill" (dry run) or "gone" */
+	uint64_t at_ns;
+	bool exited; /* gone when the action's wait ended */
+};
+
+struct reap_log {
+	struct reap_action *v;
+	int n;
+};
+
+struct vsock_state;
+struct uffd_state;
+
+struct collector {
+	struct collector_cfg cfg;
+	struct proctable pt;
+	struct vsock_state *vsock;
+	struct uffd_state *uffd;
+	/* a kernel module was loaded: the tracer may now attach to it */
+	void (*on_module_load)(void *ctx, const char *name);
+	void *on_module_load_ctx;
+	uint64_t received; /* records consumed from the ring buffer */
+	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
+	bool header_printed;
+	struct core_observer observer; /* set after collector_init; none by default */
+	struct reap_log reaped; /* --reap's actions, in order */
+};
+
+/* The entry for the process an event is about, created if the table missed it. */
+struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
+/* Give p a role; the report keeps it from then on. */
+void collector_set_role(struct collector *c, struct proc *p, enum role role);
+/* After seeding: link every entry to its parent's. */
+void collector_link_parents(struct collector *c);
+/* --pid: p is one of the listed processes or descends from one (true without --pid). */
+bool collector_in_pids(const struct collector *c, const struct proc *p);
+/*
+ * vmm_leak: a VMM that started under the trace, was still running when it ended at ended_ns
+ * (it may have been reaped since), and is in scope and under --pid.
+ */
+bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns);
+
+/* Log a --reap action on p (which the report then keeps); the caller may set its exited. */
+struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,
+				       uint64_t at_ns);
+/* Mark p kept if the report must show it, whatever happens to it later. */
+void collector_update_keep(struct collector *c, struct proc *p);
+
+/* Tell the observer, if it listens. */
+#define collector_notify(c, event, ...)                                                            \
+	do {                                                                                       \
+		if ((c)->observer.event)                                                           \
+			(c)->observer.event((c)->observer.ctx, __VA_ARGS__);                       \
+	} while (0)
+
+#endif

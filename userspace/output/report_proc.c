@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "json.h"
+#include "report_proc.h"
+
+#define add(o, k, v) json_object_object_add(o, k, v)
+
+static struct json_object *jbool(bool b)
+{
+	return json_object_new_boolean(b);
+}
+
+struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
+{
+	struct json_object *arr = json_object_new_array();
+	char buf[16];
+
+	for (uint32_t i = 0; i < p->nsigs; i++) {
+		const struct fatal_signal *s = &p->sigs[i];
+		struct json_object *so;
+
+		if (s->at_ns > until_ns)
+			continue;
+		so = json_object_new_object();
+		add(so, "signal", jint(s->signal));
+		add(so, "name", jstr(signal_name(s->signal, buf, sizeof(buf))));
+		add(so, "at", jtime(s->at_ns));
+		add(so, "sender_pid", jint(s->sender_pid));
+		add(so, "sender_comm", jstr(s->sender_comm));
+		json_object_array_add(arr, so);
+	}
+	return arr;
+}
+
+struct json_object *proc_ref_json(const struct proc *p)
+{
+	struct json_object *o = json_object_new_object();
+
+	add(o, "pid", jint(p->pid));
+	add(o, "start_ns", jint(p->start_ns));
+	add(o, "comm", jstr(p->comm));
+	add(o, "test_dir", jstr_or_null(p->test_dir));
+	return o;
+}
+
+struct json_object *proc_json_brief(const struct proc *p)
+{
+	struct json_object *o = proc_ref_json(p);
+
+	add(o, "ppid", jint(p->ppid));
+	add(o, "argv", jargv(p->argv, p->argv_len));
+	return o;
+}
+
+struct json_object *exit_json(const struct proc *p)
+{
+	struct json_object *ex;
+	int sig = p->exit_status & 0x7f;
+
+	if (!p->exited || !p->exit_ns)
+		return NULL;
+	ex = json_object_new_object();
+	add(ex, "code", jint(sig ? 0 : (p->exit_status >> 8) & 0xff));
+	add(ex, "signal", jint(sig));
+	add(ex, "core_dumped", jbool(p->exit_status & 0x80));
+	return ex;
+}

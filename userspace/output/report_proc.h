@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* How the report names a process: the pieces every part of it (and `guests`) shares. */
+#ifndef CIDTRACE_REPORT_PROC_H
+#define CIDTRACE_REPORT_PROC_H
+
+#include <json-c/json.h>
+#include <stdint.h>
+
+#include "proctable.h"
+
+/* pid, start_ns, comm, test_dir: which process, and which test it belongs to. */
+struct json_object *proc_ref_json(const struct proc *p);
+/* proc_ref_json plus ppid and argv: enough to find the process's command. */
+struct json_object *proc_json_brief(const struct proc *p);
+/* {code, signal, core_dumped}, or NULL while it lives. */
+struct json_object *exit_json(const struct proc *p);
+/* A process's fatal_signals[], those received up to until_ns. */
+struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
+
+#endif
