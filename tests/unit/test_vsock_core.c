@@ -13,6 +13,7 @@
 #include "check.h"
 #include "collector.h"
 #include "narrate.h"
+#include "report_vsock.h"
 #include "vocab.h"
 #include "vsock.h"
 
