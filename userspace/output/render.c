@@ -46,7 +46,7 @@ struct field {
 #define SUB(name, type, sub) { name, type, sub }
 #define END                  { NULL, 0, NULL }
 
-/* docs/report-schema.md, plus the userfaultfd fields (uffd_orphan, uffds[], attach.uffd). */
+/* Every field of docs/report-schema.md, with its type; nested objects point to their own table. */
 static const struct field tool_f[] = { F("name", T_STR), F("version", T_STR), END };
 static const struct field host_f[] = { F("hostname", T_STR), F("kernel", T_STR), END };
 static const struct field attach_f[] = {
