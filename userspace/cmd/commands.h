@@ -10,6 +10,8 @@ struct testdir_cfg;
 
 /* `cidtrace report`: read a report, render it as text, HTML or JSON. */
 int report_command(int argc, char **argv);
+/* `cidtrace replay`: feed a --raw capture through the collector, write its report. */
+int replay_command(int argc, char **argv);
 /* `cidtrace cids`: the host's CID table, printed at once. */
 int cids_command(const struct testdir_cfg *td, bool json);
 /* `cidtrace guests`: every VMM on the host now, worst first. */

@@ -39,6 +39,7 @@ static const char usage_text[] =
 	"       cidtrace run [options] -- CMD [ARGS...]\n"
 	"       cidtrace cids [--json] [--scratch-root DIR]...\n"
 	"       cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n"
+	"       cidtrace replay FILE [-o OUT] [--json] [-q]\n"
 	"       cidtrace guests [--json] [--scratch-root DIR]...\n"
 	"       cidtrace doctor [--json]\n"
 	"       cidtrace --version | --help\n"
@@ -54,6 +55,8 @@ static const char usage_text[] =
 	"  guests        list the VMMs on this host now, worst first: uffd pager lost,\n"
 	"                stalled or spinning, orphaned; with CIDs, CPU and test dirs\n"
 	"  doctor        say what this host supports and which hooks cidtrace will use\n"
+	"  replay        feed a --raw capture through the collector again: the same report\n"
+	"                and live lines, offline; no root needed\n"
 	"\n"
 	"options:\n"
 	"  -o, --output FILE        report path (default cidtrace-report.json)\n"
@@ -83,9 +86,11 @@ static const char usage_text[] =
 	"      --reap[=dry-run]     run: at the end, stop the VMMs leaked in --scope, then\n"
 	"                           their pagers (SIGTERM, then SIGKILL); dry-run: only list\n"
 	"      --reap-grace SEC     SIGTERM to SIGKILL (default 5)\n"
+	"      --raw FILE           also capture every input of the trace to FILE, for replay\n"
 	"\n"
 	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error, 3 environment\n"
-	"(not root, no BPF, no BTF), 4 report: the input report is unreadable or malformed,\n"
+	"(not root, no BPF, no BTF), 4 report, replay: the input is unreadable or malformed\n"
+	"(replay: truncated; the report then says complete: false),\n"
 	"10 a --fail-on finding; run: CMD's status if it failed (128+N if killed by signal N).\n"
 	"\n"
 	"examples:\n"
@@ -117,6 +122,7 @@ struct options {
 	const char *output;
 	const char *ready_file;
 	const char *metrics;
+	const char *raw;
 	unsigned int fail_on; /* a bit per fail_kinds[] */
 	bool reap;
 	struct reap_opts reap_opts;
@@ -241,6 +247,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_REAP,
 	OPT_REAP_GRACE,
+	OPT_RAW,
 };
 
 static const struct option long_opts[] = {
@@ -264,6 +271,7 @@ static const struct option long_opts[] = {
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },
 	{ "reap", optional_argument, NULL, OPT_REAP },
 	{ "reap-grace", required_argument, NULL, OPT_REAP_GRACE },
+	{ "raw", required_argument, NULL, OPT_RAW },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -293,6 +301,7 @@ static void set_defaults(struct options *o)
 	o->cfg.spin_pct = 90;
 	o->cfg.spin_window_ns = 3000000000ull;
 	td->is_file = is_file;
+	o->cfg.self_pid = getpid();
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;
 	td->roots[td->nroots++] = "/tmp";
@@ -422,6 +431,9 @@ static int parse_args(struct options *o, int argc, char **argv)
 		case OPT_REAP_GRACE:
 			err = parse_seconds(optarg, &o->reap_opts.grace_s, "--reap-grace");
 			break;
+		case OPT_RAW:
+			o->raw = optarg;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_OK;
@@ -499,6 +511,7 @@ static void write_report(struct session *s)
 	int err;
 
 	s->meta.lost = tracer_lost(&s->t);
+	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost);
 	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
 	if (err && !s->report_failed)
 		errmsg("cannot write report '%s': %s", s->o->output, strerror(-err));
@@ -534,7 +547,10 @@ static int check_findings(const struct session *s)
 
 static int trace(struct options *o)
 {
-	struct tracer_opts topts = { o->verbose, o->no_fentry, RINGBUF_BYTES };
+	struct tracer_opts topts = {
+		o->verbose, o->no_fentry, RINGBUF_BYTES, o->raw, o->run ? "run" : "record",
+		o->command
+	};
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
 	struct session s = { .o = o };
@@ -551,6 +567,8 @@ static int trace(struct options *o)
 		ret = check_writable(o->ready_file, "ready file");
 	if (!ret && o->metrics)
 		ret = check_writable(o->metrics, "metrics");
+	if (!ret && o->raw)
+		ret = check_writable(o->raw, "raw capture");
 	if (ret)
 		return ret;
 
@@ -572,8 +590,9 @@ static int trace(struct options *o)
 				       .command = o->command,
 				       .started_ns = now_boot_ns(),
 				       .attach = &s.t.modes,
+				       .raw = tracer_raw(&s.t),
 				       .verbose = o->verbose };
-	s.c.started_ns = s.meta.started_ns;
+	tracer_started(&s.t, s.meta.started_ns);
 	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
 	malloc_trim(0);
 	if (o->verbose)
@@ -590,6 +609,7 @@ static int trace(struct options *o)
 	next_checkpoint = o->checkpoint ? s.meta.started_ns + (uint64_t)(o->checkpoint * 1e9) : 0;
 	if (o->run && !stopping) {
 		s.c.cfg.job_pid = child = start_command(o->command, &mask);
+		tracer_job(&s.t, child);
 		if (child < 0) {
 			errmsg("fork: %s", strerror(errno));
 			exit_code = EXIT_RUNTIME;
@@ -621,8 +641,7 @@ static int trace(struct options *o)
 			}
 		}
 		now = now_boot_ns();
-		vsock_tick(&s.c, now);
-		uffd_tick(&s.c, now);
+		tracer_tick(&s.t, now);
 		if (deadline && now >= deadline)
 			stopping = true;
 		if (!stopping && next_checkpoint && now >= next_checkpoint) {
@@ -636,6 +655,7 @@ static int trace(struct options *o)
 	if (o->reap) {
 		s.meta.reaped = &reaped;
 		reap(&s.c, s.meta.ended_ns, &o->reap_opts, &reaped);
+		tracer_reaped(&s.t, &reaped);
 		/* the exits and signals of what was reaped */
 		tracer_consume(&s.t);
 	}
@@ -658,6 +678,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "report"))
 		return report_command(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "replay"))
+		return replay_command(argc - 1, argv + 1);
 	ret = parse_args(&o, argc, argv);
 	if (ret >= 0)
 		return ret;

@@ -3,7 +3,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collector.h"
 #include "live.h"
@@ -11,10 +10,21 @@
 #include "util.h"
 #include "vsock.h"
 
+static uint64_t boot_clock(void *ctx)
+{
+	return now_boot_ns();
+}
+
+uint64_t collector_now(struct collector *c)
+{
+	return c->now(c->now_ctx);
+}
+
 void collector_init(struct collector *c, const struct collector_cfg *cfg)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = *cfg;
+	c->now = boot_clock;
 	pt_init(&c->pt);
 	c->vsock = vsock_new();
 	c->uffd = uffd_new(cfg->spin_pct, cfg->spin_window_ns);
@@ -92,7 +102,8 @@ static void classify(struct collector *c, struct proc *p)
 		set_str(&p->test_dir, NULL);
 	p->in_scope = false;
 	/* cidtrace names the scope in its own argv; that does not put it in scope */
-	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)getpid(); i++)
+	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)c->cfg.self_pid;
+	     i++)
 		p->in_scope = refs_dir(p->argv, p->argv_len, p->cwd, c->cfg.scopes[i]);
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
@@ -171,7 +182,7 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
-	    e->hdr.ppid == (uint32_t)getpid()) {
+	    e->hdr.ppid == (uint32_t)c->cfg.self_pid) {
 		p->in_job = true;
 		update_keep(c, p);
 	}
@@ -351,6 +362,14 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 	set_str(&p->exe, exe);
 	set_argv(p, argv, argv_len, argv_truncated);
 	classify(c, p);
+}
+
+void collector_reparent(struct collector *c, uint32_t pid, uint64_t start_ns, uint32_t ppid)
+{
+	struct proc *p = pt_find(&c->pt, pid, start_ns);
+
+	if (p && p->orphaned && !p->exited)
+		p->ppid = ppid;
 }
 
 void collector_link_parents(struct collector *c)

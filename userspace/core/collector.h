@@ -38,6 +38,7 @@ struct collector_cfg {
 	int pids[MAX_LIST]; /* --pid: only these processes and their descendants */
 	int npids;
 	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
+	pid_t self_pid; /* cidtrace itself (never in scope, the job's parent); 0: none */
 	double spin_pct; /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
 };
@@ -53,6 +54,9 @@ struct collector {
 	/* a kernel module was loaded: the tracer may now attach to it */
 	void (*on_module_load)(void *ctx, const char *name);
 	void *on_module_load_ctx;
+	/* the core's only clock: CLOCK_BOOTTIME unless a replay serves recorded readings */
+	uint64_t (*now)(void *ctx);
+	void *now_ctx;
 	uint64_t received; /* records consumed from the ring buffer */
 	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
 	bool header_printed;
@@ -69,6 +73,13 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
 /* Give p a role; the report keeps it from then on. */
 void collector_set_role(struct collector *c, struct proc *p, enum role role);
+/* The time now, from c's clock. */
+uint64_t collector_now(struct collector *c);
+/*
+ * What the edge learned of an orphan's new parent (a subreaper or init: no event says which).
+ * Ignored unless (pid, start_ns) names a live orphan.
+ */
+void collector_reparent(struct collector *c, uint32_t pid, uint64_t start_ns, uint32_t ppid);
 /* After seeding: link every entry to its parent's. */
 void collector_link_parents(struct collector *c);
 /* --pid: p is one of the listed processes or descends from one (true without --pid). */

@@ -8,7 +8,6 @@
 #include "collector.h"
 #include "json.h"
 #include "live.h"
-#include "procfs.h"
 #include "report.h"
 #include "uffd.h"
 #include "util.h"
@@ -143,6 +142,8 @@ void uffd_set_source(struct uffd_state *us, const struct uffd_source *src)
 {
 	us->src = *src;
 	us->have_src = true;
+	if (src->tick_hz > 0)
+		us->tick_hz = src->tick_hz;
 }
 
 static struct uctx *find_ctx(struct uffd_state *us, uint64_t key, bool live_only)
@@ -210,7 +211,7 @@ static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char
 
 	if (!o || o->resolved_ns)
 		return;
-	o->resolved_ns = ts ? ts : now_boot_ns();
+	o->resolved_ns = ts ? ts : collector_now(c);
 	o->resolution = why;
 	snprintf(detail, sizeof(detail), "uffd-%u orphan over: %s", u->id, why);
 	live_line(c, u, o->resolved_ns, "resolved", detail);
@@ -356,13 +357,14 @@ static bool on_serves(const struct ct_uffd_serve_key *k, const struct ct_uffd_se
 }
 
 /* smaps walks the page tables: for a big guest that is milliseconds, so not every tick. */
-static void refresh_memory(struct uctx *u, uint64_t now, bool force)
+static void refresh_memory(struct uffd_state *us, struct uctx *u, uint64_t now, bool force)
 {
 	uint64_t reg, res;
 
 	if (!force && now - u->smaps_ns < SMAPS_NS)
 		return;
-	if (u->owner && !u->owner->exited && uffd_registered(u->owner->pid, &reg, &res)) {
+	if (u->owner && !u->owner->exited && us->src.registered &&
+	    us->src.registered(us->src.ctx, u->owner->pid, &reg, &res)) {
 		u->registered = reg;
 		u->resident = res;
 	}
@@ -448,7 +450,7 @@ static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 	}
 	if (!lost_all_handlers(u))
 		return;
-	refresh_memory(u, now, true);
+	refresh_memory(c->uffd, u, now, true);
 	if (u->registered)
 		start_orphan(c, u, now);
 }
@@ -607,15 +609,19 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 	struct sample *s = &o->samples[(o->head + 1) % o->cap];
 	double window_pct = -1, recent_pct = -1;
 
-	s->nthreads = proc_threads(u->owner->pid, s->th, MAX_THREADS);
-	if (s->nthreads < 0 || !proc_cpu_ticks(u->owner->pid, &s->ticks))
+	s->nthreads = us->src.threads
+			      ? us->src.threads(us->src.ctx, u->owner->pid, s->th, MAX_THREADS)
+			      : -1;
+	if (s->nthreads < 0 || !us->src.cpu_ticks ||
+	    !us->src.cpu_ticks(us->src.ctx, u->owner->pid, &s->ticks))
 		return; /* gone: its exit event resolves the orphan */
 	s->at = now;
 	o->head = (o->head + 1) % o->cap;
 	if (o->count < o->cap)
 		o->count++;
-	uffd_fdinfo(u->owner->pid, u->owner_fd, &o->pending, &o->total);
-	refresh_memory(u, now, false);
+	if (us->src.fdinfo)
+		us->src.fdinfo(us->src.ctx, u->owner->pid, u->owner_fd, &o->pending, &o->total);
+	refresh_memory(us, u, now, false);
 	if (!u->registered)
 		return resolve(c, u, now, "its memory was unregistered");
 	/* the newest sample at least a window old */
@@ -720,7 +726,7 @@ struct json_object *uffd_contexts_json(struct collector *c)
 		if (!wanted(c, u))
 			continue;
 		if (!u->released && !u->orphan)
-			refresh_memory(u, now_boot_ns(), false);
+			refresh_memory(c->uffd, u, collector_now(c), false);
 		o = json_object_new_object();
 		json_object_object_add(o, "id", id_json(u));
 		json_object_object_add(o, "owner", u->owner ? proc_ref_json(u->owner) : NULL);

@@ -19,20 +19,37 @@
 struct collector;
 struct proc;
 
-/* What the BPF side can tell, set by the tracer (uffd_hooks.c). */
+/* One thread of an owner, as /proc shows it. */
+struct thread_cpu {
+	uint32_t tid;
+	uint64_t ticks; /* utime + stime, clock ticks */
+	char state; /* R, S, D, ... */
+	char comm[CT_COMM_LEN + 1];
+};
+
+/*
+ * Everything the core learns about userfaultfds outside the ring buffer, set by the tracer
+ * (uffd_hooks.c) or a replay: the core reads nothing itself. A NULL function knows nothing.
+ */
 struct uffd_source {
 	void *ctx;
 	/* the userfaultfds process pid (0: every process) holds right now, as CT_EV_UFFD_FILE
 	 * records; 0 or -errno */
 	int (*scan)(void *ctx, uint32_t pid, void (*fn)(const struct ct_uffd_event *e, void *arg),
 		    void *arg);
-	/* serving ioctls counted per (context, process); NULL without the precise hooks */
 	/* serving ioctls counted per (context, process), NULL without the precise hooks; fn
 	 * returns true to drop a count no longer needed */
 	void (*serves)(void *ctx,
 		       bool (*fn)(const struct ct_uffd_serve_key *k,
 				  const struct ct_uffd_serve_stats *s, void *arg),
 		       void *arg);
+	/* what /proc says of an owner (procfs.c): its threads, up to max (-1: gone), its CPU
+	 * ticks, its uffd fd's unresolved faults, and its memory registered with a uffd */
+	int (*threads)(void *ctx, uint32_t pid, struct thread_cpu *out, int max);
+	bool (*cpu_ticks)(void *ctx, uint32_t pid, uint64_t *ticks);
+	bool (*fdinfo)(void *ctx, uint32_t pid, int fd, uint64_t *pending, uint64_t *total);
+	bool (*registered)(void *ctx, uint32_t pid, uint64_t *registered, uint64_t *resident);
+	long tick_hz; /* USER_HZ of the ticks above; 0: this host's */
 	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
 };
 
@@ -69,13 +86,5 @@ struct json_object *uffd_leak_json(struct collector *c, const struct proc *owner
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
 /* How many contexts in the report are in state ("served", "stalled", ... as in uffds[]). */
 int uffd_count_state(struct collector *c, const char *state);
-
-/* One thread of an owner, as /proc shows it. */
-struct thread_cpu {
-	uint32_t tid;
-	uint64_t ticks; /* utime + stime, clock ticks */
-	char state; /* R, S, D, ... */
-	char comm[CT_COMM_LEN + 1];
-};
 
 #endif

@@ -7,13 +7,19 @@
 #include <stdint.h>
 
 #include "collector.h"
+#include "rawfmt.h"
 
 struct bpf_map;
+struct capture;
+struct reap_log;
 
 struct tracer_opts {
 	bool verbose; /* libbpf's log on stderr */
 	bool no_fentry; /* force the portable fallback of every hook family */
 	uint32_t ringbuf_bytes;
+	const char *raw; /* --raw: capture every input of the core to this file */
+	const char *mode; /* "record" or "run", and run's command: for the capture */
+	char *const *command;
 };
 
 /* Attach mode per hook family, for trace.attach in the report. */
@@ -27,6 +33,8 @@ struct attach_modes {
 
 struct tracer {
 	struct proc_bpf *proc;
+	struct capture *cap; /* --raw, else NULL */
+	struct raw_stats raw; /* the capture as the latest report shows it */
 	struct ring_buffer *rb;
 	struct attach_modes modes;
 	bool verbose;
@@ -57,6 +65,24 @@ uint64_t tracer_lost(struct tracer *t);
 void tracer_stop(struct tracer *t);
 /* Seed c with every process alive now, through the task iterator. 0 or -errno. */
 int tracer_snapshot(struct tracer *t, struct collector *c);
+
+/*
+ * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
+ * which, so before a report the edge asks /proc for each live orphan the report may show, and
+ * tells the core (collector_reparent).
+ */
+void tracer_refresh_orphans(struct tracer *t, struct collector *c);
+
+/* The edge's inputs to the core besides records and sources; each is captured with --raw. */
+void tracer_started(struct tracer *t, uint64_t started_ns);
+void tracer_job(struct tracer *t, pid_t pid);
+/* Periodic work of the core: vsock and uffd ticks. */
+void tracer_tick(struct tracer *t, uint64_t now);
+/* A report is about to be written (the final one if ended_ns): refresh orphans, mark it. */
+void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost);
+void tracer_reaped(struct tracer *t, const struct reap_log *log);
+/* trace.raw for the report: NULL without --raw. */
+const struct raw_stats *tracer_raw(struct tracer *t);
 
 /* Make an object's ring buffer and lost counter the process hooks' (one of each in all). */
 void share_maps(struct tracer *t, struct bpf_map *events, struct bpf_map *lost);

@@ -17,7 +17,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "proc.skel.h"
+#include "procfs.h"
 #include "tracer.h"
 #include "uffd.h"
 #include "uffd.skel.h"
@@ -138,6 +140,7 @@ void uffd_hooks_start(struct tracer *t, struct collector *c)
 		return;
 	}
 	t->modes.uffd = "iter";
+	procfs_uffd_source(&src);
 	if (!t->no_fentry && (t->uffd_precise = load_precise(t))) {
 		t->modes.uffd = "fexit";
 		src.serves = read_serves;
@@ -145,9 +148,11 @@ void uffd_hooks_start(struct tracer *t, struct collector *c)
 	} else if (t->verbose && !t->no_fentry) {
 		errmsg("fexit on userfaultfd_ioctl refused: userfaultfd from the iterator alone");
 	}
+	capture_wrap_uffd(t->cap, &src);
 	uffd_set_source(c->uffd, &src);
 	fd = calibration_uffd();
-	uffd_tick(c, now_boot_ns()); /* guests restored before cidtrace started */
+	/* guests restored before cidtrace started */
+	capture_tick(t->cap, c, now_boot_ns(), RAW_TICK_UFFD);
 	if (fd >= 0)
 		close(fd);
 }

@@ -29,6 +29,9 @@ uint64_t now_boot_ns(void);
 /* CLOCK_REALTIME minus CLOCK_BOOTTIME, fixed at start so event times stay ordered. */
 void clock_init(void);
 int64_t boot_to_wall_ns(uint64_t boot_ns);
+/* The offset clock_init fixed, and setting it (a replay uses the recorded one). */
+int64_t clock_offset(void);
+void clock_set_offset(int64_t wall_minus_boot_ns);
 /* RFC 3339 UTC with microseconds, e.g. 2026-11-27T03:42:36.123456Z. */
 void fmt_rfc3339(char *buf, size_t len, uint64_t boot_ns);
 

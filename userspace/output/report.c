@@ -19,19 +19,6 @@ static struct json_object *jbool(bool b)
 	return json_object_new_boolean(b);
 }
 
-/*
- * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
- * which, so ask /proc, but only if the pid still names the same process: /proc's start time,
- * in clock ticks, must be the tick that holds start_ns.
- */
-static void refresh_ppid(struct proc *p)
-{
-	struct ct_event_hdr now;
-
-	if (proc_same(p->pid, p->start_ns, &now, NULL))
-		p->ppid = now.ppid;
-}
-
 struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
 {
 	struct json_object *arr = json_object_new_array();
@@ -142,8 +129,6 @@ static struct json_object *processes_json(struct collector *c, size_t *count)
 	{
 		if (!p->emit)
 			continue;
-		if (p->orphaned && !p->exited)
-			refresh_ppid(p);
 		list[n++] = p;
 	}
 	qsort(list, n, sizeof(*list), by_start);
@@ -215,7 +200,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(t, "ended_at", m->ended_ns ? jtime(m->ended_ns) : NULL);
 	add(t, "updated_at", jtime(m->ended_ns ? m->ended_ns : now_boot_ns()));
 	add(t, "final", jbool(m->ended_ns != 0));
-	add(t, "complete", jbool(m->lost == 0));
+	add(t, "complete", jbool(m->lost == 0 && !m->incomplete));
 	attach = json_object_new_object();
 	add(attach, "process", jstr(m->attach->process));
 	add(attach, "snapshot", jstr(m->attach->snapshot));
@@ -227,6 +212,15 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(events, "received", jint(c->received));
 	add(events, "lost", jint(m->lost));
 	add(t, "events", events);
+	if (m->raw) {
+		struct json_object *raw = json_object_new_object();
+
+		add(raw, "records", jint(m->raw->records));
+		add(raw, "bytes", jint(m->raw->bytes));
+		add(raw, "dropped", jint(m->raw->dropped));
+		add(raw, "complete", jbool(m->raw->complete));
+		add(t, "raw", raw);
+	}
 	add(t, "scope", strings_json(c->cfg.scopes, c->cfg.nscopes));
 	add(t, "scratch_roots", strings_json(c->cfg.td.roots, c->cfg.td.nroots));
 	add(t, "test_dir_depth", jint(c->cfg.td.depth));
@@ -289,8 +283,8 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	add(tool, "version", jstr(CIDTRACE_VERSION));
 	add(r, "tool", tool);
 	host = json_object_new_object();
-	add(host, "hostname", jstr(hostname));
-	add(host, "kernel", jstr(u.release));
+	add(host, "hostname", jstr(m->hostname ? m->hostname : hostname));
+	add(host, "kernel", jstr(m->kernel ? m->kernel : u.release));
 	add(r, "host", host);
 	add(r, "trace", trace_json(c, m));
 	add(r, "processes", processes_json(c, &nprocs));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "collector.h"
+#include "rawfmt.h"
 #include "tracer.h"
 
 #define REPORT_SCHEMA "cidtrace.report/1"
@@ -39,6 +40,9 @@ struct report_meta {
 	uint64_t lost;
 	const struct reap_log *reaped; /* --reap's actions, NULL without it */
 	bool verbose;
+	const char *hostname, *kernel; /* a replay's, from its capture; NULL: this host's */
+	const struct raw_stats *raw; /* --raw: trace.raw; NULL without it */
+	bool incomplete; /* a replay that stopped at a truncated or corrupt capture */
 };
 
 /* pid, start_ns, comm, test_dir: which process, and which test it belongs to. */
