@@ -5,7 +5,8 @@
  * pager dies), then the report is written and compared with tests/unit/report.golden.json
  * (host replaced by fixed values), the live lines with tests/unit/live.golden.txt.
  * CIDTRACE_GOLDEN_UPDATE=1 rewrites both. The uffd owner is this process, holding a real
- * userfaultfd over 4 MiB of untouched memory: its smaps is what says the guest's memory is
+ * userfaultfd over 4 MiB of untouched memory: its smaps, read through the uffd source's /proc
+ * readers as the tracer sets them (procfs_uffd_source), is what says the guest's memory is
  * still registered. Pids above pid_max name processes /proc cannot have.
  */
 #include <errno.h>
@@ -22,6 +23,7 @@
 #include "collector.h"
 #include "json.h"
 #include "live.h"
+#include "procfs.h"
 #include "report.h"
 #include "uffd.h"
 #include "util.h"
@@ -166,6 +168,7 @@ static void script(int ufd)
 		hdr(CT_EV_UFFD_FILE, PAGER_PID, 1, 171 * S, 0, "pager"), 0xc1, 0, 0, 0, 7, 0
 	};
 	nfiles = 2;
+	procfs_uffd_source(&src);
 	uffd_set_source(c.uffd, &src);
 	uffd_tick(&c, 180 * S);
 	signal_exit(PAGER_PID, 1, 171 * S, "pager", 185 * S, 9, 9);

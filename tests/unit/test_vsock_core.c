@@ -1,14 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * CID conflicts end to end through the core: ring-buffer records into collector_handle, holder
- * scans through vsock_set_scanner, findings out of vsock_findings_json. One case per
- * classification, plus a pid reused by a new process.
+ * scans and the host's own CID through a fake vsock source, findings out of
+ * vsock_findings_json. One case per classification, plus a pid reused by a new process.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "collector.h"
@@ -17,8 +14,9 @@
 #include "vocab.h"
 #include "vsock.h"
 
-#define MS 1000000ull
-#define T0 (1000 * MS) /* every record is after this */
+#define MS	  1000000ull
+#define T0	  (1000 * MS) /* every record is after this */
+#define LOCAL_CID 3 /* the CID this host answers to, as the fake source says */
 
 /* What the fake task_file iteration finds per vhost instance. */
 static struct scan_entry {
@@ -38,6 +36,11 @@ static int fake_scan(void *ctx, uint64_t instance, struct vsock_holder *out, int
 		return scans[i].n < max ? scans[i].n : max;
 	}
 	return 0;
+}
+
+static int64_t fake_local_cid(void *ctx)
+{
+	return LOCAL_CID;
 }
 
 static void holds(uint64_t instance, uint32_t pid, uint64_t start_ns, uint32_t flags)
@@ -62,9 +65,12 @@ static void setup(void)
 		.td = { .roots = { "/ci" }, .nroots = 1, .depth = 2 },
 		.live = LIVE_NONE,
 	};
+	const struct vsock_source src = { .scan = fake_scan,
+					  .local_cid = fake_local_cid,
+					  .releases_traced = true };
 
 	collector_init(&c, &cfg);
-	vsock_set_scanner(c.vsock, fake_scan, NULL, true);
+	vsock_set_source(c.vsock, &src);
 	nscans = 0;
 	memset(scans, 0, sizeof(scans));
 }
@@ -306,23 +312,10 @@ static void test_orphan_holder(void)
 	done(arr);
 }
 
-/* The CID this host answers to, as the core asks for it (0: none). */
-static uint64_t local_cid(void)
-{
-	unsigned int cid = 0;
-	int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0 && ioctl(fd, 0x7b9, &cid))
-		cid = 0;
-	if (fd >= 0)
-		close(fd);
-	return cid;
-}
-
 /* Nobody we know holds the CID: the host's own, or one bound before the trace. */
 static void test_no_binding(void)
 {
-	uint64_t local = local_cid(), other = local == 99 ? 98 : 99;
+	uint64_t local = LOCAL_CID, other = 99;
 	struct json_object *arr, *f;
 
 	setup();

@@ -29,6 +29,8 @@ struct command {
 #define SNAPSHOT_SHORTOPTS "+:h"
 /* report FILE may come before or after its options. */
 #define REPORT_SHORTOPTS ":o:h"
+/* replay FILE, likewise. */
+#define REPLAY_SHORTOPTS ":o:qh"
 
 /* `cidtrace record`: trace until a signal or --duration; record.c */
 int record_command(int argc, char **argv);
@@ -54,7 +56,9 @@ extern const char doctor_help[];
 int report_command(int argc, char **argv);
 extern const struct option report_options[];
 extern const char report_help[];
-/* `cidtrace replay`: cmd/replay.c; until it is built in, a stub in main.c says so. */
+/* `cidtrace replay`: feed a --raw capture through the core again, write its report. */
 int replay_command(int argc, char **argv);
+extern const struct option replay_options[];
+extern const char replay_help[];
 
 #endif

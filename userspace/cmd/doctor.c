@@ -140,7 +140,7 @@ static void check_kernel(struct doctor *d)
 static bool check_hooks(struct doctor *d)
 {
 	struct collector_cfg cfg = { .live = LIVE_NONE };
-	struct tracer_opts opts = { false, false, 1u << 16 };
+	struct tracer_opts opts = { .ringbuf_bytes = 1u << 16 };
 	const struct attach_modes *m;
 	enum attach_mode vsock;
 	bool iter, exact_vsock, uffd_iter;

@@ -8,13 +8,6 @@
 #include "options.h"
 #include "util.h"
 
-/* Until cmd/replay.c is built in: its object's strong symbol replaces this one. */
-__attribute__((weak)) int replay_command(int argc, char **argv)
-{
-	errmsg("replay: not built");
-	return EXIT_RUNTIME;
-}
-
 static const struct command commands[] = {
 	{ "record", record_command, TRACE_SHORTOPTS, record_options, record_help,
 	  "trace until SIGINT, SIGTERM or --duration; write a report" },
@@ -28,7 +21,7 @@ static const struct command commands[] = {
 	  "say what this host supports and which hooks cidtrace will use" },
 	{ "report", report_command, REPORT_SHORTOPTS, report_options, report_help,
 	  "render a report as text, HTML or normalized JSON; no root needed" },
-	{ "replay", replay_command, NULL, NULL, NULL,
+	{ "replay", replay_command, REPLAY_SHORTOPTS, replay_options, replay_help,
 	  "build a report from a --raw recording of record or run" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -50,14 +43,16 @@ static void usage(FILE *f)
 	      "Each command takes only its own options: see cidtrace COMMAND --help.\n"
 	      "\n"
 	      "exit codes: 0 ok, 1 tracing or report failure, 2 usage error, 3 environment\n"
-	      "(not root, no BPF, no BTF), 4 report: the input report is unreadable or malformed,\n"
-	      "10 a --fail-on finding; run: CMD's status if it failed (128+N if killed by signal N).\n"
+	      "(not root, no BPF, no BTF), 4 report, replay: the input is unreadable or malformed\n"
+	      "(replay: truncated; the report then says complete: false), 10 a --fail-on finding;\n"
+	      "run: CMD's status if it failed (128+N if killed by signal N).\n"
 	      "\n"
 	      "examples:\n"
 	      "  sudo cidtrace run -o report.json -- make test\n"
 	      "  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
 	      "  sudo cidtrace guests --scratch-root /ci\n"
-	      "  cidtrace report report.json --format html -o report.html\n",
+	      "  cidtrace report report.json --format html -o report.html\n"
+	      "  cidtrace replay ci-job.raw -o report.json\n",
 	      f);
 }
 

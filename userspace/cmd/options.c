@@ -139,6 +139,7 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 	td->depth = 2;
 	cfg->spin_pct = 90;
 	cfg->spin_window_ns = 3000000000ull;
+	cfg->self_pid = getpid();
 	td->is_file = is_file;
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;

@@ -26,7 +26,10 @@ int parse_only(const char *arg, unsigned int *kinds);
 /* Append the absolute, normalized arg to list (at most max). Returns 0 or the usage error. */
 int add_dir(const char **list, int *n, int max, const char *arg, const char *flag);
 
-/* Defaults: test dirs under $TMPDIR, /tmp and /ci at depth 2, the known VMM names, spin. */
+/*
+ * Defaults: test dirs under $TMPDIR, /tmp and /ci at depth 2, the known VMM names, spin, and
+ * this process as cidtrace itself (self_pid).
+ */
 void collector_cfg_defaults(struct collector_cfg *cfg);
 /* The options of the collector's that several commands take; 0 or the usage error. */
 int opt_scratch_root(struct collector_cfg *cfg, const char *arg);

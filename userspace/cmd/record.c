@@ -25,9 +25,7 @@
 #include "reap.h"
 #include "report.h"
 #include "tracer.h"
-#include "uffd.h"
 #include "util.h"
-#include "vsock.h"
 
 /* How long submitted-but-unannounced events may wait (see wakeup_bytes in the BPF side). */
 #define POLL_TICK_MS 100
@@ -62,7 +60,9 @@
 	"      --metrics FILE       Prometheus text file, rewritten at each checkpoint\n"          \
 	"      --fail-on KINDS      exit 10 if all went well but the final report has these\n"     \
 	"                           findings: comma list of cid_conflict, uffd_orphan,\n"          \
-	"                           vmm_leak, lost_events\n"
+	"                           vmm_leak, lost_events\n"                                       \
+	"      --raw FILE           also capture every input of the trace to FILE, for\n"          \
+	"                           `cidtrace replay` (docs/raw-format.md)\n"
 
 const char record_help[] =
 	"usage: cidtrace record [options]\n"
@@ -77,13 +77,14 @@ const char record_help[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error or an unwritable -o,\n"
-	"--ready-file or --metrics, 3 environment (not root, no BPF, no BTF), 10 a --fail-on\n"
-	"finding.\n"
+	"--ready-file, --metrics or --raw, 3 environment (not root, no BPF, no BTF), 10 a\n"
+	"--fail-on finding.\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
 	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
-	"  sudo cidtrace record --json --only conflict,uffd | jq .\n";
+	"  sudo cidtrace record --json --only conflict,uffd | jq .\n"
+	"  sudo cidtrace record --duration 60 -o /tmp/ct.json --raw /tmp/ct.raw\n";
 
 const char run_help[] =
 	"usage: cidtrace run [options] [--] CMD [ARGS...]\n"
@@ -100,13 +101,14 @@ const char run_help[] =
 	"\n"
 	"exit codes: CMD's status if it failed (128+N if killed by signal N); else 0 ok,\n"
 	"1 tracing or report failure, 10 a --fail-on finding. Before CMD starts: 2 usage error\n"
-	"or an unwritable -o, --ready-file or --metrics, 3 environment (not root, no BPF, no\n"
-	"BTF).\n"
+	"or an unwritable -o, --ready-file, --metrics or --raw, 3 environment (not root, no\n"
+	"BPF, no BTF).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace run -o report.json -- make test\n"
 	"  sudo cidtrace run --scope /ci/job1 --reap --fail-on vmm_leak,cid_conflict -- make test\n"
-	"  sudo cidtrace run -q --metrics /var/lib/node_exporter/cidtrace.prom -- ./ci.sh\n";
+	"  sudo cidtrace run -q --metrics /var/lib/node_exporter/cidtrace.prom -- ./ci.sh\n"
+	"  sudo cidtrace run --raw ci-job.raw -o report.json -- make test\n";
 
 /* --fail-on kinds: the report's finding kinds, and lost_events for trace.events.lost */
 static const char *const fail_kinds[] = { "cid_conflict", "uffd_orphan", "vmm_leak",
@@ -118,6 +120,7 @@ struct options {
 	const char *output;
 	const char *ready_file;
 	const char *metrics;
+	const char *raw; /* --raw */
 	unsigned int fail_on; /* a bit per fail_kinds[] */
 	bool reap;
 	struct reap_opts reap_opts;
@@ -147,6 +150,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_REAP,
 	OPT_REAP_GRACE,
+	OPT_RAW,
 };
 
 /* clang-format off */
@@ -168,6 +172,7 @@ enum {
 	{ "only", required_argument, NULL, OPT_ONLY },                          \
 	{ "metrics", required_argument, NULL, OPT_METRICS },                    \
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },                    \
+	{ "raw", required_argument, NULL, OPT_RAW },                            \
 	{ "help", no_argument, NULL, 'h' }
 /* clang-format on */
 
@@ -272,6 +277,9 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 			err = parse_names(optarg, fail_kinds, NFAIL_KINDS, &o->fail_on,
 					  "--fail-on");
 			break;
+		case OPT_RAW:
+			o->raw = optarg;
+			break;
 		case OPT_REAP:
 			o->reap = true;
 			if (optarg && strcmp(optarg, "dry-run"))
@@ -350,6 +358,7 @@ static void write_report(struct session *s)
 	int err;
 
 	s->meta.lost = tracer_lost(&s->t);
+	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost);
 	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
 	if (err && !s->report_failed)
 		errmsg("cannot write report '%s': %s", s->o->output, strerror(-err));
@@ -385,7 +394,12 @@ static int check_findings(const struct session *s)
 
 static int trace(struct options *o)
 {
-	struct tracer_opts topts = { o->verbose, o->no_fentry, RINGBUF_BYTES };
+	struct tracer_opts topts = { .verbose = o->verbose,
+				     .no_fentry = o->no_fentry,
+				     .ringbuf_bytes = RINGBUF_BYTES,
+				     .raw = o->raw,
+				     .mode = o->run ? "run" : "record",
+				     .command = o->command };
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
 	struct session s = { .o = o };
@@ -401,6 +415,8 @@ static int trace(struct options *o)
 		ret = check_writable(o->ready_file, "ready file");
 	if (!ret && o->metrics)
 		ret = check_writable(o->metrics, "metrics");
+	if (!ret && o->raw)
+		ret = check_writable(o->raw, "raw capture");
 	if (ret)
 		return ret;
 
@@ -423,8 +439,9 @@ static int trace(struct options *o)
 				       .command = o->command,
 				       .started_ns = now_boot_ns(),
 				       .attach = &s.t.modes,
+				       .raw = tracer_raw(&s.t),
 				       .verbose = o->verbose };
-	s.c.started_ns = s.meta.started_ns;
+	tracer_started(&s.t, s.meta.started_ns);
 	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
 	malloc_trim(0);
 	if (o->verbose)
@@ -441,6 +458,7 @@ static int trace(struct options *o)
 	next_checkpoint = o->checkpoint ? s.meta.started_ns + (uint64_t)(o->checkpoint * 1e9) : 0;
 	if (o->run && !stopping) {
 		s.c.cfg.job_pid = child = start_command(o->command, &mask);
+		tracer_job(&s.t, child);
 		if (child < 0) {
 			errmsg("fork: %s", strerror(errno));
 			exit_code = EXIT_RUNTIME;
@@ -472,8 +490,7 @@ static int trace(struct options *o)
 			}
 		}
 		now = now_boot_ns();
-		vsock_tick(&s.c, now);
-		uffd_tick(&s.c, now);
+		tracer_tick(&s.t, now);
 		if (deadline && now >= deadline)
 			stopping = true;
 		if (!stopping && next_checkpoint && now >= next_checkpoint) {
@@ -486,6 +503,7 @@ static int trace(struct options *o)
 	s.meta.ended_ns = now_boot_ns();
 	if (o->reap) {
 		reap(&s.c, s.meta.ended_ns, &o->reap_opts);
+		tracer_reaped(&s.t);
 		/* the exits and signals of what was reaped */
 		tracer_consume(&s.t);
 	}

@@ -3,7 +3,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "collector.h"
 #include "state.h"
@@ -11,10 +10,16 @@
 #include "util.h"
 #include "vsock.h"
 
+static uint64_t boot_clock(void *ctx)
+{
+	return now_boot_ns();
+}
+
 void collector_init(struct collector *c, const struct collector_cfg *cfg)
 {
 	memset(c, 0, sizeof(*c));
 	c->cfg = *cfg;
+	c->now = boot_clock;
 	pt_init(&c->pt);
 	c->vsock = vsock_new();
 	c->uffd = uffd_new(cfg->spin_pct, cfg->spin_window_ns);
@@ -66,7 +71,8 @@ static void classify(struct collector *c, struct proc *p)
 		set_str(&p->test_dir, NULL);
 	p->in_scope = false;
 	/* cidtrace names the scope in its own argv; that does not put it in scope */
-	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)getpid(); i++)
+	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)c->cfg.self_pid;
+	     i++)
 		p->in_scope = refs_dir(p->argv, p->argv_len, p->cwd, c->cfg.scopes[i]);
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
@@ -111,7 +117,7 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
-	    e->hdr.ppid == (uint32_t)getpid()) {
+	    e->hdr.ppid == (uint32_t)c->cfg.self_pid) {
 		p->in_job = true;
 		collector_update_keep(c, p);
 	}
@@ -292,20 +298,15 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 	classify(c, p);
 }
 
-/*
- * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
- * which, so ask /proc, but only if the pid still names the same process: /proc's start time,
- * in clock ticks, must be the tick that holds start_ns.
- */
-static void refresh_ppid(struct proc *p)
+void collector_reparent(struct collector *c, uint32_t pid, uint64_t start_ns, uint32_t ppid)
 {
-	struct ct_event_hdr now;
+	struct proc *p = pt_find(&c->pt, pid, start_ns);
 
-	if (proc_same(p->pid, p->start_ns, &now, NULL))
-		p->ppid = now.ppid;
+	if (p && p->orphaned && !p->exited)
+		p->ppid = ppid;
 }
 
-void collector_refresh(struct collector *c, uint64_t now)
+void collector_mark_emit(struct collector *c)
 {
 	pt_for_each(&c->pt, p)
 		p->emit = false;
@@ -313,8 +314,10 @@ void collector_refresh(struct collector *c, uint64_t now)
 		if (p->keep)
 			for (struct proc *a = p; a && !a->emit; a = a->parent)
 				a->emit = true;
-	pt_for_each(&c->pt, p)
-		if (p->emit && p->orphaned && !p->exited)
-			refresh_ppid(p);
-	uffd_refresh(c, now);
+}
+
+void collector_refresh(struct collector *c)
+{
+	collector_mark_emit(c);
+	uffd_refresh(c);
 }

@@ -21,10 +21,18 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 		    size_t argv_len, bool argv_truncated, const char *exe);
 
 /*
- * Before a report is built from c: mark the processes it lists (emit: the kept ones and their
- * ancestors), ask /proc for the new parent of those orphaned, re-read uffd memory. The
- * report writer then only reads c.
+ * What the edge learned of an orphan's new parent (a subreaper or init: no event says which).
+ * Ignored unless (pid, start_ns) names a live orphan.
  */
-void collector_refresh(struct collector *c, uint64_t now);
+void collector_reparent(struct collector *c, uint32_t pid, uint64_t start_ns, uint32_t ppid);
+
+/* Mark the processes a report lists (emit): the kept ones and their ancestors. */
+void collector_mark_emit(struct collector *c);
+/*
+ * Before a report is built from c: mark the processes it lists (collector_mark_emit) and
+ * re-read uffd memory through the uffd source, at c's clock. The edge has told the core the
+ * new parents of those orphaned (collector_reparent); the report writer then only reads c.
+ */
+void collector_refresh(struct collector *c);
 
 #endif

@@ -10,6 +10,11 @@ static void copy_comm(char *dst, const char *src)
 	dst[CT_COMM_LEN] = '\0';
 }
 
+uint64_t collector_now(struct collector *c)
+{
+	return c->now(c->now_ctx);
+}
+
 bool collector_in_pids(const struct collector *c, const struct proc *p)
 {
 	if (!c->cfg.npids)

@@ -41,6 +41,7 @@ struct collector_cfg {
 	int pids[MAX_LIST]; /* --pid: only these processes and their descendants */
 	int npids;
 	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
+	pid_t self_pid; /* cidtrace itself (never in scope, the job's parent); 0: none */
 	double spin_pct; /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
 };
@@ -87,6 +88,9 @@ struct collector {
 	/* a kernel module was loaded: the tracer may now attach to it */
 	void (*on_module_load)(void *ctx, const char *name);
 	void *on_module_load_ctx;
+	/* the core's only clock: CLOCK_BOOTTIME unless a replay serves recorded readings */
+	uint64_t (*now)(void *ctx);
+	void *now_ctx;
 	uint64_t received; /* records consumed from the ring buffer */
 	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
 	bool header_printed;
@@ -94,6 +98,8 @@ struct collector {
 	struct reap_log reaped; /* --reap's actions, in order */
 };
 
+/* The time now, from c's clock. */
+uint64_t collector_now(struct collector *c);
 /* The entry for the process an event is about, created if the table missed it. */
 struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
 /* Give p a role; the report keeps it from then on. */

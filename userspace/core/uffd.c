@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "json.h"
-#include "procfs.h"
 #include "state.h"
 #include "uffd.h"
 #include "util.h"
@@ -94,6 +93,8 @@ void uffd_set_source(struct uffd_state *us, const struct uffd_source *src)
 {
 	us->src = *src;
 	us->have_src = true;
+	if (src->tick_hz > 0)
+		us->tick_hz = src->tick_hz;
 }
 
 static struct uctx *find_ctx(struct uffd_state *us, uint64_t key, bool live_only)
@@ -161,7 +162,7 @@ static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char
 
 	if (!o || o->resolved_ns)
 		return;
-	o->resolved_ns = ts ? ts : now_boot_ns();
+	o->resolved_ns = ts ? ts : collector_now(c);
 	o->resolution = why;
 	snprintf(detail, sizeof(detail), "uffd-%u orphan over: %s", u->id, why);
 	live_line(c, u, o->resolved_ns, "resolved", detail);
@@ -307,13 +308,14 @@ static bool on_serves(const struct ct_uffd_serve_key *k, const struct ct_uffd_se
 }
 
 /* smaps walks the page tables: for a big guest that is milliseconds, so not every tick. */
-static void refresh_memory(struct uctx *u, uint64_t now, bool force)
+static void refresh_memory(struct uffd_state *us, struct uctx *u, uint64_t now, bool force)
 {
 	uint64_t reg, res;
 
 	if (!force && now - u->smaps_ns < SMAPS_NS)
 		return;
-	if (u->owner && !u->owner->exited && uffd_registered(u->owner->pid, &reg, &res)) {
+	if (u->owner && !u->owner->exited && us->src.registered &&
+	    us->src.registered(us->src.ctx, u->owner->pid, &reg, &res)) {
 		u->registered = reg;
 		u->resident = res;
 	}
@@ -399,7 +401,7 @@ static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 	}
 	if (!lost_all_handlers(u))
 		return;
-	refresh_memory(u, now, true);
+	refresh_memory(c->uffd, u, now, true);
 	if (u->registered)
 		start_orphan(c, u, now);
 }
@@ -557,15 +559,19 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 	struct sample *s = &o->samples[(o->head + 1) % o->cap];
 	double window_pct = -1, recent_pct = -1;
 
-	s->nthreads = proc_threads(u->owner->pid, s->th, MAX_THREADS);
-	if (s->nthreads < 0 || !proc_cpu_ticks(u->owner->pid, &s->ticks))
+	s->nthreads = us->src.threads
+			      ? us->src.threads(us->src.ctx, u->owner->pid, s->th, MAX_THREADS)
+			      : -1;
+	if (s->nthreads < 0 || !us->src.cpu_ticks ||
+	    !us->src.cpu_ticks(us->src.ctx, u->owner->pid, &s->ticks))
 		return; /* gone: its exit event resolves the orphan */
 	s->at = now;
 	o->head = (o->head + 1) % o->cap;
 	if (o->count < o->cap)
 		o->count++;
-	uffd_fdinfo(u->owner->pid, u->owner_fd, &o->pending, &o->total);
-	refresh_memory(u, now, false);
+	if (us->src.fdinfo)
+		us->src.fdinfo(us->src.ctx, u->owner->pid, u->owner_fd, &o->pending, &o->total);
+	refresh_memory(us, u, now, false);
 	if (!u->registered)
 		return resolve(c, u, now, "its memory was unregistered");
 	/* the newest sample at least a window old */
@@ -631,11 +637,17 @@ const char *uffd_ctx_state(const struct uctx *u)
 	return uffd_ctx_state_name(uffd_ctx_state_of(u));
 }
 
-void uffd_refresh(struct collector *c, uint64_t now)
+void uffd_refresh(struct collector *c)
 {
-	for (struct uctx *u = c->uffd->ctxs; u; u = u->next)
-		if (uffd_wanted(c, u) && !u->released && !u->orphan)
-			refresh_memory(u, now, false);
+	uint64_t now = 0;
+
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+		if (!uffd_wanted(c, u) || u->released || u->orphan)
+			continue;
+		if (!now)
+			now = collector_now(c); /* no clock reading for a report without contexts */
+		refresh_memory(c->uffd, u, now, false);
+	}
 }
 
 const struct uctx *uffd_contexts(const struct uffd_state *us)

@@ -20,20 +20,29 @@
 struct collector;
 struct proc;
 
-/* What the BPF side can tell, set by the tracer (uffd_hooks.c). */
+/*
+ * Everything the core learns about userfaultfds outside the ring buffer, set by the tracer
+ * (uffd_hooks.c) or a replay: the core reads nothing itself. A NULL function knows nothing.
+ */
 struct uffd_source {
 	void *ctx;
 	/* the userfaultfds process pid (0: every process) holds right now, as CT_EV_UFFD_FILE
 	 * records; 0 or -errno */
 	int (*scan)(void *ctx, uint32_t pid, void (*fn)(const struct ct_uffd_event *e, void *arg),
 		    void *arg);
-	/* serving ioctls counted per (context, process); NULL without the precise hooks */
 	/* serving ioctls counted per (context, process), NULL without the precise hooks; fn
 	 * returns true to drop a count no longer needed */
 	void (*serves)(void *ctx,
 		       bool (*fn)(const struct ct_uffd_serve_key *k,
 				  const struct ct_uffd_serve_stats *s, void *arg),
 		       void *arg);
+	/* what /proc says of an owner (procfs.c): its threads, up to max (-1: gone), its CPU
+	 * ticks, its uffd fd's unresolved faults, and its memory registered with a uffd */
+	int (*threads)(void *ctx, uint32_t pid, struct thread_cpu *out, int max);
+	bool (*cpu_ticks)(void *ctx, uint32_t pid, uint64_t *ticks);
+	bool (*fdinfo)(void *ctx, uint32_t pid, int fd, uint64_t *pending, uint64_t *total);
+	bool (*registered)(void *ctx, uint32_t pid, uint64_t *registered, uint64_t *resident);
+	long tick_hz; /* USER_HZ of the ticks above; 0: this host's */
 	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
 };
 
@@ -113,9 +122,10 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
 void uffd_on_exit(struct collector *c, const struct proc *p);
 /* Scans and watches that are due. */
 void uffd_tick(struct collector *c, uint64_t now);
-/* Before a report: re-read the registered memory (smaps, at most every 2 s) of the contexts
- * it shows that are neither released nor orphaned (an orphan's watch reads its own). */
-void uffd_refresh(struct collector *c, uint64_t now);
+/* Before a report: re-read the registered memory (smaps through the source, at most every
+ * 2 s of c's clock) of the contexts it shows that are neither released nor orphaned (an
+ * orphan's watch reads its own). */
+void uffd_refresh(struct collector *c);
 /* The live pagers (role pager) that held or served owner's contexts, up to max. */
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
 /* How many contexts in the report are in state (as in uffds[]). */

@@ -1,19 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "state.h"
 #include "util.h"
 #include "vocab.h"
 #include "vsock.h"
 
-/* <linux/vm_sockets.h>: the CID this host answers to when it is itself a guest. */
-#define IOCTL_VM_SOCKETS_GET_LOCAL_CID 0x7b9
 /* Re-listing holders costs an iteration over every open file; a retry loop needs one
  * fresh look per this interval, not one per attempt. */
 #define RESCAN_NS 50000000ull
@@ -32,9 +27,7 @@ struct vsock_state {
 	struct binding *bindings;
 	struct conflict *conflicts, **conflicts_tail;
 	unsigned int next_id;
-	vsock_scan_fn scan;
-	void *scan_ctx;
-	bool releases_traced;
+	struct vsock_source src;
 	uint64_t release_scan_ns;
 	struct ct_vsock_event last; /* the previous bind event, to drop its twin */
 	int64_t local_cid; /* -1 until asked */
@@ -66,11 +59,16 @@ void vsock_free(struct vsock_state *vs)
 	free(vs);
 }
 
+void vsock_set_source(struct vsock_state *vs, const struct vsock_source *src)
+{
+	vs->src = *src;
+}
+
 void vsock_set_scanner(struct vsock_state *vs, vsock_scan_fn fn, void *ctx, bool releases_traced)
 {
-	vs->scan = fn;
-	vs->scan_ctx = ctx;
-	vs->releases_traced = releases_traced;
+	vs->src.scan = fn;
+	vs->src.ctx = ctx;
+	vs->src.releases_traced = releases_traced;
 }
 
 static struct binding *active_binding(struct vsock_state *vs, uint64_t instance)
@@ -133,17 +131,11 @@ static struct binding *add_binding(struct vsock_state *vs, uint64_t instance, ui
 
 static int64_t host_local_cid(struct vsock_state *vs)
 {
-	unsigned int cid;
-	int fd;
-
 	if (vs->local_cid >= 0)
 		return vs->local_cid;
-	vs->local_cid = 0;
-	fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
-	if (fd >= 0 && ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) == 0)
-		vs->local_cid = cid;
-	if (fd >= 0)
-		close(fd);
+	vs->local_cid = vs->src.local_cid ? vs->src.local_cid(vs->src.ctx) : 0;
+	if (vs->local_cid < 0)
+		vs->local_cid = 0;
 	return vs->local_cid;
 }
 
@@ -170,8 +162,8 @@ static void find_holders(struct collector *c, struct conflict *f, uint64_t ts)
 	if (!f->binding || (f->scanned_ns && ts - f->scanned_ns < RESCAN_NS))
 		return;
 	f->scanned_ns = ts;
-	if (vs->scan)
-		n = vs->scan(vs->scan_ctx, f->binding->instance, found, VSOCK_MAX_HOLDERS);
+	if (vs->src.scan)
+		n = vs->src.scan(vs->src.ctx, f->binding->instance, found, VSOCK_MAX_HOLDERS);
 	/* Nobody holds it now: the holder finished dying since the attempt. Keep what an
 	 * earlier attempt saw, or fall back to the binder. */
 	if (n <= 0) {
@@ -298,11 +290,11 @@ void vsock_tick(struct collector *c, uint64_t now)
 	struct vsock_state *vs = c->vsock;
 	struct vsock_holder h;
 
-	if (!vs->scan || vs->releases_traced || now - vs->release_scan_ns < RELEASE_SCAN_NS)
+	if (!vs->src.scan || vs->src.releases_traced || now - vs->release_scan_ns < RELEASE_SCAN_NS)
 		return;
 	vs->release_scan_ns = now;
 	for (struct binding *b = vs->bindings; b; b = b->next)
-		if (!b->released && vs->scan(vs->scan_ctx, b->instance, &h, 1) == 0)
+		if (!b->released && vs->src.scan(vs->src.ctx, b->instance, &h, 1) == 0)
 			release(b, now, NULL);
 }
 

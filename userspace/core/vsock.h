@@ -28,6 +28,19 @@ struct vsock_holder {
 /* Lists the live holders of instance; returns how many, or -1 if it cannot tell. */
 typedef int (*vsock_scan_fn)(void *ctx, uint64_t instance, struct vsock_holder *out, int max);
 
+/*
+ * Everything the core learns about vhost-vsock outside the ring buffer, set by the tracer
+ * (vsock_hooks.c) or a replay: the core reads nothing itself.
+ */
+struct vsock_source {
+	void *ctx;
+	vsock_scan_fn scan; /* NULL: holders cannot be listed */
+	/* the CID this host answers to when it is itself a guest (0: none); NULL: none */
+	int64_t (*local_cid)(void *ctx);
+	/* the release hook is attached; otherwise a tick finds releases by scanning */
+	bool releases_traced;
+};
+
 struct vsock_state;
 
 /* A CID bound to one vhost instance, from the bind until the file's release. */
@@ -63,7 +76,8 @@ struct conflict {
 
 struct vsock_state *vsock_new(void);
 void vsock_free(struct vsock_state *vs);
-/* releases_traced: the release hook is attached; otherwise a tick finds releases by scanning. */
+void vsock_set_source(struct vsock_state *vs, const struct vsock_source *src);
+/* The scanner part of the source alone; local_cid is kept. */
 void vsock_set_scanner(struct vsock_state *vs, vsock_scan_fn fn, void *ctx, bool releases_traced);
 /* Periodic work: without a release hook, notice bindings whose file is gone. */
 void vsock_tick(struct collector *c, uint64_t now);

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
+#include "uffd.h"
 #include "util.h"
 
 bool parse_task_stat(const char *line, struct thread_cpu *t)
@@ -136,4 +138,33 @@ bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident)
 	parse_smaps(f, registered, resident);
 	fclose(f);
 	return true;
+}
+
+static int src_threads(void *ctx, uint32_t pid, struct thread_cpu *out, int max)
+{
+	return proc_threads(pid, out, max);
+}
+
+static bool src_cpu_ticks(void *ctx, uint32_t pid, uint64_t *ticks)
+{
+	return proc_cpu_ticks(pid, ticks);
+}
+
+static bool src_fdinfo(void *ctx, uint32_t pid, int fd, uint64_t *pending, uint64_t *total)
+{
+	return uffd_fdinfo(pid, fd, pending, total);
+}
+
+static bool src_registered(void *ctx, uint32_t pid, uint64_t *registered, uint64_t *resident)
+{
+	return uffd_registered(pid, registered, resident);
+}
+
+void procfs_uffd_source(struct uffd_source *src)
+{
+	src->threads = src_threads;
+	src->cpu_ticks = src_cpu_ticks;
+	src->fdinfo = src_fdinfo;
+	src->registered = src_registered;
+	src->tick_hz = sysconf(_SC_CLK_TCK);
 }

@@ -9,6 +9,8 @@
 
 #include "thread_cpu.h"
 
+struct uffd_source;
+
 /* Parse one /proc/PID/task/TID/stat line. */
 bool parse_task_stat(const char *line, struct thread_cpu *t);
 /* CPU ticks the whole process used, exited threads included (so it never goes down). */
@@ -21,5 +23,7 @@ bool uffd_fdinfo(int pid, int fd, uint64_t *pending, uint64_t *total);
 void parse_smaps(FILE *f, uint64_t *registered, uint64_t *resident);
 /* Bytes of pid's mappings registered with a userfaultfd, and how many are resident. */
 bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident);
+/* Fill the /proc readers of a struct uffd_source: threads, cpu_ticks, fdinfo, registered. */
+void procfs_uffd_source(struct uffd_source *src);
 
 #endif

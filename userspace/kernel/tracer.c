@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "iter.skel.h"
 #include "maps.h"
 #include "proc.skel.h"
@@ -152,17 +154,49 @@ int tracer_snapshot(struct tracer *t, struct collector *c)
 		snprintf(path, sizeof(path), "/proc/%u/exe", rec.hdr.pid);
 		elen = readlink(path, exe, sizeof(exe) - 1);
 		exe[elen > 0 ? elen : 0] = '\0';
-		collector_seed(c, &rec, argv, alen, truncated, elen > 0 ? exe : NULL);
+		capture_seed(t->cap, c, &rec, argv, alen, truncated, elen > 0 ? exe : NULL);
 	}
 	if (n < 0)
 		err = -errno;
-	collector_link_parents(c);
+	capture_link(t->cap, c);
 out:
 	if (fd >= 0)
 		close(fd);
 	bpf_link__destroy(link);
 	iter_bpf__destroy(skel);
 	return err;
+}
+
+static int ring_record(void *ctx, void *data, size_t len)
+{
+	struct tracer *t = ctx;
+
+	return capture_ring(t->cap, t->collector, data, len);
+}
+
+/* --raw: the header, once the attach modes are known; records wait in memory until then. */
+static void start_capture(struct tracer *t, const char *path)
+{
+	struct utsname u;
+	char host[256] = "";
+	struct raw_header h = { .wall_minus_boot_ns = clock_offset(),
+				.boot_ns = now_boot_ns(),
+				.tick_hz = sysconf(_SC_CLK_TCK),
+				.page_size = getpagesize(),
+				.version = CIDTRACE_VERSION,
+				.kernel = uname(&u) ? "" : u.release,
+				.hostname = host,
+				.process = (char *)t->modes.process,
+				.snapshot = (char *)t->modes.snapshot,
+				.vsock = (char *)t->modes.vsock,
+				.uffd = (char *)t->modes.uffd,
+				.vsock_since_ns = t->modes.vsock_since_ns };
+	int err;
+
+	gethostname(host, sizeof(host) - 1);
+	err = capture_start(t->cap, &h);
+	if (err)
+		errmsg("cannot write raw capture '%s': %s", path, strerror(-err));
 }
 
 int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts *o)
@@ -172,7 +206,17 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	memset(t, 0, sizeof(*t));
 	verbose = t->verbose = o->verbose;
 	t->no_fentry = o->no_fentry;
+	t->collector = c;
 	libbpf_set_print(libbpf_print);
+	if (o->raw) {
+		t->cap = capture_open(o->raw);
+		if (!t->cap) {
+			errmsg("cannot write raw capture '%s': %s", o->raw, strerror(errno));
+			return EXIT_USAGE;
+		}
+		capture_config(t->cap, &c->cfg, o->mode, o->command);
+		capture_wrap_core(t->cap, c);
+	}
 
 	if (!o->no_fentry) {
 		t->proc = load_process_hooks(true, o->ringbuf_bytes, &err);
@@ -188,9 +232,11 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	if (!t->proc) {
 		errmsg("cannot load the process hooks: %s (rerun with -v for the libbpf log)",
 		       strerror(-err));
+		capture_close(t->cap);
+		t->cap = NULL;
 		return EXIT_ENV;
 	}
-	t->rb = ring_buffer__new(bpf_map__fd(t->proc->maps.events), collector_handle, c, NULL);
+	t->rb = ring_buffer__new(bpf_map__fd(t->proc->maps.events), ring_record, t, NULL);
 	if (!t->rb) {
 		errmsg("cannot map the ring buffer: %s", strerror(errno));
 		tracer_stop(t);
@@ -205,13 +251,17 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	t->vsock = (struct vsock_hooks){ .proc = t->proc,
 					 .modes = &t->modes,
 					 .verbose = t->verbose,
-					 .no_fentry = t->no_fentry };
+					 .no_fentry = t->no_fentry,
+					 .cap = t->cap };
 	t->uffd = (struct uffd_hooks){ .proc = t->proc,
 				       .modes = &t->modes,
 				       .verbose = t->verbose,
-				       .no_fentry = t->no_fentry };
+				       .no_fentry = t->no_fentry,
+				       .cap = t->cap };
 	vsock_hooks_start(&t->vsock, c);
 	uffd_hooks_start(&t->uffd, c);
+	if (t->cap)
+		start_capture(t, o->raw);
 	return EXIT_OK;
 }
 
@@ -243,10 +293,75 @@ uint64_t tracer_lost(struct tracer *t)
 
 void tracer_stop(struct tracer *t)
 {
+	int err;
+
 	vsock_hooks_stop(&t->vsock);
 	uffd_hooks_stop(&t->uffd);
 	ring_buffer__free(t->rb);
 	t->rb = NULL;
 	proc_bpf__destroy(t->proc);
 	t->proc = NULL;
+	err = capture_close(t->cap);
+	if (err)
+		errmsg("raw capture incomplete: %s", strerror(-err));
+	t->cap = NULL;
+}
+
+void tracer_refresh_orphans(struct tracer *t, struct collector *c)
+{
+	struct ct_event_hdr now;
+
+	/* only if the pid still names the same process: /proc's start time, in clock ticks,
+	 * must be the tick that holds start_ns */
+	collector_mark_emit(c);
+	pt_for_each(&c->pt, p)
+		if (p->emit && p->orphaned && !p->exited &&
+		    proc_same(p->pid, p->start_ns, &now, NULL))
+			capture_reparent(t->cap, c, p->pid, p->start_ns, now.ppid);
+}
+
+void tracer_started(struct tracer *t, uint64_t started_ns)
+{
+	capture_started(t->cap, t->collector, started_ns);
+}
+
+void tracer_job(struct tracer *t, pid_t pid)
+{
+	capture_job(t->cap, t->collector, pid);
+}
+
+void tracer_tick(struct tracer *t, uint64_t now)
+{
+	capture_tick(t->cap, t->collector, now, RAW_TICK_VSOCK | RAW_TICK_UFFD);
+}
+
+void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost)
+{
+	struct capture_meta m = { ended_ns,
+				  lost,
+				  t->modes.vsock_since_ns,
+				  t->modes.process,
+				  t->modes.snapshot,
+				  t->modes.vsock,
+				  t->modes.uffd };
+
+	tracer_refresh_orphans(t, t->collector);
+	if (!t->cap)
+		return;
+	if (ended_ns) {
+		capture_meta(t->cap, &m, &t->raw);
+		return;
+	}
+	capture_report(t->cap);
+	capture_stats(t->cap, &t->raw);
+}
+
+void tracer_reaped(struct tracer *t)
+{
+	capture_reaped(t->cap, &t->collector->reaped);
+}
+
+const struct raw_stats *tracer_raw(struct tracer *t)
+{
+	return t->cap ? &t->raw : NULL;
 }

@@ -8,18 +8,27 @@
 
 #include "attach.h"
 #include "collector.h"
+#include "rawfmt.h"
 #include "vocab.h"
 #include "uffd_hooks.h"
 #include "vsock_hooks.h"
+
+struct capture;
 
 struct tracer_opts {
 	bool verbose; /* libbpf's log on stderr */
 	bool no_fentry; /* force the portable fallback of every hook family */
 	uint32_t ringbuf_bytes;
+	const char *raw; /* --raw: capture every input of the core to this file */
+	const char *mode; /* "record" or "run", and run's command: for the capture */
+	char *const *command;
 };
 
 struct tracer {
 	struct proc_bpf *proc;
+	struct collector *collector; /* what the records and the edge's inputs go to */
+	struct capture *cap; /* --raw, else NULL */
+	struct raw_stats raw; /* the capture as the latest report shows it */
 	struct ring_buffer *rb;
 	struct attach_modes modes;
 	bool verbose;
@@ -41,5 +50,24 @@ uint64_t tracer_lost(struct tracer *t);
 void tracer_stop(struct tracer *t);
 /* Seed c with every process alive now, through the task iterator. 0 or -errno. */
 int tracer_snapshot(struct tracer *t, struct collector *c);
+
+/*
+ * An orphan's new parent is whoever the kernel chose (a subreaper or init); no event says
+ * which, so before a report the edge asks /proc for each live orphan the report shows, and
+ * tells the core (collector_reparent).
+ */
+void tracer_refresh_orphans(struct tracer *t, struct collector *c);
+
+/* The edge's inputs to the core besides records and sources; each is captured with --raw. */
+void tracer_started(struct tracer *t, uint64_t started_ns);
+void tracer_job(struct tracer *t, pid_t pid);
+/* Periodic work of the core: vsock and uffd ticks. */
+void tracer_tick(struct tracer *t, uint64_t now);
+/* A report is about to be written (the final one if ended_ns): refresh orphans, mark it. */
+void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost);
+/* --reap is done: its actions, in c's reap log, go to the capture. */
+void tracer_reaped(struct tracer *t);
+/* trace.raw for the report: NULL without --raw. */
+const struct raw_stats *tracer_raw(struct tracer *t);
 
 #endif

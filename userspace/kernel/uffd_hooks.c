@@ -17,8 +17,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "proc.skel.h"
 #include "maps.h"
+#include "procfs.h"
 #include "state.h"
 #include "uffd.h"
 #include "uffd.skel.h"
@@ -139,6 +141,7 @@ void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 		return;
 	}
 	t->modes->uffd = attach_mode_name(ATTACH_ITER);
+	procfs_uffd_source(&src);
 	if (!t->no_fentry && (t->uffd_precise = load_precise(t))) {
 		t->modes->uffd = attach_mode_name(ATTACH_FEXIT);
 		src.serves = read_serves;
@@ -146,9 +149,11 @@ void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 	} else if (t->verbose && !t->no_fentry) {
 		errmsg("fexit on userfaultfd_ioctl refused: userfaultfd from the iterator alone");
 	}
+	capture_wrap_uffd(t->cap, &src);
 	uffd_set_source(c->uffd, &src);
 	fd = calibration_uffd();
-	uffd_tick(c, now_boot_ns()); /* guests restored before cidtrace started */
+	/* guests restored before cidtrace started */
+	capture_tick(t->cap, c, now_boot_ns(), RAW_TICK_UFFD);
 	if (fd >= 0)
 		close(fd);
 }

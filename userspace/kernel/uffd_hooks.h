@@ -10,6 +10,7 @@
 
 #include "attach.h"
 
+struct capture;
 struct collector;
 
 /* What the uffd hooks hold; zeroed, just enough for uffd_load_iter(). */
@@ -18,6 +19,7 @@ struct uffd_hooks {
 	struct attach_modes *modes; /* where to say which hooks attached */
 	bool verbose;
 	bool no_fentry;
+	struct capture *cap; /* --raw: the source is wrapped, the first tick logged */
 	struct uffd_bpf *uffd_precise;
 	struct uffd_iter_bpf *uffd_iter;
 	struct bpf_link *uffd_iter_link;

@@ -6,9 +6,11 @@
  * until then, so no ioctl goes unseen in between.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "capture.h"
 #include "proc.skel.h"
 #include "maps.h"
 #include "state.h"
@@ -28,6 +31,8 @@
 #include "vsock_tp.skel.h"
 
 #define TRACEFS "/sys/kernel/tracing"
+/* <linux/vm_sockets.h>: the CID this host answers to when it is itself a guest. */
+#define IOCTL_VM_SOCKETS_GET_LOCAL_CID 0x7b9
 
 enum vsock_presence vsock_presence(void)
 {
@@ -160,9 +165,36 @@ static int scan_holders(void *ctx, uint64_t instance, struct vsock_holder *out, 
 	return vsock_iterate_files(ctx, collect_holder, &s) ? -1 : s.n;
 }
 
+static int64_t host_local_cid(void *ctx)
+{
+	unsigned int cid;
+	int64_t ret = 0;
+	int fd = open("/dev/vsock", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0 && ioctl(fd, IOCTL_VM_SOCKETS_GET_LOCAL_CID, &cid) == 0)
+		ret = cid;
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* The core's vsock source: the holder scan where it can run, and the host's own CID. */
+static void set_source(struct vsock_hooks *t, struct collector *c, bool scan, bool releases_traced)
+{
+	struct vsock_source src = { .ctx = t,
+				    .scan = scan ? scan_holders : NULL,
+				    .local_cid = host_local_cid,
+				    .releases_traced = releases_traced };
+
+	capture_wrap_vsock(t->cap, &src);
+	vsock_set_source(c->vsock, &src);
+}
+
 static void seed_binding(const struct ct_vsock_event *e, void *arg)
 {
-	vsock_seed(arg, e);
+	struct vsock_hooks *t = arg;
+
+	capture_vsock_seed(t->cap, t->collector, e);
 }
 
 static bool attach_precise(struct vsock_hooks *t)
@@ -198,7 +230,7 @@ static void on_module_load(void *ctx, const char *name)
 		vsock_load_iter(t);
 		return;
 	}
-	vsock_set_scanner(t->collector->vsock, scan_holders, t, true);
+	set_source(t, t->collector, true, true);
 	/* The precise hooks now see every ioctl; stop paying for the tracepoints. */
 	t->vsock_tp->bss->precise_active = true;
 	bpf_link__destroy(t->vsock_tp->links.tracepoint__syscalls__sys_exit_ioctl);
@@ -216,6 +248,7 @@ void vsock_hooks_start(struct vsock_hooks *t, struct collector *c)
 	if (presence == VSOCK_ABSENT) {
 		if (t->verbose)
 			errmsg("vhost_vsock is neither loaded nor loadable: CID tracking off");
+		set_source(t, c, false, false);
 		return;
 	}
 	if (presence == VSOCK_LOADABLE || !attach_precise(t)) {
@@ -223,6 +256,7 @@ void vsock_hooks_start(struct vsock_hooks *t, struct collector *c)
 		if (!t->vsock_tp) {
 			errmsg("cannot attach the vsock hooks: CID tracking off (-v for details)");
 			t->modes->vsock = attach_mode_name(ATTACH_UNAVAILABLE);
+			set_source(t, c, false, false);
 			return;
 		}
 		t->modes->vsock = attach_mode_name(ATTACH_TRACEPOINT);
@@ -232,9 +266,9 @@ void vsock_hooks_start(struct vsock_hooks *t, struct collector *c)
 		if (presence == VSOCK_LOADED)
 			vsock_load_iter(t);
 	}
-	vsock_set_scanner(c->vsock, scan_holders, t, t->vsock_precise != NULL);
-	if (vsock_iterate_files(t, seed_binding, c))
-		vsock_proc_scan(seed_binding, c); /* no iterator: what /proc and argv can tell */
+	set_source(t, c, true, t->vsock_precise != NULL);
+	if (vsock_iterate_files(t, seed_binding, t))
+		vsock_proc_scan(seed_binding, t); /* no iterator: what /proc and argv can tell */
 }
 
 void vsock_hooks_stop(struct vsock_hooks *t)

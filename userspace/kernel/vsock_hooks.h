@@ -10,6 +10,7 @@
 
 #include "attach.h"
 
+struct capture;
 struct collector;
 
 /* What the vsock hooks hold; zeroed, just enough for vsock_load_iter(). */
@@ -19,6 +20,7 @@ struct vsock_hooks {
 	bool verbose;
 	bool no_fentry;
 	struct collector *collector;
+	struct capture *cap; /* --raw: the source is wrapped, seeds are logged */
 	struct vsock_bpf *vsock_precise;
 	struct vsock_tp_bpf *vsock_tp;
 	struct vsock_iter_bpf *vsock_iter;

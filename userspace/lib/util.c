@@ -42,6 +42,16 @@ void clock_init(void)
 	wall_minus_boot_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
 }
 
+int64_t clock_offset(void)
+{
+	return wall_minus_boot_ns;
+}
+
+void clock_set_offset(int64_t offset)
+{
+	wall_minus_boot_ns = offset;
+}
+
 int64_t boot_to_wall_ns(uint64_t boot_ns)
 {
 	return (int64_t)boot_ns + wall_minus_boot_ns;

@@ -16,7 +16,7 @@ enum {
 	EXIT_RUNTIME = 1, /* tracing failed after it started, or the report could not be written */
 	EXIT_USAGE = 2, /* bad flags or values, unwritable -o, --ready-file or --metrics */
 	EXIT_ENV = 3, /* not root, no BPF, no BTF */
-	EXIT_INPUT = 4, /* the input report is unreadable or malformed */
+	EXIT_INPUT = 4, /* the input report or raw capture is unreadable or malformed */
 	/* --fail-on: the command passed (or record stopped cleanly) but a listed finding occurred;
 	 * above the small codes and below 126, so it is not taken for a shell's or signal's */
 	EXIT_FINDINGS = 10,
@@ -29,6 +29,9 @@ uint64_t now_boot_ns(void);
 /* CLOCK_REALTIME minus CLOCK_BOOTTIME, fixed at start so event times stay ordered. */
 void clock_init(void);
 int64_t boot_to_wall_ns(uint64_t boot_ns);
+/* The offset clock_init fixed, and setting it (a replay uses the recorded one). */
+int64_t clock_offset(void);
+void clock_set_offset(int64_t wall_minus_boot_ns);
 /* RFC 3339 UTC with microseconds, e.g. 2026-11-27T03:42:36.123456Z. */
 void fmt_rfc3339(char *buf, size_t len, uint64_t boot_ns);
 

@@ -158,7 +158,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(t, "ended_at", m->ended_ns ? jtime(m->ended_ns) : NULL);
 	add(t, "updated_at", jtime(m->ended_ns ? m->ended_ns : now_boot_ns()));
 	add(t, "final", jbool(m->ended_ns != 0));
-	add(t, "complete", jbool(m->lost == 0));
+	add(t, "complete", jbool(m->lost == 0 && !m->incomplete));
 	attach = json_object_new_object();
 	add(attach, "process", jstr(m->attach->process));
 	add(attach, "snapshot", jstr(m->attach->snapshot));
@@ -170,6 +170,15 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(events, "received", jint(c->received));
 	add(events, "lost", jint(m->lost));
 	add(t, "events", events);
+	if (m->raw) {
+		struct json_object *raw = json_object_new_object();
+
+		add(raw, "records", jint(m->raw->records));
+		add(raw, "bytes", jint(m->raw->bytes));
+		add(raw, "dropped", jint(m->raw->dropped));
+		add(raw, "complete", jbool(m->raw->complete));
+		add(t, "raw", raw);
+	}
 	add(t, "scope", strings_json(c->cfg.scopes, c->cfg.nscopes));
 	add(t, "scratch_roots", strings_json(c->cfg.td.roots, c->cfg.td.nroots));
 	add(t, "test_dir_depth", jint(c->cfg.td.depth));
@@ -224,7 +233,7 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	size_t nprocs, len;
 	int ret;
 
-	collector_refresh(c, t0);
+	collector_refresh(c);
 	uname(&u);
 	gethostname(hostname, sizeof(hostname) - 1);
 	add(r, "schema", jstr(REPORT_SCHEMA));
@@ -233,8 +242,8 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	add(tool, "version", jstr(CIDTRACE_VERSION));
 	add(r, "tool", tool);
 	host = json_object_new_object();
-	add(host, "hostname", jstr(hostname));
-	add(host, "kernel", jstr(u.release));
+	add(host, "hostname", jstr(m->hostname ? m->hostname : hostname));
+	add(host, "kernel", jstr(m->kernel ? m->kernel : u.release));
 	add(r, "host", host);
 	add(r, "trace", trace_json(c, m));
 	add(r, "processes", processes_json(c, &nprocs));

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "attach.h"
+#include "rawfmt.h"
 #include "report_proc.h"
 #include "state.h"
 
@@ -37,6 +38,9 @@ struct report_meta {
 	const struct attach_modes *attach;
 	uint64_t lost;
 	bool verbose;
+	const char *hostname, *kernel; /* a replay's, from its capture; NULL: this host's */
+	const struct raw_stats *raw; /* --raw: trace.raw; NULL without it */
+	bool incomplete; /* a replay that stopped at a truncated or corrupt capture */
 };
 
 /*
