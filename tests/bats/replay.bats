@@ -92,6 +92,35 @@ replay_matches() {
 	[ "$status" -eq 4 ] && [[ "$stderr" == *"not a cidtrace raw capture" ]]
 }
 
+@test "a capture cut after its META, in the final report's smaps reads, is incomplete too" {
+	[ -c /dev/kvm ] || skip "no /dev/kvm"
+	D="$T/TestSnapRestore78/001"
+	mkdir -p "$D"
+	cp "$FIX/uffd_vmm" "$D/firecracker"
+	cp "$FIX/uffd_pager" "$D/hypeman-uffd-pager"
+	"$CIDTRACE" record -q -o "$R" --raw "$T/cap.raw" --ready-file "$T/ready" \
+		--scratch-root "$T" --scope "$D" --checkpoint 0.2 2>"$T/record.err" 3>&- &
+	RPID=$!
+	wait_file "$T/ready"
+	"$D/hypeman-uffd-pager" --sock "$D/uffd.sock" --ready "$D/l" >/dev/null 2>&1 3>&- &
+	wait_file "$D/l"
+	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" >/dev/null 2>&1 3>&- &
+	wait_file "$D/guest.ready"
+	wait_report '[.uffds[] | select(.state == "served")] | length == 1'
+	stop_record
+	# a served guest: building the final report re-reads its smaps, after META
+	rq '[.uffds[] | select(.state == "served")] | length == 1'
+	run "$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
+	[ "$status" -eq 0 ]
+	cmp "$R" "$T/replay.json"
+	size=$(stat -c %s "$T/cap.raw")
+	head -c $((size - 7)) "$T/cap.raw" >"$T/cut.raw"
+	run --separate-stderr "$CIDTRACE" replay "$T/cut.raw" -o "$T/cut.json" -q
+	[ "$status" -eq 4 ]
+	[[ "$stderr" == "cidtrace: $T/cut.raw: capture truncated after "*"incomplete" ]]
+	jq -e '.trace.complete == false and .trace.raw == null' "$T/cut.json"
+}
+
 @test "a capture that outgrows its buffer stops, counted: trace.raw.complete false" {
 	CIDTRACE_RAW_BUFFER=4096 ct_run --raw "$T/cap.raw" -- sh -c 'for i in 1 2 3 4 5 6 7 8; do true; done'
 	rq '.trace.raw.complete == false and .trace.raw.dropped > 0 and .trace.complete == true'

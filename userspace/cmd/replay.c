@@ -438,6 +438,26 @@ static void seed(struct replay *r, struct raw_in *pl)
 	free(exe);
 }
 
+/*
+ * After META come only the results of the calls that building the final report makes. They
+ * must all be whole before that report is built from the capture's final meta: a capture cut
+ * short there is as incomplete as one cut anywhere else.
+ */
+static void check_tail(struct replay *r)
+{
+	struct raw_in tail = r->f, pl;
+	uint16_t type, flags;
+	uint64_t n = 0;
+	int rc;
+
+	while ((rc = raw_next(&tail, &type, &flags, &pl)) == 1 && type >= RAW_UFFD_SCAN)
+		n++;
+	if (rc) {
+		r->nrec += n;
+		fail(r, rc < 0 ? "truncated" : "out of order");
+	}
+}
+
 static int read_file(const char *path, uint8_t **data, size_t *len)
 {
 	FILE *f = fopen(path, "re");
@@ -614,7 +634,8 @@ int replay_command(int argc, char **argv)
 			break;
 		case RAW_META:
 			read_meta(&pl, &fin);
-			check(r, &pl, fin.seen);
+			if (check(r, &pl, fin.seen))
+				check_tail(r);
 			break;
 		default: /* a source's result with no call for it, or an unknown input */
 			fail(r, "out of order");
