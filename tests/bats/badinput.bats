@@ -34,7 +34,7 @@ load helper
 }
 
 @test "each command's --help and -h: its own usage, options and examples, exit 0" {
-	for c in record run cids guests doctor report; do
+	for c in record run cids guests doctor report replay; do
 		for h in --help -h; do
 			run "$CIDTRACE" "$c" "$h"
 			[ "$status" -eq 0 ]
@@ -72,6 +72,8 @@ load helper
 	foreign record --format html
 	foreign run --duration 5 -- true
 	foreign run --no-color -- true
+	foreign replay --scope "$T" "$R"
+	foreign replay --raw x.raw "$R"
 	# a known option with a value it does not take, or without the one it needs
 	run "$CIDTRACE" doctor --json=yes
 	[ "$status" -eq 2 ]

@@ -59,8 +59,12 @@ load helper
 	[ -z "$output" ]
 	run complete_words cidtrace report --no
 	[ "$output" = --no-color ]
+	run complete_words cidtrace record --ra
+	[ "$output" = --raw ]
+	run complete_words cidtrace replay --
+	[[ "$output" == *--json* && "$output" != *--raw* && "$output" != *--format* ]]
 	# every option offered is one the command accepts: its --help lists it
-	for c in record run cids guests doctor report; do
+	for c in record run cids guests doctor report replay; do
 		for o in $(complete_words cidtrace "$c" -); do
 			"$CIDTRACE" "$c" --help | grep -qe "$o\b" || { echo "$c: $o" >&2; return 1; }
 		done
