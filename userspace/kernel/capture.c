@@ -52,7 +52,7 @@ static size_t buf_size(void)
 struct capture *capture_open(const char *path)
 {
 	struct capture *cap = calloc(1, sizeof(*cap));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 
 	if (fd < 0 || !cap) {
 		int err = errno;
