@@ -40,7 +40,7 @@ static void conflict_summary(FILE *f, struct json_object *x, enum finding_kind k
 	who(f, a);
 	fprintf(f, " failed to bind it%s", jgeti(x, "attempts") > 1 ? " repeatedly" : "");
 	if (kind == INVALID_CID) {
-		fputs(": CIDs 0-2 are reserved and CIDs must fit 32 bits.", f);
+		fputs(": CIDs 0-2 and 4294967295 are reserved, and a CID must fit 32 bits.", f);
 		return;
 	}
 	if (cls == CLASS_HOST_LOCAL_CID) {
@@ -143,6 +143,14 @@ char *narrate_summary(struct json_object *x)
 	if (len >= max)
 		buf[max - 1] = '\0';
 	return buf;
+}
+
+void narrate_into(struct json_object *finding)
+{
+	char *summary = narrate_summary(finding);
+
+	json_object_object_add(finding, "summary", jstr(summary ? summary : ""));
+	free(summary);
 }
 
 /* "qemu-system-x86 pid 812 (/ci/T/001, bound +3.002s)"; extra may be NULL. */
@@ -321,7 +329,7 @@ void narrate_uffd_orphan(FILE *f, struct render_ctx *c, struct json_object *x)
 		words(f, c, state ? state : "in an unknown state");
 		fprintf(f, " since %s", rel(c, x, "state_since"));
 	}
-	fprintf(f, "; %lld faults unresolved, %lld pages served", (long long)jgeti(u, "pending"),
+	fprintf(f, "; %lld faults unresolved, %lld pages served", (long long)jgeti(u, "total"),
 		(long long)jgeti(u, "pages_served"));
 	if (jget(x, "resolved_at"))
 		fprintf(f, "; resolved at %s", rel(c, x, "resolved_at"));

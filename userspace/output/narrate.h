@@ -15,6 +15,8 @@
 
 /* The finding's summary sentence, malloc'd; NULL for a kind this cidtrace does not know. */
 char *narrate_summary(struct json_object *finding);
+/* The writer's side: fill in the finding's "summary", whose key it already placed. */
+void narrate_into(struct json_object *finding);
 
 /* Stories: a sentence or two, without a trailing newline. */
 void narrate_cid_conflict(FILE *f, struct render_ctx *c, struct json_object *finding);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "narrate.h"
 #include "collector.h"
 #include "report.h"
 #include "report_uffd.h"
@@ -83,8 +84,6 @@ static struct json_object *processes_json(const struct collector *c, size_t *cou
 static void leak_findings(struct collector *c, const struct report_meta *m,
 			  struct json_object *findings)
 {
-	char summary[512];
-
 	pt_for_each(&c->pt, p) {
 		struct json_object *f;
 		double age;
@@ -103,13 +102,8 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 		add(f, "started_at", jtime(p->start_ns));
 		add(f, "age_s", json_object_new_double(age));
 		add(f, "uffd", uffd_leak_json(c, p));
-		snprintf(summary, sizeof(summary),
-			 "%s pid %u%s%s%s was still running when tracing ended, %.1f s after it "
-			 "started%s.",
-			 p->comm, p->pid, p->test_dir ? " (" : "", p->test_dir ? p->test_dir : "",
-			 p->test_dir ? ")" : "", age,
-			 p->orphaned ? "; its parent had exited and it was reparented" : "");
-		add(f, "summary", jstr(summary));
+		add(f, "summary", NULL);
+		narrate_into(f);
 		json_object_array_add(findings, f);
 	}
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "narrate.h"
 #include "report_proc.h"
 #include "report_uffd.h"
 #include "uffd.h"
@@ -94,30 +95,13 @@ static struct json_object *orphan_json(const struct collector *c, const struct u
 	const struct orphan *o = u->orphan;
 	const struct proc *g = u->owner, *pg = o->pager.proc;
 	struct json_object *f = json_object_new_object(), *x, *arr;
-	char text[768], pager[128], note[160] = "";
-	int n;
+	char note[160] = "";
 
-	uffd_describe_pager(&o->pager, pager, sizeof(pager));
 	if (o->restarted)
 		snprintf(note, sizeof(note), "pager restarted (pid %u) but never served this guest",
 			 o->restarted->pid);
-	n = snprintf(text, sizeof(text),
-		     "%s pid %u%s%s%s lost its uffd pager: %s while %llu MiB of guest memory "
-		     "was still registered; the guest is %s",
-		     g->comm, g->pid, g->test_dir ? " (" : "", g->test_dir ? g->test_dir : "",
-		     g->test_dir ? ")" : "", pager, (unsigned long long)(u->registered >> 20),
-		     o->state == ORPHAN_SPINNING  ? "spinning"
-		     : o->state == ORPHAN_STALLED ? "stalled"
-						  : "without a pager");
-	if (n < (int)sizeof(text) && o->state == ORPHAN_SPINNING)
-		n += snprintf(text + n, sizeof(text) - n, " at %.0f%% CPU", o->cpu_pct);
-	if (n < (int)sizeof(text))
-		n += snprintf(text + n, sizeof(text) - n, ", %llu faults unresolved.",
-			      (unsigned long long)o->total);
-	if (n < (int)sizeof(text) && note[0])
-		snprintf(text + n, sizeof(text) - n, " Note: %s.", note);
 	json_object_object_add(f, "kind", jstr(finding_kind_name(UFFD_ORPHAN)));
-	json_object_object_add(f, "summary", jstr(text));
+	json_object_object_add(f, "summary", NULL); /* told below, from the finding */
 	json_object_object_add(f, "state", jstr(uffd_state_name(o->state)));
 	json_object_object_add(f, "since", jtime(o->since));
 	json_object_object_add(f, "state_since", jtime(o->state_since));
@@ -163,6 +147,7 @@ static struct json_object *orphan_json(const struct collector *c, const struct u
 	}
 	json_object_object_add(f, "restarted_pager", x);
 	json_object_object_add(f, "note", note[0] ? jstr(note) : NULL);
+	narrate_into(f);
 	return f;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "narrate.h"
 #include "report_proc.h"
 #include "report_vsock.h"
 #include "vsock.h"
@@ -53,39 +54,6 @@ static struct json_object *holder_json(const struct held *h, uint64_t at)
 	return o;
 }
 
-static void summary(const struct conflict *f, const char *cls, char *buf, size_t len)
-{
-	const struct proc *a = f->attempt, *h = f->nholders ? f->holders[0].proc : NULL;
-	int n = snprintf(buf, len, "CID %llu: %s pid %u%s%s%s failed to bind it%s",
-			 (unsigned long long)f->cid, a->comm, a->pid, a->test_dir ? " (" : "",
-			 a->test_dir ? a->test_dir : "", a->test_dir ? ")" : "",
-			 f->attempts > 1 ? " repeatedly" : "");
-
-	if ((size_t)n >= len)
-		return;
-	buf += n, len -= n;
-	if (!strcmp(cls, "invalid_cid"))
-		snprintf(buf, len, ": CIDs 0-2 are reserved and CIDs must fit 32 bits.");
-	else if (!strcmp(cls, "host_local_cid"))
-		snprintf(buf, len, ": it is this host's own vsock CID; pick another.");
-	else if (!h)
-		snprintf(buf, len,
-			 ", but no holder was seen; it was bound before tracing and "
-			 "the snapshot could not say by whom.");
-	else
-		snprintf(buf, len, "; held by %s pid %u%s%s%s, %s%s.", h->comm, h->pid,
-			 h->test_dir ? " (" : "", h->test_dir ? h->test_dir : "",
-			 h->test_dir ? ")" : "",
-			 !strcmp(cls, "teardown_race")	 ? "which was still dying: a teardown race"
-			 : !strcmp(cls, "inherited_fd")	 ? "which inherited the vhost fd from its "
-							   "exited binder"
-			 : !strcmp(cls, "orphan_holder") ? "an orphan whose parent is gone"
-							 : "a live VMM using the same CID",
-			 h->test_dir && a->test_dir && strcmp(h->test_dir, a->test_dir)
-				 ? "; the two tests share a CID"
-				 : "");
-}
-
 static bool in_scope(const struct collector *c, const struct conflict *f)
 {
 	if (!c->cfg.nscopes || f->attempt->in_scope)
@@ -102,15 +70,12 @@ void vsock_findings_json(const struct collector *c, struct json_object *findings
 		struct json_object *o, *holders;
 		const char *cls = vsock_classification(c->vsock, f);
 		const struct binding *b = f->binding;
-		char text[512];
 
 		if (!in_scope(c, f))
 			continue;
 		o = json_object_new_object();
-		json_object_object_add(
-			o, "kind", jstr(f->kind == INVALID_CID ? "invalid_cid" : "cid_conflict"));
-		summary(f, cls, text, sizeof(text));
-		json_object_object_add(o, "summary", jstr(text));
+		json_object_object_add(o, "kind", jstr(finding_kind_name(f->kind)));
+		json_object_object_add(o, "summary", NULL); /* told below, from the finding */
 		json_object_object_add(o, "cid", jint(f->cid));
 		json_object_object_add(o, "at", jtime(f->last_ns));
 		json_object_object_add(o, "first_at", jtime(f->first_ns));
@@ -133,6 +98,7 @@ void vsock_findings_json(const struct collector *c, struct json_object *findings
 			json_object_object_add(o, "released_at", b ? jtime(b->released_ns) : NULL);
 			json_object_object_add(o, "classification", jstr(cls));
 		}
+		narrate_into(o);
 		json_object_array_add(findings, o);
 	}
 }
