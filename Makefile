@@ -49,7 +49,7 @@ NEED_LIBS  := /usr/lib/x86_64-linux-gnu/libbpf.a /usr/lib/x86_64-linux-gnu/libel
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps check-deps test unit demo bench clean fixtures format fuzz install
+.PHONY: all deps check-deps check-layers test unit demo bench clean fixtures format fuzz install
 all: check-deps cidtrace
 
 # Every build step waits for this. As root, missing packages are installed (scripts/deps.sh,
@@ -103,6 +103,10 @@ fuzz:
 
 unit: $(UNIT_BINS)
 	@for t in $(UNIT_BINS); do $$t || exit 1; done
+
+# The include rule of docs/architecture.md; tests/run.sh runs it too, as a test.
+check-layers:
+	scripts/check-layers.py
 
 test: all unit fixtures
 	tests/run.sh
