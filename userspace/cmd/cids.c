@@ -78,9 +78,7 @@ static void add_row(const struct ct_vsock_event *e, void *arg)
 	size_t alen;
 	ssize_t n;
 
-	r = realloc(t->rows, (t->n + 1) * sizeof(*r));
-	if (!r)
-		abort();
+	r = xreallocarray(t->rows, t->n + 1, sizeof(*r));
 	t->rows = r;
 	r = &t->rows[t->n++];
 	r->e = *e;

@@ -101,14 +101,6 @@ struct guests {
 	size_t n;
 };
 
-static void *xrealloc(void *p, size_t size)
-{
-	p = realloc(p, size);
-	if (!p)
-		abort();
-	return p;
-}
-
 /* The owner of a context is a VMM whatever its name: it is the process with guest memory. */
 static void add_uffd_file(const struct ct_uffd_event *e, void *arg)
 {

@@ -351,9 +351,7 @@ static bool read_config(struct raw_in *pl, struct collector_cfg *cfg, char **mod
 	n = ri_u16(pl);
 	*command = NULL;
 	if (n && n != 0xffff) {
-		*command = calloc(n + 1, sizeof(**command));
-		if (!*command)
-			abort();
+		*command = xcalloc(n + 1, sizeof(**command));
 		for (int i = 0; i < n; i++)
 			(*command)[i] = ri_str(pl);
 	}
@@ -427,13 +425,8 @@ static void seed(struct replay *r, struct raw_in *pl)
 	n = pl->len - pl->off;
 	if (!check(r, pl, argv_len <= CT_ARGV_MAX))
 		return;
-	if (flags & 2) {
-		exe = malloc(n + 1);
-		if (!exe)
-			abort();
-		memcpy(exe, ri_bytes(pl, n), n);
-		exe[n] = '\0';
-	}
+	if (flags & 2)
+		exe = xmemdup(ri_bytes(pl, n), n);
 	collector_seed(&r->c, e, argv, argv_len, flags & 1, exe);
 	free(exe);
 }
@@ -466,12 +459,13 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 
 	if (!f)
 		return -errno;
-	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode))
+	if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
 		err = errno ? -errno : -EINVAL;
-	else if (!(*data = malloc(st.st_size ? st.st_size : 1)))
-		abort();
-	else if ((*len = fread(*data, 1, st.st_size, f)) != (size_t)st.st_size)
-		err = -EIO;
+	} else {
+		*data = xmalloc(st.st_size ? st.st_size : 1);
+		if ((*len = fread(*data, 1, st.st_size, f)) != (size_t)st.st_size)
+			err = -EIO;
+	}
 	fclose(f);
 	return err;
 }
@@ -525,9 +519,7 @@ int replay_command(int argc, char **argv)
 		errmsg("cannot read capture '%s': %s", path, strerror(-err));
 		return EXIT_INPUT;
 	}
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		abort();
+	r = xcalloc(1, sizeof(*r));
 	r->f = (struct raw_in){ data, len, 0, false };
 	err = raw_header_read(&r->f, &r->h);
 	if (!err && (raw_next(&r->f, &type, &flags, &pl) != 1 || type != RAW_CONFIG ||

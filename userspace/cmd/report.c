@@ -69,8 +69,7 @@ static char *read_report(const char *path, size_t *len)
 	for (;;) {
 		if (n == cap || !buf) {
 			cap = buf ? cap * 2 : cap;
-			if (!(buf = realloc(buf, cap)))
-				abort();
+			buf = xrealloc(buf, cap);
 		}
 		got = read(fd, buf + n, cap - n);
 		if (got < 0 && errno == EINTR)
@@ -156,9 +155,7 @@ int report_command(int argc, char **argv)
 	}
 
 	/* render whole into memory: a failure never leaves half a file behind */
-	f = open_memstream(&text, &text_len);
-	if (!f)
-		abort();
+	f = xopen_memstream(&text, &text_len);
 	if (!strcmp(format, "json"))
 		render_json(f, &r);
 	else if (!strcmp(format, "html"))

@@ -33,26 +33,6 @@ void collector_free(struct collector *c)
 	free(c->reaped.v);
 }
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		abort();
-	return d;
-}
-
-static char *xmemdup(const char *s, size_t len)
-{
-	char *d = malloc(len + 1);
-
-	if (!d)
-		abort();
-	memcpy(d, s, len);
-	d[len] = '\0';
-	return d;
-}
-
 static void set_str(char **dst, const char *src)
 {
 	free(*dst);
@@ -219,9 +199,7 @@ static void on_fatal_signal(struct collector *c, const struct ct_signal_event *e
 
 	if (!p)
 		return;
-	s = realloc(p->sigs, (p->nsigs + 1) * sizeof(*s));
-	if (!s)
-		abort();
+	s = xreallocarray(p->sigs, p->nsigs + 1, sizeof(*s));
 	p->sigs = s;
 	s = &p->sigs[p->nsigs++];
 	memset(s, 0, sizeof(*s));

@@ -2,17 +2,9 @@
 #include <stdlib.h>
 
 #include "proctable.h"
+#include "util.h"
 
 #define NBUCKETS 4096
-
-static void *xcalloc(size_t n, size_t size)
-{
-	void *p = calloc(n, size);
-
-	if (!p)
-		abort();
-	return p;
-}
 
 void pt_init(struct proctable *pt)
 {

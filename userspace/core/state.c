@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "state.h"
+#include "util.h"
 
 static void copy_comm(char *dst, const char *src)
 {
@@ -90,10 +91,8 @@ void collector_link_parents(struct collector *c)
 struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,
 				       uint64_t at_ns)
 {
-	struct reap_action *a = realloc(c->reaped.v, (c->reaped.n + 1) * sizeof(*a));
+	struct reap_action *a = xreallocarray(c->reaped.v, c->reaped.n + 1, sizeof(*a));
 
-	if (!a)
-		abort();
 	c->reaped.v = a;
 	a = &c->reaped.v[c->reaped.n++];
 	memset(a, 0, sizeof(*a));

@@ -64,10 +64,8 @@ const char *uffd_state_name(enum uffd_orphan_state s)
 
 struct uffd_state *uffd_new(double spin_pct, uint64_t spin_window_ns)
 {
-	struct uffd_state *us = calloc(1, sizeof(*us));
+	struct uffd_state *us = xcalloc(1, sizeof(*us));
 
-	if (!us)
-		abort();
 	us->tail = &us->ctxs;
 	us->spin_pct = spin_pct;
 	us->window_ns = spin_window_ns;
@@ -111,9 +109,7 @@ static struct uctx *get_ctx(struct uffd_state *us, uint64_t key, uint64_t now)
 
 	if (u)
 		return u;
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		abort();
+	u = xcalloc(1, sizeof(*u));
 	u->key = key;
 	u->id = ++us->next_id;
 	u->owner_fd = -1;
@@ -346,11 +342,9 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 {
 	struct uffd_state *us = c->uffd;
 	struct handler *last = &u->handlers[0];
-	struct orphan *o = calloc(1, sizeof(*o));
+	struct orphan *o = xcalloc(1, sizeof(*o));
 	char pager[128], detail[256];
 
-	if (!o)
-		abort();
 	for (int i = 1; i < u->nhandlers; i++)
 		if (u->handlers[i].gone_ns > last->gone_ns)
 			last = &u->handlers[i];
@@ -358,9 +352,7 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 	o->since = o->state_since = last->gone_ns;
 	o->history[o->nhistory++].at = o->since;
 	o->cap = us->window_ns / WATCH_NS + 3;
-	o->samples = calloc(o->cap, sizeof(*o->samples));
-	if (!o->samples)
-		abort();
+	o->samples = xcalloc(o->cap, sizeof(*o->samples));
 	u->orphan = o;
 	uffd_describe_pager(last, pager, sizeof(pager));
 	snprintf(detail, sizeof(detail), "uffd-%u pager lost: %s; %llu MiB still registered", u->id,

@@ -35,10 +35,8 @@ struct vsock_state {
 
 struct vsock_state *vsock_new(void)
 {
-	struct vsock_state *vs = calloc(1, sizeof(*vs));
+	struct vsock_state *vs = xcalloc(1, sizeof(*vs));
 
-	if (!vs)
-		abort();
 	vs->local_cid = -1;
 	vs->conflicts_tail = &vs->conflicts;
 	return vs;
@@ -112,10 +110,8 @@ static void release(struct binding *b, uint64_t ts, const struct ct_event_hdr *h
 static struct binding *add_binding(struct vsock_state *vs, uint64_t instance, uint64_t cid,
 				   struct proc *binder, uint64_t bound_ns)
 {
-	struct binding *b = calloc(1, sizeof(*b)), **tail = &vs->bindings;
+	struct binding *b = xcalloc(1, sizeof(*b)), **tail = &vs->bindings;
 
-	if (!b)
-		abort();
 	b->instance = instance;
 	b->id = ++vs->next_id;
 	b->cid = cid;
@@ -248,9 +244,7 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 		b = releasing_binding(vs, e->cid, e->hdr.ts_ns);
 	f = find_conflict(vs, kind, p, e->cid, b);
 	if (!f) {
-		f = calloc(1, sizeof(*f));
-		if (!f)
-			abort();
+		f = xcalloc(1, sizeof(*f));
 		f->kind = kind;
 		f->attempt = p;
 		f->cid = e->cid;

@@ -65,9 +65,7 @@ struct capture *capture_open(const char *path)
 	}
 	cap->fd = fd;
 	cap->size = buf_size();
-	cap->buf = malloc(cap->size);
-	if (!cap->buf)
-		abort();
+	cap->buf = xmalloc(cap->size);
 	pthread_mutex_init(&cap->mu, NULL);
 	pthread_cond_init(&cap->cv, NULL);
 	return cap;
@@ -223,10 +221,8 @@ static uint64_t mask(struct capture *cap, uint64_t addr)
 		return 0;
 	if (cap->addr_n * 2 >= cap->addr_cap) {
 		size_t ncap = cap->addr_cap ? cap->addr_cap * 2 : 64;
-		uint64_t *keys = calloc(ncap, sizeof(*keys)), *ids = calloc(ncap, sizeof(*ids));
+		uint64_t *keys = xcalloc(ncap, sizeof(*keys)), *ids = xcalloc(ncap, sizeof(*ids));
 
-		if (!keys || !ids)
-			abort();
 		for (size_t j = 0; j < cap->addr_cap; j++) {
 			if (!cap->addr_keys[j])
 				continue;

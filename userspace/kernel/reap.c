@@ -94,9 +94,7 @@ void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o)
 
 	pt_for_each(&c->pt, p)
 		if (collector_is_leak(c, p, ended_ns) && !p->exited) {
-			vmms = realloc(vmms, (n + 1) * sizeof(*vmms));
-			if (!vmms)
-				abort();
+			vmms = xreallocarray(vmms, n + 1, sizeof(*vmms));
 			vmms[n++] = p;
 		}
 	for (size_t i = 0; i < n; i++) {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rawfmt.h"
+#include "util.h"
 
 /* Fixed part of the header: magic, version, length, flags, clocks, tick_hz, page_size. */
 #define RAW_HEADER_FIXED 40
@@ -15,9 +16,7 @@ void rb_put(struct raw_buf *b, const void *d, size_t n)
 
 		while (cap < b->len + n)
 			cap *= 2;
-		b->p = realloc(b->p, cap);
-		if (!b->p)
-			abort();
+		b->p = xrealloc(b->p, cap);
 		b->cap = cap;
 	}
 	if (n)
@@ -112,11 +111,7 @@ char *ri_str(struct raw_in *r)
 
 	if (n == 0xffff || !(p = ri_bytes(r, n)))
 		return NULL;
-	s = malloc(n + 1);
-	if (!s)
-		abort();
-	memcpy(s, p, n);
-	s[n] = '\0';
+	s = xmemdup(p, n);
 	return s;
 }
 

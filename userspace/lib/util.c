@@ -24,6 +24,55 @@ void errmsg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* p, or when an allocation returned NULL, one line on stderr and abort. */
+static void *alloced(void *p)
+{
+	if (!p) {
+		fputs("cidtrace: out of memory\n", stderr);
+		abort();
+	}
+	return p;
+}
+
+void *xmalloc(size_t size)
+{
+	return alloced(malloc(size));
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	return alloced(calloc(n, size));
+}
+
+void *xrealloc(void *p, size_t size)
+{
+	return alloced(realloc(p, size));
+}
+
+void *xreallocarray(void *p, size_t n, size_t size)
+{
+	return alloced(reallocarray(p, n, size));
+}
+
+char *xstrdup(const char *s)
+{
+	return alloced(strdup(s));
+}
+
+char *xmemdup(const void *s, size_t len)
+{
+	char *d = xmalloc(len + 1);
+
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
+
+FILE *xopen_memstream(char **ptr, size_t *size)
+{
+	return alloced(open_memstream(ptr, size));
+}
+
 static int64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
@@ -103,10 +152,8 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
 char *utf8_sanitize(const char *s, size_t len, size_t *out_len)
 {
 	const unsigned char *u = (const unsigned char *)s;
-	char *out = malloc(len * 3 + 1), *o = out;
+	char *out = xmalloc(len * 3 + 1), *o = out;
 
-	if (!out)
-		abort();
 	for (size_t i = 0; i < len;) {
 		size_t n = u[i] ? utf8_seq_len(u + i, len - i) : 0;
 
@@ -329,10 +376,8 @@ char *term_escape(const char *s)
 {
 	char *out = NULL;
 	size_t len;
-	FILE *f = open_memstream(&out, &len);
+	FILE *f = xopen_memstream(&out, &len);
 
-	if (!f)
-		abort();
 	fput_escaped(f, s, strlen(s));
 	fclose(f);
 	return out;

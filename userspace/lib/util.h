@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Small helpers shared by the collector: clocks, safe text, atomic files. */
+/* Small helpers shared by the collector: allocation, clocks, safe text, atomic files. */
 #ifndef CIDTRACE_UTIL_H
 #define CIDTRACE_UTIL_H
 
@@ -24,6 +24,19 @@ enum {
 
 /* One lowercase line on stderr, prefixed "cidtrace: ". */
 __attribute__((format(printf, 1, 2))) void errmsg(const char *fmt, ...);
+
+/*
+ * Allocation that does not fail: on failure each prints "cidtrace: out of memory" and aborts.
+ * xreallocarray is xrealloc of n * size, aborting too if that overflows; xmemdup copies len
+ * bytes of s and adds a NUL.
+ */
+void *xmalloc(size_t size);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xmemdup(const void *s, size_t len);
+FILE *xopen_memstream(char **ptr, size_t *size);
 
 uint64_t now_boot_ns(void);
 /* CLOCK_REALTIME minus CLOCK_BOOTTIME, fixed at start so event times stay ordered. */

@@ -54,11 +54,9 @@ int metrics_write(const char *path, struct collector *c, const struct report_met
 {
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	FILE *f = xopen_memstream(&buf, &len);
 	int ret;
 
-	if (!f)
-		abort();
 	findings(f, fc);
 	header(f, "cidtrace_events_received_total", "counter",
 	       "Records read from the ring buffer.");

@@ -121,9 +121,7 @@ char *narrate_summary(struct json_object *x)
 
 	if (kind == FINDING_KINDS)
 		return NULL;
-	f = open_memstream(&buf, &len);
-	if (!f)
-		abort();
+	f = xopen_memstream(&buf, &len);
 	switch (kind) {
 	case CID_CONFLICT:
 	case INVALID_CID:

@@ -500,10 +500,8 @@ char *html_escape(const char *s)
 	/* control characters become visible \xNN first, as on a terminal */
 	char *t = term_escape(s), *out = NULL;
 	size_t len;
-	FILE *f = open_memstream(&out, &len);
+	FILE *f = xopen_memstream(&out, &len);
 
-	if (!f)
-		abort();
 	for (const unsigned char *p = (const unsigned char *)t; *p; p++)
 		if (entity[*p])
 			fputs(entity[*p], f);
@@ -538,9 +536,7 @@ const char *E(struct render_ctx *c, const char *s)
 		return "?";
 	if (c->nowned == c->capowned) {
 		c->capowned = c->capowned ? c->capowned * 2 : 64;
-		c->owned = realloc(c->owned, c->capowned * sizeof(*c->owned));
-		if (!c->owned)
-			abort();
+		c->owned = xreallocarray(c->owned, c->capowned, sizeof(*c->owned));
 	}
 	return c->owned[c->nowned++] = c->esc(s);
 }

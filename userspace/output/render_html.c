@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "render.h"
+#include "util.h"
 #include "vocab.h"
 
 #define LABEL_W	   280 /* row labels left of the plot */
@@ -49,10 +50,7 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 	if (n < *cap)
 		return v;
 	*cap = *cap ? *cap * 2 : 32;
-	v = realloc(v, *cap * size);
-	if (!v)
-		abort();
-	return v;
+	return xreallocarray(v, *cap, size);
 }
 
 /* A process is (pid, start_ns); references made without a start time match any. */

@@ -63,9 +63,7 @@ static struct json_object *processes_json(const struct collector *c, size_t *cou
 
 	pt_for_each(&c->pt, p)
 		n += p->emit;
-	list = calloc(n ? n : 1, sizeof(*list));
-	if (!list)
-		abort();
+	list = xcalloc(n ? n : 1, sizeof(*list));
 	n = 0;
 	pt_for_each(&c->pt, p) {
 		if (p->emit)
@@ -254,9 +252,7 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 		count_findings(findings, counts);
 
 	text = json_object_to_json_string_length(r, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY, &len);
-	buf = malloc(len + 1);
-	if (!buf)
-		abort();
+	buf = xmalloc(len + 1);
 	memcpy(buf, text, len);
 	buf[len++] = '\n';
 	ret = atomic_write(path, buf, len);
