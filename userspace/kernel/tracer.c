@@ -102,21 +102,6 @@ static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, 
  * Startup snapshot through the task iterator: exact (pid, start_ns) identities and cwds of
  * every process alive now. argv and exe come from /proc, which only root can read fully.
  */
-static int read_file(const char *path, char *buf, size_t len, bool *truncated)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t got = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	while (got < len && (n = read(fd, buf + got, len - got)) > 0)
-		got += n;
-	*truncated = got == len && read(fd, &(char){ 0 }, 1) == 1;
-	close(fd);
-	return got;
-}
-
 int tracer_snapshot(struct tracer *t, struct collector *c)
 {
 	static struct ct_exec_event rec;
@@ -145,12 +130,11 @@ int tracer_snapshot(struct tracer *t, struct collector *c)
 	}
 	while ((n = read(fd, &rec, CT_EXEC_FIXED_LEN)) == (ssize_t)CT_EXEC_FIXED_LEN) {
 		char path[64], exe[4096];
-		bool truncated = false;
+		bool truncated;
 		ssize_t elen;
-		int alen;
+		size_t alen;
 
-		snprintf(path, sizeof(path), "/proc/%u/cmdline", rec.hdr.pid);
-		alen = read_file(path, argv, sizeof(argv), &truncated);
+		alen = read_proc_raw(rec.hdr.pid, "cmdline", argv, sizeof(argv), &truncated);
 		snprintf(path, sizeof(path), "/proc/%u/exe", rec.hdr.pid);
 		elen = readlink(path, exe, sizeof(exe) - 1);
 		exe[elen > 0 ? elen : 0] = '\0';

@@ -316,21 +316,32 @@ out:
 	return ret;
 }
 
-size_t read_proc(int pid, const char *name, char *buf, size_t len)
+size_t read_proc_raw(int pid, const char *name, char *buf, size_t len, bool *truncated)
 {
 	char path[64];
-	ssize_t n = 0, got = 0;
+	size_t got = 0;
+	ssize_t n;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
-	buf[0] = '\0';
+	if (truncated)
+		*truncated = false;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
-	while ((size_t)got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+	while (got < len && (n = read(fd, buf + got, len - got)) > 0)
 		got += n;
-	buf[got] = '\0';
+	if (truncated)
+		*truncated = got == len && read(fd, &(char){ 0 }, 1) == 1;
 	close(fd);
+	return got;
+}
+
+size_t read_proc(int pid, const char *name, char *buf, size_t len)
+{
+	size_t got = read_proc_raw(pid, name, buf, len - 1, NULL);
+
+	buf[got] = '\0';
 	return got;
 }
 

@@ -74,6 +74,8 @@ int atomic_write_probe(const char *path);
 /* /proc/PID/NAME read whole, up to len - 1 bytes and NUL-terminated; returns the length
  * (0 if unreadable). */
 size_t read_proc(int pid, const char *name, char *buf, size_t len);
+/* The same without the NUL, up to len bytes; *truncated (may be NULL): there was more. */
+size_t read_proc_raw(int pid, const char *name, char *buf, size_t len, bool *truncated);
 /*
  * pid, ppid, comm and start time from /proc/PID/stat. The start time is only as precise as a
  * clock tick (USER_HZ), so it identifies a process only together with its pid.
