@@ -48,12 +48,10 @@ const char cids_help[] =
 	"  sudo cidtrace cids\n"
 	"  sudo cidtrace cids --json | jq '.[] | select(.cid == 3) | .pid'\n";
 
-enum { OPT_JSON = 256, OPT_SCRATCH_ROOT, OPT_DEPTH };
-
 const struct option cids_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },
-	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },
+	{ "json", no_argument, NULL, SNAP_JSON },
+	{ "scratch-root", required_argument, NULL, SNAP_SCRATCH_ROOT },
+	{ "test-dir-depth", required_argument, NULL, SNAP_DEPTH },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -160,33 +158,9 @@ int cids_command(int argc, char **argv)
 {
 	struct collector_cfg cfg;
 	bool json = false;
-	int opt, err = 0;
+	int ret;
 
 	collector_cfg_defaults(&cfg);
-	optind = 0;
-	opterr = 0;
-	while (!err &&
-	       (opt = getopt_long(argc, argv, SNAPSHOT_SHORTOPTS, cids_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_SCRATCH_ROOT:
-			err = opt_scratch_root(&cfg, optarg);
-			break;
-		case OPT_DEPTH:
-			err = opt_test_dir_depth(&cfg, optarg);
-			break;
-		case 'h':
-			fputs(cids_help, stdout);
-			return EXIT_OK;
-		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (err)
-		return err;
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	return list_cids(&cfg.td, json);
+	ret = parse_snapshot_options(argc, argv, cids_options, cids_help, &cfg, &json);
+	return ret >= 0 ? ret : list_cids(&cfg.td, json);
 }

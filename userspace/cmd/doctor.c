@@ -51,10 +51,8 @@ const char doctor_help[] =
 	"  sudo cidtrace doctor\n"
 	"  sudo cidtrace doctor --json | jq '.items[] | select(.state != \"OK\")'\n";
 
-enum { OPT_JSON = 256 };
-
 const struct option doctor_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, SNAP_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -303,24 +301,11 @@ static int diagnose(bool json)
 
 int doctor_command(int argc, char **argv)
 {
+	struct collector_cfg cfg;
 	bool json = false;
-	int opt;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, SNAPSHOT_SHORTOPTS, doctor_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case 'h':
-			fputs(doctor_help, stdout);
-			return EXIT_OK;
-		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	return diagnose(json);
+	collector_cfg_defaults(&cfg);
+	ret = parse_snapshot_options(argc, argv, doctor_options, doctor_help, &cfg, &json);
+	return ret >= 0 ? ret : diagnose(json);
 }

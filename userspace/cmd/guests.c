@@ -55,14 +55,12 @@ const char guests_help[] =
 	"  sudo cidtrace guests --scratch-root /ci\n"
 	"  sudo cidtrace guests --json | jq '.guests[] | select(.uffd.state == \"stalled\")'\n";
 
-enum { OPT_JSON = 256, OPT_SCRATCH_ROOT, OPT_DEPTH, OPT_VMM_COMM, OPT_SPIN_THRESHOLD };
-
 const struct option guests_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },
-	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },
-	{ "vmm-comm", required_argument, NULL, OPT_VMM_COMM },
-	{ "spin-threshold", required_argument, NULL, OPT_SPIN_THRESHOLD },
+	{ "json", no_argument, NULL, SNAP_JSON },
+	{ "scratch-root", required_argument, NULL, SNAP_SCRATCH_ROOT },
+	{ "test-dir-depth", required_argument, NULL, SNAP_DEPTH },
+	{ "vmm-comm", required_argument, NULL, SNAP_VMM_COMM },
+	{ "spin-threshold", required_argument, NULL, SNAP_SPIN_THRESHOLD },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -337,39 +335,9 @@ int guests_command(int argc, char **argv)
 {
 	struct collector_cfg cfg;
 	bool json = false;
-	int opt, err = 0;
+	int ret;
 
 	collector_cfg_defaults(&cfg);
-	optind = 0;
-	opterr = 0;
-	while (!err &&
-	       (opt = getopt_long(argc, argv, SNAPSHOT_SHORTOPTS, guests_options, NULL)) != -1) {
-		switch (opt) {
-		case OPT_JSON:
-			json = true;
-			break;
-		case OPT_SCRATCH_ROOT:
-			err = opt_scratch_root(&cfg, optarg);
-			break;
-		case OPT_DEPTH:
-			err = opt_test_dir_depth(&cfg, optarg);
-			break;
-		case OPT_VMM_COMM:
-			err = opt_vmm_comm(&cfg, optarg);
-			break;
-		case OPT_SPIN_THRESHOLD:
-			err = opt_spin_threshold(&cfg, optarg);
-			break;
-		case 'h':
-			fputs(guests_help, stdout);
-			return EXIT_OK;
-		default:
-			return usage_error("unknown option %s", argv[optind - 1]);
-		}
-	}
-	if (err)
-		return err;
-	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
-	return list_guests(&cfg, json);
+	ret = parse_snapshot_options(argc, argv, guests_options, guests_help, &cfg, &json);
+	return ret >= 0 ? ret : list_guests(&cfg, json);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Option parsers the subcommands share, and usage errors that name the command. */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "collector.h"
+#include "commands.h"
 #include "options.h"
 #include "testdir.h"
 #include "util.h"
@@ -181,4 +183,42 @@ int opt_spin_threshold(struct collector_cfg *cfg, const char *arg)
 	if (*arg == '\0' || *end || cfg->spin_pct <= 0 || cfg->spin_pct > 10000)
 		return usage_error("--spin-threshold needs a percentage of one core (1-10000)");
 	return 0;
+}
+
+int parse_snapshot_options(int argc, char **argv, const struct option *options, const char *help,
+			   struct collector_cfg *cfg, bool *json)
+{
+	int opt, err = 0;
+
+	optind = 0;
+	opterr = 0;
+	while (!err && (opt = getopt_long(argc, argv, SNAPSHOT_SHORTOPTS, options, NULL)) != -1) {
+		switch (opt) {
+		case SNAP_JSON:
+			*json = true;
+			break;
+		case SNAP_SCRATCH_ROOT:
+			err = opt_scratch_root(cfg, optarg);
+			break;
+		case SNAP_DEPTH:
+			err = opt_test_dir_depth(cfg, optarg);
+			break;
+		case SNAP_VMM_COMM:
+			err = opt_vmm_comm(cfg, optarg);
+			break;
+		case SNAP_SPIN_THRESHOLD:
+			err = opt_spin_threshold(cfg, optarg);
+			break;
+		case 'h':
+			fputs(help, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("unknown option %s", argv[optind - 1]);
+		}
+	}
+	if (err)
+		return err;
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	return -1;
 }

@@ -37,4 +37,21 @@ int opt_test_dir_depth(struct collector_cfg *cfg, const char *arg);
 int opt_vmm_comm(struct collector_cfg *cfg, const char *arg);
 int opt_spin_threshold(struct collector_cfg *cfg, const char *arg);
 
+/* The options of the snapshot commands (cids, guests, doctor); each table takes a subset. */
+enum snapshot_opt {
+	SNAP_JSON = 256,
+	SNAP_SCRATCH_ROOT,
+	SNAP_DEPTH,
+	SNAP_VMM_COMM,
+	SNAP_SPIN_THRESHOLD,
+};
+
+struct option;
+/*
+ * Read a snapshot command's options, as listed in its table, into cfg and *json. Returns -1
+ * to go on, or the exit code: EXIT_OK once --help printed help, or the usage error.
+ */
+int parse_snapshot_options(int argc, char **argv, const struct option *options, const char *help,
+			   struct collector_cfg *cfg, bool *json);
+
 #endif
