@@ -47,6 +47,7 @@ int main(void)
 	char dir[] = "/tmp/cidtrace-unit.XXXXXX", path[256], link[256];
 	struct json_object *parsed;
 	struct stat st;
+	int fd;
 
 	/* invalid UTF-8 becomes U+FFFD; quotes, backslashes and controls are escaped */
 	CHECK_STR(to_json(jstrn("a\xff\"b\\\n", 6)), "\"a\xef\xbf\xbd\\\"b\\\\\\n\"");
@@ -85,6 +86,25 @@ int main(void)
 	CHECK_STR(slurp(link), "keep");
 	CHECK(atomic_write(dir, "x", 1) < 0);
 	CHECK(atomic_write_probe("/nonexistent-dir/r.json") < 0);
+	/* private: 0600 even over a world-readable file, whatever the umask allows */
+	CHECK(chmod(link, 0644) == 0);
+	umask(022);
+	CHECK(atomic_write(link, "k", 1) == 0);
+	CHECK(stat(link, &st) == 0 && (st.st_mode & 07777) == 0600);
+	/* private_create: replaces what was there (a symlink too) with a new empty 0600 file */
+	CHECK(chmod(link, 0644) == 0);
+	unlink(path);
+	CHECK(symlink(link, path) == 0);
+	fd = private_create(path);
+	CHECK(fd >= 0 && write(fd, "raw", 3) == 3);
+	close(fd);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 07777) == 0600);
+	CHECK_STR(slurp(path), "raw");
+	CHECK_STR(slurp(link), "k");
+	CHECK(private_create(dir) < 0);
+	/* no temp file is left behind: the directory holds report.json and victim */
+	snprintf(path, sizeof(path), "ls -A %s | grep -c . | grep -qx 2", dir);
+	CHECK(system(path) == 0);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	CHECK(system(path) == 0);
 

@@ -52,15 +52,14 @@ static size_t buf_size(void)
 struct capture *capture_open(const char *path)
 {
 	struct capture *cap = calloc(1, sizeof(*cap));
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	/* private like the report: a new 0600 file, never whatever already sits at path */
+	int fd = private_create(path);
 
 	if (fd < 0 || !cap) {
-		int err = errno;
-
 		if (fd >= 0)
 			close(fd);
 		free(cap);
-		errno = err;
+		errno = fd < 0 ? -fd : ENOMEM;
 		return NULL;
 	}
 	cap->fd = fd;

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -223,18 +224,69 @@ static int open_parent(const char *path, char *dirbuf, size_t len, const char **
 	return fd < 0 ? -errno : fd;
 }
 
+/*
+ * The owner of the files cidtrace writes: under sudo (root with SUDO_UID and SUDO_GID), the
+ * user who ran sudo, so that the report can be attached without another sudo; else the
+ * caller. -1 leaves that id as it is.
+ */
+static void artifact_owner(uid_t *uid, gid_t *gid)
+{
+	static const char *const names[2] = { "SUDO_UID", "SUDO_GID" };
+	unsigned long v[2] = { (unsigned long)-1, (unsigned long)-1 };
+
+	if (geteuid() == 0) {
+		for (int i = 0; i < 2; i++) {
+			const char *env = getenv(names[i]);
+			char *end;
+
+			if (env && *env >= '0' && *env <= '9') {
+				errno = 0;
+				v[i] = strtoul(env, &end, 10);
+				if (*end || errno || v[i] >= (uid_t)-1)
+					v[i] = (unsigned long)-1;
+			}
+		}
+	}
+	*uid = (uid_t)v[0];
+	*gid = (gid_t)v[1];
+}
+
+/* 64 unpredictable bits for a temp name; the clock and pid only if getrandom fails. */
+static uint64_t temp_suffix(void)
+{
+	static uint64_t seq;
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == sizeof(r))
+		return r;
+	return now_boot_ns() * 0x9e3779b97f4a7c15ull ^ (uint64_t)getpid() << 40 ^ ++seq;
+}
+
+/*
+ * A new file in dirfd named after name, with a random suffix: O_EXCL and O_NOFOLLOW (never
+ * someone else's file or symlink), mode 0600 and owned by artifact_owner(). The report holds
+ * other users' argv and cwds: only root (and the sudo user) may read it.
+ */
 static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
 {
-	static unsigned int seq;
-	int fd;
+	int namelen = strnlen(name, 200), fd = -1;
+	uid_t uid;
+	gid_t gid;
 
 	for (int tries = 0; tries < 100; tries++) {
-		snprintf(tmp, len, ".%s.%d.%u.tmp", name, getpid(), seq++);
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		snprintf(tmp, len, ".%.*s.%016llx.tmp", namelen, name,
+			 (unsigned long long)temp_suffix());
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0 || errno != EEXIST)
-			return fd < 0 ? -errno : fd;
+			break;
 	}
-	return -EEXIST;
+	if (fd < 0)
+		return -errno;
+	artifact_owner(&uid, &gid);
+	/* where that fails (a filesystem without owners), the file stays root's, as private */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
+		errno = 0;
+	return fd;
 }
 
 /* The target itself must be a regular file (or absent): rename would replace a symlink, but
@@ -314,6 +366,29 @@ int atomic_write(const char *path, const void *data, size_t len)
 out:
 	close(dirfd);
 	return ret;
+}
+
+int private_create(const char *path)
+{
+	char dirbuf[4096], tmp[4096];
+	const char *name;
+	int dirfd, fd;
+
+	dirfd = open_parent(path, dirbuf, sizeof(dirbuf), &name);
+	if (dirfd < 0)
+		return dirfd;
+	fd = check_target(dirfd, name);
+	if (!fd)
+		fd = create_temp(dirfd, name, tmp, sizeof(tmp));
+	if (fd >= 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
+		int err = -errno;
+
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		fd = err;
+	}
+	close(dirfd);
+	return fd;
 }
 
 size_t read_proc_raw(int pid, const char *name, char *buf, size_t len, bool *truncated)

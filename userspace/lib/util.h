@@ -64,12 +64,21 @@ void fput_escaped(FILE *f, const char *s, size_t len);
 char *term_escape(const char *s);
 
 /*
- * Replace path with data atomically: a temp file in the same directory (O_EXCL, so never a
- * symlink followed), fsync, rename over path, fsync the directory. Returns 0 or -errno.
+ * Every file cidtrace writes is private: mode 0600, and when root runs it through sudo
+ * (SUDO_UID, SUDO_GID) owned by the user who ran sudo. Each is created as a temp file with
+ * a random name in the target's directory (O_EXCL | O_NOFOLLOW: never a file or symlink
+ * someone else put there), then renamed over the target.
+ */
+
+/*
+ * Replace path with data atomically: a private temp file in the same directory, fsync,
+ * rename over path, fsync the directory. Returns 0 or -errno.
  */
 int atomic_write(const char *path, const void *data, size_t len);
 /* Check that atomic_write(path) can succeed, without touching path. 0 or -errno. */
 int atomic_write_probe(const char *path);
+/* path replaced now by a new empty private file, open for writing: its fd, or -errno. */
+int private_create(const char *path);
 
 /* /proc/PID/NAME read whole, up to len - 1 bytes and NUL-terminated; returns the length
  * (0 if unreadable). */
