@@ -17,11 +17,6 @@ static const char *td(const char *argv, size_t len)
 }
 #define TD(lit) td(lit, sizeof(lit) - 1)
 
-static bool only_sock_is_file(const char *path)
-{
-	return strstr(path, ".sock") != NULL;
-}
-
 int main(void)
 {
 	char out[256];
@@ -49,11 +44,11 @@ int main(void)
 	CHECK_STR(td("a\0/ci/TestE/001/x\0", 17), "/ci/TestE/001");
 	CHECK_STR(td("", 0), NULL);
 
-	/* a path exactly depth deep that is a file is not a test dir */
-	cfg.is_file = only_sock_is_file;
+	/* a path exactly depth deep may be a file: one that goes deeper wins, wherever it is */
 	CHECK_STR(TD("x\0/tmp/build/qemu.sock\0/tmp/TestF/001/qemu.sock"), "/tmp/TestF/001");
-	CHECK_STR(TD("x\0/tmp/build/dir"), "/tmp/build/dir");
-	cfg.is_file = NULL;
+	CHECK_STR(TD("x\0--log=/ci/build/out.log,path=/ci/TestF/002/q.sock"), "/ci/TestF/002");
+	/* with none deeper, the first exactly that deep */
+	CHECK_STR(TD("x\0/tmp/build/dir\0/ci/TestF/003"), "/tmp/build/dir");
 
 	/* depth is configurable */
 	cfg.depth = 1;

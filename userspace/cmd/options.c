@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector.h"
@@ -125,13 +124,6 @@ static const char *const default_vmm_comms[] = {
 	"qemu-system-*", "firecracker", "cloud-hyperviso*", "crosvm", "stratovirt",
 };
 
-static bool is_file(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
-}
-
 void collector_cfg_defaults(struct collector_cfg *cfg)
 {
 	struct testdir_cfg *td = &cfg->td;
@@ -142,7 +134,6 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 	cfg->spin_pct = 90;
 	cfg->spin_window_ns = 3000000000ull;
 	cfg->self_pid = getpid();
-	td->is_file = is_file;
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;
 	td->roots[td->nroots++] = "/tmp";

@@ -68,13 +68,23 @@ struct replay {
 	_Alignas(8) uint8_t rec[MAX_RECORD];
 };
 
-/* testdir_cfg.is_file takes no context. */
-static struct replay *the_replay;
-
 static void fail(struct replay *r, const char *why)
 {
 	if (!r->why)
 		r->why = why;
+}
+
+/*
+ * The next record. IS_FILE records, the answers of the test-dir file check of earlier
+ * cidtraces (the core no longer asks the filesystem), are passed over.
+ */
+static int next_rec(struct replay *r, uint16_t *type, uint16_t *flags, struct raw_in *pl)
+{
+	int rc;
+
+	while ((rc = raw_next(&r->f, type, flags, pl)) == 1 && *type == RAW_IS_FILE)
+		r->nrec++;
+	return rc;
 }
 
 /* The next record, which a source call expects to be of type. */
@@ -85,7 +95,7 @@ static bool src_rec(struct replay *r, uint16_t type, struct raw_in *pl)
 
 	if (r->why)
 		return false;
-	rc = raw_next(&r->f, &t, &flags, pl);
+	rc = next_rec(r, &t, &flags, pl);
 	if (rc != 1) {
 		fail(r, rc ? "truncated" : "ends early");
 		return false;
@@ -269,21 +279,6 @@ static uint64_t r_now(void *ctx)
 	return check(r, &pl, true) ? now : r->last_ns;
 }
 
-static bool r_is_file(const char *path)
-{
-	struct replay *r = the_replay;
-	struct raw_in pl;
-	uint32_t ok;
-
-	if (!src_rec(r, RAW_IS_FILE, &pl))
-		return false;
-	ok = ri_u32(&pl);
-	return check(r, &pl,
-		     pl.len - pl.off == strlen(path) &&
-			     !memcmp(pl.p + pl.off, path, pl.len - pl.off)) &&
-	       ok;
-}
-
 static void set_vsock_source(struct replay *r, struct raw_in *pl)
 {
 	uint32_t scan = ri_u32(pl), releases_traced = ri_u32(pl);
@@ -301,12 +296,14 @@ static void on_module_load(void *ctx, const char *name)
 {
 	struct replay *r = ctx;
 	size_t off = r->f.off;
+	uint64_t nrec = r->nrec;
 	uint16_t type, flags;
 	struct raw_in pl;
 
-	if (r->why || raw_next(&r->f, &type, &flags, &pl) != 1 || type != RAW_VSOCK_SOURCE) {
+	if (r->why || next_rec(r, &type, &flags, &pl) != 1 || type != RAW_VSOCK_SOURCE) {
 		r->f.off = off;
 		r->f.bad = false;
+		r->nrec = nrec;
 		return;
 	}
 	r->nrec++;
@@ -317,12 +314,11 @@ static void on_module_load(void *ctx, const char *name)
 static bool read_config(struct raw_in *pl, struct collector_cfg *cfg, char **mode, char ***command)
 {
 	uint64_t spin;
-	bool is_file;
 	int n;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->td.depth = ri_u32(pl);
-	is_file = ri_u32(pl);
+	ri_u32(pl); /* the test-dir file check of earlier cidtraces, removed */
 	cfg->live = ri_u32(pl);
 	cfg->live_kinds = ri_u32(pl);
 	cfg->job_pid = ri_u32(pl);
@@ -330,7 +326,6 @@ static bool read_config(struct raw_in *pl, struct collector_cfg *cfg, char **mod
 	spin = ri_u64(pl);
 	memcpy(&cfg->spin_pct, &spin, sizeof(spin));
 	cfg->spin_window_ns = ri_u64(pl);
-	cfg->td.is_file = is_file ? r_is_file : NULL;
 	if ((n = ri_u16(pl)) > TESTDIR_MAX_ROOTS)
 		return false;
 	for (cfg->td.nroots = 0; cfg->td.nroots < n; cfg->td.nroots++)
@@ -536,7 +531,6 @@ int replay_command(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	r->nrec = 1;
-	the_replay = r;
 	clock_set_offset(r->h.wall_minus_boot_ns);
 	cfg.live = live;
 	collector_init(&r->c, &cfg);
@@ -553,7 +547,7 @@ int replay_command(int argc, char **argv)
 				     .hostname = r->h.hostname,
 				     .kernel = r->h.kernel };
 
-	while (!r->why && !fin.seen && (rc = raw_next(&r->f, &type, &flags, &pl)) == 1) {
+	while (!r->why && !fin.seen && (rc = next_rec(r, &type, &flags, &pl)) == 1) {
 		r->nrec++;
 		switch (type) {
 		case RAW_RING:

@@ -75,6 +75,7 @@ struct match {
 	const struct testdir_cfg *cfg;
 	char *out;
 	size_t outsz;
+	bool deeper; /* only fragments that go on below the test dir */
 };
 
 static bool match_path(const char *path, void *arg)
@@ -99,7 +100,7 @@ static bool match_path(const char *path, void *arg)
 		p = strchrnul(p + 1, '/');
 	if (comps < m->cfg->depth || (size_t)(p - path) >= m->outsz)
 		return false;
-	if (*p == '\0' && m->cfg->is_file && m->cfg->is_file(path))
+	if (*p == '\0' && m->deeper)
 		return false;
 	memcpy(m->out, path, p - path);
 	m->out[p - path] = '\0';
@@ -109,14 +110,19 @@ static bool match_path(const char *path, void *arg)
 bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, char *out,
 		       size_t outsz)
 {
-	struct match m = { cfg, out, outsz };
+	struct match m = { cfg, out, outsz, true };
 
+	/* a fragment that goes on below the test dir proves it a directory; one exactly that
+	 * deep may be a file (/tmp/build/out.log), and the filesystem is not asked */
+	if (for_each_path(argv, len, match_path, &m))
+		return true;
+	m.deeper = false;
 	return for_each_path(argv, len, match_path, &m);
 }
 
 bool testdir_from_path(const struct testdir_cfg *cfg, const char *path, char *out, size_t outsz)
 {
-	struct match m = { cfg, out, outsz };
+	struct match m = { cfg, out, outsz, false };
 	char norm[PATH_MAX];
 
 	return path && path_normalize(path, strlen(path), norm, sizeof(norm)) &&

@@ -15,11 +15,6 @@ struct testdir_cfg {
 	const char *roots[TESTDIR_MAX_ROOTS]; /* normalized absolute scratch roots */
 	int nroots;
 	int depth; /* components below a root that name one test's directory (Go: 2) */
-	/*
-	 * Optional: true if path exists and is not a directory. A path exactly depth components
-	 * deep may end in a file (/tmp/build/out.log); only the collector may ask the filesystem.
-	 */
-	bool (*is_file)(const char *path);
 };
 
 /*
@@ -34,9 +29,10 @@ bool path_under(const char *path, const char *dir);
 /*
  * Find the test dir named by a NUL-separated argv (len bytes): every token is split on ',',
  * '=' and ':' and each fragment that is an absolute path is tried against the scratch roots
- * (the most specific root wins). The first fragment under a root with at least depth more
- * components gives root + depth components, unless that is the whole fragment and is_file
- * says it is a file. Returns true and fills out on a match.
+ * (the most specific root wins). The first fragment with more than depth components below a
+ * root gives root + depth components; failing that, the first exactly depth deep (it may
+ * name a file: /tmp/build/out.log). Strings only: argv is anyone's, and root never looks up
+ * the paths in it. Returns true and fills out on a match.
  */
 bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, char *out,
 		       size_t outsz);

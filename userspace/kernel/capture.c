@@ -37,10 +37,6 @@ struct capture {
 	void *now_ctx;
 };
 
-/* testdir_cfg.is_file takes no context: one capture per process at most. */
-static struct capture *is_file_cap;
-static bool (*is_file_real)(const char *path);
-
 static size_t buf_size(void)
 {
 	const char *env = getenv("CIDTRACE_RAW_BUFFER"); /* tests: force drops */
@@ -194,8 +190,6 @@ int capture_close(struct capture *cap)
 	err = cap->werr;
 	if (close(cap->fd) && !err)
 		err = -errno;
-	if (is_file_cap == cap)
-		is_file_cap = NULL;
 	free(cap->buf);
 	free(cap->addr_keys);
 	free(cap->addr_ids);
@@ -262,7 +256,7 @@ void capture_config(struct capture *cap, const struct collector_cfg *cfg, const 
 		return;
 	memcpy(&spin, &cfg->spin_pct, sizeof(spin));
 	rb_u32(&b, cfg->td.depth);
-	rb_u32(&b, cfg->td.is_file != NULL);
+	rb_u32(&b, 0); /* was the testdir file check: gone, no IS_FILE records follow */
 	rb_u32(&b, cfg->live);
 	rb_u32(&b, cfg->live_kinds);
 	rb_u32(&b, cfg->job_pid);
@@ -481,14 +475,6 @@ static uint64_t w_now(void *ctx)
 	return now;
 }
 
-static bool w_is_file(const char *path)
-{
-	uint32_t r = is_file_real(path);
-
-	put_rec(is_file_cap, RAW_IS_FILE, 0, &r, sizeof(r), path, strlen(path));
-	return r;
-}
-
 void capture_wrap_core(struct capture *cap, struct collector *c)
 {
 	if (!cap)
@@ -497,11 +483,6 @@ void capture_wrap_core(struct capture *cap, struct collector *c)
 	cap->now_ctx = c->now_ctx;
 	c->now = w_now;
 	c->now_ctx = cap;
-	if (c->cfg.td.is_file) {
-		is_file_cap = cap;
-		is_file_real = c->cfg.td.is_file;
-		c->cfg.td.is_file = w_is_file;
-	}
 }
 
 /* Inputs */

@@ -44,7 +44,7 @@ void capture_stats(struct capture *cap, struct raw_stats *st);
 /* Wrap a source (its results are logged as they are served); logs what it offers. */
 void capture_wrap_uffd(struct capture *cap, struct uffd_source *src);
 void capture_wrap_vsock(struct capture *cap, struct vsock_source *src);
-/* The collector's clock and its testdir is_file. */
+/* The collector's clock. */
 void capture_wrap_core(struct capture *cap, struct collector *c);
 
 /* Inputs: logged, then handed to the core. */
