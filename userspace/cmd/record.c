@@ -371,6 +371,11 @@ static void write_report(struct session *s)
 	s->metrics_failed = err != 0;
 }
 
+/* SIGPIPE's handler: none is needed, only not to be killed (see trace()). */
+static void on_sigpipe(int sig)
+{
+}
+
 /* --fail-on: EXIT_FINDINGS and one line naming the listed kinds found, else EXIT_OK. */
 static int check_findings(const struct session *s)
 {
@@ -420,10 +425,18 @@ static int trace(struct options *o)
 	if (ret)
 		return ret;
 
+	/*
+	 * A closed stdout (`record --json | head`) must not kill the trace before its final
+	 * report: writes fail with EPIPE instead and live.c stops the live lines. A handler
+	 * rather than SIG_IGN, which `run`'s command would inherit through exec.
+	 */
+	sigaction(SIGPIPE, &(struct sigaction){ .sa_handler = on_sigpipe }, NULL);
+	/* SIGHUP: a checkpoint now (report and --metrics written anew), then go on */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
@@ -469,6 +482,7 @@ static int trace(struct options *o)
 	while (!stopping) {
 		struct pollfd fds[2] = { { tracer_fd(&s.t), POLLIN, 0 }, { sfd, POLLIN, 0 } };
 		struct signalfd_siginfo si;
+		bool hup = false;
 		uint64_t now;
 
 		poll(fds, 2, POLL_TICK_MS);
@@ -481,6 +495,8 @@ static int trace(struct options *o)
 					exit_code = status_to_exit(status);
 					stopping = true;
 				}
+			} else if (si.ssi_signo == SIGHUP) {
+				hup = true; /* never forwarded: it is cidtrace's own */
 			} else if (child > 0) {
 				/* A terminal's ^C already reached the whole process group. */
 				if (si.ssi_code != SI_KERNEL)
@@ -493,9 +509,10 @@ static int trace(struct options *o)
 		tracer_tick(&s.t, now);
 		if (deadline && now >= deadline)
 			stopping = true;
-		if (!stopping && next_checkpoint && now >= next_checkpoint) {
+		if (!stopping && (hup || (next_checkpoint && now >= next_checkpoint))) {
 			write_report(&s);
-			next_checkpoint = now + (uint64_t)(o->checkpoint * 1e9);
+			if (next_checkpoint)
+				next_checkpoint = now + (uint64_t)(o->checkpoint * 1e9);
 		}
 	}
 
@@ -508,6 +525,7 @@ static int trace(struct options *o)
 		tracer_consume(&s.t);
 	}
 	write_report(&s);
+	report_warn_lost(&s.meta, o->output);
 	if (s.report_failed && exit_code == EXIT_OK)
 		exit_code = EXIT_RUNTIME;
 	if (o->fail_on && exit_code == EXIT_OK)

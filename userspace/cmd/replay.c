@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,6 +532,7 @@ int replay_command(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	r->nrec = 1;
+	signal(SIGPIPE, SIG_IGN); /* as record: a closed stdout stops the live lines only */
 	clock_set_offset(r->h.wall_minus_boot_ns);
 	cfg.live = live;
 	collector_init(&r->c, &cfg);
@@ -642,6 +644,7 @@ int replay_command(int argc, char **argv)
 	err = report_write(out, &r->c, &meta, NULL);
 	if (err)
 		errmsg("cannot write report '%s': %s", out, strerror(-err));
+	report_warn_lost(&meta, out);
 	collector_free(&r->c);
 	if (r->why) {
 		errmsg("%s: capture %s after %llu whole records: the report is incomplete", path,

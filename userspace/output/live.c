@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -10,9 +11,29 @@
 /* Text lines cut long argv here; the report keeps the whole of it. */
 #define TEXT_DETAIL_MAX 160
 
+/* Set at the first failed write to stdout; no live line is printed after it. */
+static bool stopped;
+
 static bool kind_shown(const struct collector *c, enum live_kind kind)
 {
-	return c->cfg.live != LIVE_NONE && (!c->cfg.live_kinds || (c->cfg.live_kinds & kind));
+	return c->cfg.live != LIVE_NONE && !stopped &&
+	       (!c->cfg.live_kinds || (c->cfg.live_kinds & kind));
+}
+
+/*
+ * A line is out. If stdout is gone (EPIPE: `| head` exited; SIGPIPE does not kill cidtrace),
+ * or failed otherwise, say so once and print no more: tracing and the report go on.
+ */
+static void flush_line(void)
+{
+	int err;
+
+	if (!fflush(stdout) && !ferror(stdout))
+		return;
+	err = errno;
+	stopped = true;
+	errmsg("live output stopped: %s; still tracing, the report is written as usual",
+	       strerror(err));
 }
 
 /* Which processes get live lines: only those under --pid; then the scope under --scope, else
@@ -56,7 +77,7 @@ static void text_suffix(const struct proc *p)
 		fputc(']', stdout);
 	}
 	fputc('\n', stdout);
-	fflush(stdout);
+	flush_line();
 }
 
 static struct json_object *json_prefix(const char *event, const struct proc *p, uint64_t ts)
@@ -76,7 +97,7 @@ static struct json_object *json_prefix(const char *event, const struct proc *p, 
 static void json_print(struct json_object *o)
 {
 	puts(json_object_to_json_string_ext(o, CT_JSON_FLAGS));
-	fflush(stdout);
+	flush_line();
 	json_object_put(o);
 }
 

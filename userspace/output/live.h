@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Live lines on stdout: aligned text for people, NDJSON for log shippers. */
+/*
+ * Live lines on stdout: aligned text for people, NDJSON for log shippers. After a failed
+ * write (a closed pipe), one line on stderr and no more live lines.
+ */
 #ifndef CIDTRACE_LIVE_H
 #define CIDTRACE_LIVE_H
 

@@ -263,3 +263,10 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	json_object_put(r);
 	return ret;
 }
+
+void report_warn_lost(const struct report_meta *m, const char *path)
+{
+	if (m->lost)
+		errmsg("%llu events lost: the trace is incomplete (trace.events.lost in '%s')",
+		       (unsigned long long)m->lost, path);
+}

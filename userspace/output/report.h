@@ -49,5 +49,10 @@ struct report_meta {
  */
 int report_write(const char *path, struct collector *c, const struct report_meta *m,
 		 struct finding_counts *counts);
+/*
+ * Loss is never silent: when m->lost, one line on stderr with the count and the report at
+ * path, -q or not (record, run and replay call it once the final report is written).
+ */
+void report_warn_lost(const struct report_meta *m, const char *path);
 
 #endif
