@@ -20,6 +20,18 @@ static const char *to_json(struct json_object *o)
 	return buf;
 }
 
+/* o as jwrite writes it */
+static const char *written(struct json_object *o)
+{
+	static char buf[4096];
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	jwrite(f, o, CT_JSON_FLAGS);
+	fclose(f);
+	json_object_put(o);
+	return buf;
+}
+
 static const char *escaped(const char *s, size_t len)
 {
 	static char buf[1024];
@@ -67,6 +79,20 @@ int main(void)
 	CHECK_STR(escaped("a\nb\x1b[31m", 8), "a\\nb\\x1b[31m");
 	CHECK_STR(escaped("t\\\t\xc2\x9b\xc3\xa9", 7), "t\\\\\\t\\xc2\\x9b\xc3\xa9");
 	CHECK_STR(escaped("\xff", 1), "\\xff");
+	/* bidi controls cannot reorder a line: each becomes \uXXXX; other text stays */
+	CHECK_STR(escaped("a\xe2\x80\xae" "b\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 19),
+		  "a\\u202eb\\u2066\\u2069\\u200e\\u200f\\u061c");
+	CHECK_STR(escaped("\xe2\x80\xaa\xe2\x80\xad\xe2\x80\x94\xe2\x81\xa5", 12),
+		  "\\u202a\\u202d\xe2\x80\x94\xe2\x81\xa5");
+
+	/* JSON: C1 and bidi controls as \u escapes (json-c leaves them raw), and read back */
+	CHECK_STR(written(jstr("x\xc2\x85\xc2\x9b[\xe2\x80\xae\xc2\xa0\xe2\x81\xa9")),
+		  "\"x\\u0085\\u009b[\\u202e\xc2\xa0\\u2069\"");
+	parsed = json_tokener_parse(written(jargv("\xc2\x80\0\xd8\x9c", 5)));
+	CHECK(parsed && !strcmp(json_object_get_string(json_object_array_get_idx(parsed, 0)),
+				"\xc2\x80") &&
+	      !strcmp(json_object_get_string(json_object_array_get_idx(parsed, 1)), "\xd8\x9c"));
+	json_object_put(parsed);
 
 	/* atomic writes replace the file, never follow a symlink, and refuse directories */
 	CHECK(mkdtemp(dir) != NULL);

@@ -129,7 +129,8 @@ static int list_cids(const struct testdir_cfg *td, bool json)
 			json_object_object_add(o, "source", jstr(source));
 			json_object_array_add(arr, o);
 		}
-		puts(json_object_to_json_string_ext(arr, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY));
+		jwrite(stdout, arr, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY);
+		putchar('\n');
 		json_object_put(arr);
 	} else if (!tab.n) {
 		puts("no vhost-vsock CIDs bound on this host");

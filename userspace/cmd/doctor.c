@@ -283,7 +283,8 @@ static int diagnose(bool json)
 		json_object_object_add(doc, "schema", jstr("cidtrace.doctor/1"));
 		json_object_object_add(doc, "recording", json_object_new_boolean(recording));
 		json_object_object_add(doc, "items", arr);
-		puts(json_object_to_json_string_ext(doc, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY));
+		jwrite(stdout, doc, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY);
+		putchar('\n');
 		json_object_put(doc);
 	} else {
 		for (int i = 0; i < d.n; i++) {

@@ -258,7 +258,8 @@ static void print_json(const struct guests *gs, uint64_t now)
 		json_object_array_add(arr, guest_json(&gs->g[i], now));
 	json_object_object_add(doc, "schema", jstr("cidtrace.guests/1"));
 	json_object_object_add(doc, "guests", arr);
-	puts(json_object_to_json_string_ext(doc, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY));
+	jwrite(stdout, doc, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY);
+	putchar('\n');
 	json_object_put(doc);
 }
 

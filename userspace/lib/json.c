@@ -50,6 +50,26 @@ struct json_object *jargv(const char *argv, size_t len)
 	return a;
 }
 
+void jwrite(FILE *f, struct json_object *o, int flags)
+{
+	size_t len, done = 0;
+	const char *s = json_object_to_json_string_length(o, flags, &len);
+
+	/* Outside strings json-c writes ASCII only: every byte >= 0xc2 is in a string. */
+	for (size_t i = 0; i < len; i++) {
+		uint32_t cp;
+		size_t n;
+
+		if ((unsigned char)s[i] < 0xc2 || !(n = utf8_hidden_control(s + i, len - i, &cp)))
+			continue;
+		fwrite(s + done, 1, i - done, f);
+		fprintf(f, "\\u%04x", cp);
+		done = i + n;
+		i = done - 1;
+	}
+	fwrite(s + done, 1, len - done, f);
+}
+
 struct json_object *jint(int64_t v)
 {
 	return json_object_new_int64(v);

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * json-c constructors for the values cidtrace emits. Every string goes through
- * utf8_sanitize, so hostile argv (invalid UTF-8, quotes, control characters) always yields
- * valid JSON.
+ * json-c constructors for the values cidtrace emits, and its one serializer. Every string
+ * goes through utf8_sanitize, so hostile argv (invalid UTF-8, quotes, control characters)
+ * always yields valid JSON.
  */
 #ifndef CIDTRACE_JSON_H
 #define CIDTRACE_JSON_H
 
 #include <json-c/json.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* Serialization flags for every document cidtrace writes. */
@@ -23,6 +24,13 @@ struct json_object *jtime(uint64_t boot_ns);
 /* A NUL-separated argv as an array of strings. */
 struct json_object *jargv(const char *argv, size_t len);
 struct json_object *jint(int64_t v);
+/*
+ * Write o as JSON (flags: CT_JSON_FLAGS, maybe with JSON_C_TO_STRING_PRETTY) to f. json-c
+ * writes C1 and bidi controls raw; here they are \u0085, \u202e escapes, so a document
+ * shown on a terminal or page cannot hide or reorder text. Every JSON cidtrace prints or
+ * writes goes through it.
+ */
+void jwrite(FILE *f, struct json_object *o, int flags);
 /* Signal name such as "SIGKILL", or "SIG<n>". */
 const char *signal_name(int sig, char *buf, size_t len);
 

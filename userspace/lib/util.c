@@ -174,6 +174,33 @@ char *utf8_sanitize(const char *s, size_t len, size_t *out_len)
 	return out;
 }
 
+size_t utf8_hidden_control(const char *s, size_t avail, uint32_t *cp)
+{
+	const unsigned char *u = (const unsigned char *)s;
+
+	if (avail >= 2 && u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f) {
+		*cp = u[1]; /* C1: U+0080..U+009F */
+		return 2;
+	}
+	if (avail >= 2 && u[0] == 0xd8 && u[1] == 0x9c) {
+		*cp = 0x061c; /* ARABIC LETTER MARK */
+		return 2;
+	}
+	if (avail < 3 || u[0] != 0xe2)
+		return 0;
+	/* U+200E, U+200F (LRM, RLM), U+202A..U+202E (embeddings, overrides) */
+	if (u[1] == 0x80 && (u[2] == 0x8e || u[2] == 0x8f || (u[2] >= 0xaa && u[2] <= 0xae))) {
+		*cp = 0x2000 | (u[2] & 0x3f);
+		return 3;
+	}
+	/* U+2066..U+2069 (isolates) */
+	if (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9) {
+		*cp = 0x2040 | (u[2] & 0x3f);
+		return 3;
+	}
+	return 0;
+}
+
 void fput_escaped(FILE *f, const char *s, size_t len)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -181,7 +208,14 @@ void fput_escaped(FILE *f, const char *s, size_t len)
 	for (size_t i = 0; i < len;) {
 		size_t n = utf8_seq_len(u + i, len - i);
 		unsigned char c = u[i];
+		uint32_t cp;
 
+		/* a bidi control (C1 ones are \xNN below): \u202e, never the raw character */
+		if (n > 1 && utf8_hidden_control(s + i, n, &cp) && cp > 0xff) {
+			fprintf(f, "\\u%04x", cp);
+			i += n;
+			continue;
+		}
 		if (n > 1 && !(n == 2 && c == 0xc2 && u[i + 1] < 0xa0)) { /* not a C1 control */
 			fwrite(u + i, 1, n, f);
 			i += n;

@@ -55,9 +55,16 @@ void fmt_rfc3339(char *buf, size_t len, uint64_t boot_ns);
 char *utf8_sanitize(const char *s, size_t len, size_t *out_len);
 
 /*
+ * If s starts with a C1 control (U+0080..U+009F) or a bidirectional control (U+061C, U+200E,
+ * U+200F, U+202A..U+202E, U+2066..U+2069), which can hide or visually reorder text: its
+ * length (2 or 3 bytes) and its code point in *cp. Else 0.
+ */
+size_t utf8_hidden_control(const char *s, size_t avail, uint32_t *cp);
+
+/*
  * Write s (len bytes) for a terminal: control characters, C1 controls, invalid UTF-8 and
- * backslashes are escaped as \n, \t, \xNN or \\, so hostile argv cannot move the cursor, forge
- * lines or inject escape sequences.
+ * backslashes are escaped as \n, \t, \xNN or \\, bidi controls as \u202e, so hostile argv
+ * cannot move the cursor, forge lines, inject escape sequences or reorder a line.
  */
 void fput_escaped(FILE *f, const char *s, size_t len);
 /* s escaped as fput_escaped writes it, in a malloc'ed string. */

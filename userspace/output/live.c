@@ -96,7 +96,8 @@ static struct json_object *json_prefix(const char *event, const struct proc *p, 
 
 static void json_print(struct json_object *o)
 {
-	puts(json_object_to_json_string_ext(o, CT_JSON_FLAGS));
+	jwrite(stdout, o, CT_JSON_FLAGS);
+	putchar('\n');
 	flush_line();
 	json_object_put(o);
 }

@@ -554,6 +554,6 @@ const char *rel(struct render_ctx *c, struct json_object *o, const char *key)
 
 void render_json(FILE *f, const struct report *r)
 {
-	fputs(json_object_to_json_string_ext(r->root, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY), f);
+	jwrite(f, r->root, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY);
 	fputc('\n', f);
 }

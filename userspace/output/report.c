@@ -220,9 +220,9 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	uint64_t t0 = now_boot_ns();
 	struct utsname u;
 	char hostname[256] = "";
-	const char *text;
-	char *buf;
-	size_t nprocs, len;
+	char *buf = NULL;
+	size_t nprocs, len = 0;
+	FILE *f;
 	int ret;
 
 	collector_refresh(c);
@@ -251,10 +251,10 @@ int report_write(const char *path, struct collector *c, const struct report_meta
 	if (counts)
 		count_findings(findings, counts);
 
-	text = json_object_to_json_string_length(r, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY, &len);
-	buf = xmalloc(len + 1);
-	memcpy(buf, text, len);
-	buf[len++] = '\n';
+	f = xopen_memstream(&buf, &len);
+	jwrite(f, r, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY);
+	fputc('\n', f);
+	fclose(f);
 	ret = atomic_write(path, buf, len);
 	free(buf);
 	if (!ret && m->verbose && m->ended_ns)
