@@ -78,7 +78,11 @@ static struct vsock_bpf *load_precise(struct vsock_hooks *t, bool kprobe)
 	return skel;
 }
 
-/* Classic tracepoints are found through tracefs, which may not be mounted. */
+/*
+ * Classic tracepoints are found through tracefs, which may not be mounted. A tracefs mounted
+ * here stays mounted at exit: another cidtrace, perf or bpftrace may be using it by then,
+ * and nothing tells.
+ */
 static bool ensure_tracefs(struct vsock_hooks *t)
 {
 	if (!access(TRACEFS "/events", F_OK))
@@ -87,7 +91,6 @@ static bool ensure_tracefs(struct vsock_hooks *t)
 		errmsg("cannot mount tracefs at " TRACEFS ": %s", strerror(errno));
 		return false;
 	}
-	t->mounted_tracefs = true;
 	if (t->verbose)
 		errmsg("mounted tracefs at " TRACEFS " for the syscall tracepoints");
 	return true;
@@ -281,9 +284,6 @@ void vsock_hooks_stop(struct vsock_hooks *t)
 	t->vsock_iter = NULL;
 	t->vsock_precise = NULL;
 	t->vsock_tp = NULL;
-	if (t->mounted_tracefs)
-		umount2(TRACEFS, MNT_DETACH);
-	t->mounted_tracefs = false;
 }
 
 const char *vsock_files_now(void (*fn)(const struct ct_vsock_event *e, void *arg), void *arg)

@@ -25,7 +25,6 @@ struct vsock_hooks {
 	struct vsock_tp_bpf *vsock_tp;
 	struct vsock_iter_bpf *vsock_iter;
 	struct bpf_link *vsock_iter_link;
-	bool mounted_tracefs;
 };
 
 enum vsock_presence {
