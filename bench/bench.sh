@@ -26,8 +26,10 @@
 #   BENCH_SCAN_SECONDS=20     length of one such window
 #   BENCH_SCAN_PROCS=2000     fd-holder processes ...
 #   BENCH_SCAN_FDS=50         ... and extra open fds each
-#   BENCH_ONLY=               any of syscall,kvm,vm,uffd (or uffd-copy,uffd-lat,uffd-scan): run
-#                             only those sections (vm: the in-VM part; uffd: all three uffd ones)
+#   BENCH_SIGFLOOD_N=200000   blocked, sigwait-collected SIGUSR1 the signal flood sends itself
+#   BENCH_ONLY=               any of syscall,kvm,vm,uffd (or uffd-copy,uffd-lat,uffd-scan),
+#                             sigflood: run only those sections (vm: the in-VM part; uffd: all
+#                             three uffd ones)
 #   BENCH_KEEP=0              1: keep the temp dir (tracer logs, reports)
 #
 # Exit status is 0 whenever everything could be measured, whether or not targets are met:
@@ -55,6 +57,9 @@ readonly TARGET_LOST_S=1
 readonly SPIN_WINDOW_S=3
 readonly TARGET_SPIN_EXTRA_S=1
 readonly TARGET_SCAN_PCT=1
+# An unprivileged user flooding itself with signals that never act (blocked, collected with
+# sigwait) may grow cidtrace's peak RSS by this much, and must not make it lose events.
+readonly TARGET_FLOOD_KB=$((8 * 1024))
 # cidtrace -v, on its final report write; the groups are bytes, processes, milliseconds.
 readonly WRITTEN_RE='cidtrace: report written: ([0-9]+) bytes, ([0-9]+) processes, ([0-9.]+) ms'
 # The bpftrace counterpart of cidtrace's exec and exit hooks, kept as small as bpftrace allows.
@@ -84,6 +89,7 @@ SCAN_REPEAT=${BENCH_SCAN_REPEAT:-2}
 SCAN_SECONDS=${BENCH_SCAN_SECONDS:-20}
 SCAN_PROCS=${BENCH_SCAN_PROCS:-2000}
 SCAN_FDS=${BENCH_SCAN_FDS:-50}
+SF_N=${BENCH_SIGFLOOD_N:-200000}
 ONLY=${BENCH_ONLY:-}
 # Tracepoint programs attached through a perf event can cost more on the CPU the event was
 # opened on, CPU 0 for libbpf and bpftrace: bpftrace's ioctl script costs about twice as much
@@ -102,15 +108,16 @@ die() {
 
 [[ $# -eq 1 ]] || die "usage: $0 CIDTRACE_BINARY"
 for v in N REPEAT READY_REPEAT SYSCALL_REPEAT KVM_REPEAT VM_REPEAT UFFD_REPEAT UFFD_MIB \
-	LAT_REPEAT SCAN_REPEAT SCAN_SECONDS SCAN_PROCS SCAN_FDS; do
+	LAT_REPEAT SCAN_REPEAT SCAN_SECONDS SCAN_PROCS SCAN_FDS SF_N; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ $PIN_CPU =~ ^[0-9]+$ ]] || die "BENCH_CPU must be a CPU number, got '$PIN_CPU'"
 [[ $KVM_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KVM_SECONDS must be a number, got '$KVM_SECONDS'"
 [[ -z $LAT_NICE || $LAT_NICE =~ ^-?[0-9]+$ ]] || die "BENCH_LAT_NICE must be a nice value or empty"
 for s in ${ONLY//,/ }; do
-	[[ $s =~ ^(syscall|kvm|vm|uffd|uffd-copy|uffd-lat|uffd-scan)$ ]] ||
-		die "BENCH_ONLY takes syscall, kvm, vm, uffd, uffd-copy, uffd-lat and uffd-scan; got '$s'"
+	[[ $s =~ ^(syscall|kvm|vm|uffd|uffd-copy|uffd-lat|uffd-scan|sigflood)$ ]] ||
+		die "BENCH_ONLY takes syscall, kvm, vm, uffd, uffd-copy, uffd-lat, uffd-scan and" \
+			"sigflood; got '$s'"
 done
 [[ -x $1 ]] || die "$1: not an executable (build it first: make)"
 CIDTRACE=$(realpath "$1")
@@ -1157,6 +1164,122 @@ uffd_notes() {
 	fi
 }
 
+# ---- signal flood (function) ------------------------------------------------------------
+
+# What the flood section measured; n/a until it has.
+sf_base_s=n/a sf_ct_s=n/a sf_growth=n/a sf_before=n/a sf_after=n/a sf_lost=n/a sf_listed=n/a
+sf_recv=n/a sf_bytes=n/a
+
+# sf_hwm PID: VmHWM of PID in kB.
+sf_hwm() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# sf_flood: the flooder as uid 65534; prints its "sigflood: ..." line.
+sf_flood() {
+	setpriv --reuid 65534 --regid 65534 --clear-groups "$TMP/sigflood/sigflood" -n "$SF_N"
+}
+
+sigflood_section() {
+	local d="$TMP/sigflood" out pid end
+
+	echo "Signal flood: uid 65534 sends itself $SF_N SIGUSR1 (default action: terminate)," \
+		"blocked, each collected"
+	echo "  with sigwait(), and exits 0; cidtrace's VmHWM growth over the flood (reset with" \
+		"clear_refs before it)"
+	if ! command -v setpriv >/dev/null; then
+		echo "  skipped: no setpriv (apt-get install util-linux)"
+		echo
+		return
+	fi
+	# uid 65534 must reach the flooder: $TMP is 0700 (mktemp -d)
+	mkdir -p "$d"
+	chmod 711 "$TMP"
+	chmod 755 "$d"
+	if ! gcc -O2 -std=gnu11 -D_GNU_SOURCE -o "$d/sigflood" "$HERE/../tests/fixtures/sigflood.c" \
+		2>>"$TMP/fixtures.err"; then
+		echo "  skipped: the sigflood fixture does not build"
+		show_log "$TMP/fixtures.err"
+		BROKEN=1
+		echo
+		return
+	fi
+	if ! out=$(sf_flood); then
+		echo "  BROKEN: the untraced flood failed: $out"
+		BROKEN=1
+		echo
+		return
+	fi
+	sf_base_s=$(kv elapsed_s "$out")
+	echo "  untraced  $sf_base_s s"
+	# --scope keeps the flooder in the report, so its fatal signals can be counted
+	if ! ct_start "$TMP/sf.ready" "$TMP/sf.log" -q -o "$TMP/sf.json" --checkpoint 0.2 \
+		--scope "$d"; then
+		echo "  BROKEN: cidtrace did not get ready"
+		show_log "$TMP/sf.log.err"
+		BROKEN=1
+		ct_stop || true
+		echo
+		return
+	fi
+	# The start-up peak (libbpf parsing BTF) is far above the steady state and would hide
+	# the growth: reset VmHWM to the current RSS (proc(5), clear_refs 5).
+	echo 5 >"/proc/$CT_PID/clear_refs"
+	sf_before=$(sf_hwm "$CT_PID")
+	if ! out=$(sf_flood); then
+		echo "  BROKEN: the traced flood failed: $out"
+		BROKEN=1
+	fi
+	sf_ct_s=$(kv elapsed_s "$out")
+	pid=$(kv pid "$out")
+	# Its exit comes after all of its signals in the ring buffer: once a checkpoint has it,
+	# cidtrace has handled the whole flood. A tracer that lost the exit never shows it.
+	end=$(($(now_us) + 60 * 1000000))
+	until jq -e --argjson p "${pid:-0}" '.processes[] | select(.pid == $p) | .exited_at' \
+		"$TMP/sf.json" >/dev/null 2>&1; do
+		if (($(now_us) >= end)); then
+			echo "  the flooder's exit is in no checkpoint after 60 s (lost?)"
+			break
+		fi
+		sleep 0.1
+	done
+	sf_after=$(sf_hwm "$CT_PID" 2>/dev/null || true)
+	if ! ct_stop; then
+		echo "  cidtrace did not exit 0 after SIGTERM"
+		show_log "$TMP/sf.log.err"
+		BROKEN=1
+	fi
+	if ! jq -e .trace.final "$TMP/sf.json" >/dev/null 2>&1; then
+		echo "  BROKEN: no final report"
+		BROKEN=1
+		echo
+		return
+	fi
+	[[ -z $sf_before || -z $sf_after ]] || sf_growth=$((sf_after - sf_before))
+	sf_lost=$(jq .trace.events.lost "$TMP/sf.json")
+	sf_recv=$(jq .trace.events.received "$TMP/sf.json")
+	sf_bytes=$(stat -c %s "$TMP/sf.json")
+	sf_listed=$(jq --argjson p "${pid:-0}" \
+		'[.processes[] | select(.pid == $p) | .fatal_signals_total // (.fatal_signals | length)] | add // 0' \
+		"$TMP/sf.json")
+	echo "  traced    $sf_ct_s s   VmHWM $sf_before -> $sf_after kB   events received" \
+		"$sf_recv, lost $sf_lost   fatal signals for the flooder: $sf_listed" \
+		"  report $sf_bytes B"
+	echo
+}
+
+sigflood_rows() {
+	row "signal flood: RSS growth (VmHWM)" "-" "$(with "$sf_growth" " kB")" \
+		"${sf_before:-n/a}->${sf_after:-n/a}" "<= $((TARGET_FLOOD_KB / 1024)) MB" \
+		"$(verdict "$sf_growth" $TARGET_FLOOD_KB)"
+	row "signal flood: events lost" "-" "$sf_lost" "-" "0" "$(verdict "$sf_lost" 0)"
+	row "signal flood: fatal signals listed" "-" "$sf_listed" "-" "0" \
+		"$(verdict "$sf_listed" 0)"
+	row "signal flood: time, s (vs untraced)" "$sf_base_s" "$sf_ct_s" \
+		"$(pct "$(calc 1 "($sf_ct_s / $sf_base_s - 1) * 100")")" "-" "info"
+	row "signal flood: final report size" "-" "$(with "$sf_bytes" " B")" "-" "-" "info"
+}
+
 # ---- only the sections BENCH_ONLY names --------------------------------------------------
 
 if [[ -n $ONLY ]]; then
@@ -1170,6 +1293,9 @@ if [[ -n $ONLY ]]; then
 		vm_section
 	fi
 	uffd_sections
+	if want sigflood; then
+		sigflood_section
+	fi
 	summary_header "Summary (syscalls, KVM: best run of each mode; uffd: medians)"
 	if want syscall; then
 		syscall_rows | tee "$TMP/rows"
@@ -1185,6 +1311,9 @@ if [[ -n $ONLY ]]; then
 		kvm_rows
 	fi
 	uffd_rows
+	if want sigflood; then
+		sigflood_rows
+	fi
 	if ((VM_OK)); then
 		cat "$TMP/vm-rows"
 	fi
@@ -1395,6 +1524,7 @@ fi
 syscall_section
 kvm_section
 uffd_sections
+sigflood_section
 if [[ $VM == 1 ]]; then
 	vm_section
 fi
@@ -1451,6 +1581,7 @@ fi
 syscall_rows
 kvm_rows
 uffd_rows
+sigflood_rows
 if ((VM_OK)); then
 	echo
 	cat "$TMP/vm-rows"

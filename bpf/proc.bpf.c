@@ -202,10 +202,43 @@ static __always_inline int on_exit(struct task_struct *task)
 	return 0;
 }
 
+/* Does the task block sig (1..64)? sigset_t is one 64-bit word on 64-bit kernels. */
+static __always_inline bool sig_blocked(struct task_struct *task, int sig)
+{
+	__u64 bit = 1ull << ((sig - 1) & 63);
+
+	return (BPF_CORE_READ(task, blocked.sig[0]) | BPF_CORE_READ(task, real_blocked.sig[0])) &
+	       bit;
+}
+
 /*
- * __send_signal_locked() -> trace_signal_generate(sig, info, task, group, result) in the
- * sender's context, so current is the sender. Only signals that will kill the target are
- * kept: SIGKILL, or a default-fatal signal the target has not caught or ignored.
+ * kill(2), tgkill(2), a fault, the kernel's own senders -> send_signal_locked() ->
+ * __send_signal_locked() -> prepare_signal(), legacy_queue(), complete_signal() ->
+ * trace_signal_generate(sig, info, task, group, result), in the sender's context, so current
+ * is the sender. Only a signal that will act on the target and kill it is kept:
+ *
+ * - SIGKILL, which cannot be blocked, caught or ignored (nor can SIGSTOP, which stops);
+ * - a signal whose default action terminates, while the target's handler is SIG_DFL (not
+ *   caught, not SIG_IGN: sighand->action[sig - 1]) and the target does not block it. Blocked
+ *   means in task->blocked or task->real_blocked: while a task sleeps in sigtimedwait(),
+ *   blocked is its mask minus the waited set and real_blocked its real mask, which is what
+ *   complete_signal() asks before it takes the group down. A fault's signal is unblocked and
+ *   reset to SIG_DFL by force_sig_info_to_task() before it gets here.
+ *
+ * A signal that is blocked, ignored or caught never kills, and any user can generate one
+ * without end: a blocked SIGUSR1 collected with sigwait() in a loop would otherwise be a
+ * record each time, for a process that exits 0.
+ *
+ * Why here and not at delivery: get_signal() -> trace_signal_deliver() runs in the dying
+ * task after complete_signal() has turned a fatal signal into a group-wide SIGKILL without
+ * siginfo, so the sender is gone there, and the exit status names only the signal.
+ *
+ * What this cannot see, since the kernel decides it later: a thread-group signal is judged by
+ * the thread it names (for kill(2), the leader), though another thread of the process that
+ * does not block it may take it; and a signal blocked now may be unblocked later. Either one
+ * kills without being listed here; the exit record still names the signal (exit.signal). A
+ * ptraced target's signals go to its tracer, which may suppress each: the collector keeps the
+ * first few per process and counts the rest.
  */
 static __always_inline int on_signal(int sig, struct task_struct *task, int result)
 {
@@ -221,7 +254,7 @@ static __always_inline int on_signal(int sig, struct task_struct *task, int resu
 		if (sig < 32 && !(SIG_DEFAULT_FATAL_MASK & (1u << sig)))
 			return 0;
 		handler = BPF_CORE_READ(task, sighand, action[(sig - 1) & 63].sa.sa_handler);
-		if (handler != SIG_DFL)
+		if (handler != SIG_DFL || sig_blocked(task, sig))
 			return 0;
 	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

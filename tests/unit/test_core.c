@@ -2,13 +2,14 @@
 /*
  * The core as a state machine: synthetic ring records, fake sources and a fake clock, no
  * kernel and no /proc. A uffd guest loses its pager, spins, stalls and is resolved; a pid is
- * reused by a new process.
+ * reused by a new process; a process gets more fatal signals than are kept.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "collector.h"
+#include "report_proc.h"
 #include "report_uffd.h"
 #include "uffd.h"
 
@@ -254,10 +255,44 @@ static void test_pid_reuse(void)
 	free(x);
 }
 
+static void test_signal_cap(void)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE };
+	struct json_object *arr;
+	struct collector c;
+	struct proc *p;
+
+	collector_init(&c, &cfg);
+	fork_proc(&c, 600, SEC);
+	for (uint32_t i = 0; i < 1000; i++) {
+		struct ct_signal_event e = { .hdr = hdr(CT_EV_SIGNAL, 600, 2 * SEC + i),
+					     .signal = 1 + i % 31,
+					     .sender_pid = 700 };
+
+		snprintf(e.sender_comm, sizeof(e.sender_comm), "sender%u", i);
+		feed(&c, &e, sizeof(e));
+	}
+	p = pt_find(&c.pt, 600, 600 * 1000);
+	CHECK(p && p->nsigs == PROC_SIGS_MAX && p->sigs_total == 1000 && p->keep);
+	/* the first ones are kept, in order */
+	for (uint32_t i = 0; p && i < p->nsigs; i++)
+		CHECK(p->sigs[i].at_ns == 2 * SEC + i && p->sigs[i].signal == 1 + i &&
+		      p->sigs[i].sender_pid == 700);
+	CHECK_STR(p ? p->sigs[PROC_SIGS_MAX - 1].sender_comm : NULL, "sender7");
+	arr = p ? fatal_signals_json(p, UINT64_MAX) : NULL;
+	CHECK(arr && json_object_array_length(arr) == PROC_SIGS_MAX);
+	json_object_put(arr);
+	/* the exit still comes through */
+	exit_proc(&c, 600, 3 * SEC, 9);
+	CHECK(p && p->exited && p->exit_status == 9);
+	collector_free(&c);
+}
+
 int main(void)
 {
 	test_uffd_transitions();
 	test_uffd_unregistered_is_not_lost();
 	test_pid_reuse();
+	test_signal_cap();
 	return check_done("test_core");
 }

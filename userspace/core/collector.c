@@ -192,12 +192,20 @@ static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
 	pt_maybe_free(&c->pt, p);
 }
 
+/*
+ * Only the first PROC_SIGS_MAX signals are kept and told, the rest counted: the hook lets
+ * through only signals that will kill, but a ptraced process's tracer can suppress each one,
+ * and a process must not make cidtrace's memory, report or live output grow without bound.
+ */
 static void on_fatal_signal(struct collector *c, const struct ct_signal_event *e)
 {
 	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
 	struct fatal_signal *s;
 
 	if (!p)
+		return;
+	p->sigs_total++;
+	if (p->nsigs >= PROC_SIGS_MAX)
 		return;
 	s = xreallocarray(p->sigs, p->nsigs + 1, sizeof(*s));
 	p->sigs = s;

@@ -13,6 +13,9 @@
 #include "cidtrace_events.h"
 #include "vocab.h"
 
+/* Fatal signals kept per process: the first ones; the rest are only counted (sigs_total). */
+#define PROC_SIGS_MAX 8
+
 struct fatal_signal {
 	uint64_t at_ns;
 	uint32_t signal;
@@ -39,8 +42,9 @@ struct proc {
 
 	uint64_t exit_ns;
 	uint32_t exit_status; /* wait(2) status */
-	struct fatal_signal *sigs;
+	struct fatal_signal *sigs; /* the first nsigs, at most PROC_SIGS_MAX */
 	uint32_t nsigs;
+	uint64_t sigs_total; /* every fatal signal received, kept or not */
 
 	bool argv_truncated;
 	bool seeded; /* alive before tracing began: started_at is unknown to the trace */

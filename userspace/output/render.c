@@ -72,7 +72,8 @@ static const struct field process_f[] = {
 	F("argv", T_STRS), F("argv_truncated", T_BOOL), F("cwd", T_STR), F("test_dir", T_STR),
 	F("role", T_STR), F("in_scope", T_BOOL), F("original_ppid", T_INTN),
 	F("orphaned", T_BOOL), F("started_at", T_TIME), F("exited_at", T_TIME),
-	SUB("exit", T_OBJN, exit_f), SUB("fatal_signals", T_ARR, signal_f), END
+	SUB("exit", T_OBJN, exit_f), SUB("fatal_signals", T_ARR, signal_f),
+	F("fatal_signals_total", T_INT), END
 };
 static const struct field ref_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR), END

@@ -42,6 +42,7 @@ static struct json_object *process_json(const struct proc *p)
 	add(o, "exited_at", p->exited ? jtime(p->exit_ns) : NULL);
 	add(o, "exit", exit_json(p));
 	add(o, "fatal_signals", fatal_signals_json(p, UINT64_MAX));
+	add(o, "fatal_signals_total", jint(p->sigs_total));
 	return o;
 }
 

@@ -14,7 +14,7 @@ struct json_object *proc_ref_json(const struct proc *p);
 struct json_object *proc_json_brief(const struct proc *p);
 /* {code, signal, core_dumped}, or NULL while it lives. */
 struct json_object *exit_json(const struct proc *p);
-/* A process's fatal_signals[], those received up to until_ns. */
+/* A process's fatal_signals[]: those kept (the first PROC_SIGS_MAX) received up to until_ns. */
 struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
 
 #endif
