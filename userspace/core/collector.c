@@ -44,7 +44,8 @@ static void classify(struct collector *c, struct proc *p)
 {
 	char dir[PATH_MAX];
 
-	if (testdir_from_argv(&c->cfg.td, p->argv, p->argv_len, dir, sizeof(dir)) ||
+	if (testdir_from_argv(&c->cfg.td, p->argv, p->argv_len, p->argv_truncated, dir,
+			      sizeof(dir)) ||
 	    testdir_from_path(&c->cfg.td, p->cwd, dir, sizeof(dir)))
 		set_str(&p->test_dir, dir);
 	else
@@ -53,7 +54,8 @@ static void classify(struct collector *c, struct proc *p)
 	/* cidtrace names the scope in its own argv; that does not put it in scope */
 	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)c->cfg.self_pid;
 	     i++)
-		p->in_scope = refs_dir(p->argv, p->argv_len, p->cwd, c->cfg.scopes[i]);
+		p->in_scope =
+			refs_dir(p->argv, p->argv_len, p->argv_truncated, p->cwd, c->cfg.scopes[i]);
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
 			p->role = ROLE_VMM;

@@ -20,7 +20,8 @@
 static bool still_in_scope(const struct collector *c, uint32_t pid)
 {
 	char argv[8192], cwd[PATH_MAX], link[64];
-	size_t len = read_proc(pid, "cmdline", argv, sizeof(argv));
+	bool truncated;
+	size_t len = read_proc_raw(pid, "cmdline", argv, sizeof(argv), &truncated);
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
@@ -29,7 +30,7 @@ static bool still_in_scope(const struct collector *c, uint32_t pid)
 	while (len && argv[len - 1] == '\0')
 		len--;
 	for (int i = 0; i < c->cfg.nscopes; i++)
-		if (refs_dir(argv, len, n > 0 ? cwd : NULL, c->cfg.scopes[i]))
+		if (refs_dir(argv, len, truncated, n > 0 ? cwd : NULL, c->cfg.scopes[i]))
 			return true;
 	return false;
 }
