@@ -235,7 +235,7 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 			o->verbose = true;
 			break;
 		case OPT_SCOPE:
-			err = add_dir(cfg->scopes, &cfg->nscopes, MAX_LIST, optarg, "--scope");
+			err = opt_scope(cfg, optarg);
 			break;
 		case OPT_VMM_COMM:
 			err = opt_vmm_comm(cfg, optarg);
