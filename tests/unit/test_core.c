@@ -254,10 +254,65 @@ static void test_pid_reuse(void)
 	free(x);
 }
 
+/* An exec of comm with argv "comm\0arg" in cwd /, by pid (child of ppid). */
+static void exec_proc(struct collector *c, uint32_t pid, uint32_t ppid, const char *comm,
+		      const char *arg, uint64_t ts, uint32_t flags)
+{
+	struct ct_exec_event *x = calloc(1, sizeof(*x));
+	int n;
+
+	x->hdr = hdr(CT_EV_EXEC, pid, ts);
+	x->hdr.ppid = ppid;
+	snprintf(x->hdr.comm, sizeof(x->hdr.comm), "%s", comm);
+	snprintf(x->filename, sizeof(x->filename), "/bin/%s", comm);
+	x->cwd_off = CT_PATH_MAX - 2;
+	strcpy(x->cwd + CT_PATH_MAX - 2, "/");
+	n = snprintf(x->argv, sizeof(x->argv), "%s%c%s", comm, '\0', arg);
+	x->argv_len = n + 1;
+	x->flags = flags;
+	feed(c, x, CT_EXEC_FIXED_LEN + x->argv_len);
+	free(x);
+}
+
+static void fork_child(struct collector *c, uint32_t pid, uint32_t ppid, const char *comm,
+		       uint64_t ts)
+{
+	struct ct_fork_event e = { hdr(CT_EV_FORK, pid, ts) };
+
+	e.hdr.ppid = ppid;
+	snprintf(e.hdr.comm, sizeof(e.hdr.comm), "%s", comm);
+	feed(c, &e, sizeof(e));
+}
+
+/* A forked child has its parent's role only until it execs something else. */
+static void test_exec_resets_role(void)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE };
+	const char *vmm = "firecracker";
+	struct collector c;
+	struct proc *p;
+
+	cfg.vmm_comms[cfg.nvmm_comms++] = vmm;
+	collector_init(&c, &cfg);
+	exec_proc(&c, 300, 1, "firecracker", "--api-sock=/ci/T/001/s", SEC, 0);
+	p = pt_find_live(&c.pt, 300);
+	CHECK(p && p->role == ROLE_VMM);
+	fork_child(&c, 301, 300, "firecracker", 2 * SEC);
+	p = pt_find_live(&c.pt, 301);
+	CHECK(p && p->role == ROLE_VMM); /* a copy of the VMM until it execs */
+	exec_proc(&c, 301, 300, "sleep", "300", 3 * SEC, 0);
+	CHECK(p->role == ROLE_NONE);
+	/* a VMM that execs a VMM again stays one */
+	exec_proc(&c, 300, 1, "firecracker", "--api-sock=/ci/T/001/s", 4 * SEC, 0);
+	CHECK(pt_find_live(&c.pt, 300)->role == ROLE_VMM);
+	collector_free(&c);
+}
+
 int main(void)
 {
 	test_uffd_transitions();
 	test_uffd_unregistered_is_not_lost();
 	test_pid_reuse();
+	test_exec_resets_role();
 	return check_done("test_core");
 }

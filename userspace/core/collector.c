@@ -39,7 +39,10 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? xstrdup(src) : NULL;
 }
 
-/* test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. */
+/*
+ * test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. A
+ * role only ever grows here: an exec resets it first (on_proc_exec).
+ */
 static void classify(struct collector *c, struct proc *p)
 {
 	char dir[PATH_MAX];
@@ -158,6 +161,12 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	filename[CT_PATH_MAX] = '\0';
 	set_exe(p, filename);
 	set_argv(p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
+	/*
+	 * A new image: the role a fork copied from the parent, or the old image earned, goes (a
+	 * VMM's helper that execs `sleep` is no VMM). The comm gives VMMs back; a pager that kept
+	 * its userfaultfd across the exec stays one; an owner's memory went with its old image.
+	 */
+	p->role = uffd_holds_as_handler(c, p) ? ROLE_PAGER : ROLE_NONE;
 	classify(c, p);
 	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
