@@ -5,6 +5,7 @@
  * and every option but record's --duration and run's --reap, --reap-grace and CMD.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
@@ -19,6 +20,7 @@
 
 #include "collector.h"
 #include "commands.h"
+#include "jobcg.h"
 #include "live.h"
 #include "metrics.h"
 #include "options.h"
@@ -322,16 +324,44 @@ static int check_writable(const char *path, const char *what)
 	return EXIT_OK;
 }
 
-static pid_t start_command(char **command, const sigset_t *blocked)
+/*
+ * Fork the command; it waits until it is in the job cgroup (cg, NULL: none), then execs.
+ * *entered: it is. Returns its pid, or -1 with errno.
+ */
+static pid_t start_command(char **command, const sigset_t *blocked, struct job_cgroup *cg,
+			   bool *entered)
 {
-	pid_t pid = fork();
+	int go[2], err;
+	pid_t pid;
+	char byte;
 
-	if (pid != 0)
-		return pid;
-	sigprocmask(SIG_UNBLOCK, blocked, NULL);
-	execvp(command[0], command);
-	errmsg("cannot run '%s': %s", command[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	*entered = false;
+	if (pipe2(go, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		err = errno;
+		close(go[0]);
+		close(go[1]);
+		errno = err;
+		return -1;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &byte, 1) != 1)
+			_exit(127); /* cidtrace died first */
+		sigprocmask(SIG_UNBLOCK, blocked, NULL);
+		execvp(command[0], command);
+		errmsg("cannot run '%s': %s", command[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(go[0]);
+	*entered = cg && jobcg_enter(cg, pid) == 0;
+	if (write(go[1], "g", 1) != 1) {
+		/* the child is gone already: its SIGCHLD ends the trace */
+	}
+	close(go[1]);
+	return pid;
 }
 
 static int status_to_exit(int status)
@@ -347,11 +377,44 @@ struct session {
 	struct options *o;
 	struct collector c;
 	struct tracer t;
+	struct job_cgroup cg; /* `run`'s, once made */
 	struct report_meta meta;
 	struct finding_counts counts; /* in the report last written */
 	bool report_failed;
 	bool metrics_failed;
 };
+
+/*
+ * `run`: the command in a cgroup of its own, so that whatever it starts is told from what
+ * others start on the host; where no cgroup can be made, the job is the command and its
+ * descendants (trace.job.identity says which). Returns the command's pid, or -1 with errno.
+ */
+static pid_t start_job(struct session *s, const sigset_t *blocked)
+{
+	const char *why = NULL;
+	bool cgroup = false;
+	pid_t pid;
+	int err, fork_err;
+
+	err = jobcg_create(&s->cg, &why);
+	if (!err)
+		tracer_set_job_cgroup(&s->t, s->cg.id);
+	else if (s->o->verbose)
+		errmsg("job identity by ancestry: %s: %s", why, strerror(-err));
+	pid = start_command(s->o->command, blocked, err ? NULL : &s->cg, &cgroup);
+	fork_err = errno;
+	if (!err && !cgroup) {
+		if (s->o->verbose)
+			errmsg("job identity by ancestry: cannot move the command into %s",
+			       s->cg.dir);
+		tracer_set_job_cgroup(&s->t, 0);
+		jobcg_remove(&s->cg);
+	}
+	if (pid > 0)
+		tracer_job(&s->t, pid, cgroup ? s->cg.path : NULL);
+	errno = fork_err;
+	return pid;
+}
 
 static void write_report(struct session *s)
 {
@@ -457,8 +520,7 @@ static int trace(struct options *o)
 		deadline = s.meta.started_ns + (uint64_t)(o->duration * 1e9);
 	next_checkpoint = o->checkpoint ? s.meta.started_ns + (uint64_t)(o->checkpoint * 1e9) : 0;
 	if (o->run && !stopping) {
-		s.c.cfg.job_pid = child = start_command(o->command, &mask);
-		tracer_job(&s.t, child);
+		child = start_job(&s, &mask);
 		if (child < 0) {
 			errmsg("fork: %s", strerror(errno));
 			exit_code = EXIT_RUNTIME;
@@ -507,6 +569,9 @@ static int trace(struct options *o)
 		/* the exits and signals of what was reaped */
 		tracer_consume(&s.t);
 	}
+	/* what the job leaked and --reap left goes back to cidtrace's own cgroup */
+	if ((ret = jobcg_remove(&s.cg)))
+		errmsg("cannot remove the job cgroup %s: %s", s.cg.dir, strerror(-ret));
 	write_report(&s);
 	if (s.report_failed && exit_code == EXIT_OK)
 		exit_code = EXIT_RUNTIME;
