@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # `run`'s job: only what the command started is its vmm_leak or a --reap target; roles after
-# exec; a truncated argv; --scope validation.
+# exec; a truncated argv; --scope validation; who the command runs as.
 
 load helper
 bats_require_minimum_version 1.5.0
@@ -176,4 +176,41 @@ job_script() {
 	ln -s "$D" "$T/link"
 	(cd "$T" && ct_run --scope link/. -- true)
 	rq --arg d "$D" '.trace.scope == [$d]'
+}
+
+@test "under sudo, CMD runs as SUDO_UID and SUDO_GID with no capabilities; --as-root keeps root" {
+	sudo_env=(env SUDO_UID=65534 SUDO_GID=65534 SUDO_USER=nobody)
+	run "${sudo_env[@]}" "$CIDTRACE" run -q -o "$R" -- \
+		sh -c 'id -u; id -G; grep -E "^Cap(Eff|Prm|Amb):" /proc/self/status; echo "$USER"'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 65534 ]
+	[ "${lines[1]}" = 65534 ]
+	[ "${lines[2]}" = "CapPrm:	0000000000000000" ]
+	[ "${lines[3]}" = "CapEff:	0000000000000000" ]
+	[ "${lines[4]}" = "CapAmb:	0000000000000000" ]
+	[ "${lines[5]}" = nobody ]
+	rq '.trace.job.pid > 0'
+	run "${sudo_env[@]}" "$CIDTRACE" run -q -o "$R" --as-root -- id -u
+	[ "$status" -eq 0 ]
+	[ "$output" = 0 ]
+	# --user, sudo or not; and cidtrace itself stays root: the report is written
+	run "$CIDTRACE" run -q -o "$R" --user nobody -- id -un
+	[ "$status" -eq 0 ]
+	[ "$output" = nobody ]
+	rq '.trace.final'
+	# a failed exec as that user is the command's failure
+	run -127 "${sudo_env[@]}" "$CIDTRACE" run -q -o "$R" -- /nonexistent-cidtrace-cmd
+	[ "$status" -eq 127 ]
+}
+
+@test "--user and --as-root: usage errors exit 2 with one line" {
+	for args in "--user no-such-user-cidtrace" "--user nobody --as-root" "--user"; do
+		run "$CIDTRACE" run $args -- true
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	run env SUDO_UID=nobody SUDO_GID=65534 "$CIDTRACE" run -o "$R" -- true
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ ! -e "$R" ]
 }
