@@ -34,6 +34,34 @@ struct {
 #define TRACE_SIGNAL_LOSE_INFO 4
 
 /*
+ * `run`'s job cgroup: the id of its cgroup v2 directory (the kernfs node id, which is the
+ * directory's inode number). Set by userspace before the job starts; 0: no job cgroup, and
+ * no record is flagged CT_JOB_CGROUP.
+ */
+volatile __u64 job_cgroup;
+
+/* Levels walked up from a task's cgroup to find the job's: a job may nest cgroups in its own. */
+#define JOB_CGROUP_DEPTH 8
+
+/* CT_JOB_CGROUP if task's default-hierarchy (v2) cgroup is the job cgroup or below it. */
+static __always_inline __u32 job_cgroup_flag(struct task_struct *task)
+{
+	struct cgroup_subsys_state *parent;
+	struct cgroup *cg;
+
+	if (!job_cgroup)
+		return 0;
+	cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	for (int i = 0; i < JOB_CGROUP_DEPTH && cg; i++) {
+		if (BPF_CORE_READ(cg, kn, id) == job_cgroup)
+			return CT_JOB_CGROUP;
+		parent = BPF_CORE_READ(cg, self.parent);
+		cg = parent ? container_of(parent, struct cgroup, self) : NULL;
+	}
+	return 0;
+}
+
+/*
  * copy_process() -> trace_sched_process_fork(current, child), for processes and threads.
  * Threads (pid != tgid) and kernel threads are not events: the collector keys everything
  * by tgid.
@@ -51,6 +79,9 @@ static __always_inline int on_fork(struct task_struct *child)
 		return 0;
 	}
 	fill_hdr(&e->hdr, CT_EV_FORK, child);
+	/* copy_process() has put the child in its cgroup (cgroup_post_fork) by now */
+	e->flags = job_cgroup_flag(child);
+	e->__pad0 = 0;
 	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
@@ -70,7 +101,7 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, CT_EV_EXEC, task);
-	e->flags = 0;
+	e->flags = job_cgroup_flag(task);
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	e->cwd_off = read_cwd(task, e->cwd, &e->flags);
 

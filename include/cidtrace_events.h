@@ -54,6 +54,11 @@ _Static_assert(sizeof(struct ct_event_hdr) == 48, "ct_event_hdr layout");
 
 #define CT_PATH_TRUNCATED 0x1 /* cwd deeper or longer than CT_PATH_MAX */
 #define CT_ARGV_TRUNCATED 0x2 /* argv longer than CT_ARGV_MAX */
+/*
+ * `run`'s job cgroup (cgroup v2) holds the process, or it is below it: exec and fork flags.
+ * Userspace sets the cgroup's id (its directory's inode) before the job starts.
+ */
+#define CT_JOB_CGROUP 0x4
 
 /*
  * CT_EV_EXEC and CT_EV_TASK. Variable length: argv follows the fixed part and only argv_len
@@ -75,10 +80,17 @@ _Static_assert(sizeof(struct ct_exec_event) == 48 + 16 + 2 * CT_PATH_MAX + CT_AR
 	       "ct_exec_event layout");
 #define CT_EXEC_FIXED_LEN (sizeof(struct ct_exec_event) - CT_ARGV_MAX)
 
-/* CT_EV_FORK: the header describes the new process; ppid is its parent. */
+/*
+ * CT_EV_FORK: the header describes the new process; ppid is its parent. flags was appended
+ * to the 48-byte header-only record: a reader takes a 48-byte fork as flags 0.
+ */
 struct ct_fork_event {
 	struct ct_event_hdr hdr;
+	__u32 flags; /* CT_JOB_CGROUP */
+	__u32 __pad0;
 };
+_Static_assert(sizeof(struct ct_fork_event) == 56, "ct_fork_event layout");
+#define CT_FORK_V1_LEN sizeof(struct ct_event_hdr) /* a fork record before flags */
 
 /* CT_EV_EXIT: the last thread of the group is exiting. */
 struct ct_exit_event {

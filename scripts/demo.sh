@@ -56,9 +56,11 @@ done
 echo "job: done"
 EOF2
 
-echo "== ./cidtrace run --scope $root --scratch-root $root --checkpoint 0.5 --only exec,exit,uffd -o $root/report.json -- bash job.sh"
-./cidtrace run --scope "$root" --scratch-root "$root" --checkpoint 0.5 --only exec,exit,uffd \
-	-o "$root/report.json" -- bash "$root/job.sh"
+# --as-root: under `sudo make demo` the job would run as the user who ran sudo, who can
+# neither write $root nor open /dev/kvm
+echo "== ./cidtrace run --as-root --scope $root --scratch-root $root --checkpoint 0.5 --only exec,exit,uffd -o $root/report.json -- bash job.sh"
+./cidtrace run --as-root --scope "$root" --scratch-root "$root" --checkpoint 0.5 \
+	--only exec,exit,uffd -o "$root/report.json" -- bash "$root/job.sh"
 
 # DEMO_VM=1 fetches the VM kernels if needed; by default the VM part runs only if they are
 # cached already (the VM boots in ~15 s; the download takes longer).

@@ -4,6 +4,11 @@
 
 CIDTRACE="$BATS_TEST_DIRNAME/../../cidtrace"
 
+# Under `sudo make test`, `cidtrace run` would run each test's command as the user who ran
+# sudo, who cannot write the tests' root-owned dirs; job.bats sets these itself where it
+# tests that.
+unset SUDO_UID SUDO_GID SUDO_USER
+
 setup() {
 	T=$(mktemp -d /tmp/cidtrace-bats.XXXXXX)
 	# Go's t.TempDir() layout under a scratch root of our own: $T/TestName123/001

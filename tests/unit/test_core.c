@@ -97,7 +97,7 @@ static void feed(struct collector *c, void *rec, size_t len)
 
 static void fork_proc(struct collector *c, uint32_t pid, uint64_t ts)
 {
-	struct ct_fork_event e = { hdr(CT_EV_FORK, pid, ts) };
+	struct ct_fork_event e = { .hdr = hdr(CT_EV_FORK, pid, ts) };
 
 	feed(c, &e, sizeof(e));
 }
@@ -218,7 +218,7 @@ static void test_pid_reuse(void)
 {
 	struct collector_cfg cfg = { .live = LIVE_NONE };
 	struct ct_exec_event *x = calloc(1, sizeof(*x));
-	struct ct_fork_event f = { hdr(CT_EV_FORK, 500, SEC) };
+	struct ct_fork_event f = { .hdr = hdr(CT_EV_FORK, 500, SEC) };
 	struct collector c;
 	struct proc *p;
 
@@ -288,11 +288,141 @@ static void test_signal_cap(void)
 	collector_free(&c);
 }
 
+/* An exec of comm with argv "comm\0arg" in cwd /, by pid (child of ppid). */
+static void exec_proc(struct collector *c, uint32_t pid, uint32_t ppid, const char *comm,
+		      const char *arg, uint64_t ts, uint32_t flags)
+{
+	struct ct_exec_event *x = calloc(1, sizeof(*x));
+	int n;
+
+	x->hdr = hdr(CT_EV_EXEC, pid, ts);
+	x->hdr.ppid = ppid;
+	snprintf(x->hdr.comm, sizeof(x->hdr.comm), "%s", comm);
+	snprintf(x->filename, sizeof(x->filename), "/bin/%s", comm);
+	x->cwd_off = CT_PATH_MAX - 2;
+	strcpy(x->cwd + CT_PATH_MAX - 2, "/");
+	n = snprintf(x->argv, sizeof(x->argv), "%s%c%s", comm, '\0', arg);
+	x->argv_len = n + 1;
+	x->flags = flags;
+	feed(c, x, CT_EXEC_FIXED_LEN + x->argv_len);
+	free(x);
+}
+
+static void fork_flags(struct collector *c, uint32_t pid, uint32_t ppid, const char *comm,
+		       uint64_t ts, uint32_t flags, size_t len)
+{
+	struct ct_fork_event e = { .hdr = hdr(CT_EV_FORK, pid, ts), .flags = flags };
+
+	e.hdr.ppid = ppid;
+	snprintf(e.hdr.comm, sizeof(e.hdr.comm), "%s", comm);
+	feed(c, &e, len);
+}
+
+static void fork_child(struct collector *c, uint32_t pid, uint32_t ppid, const char *comm,
+		       uint64_t ts)
+{
+	fork_flags(c, pid, ppid, comm, ts, 0, sizeof(struct ct_fork_event));
+}
+
+/* A forked child has its parent's role only until it execs something else. */
+static void test_exec_resets_role(void)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE };
+	const char *vmm = "firecracker";
+	struct collector c;
+	struct proc *p;
+
+	cfg.vmm_comms[cfg.nvmm_comms++] = vmm;
+	collector_init(&c, &cfg);
+	exec_proc(&c, 300, 1, "firecracker", "--api-sock=/ci/T/001/s", SEC, 0);
+	p = pt_find_live(&c.pt, 300);
+	CHECK(p && p->role == ROLE_VMM);
+	fork_child(&c, 301, 300, "firecracker", 2 * SEC);
+	p = pt_find_live(&c.pt, 301);
+	CHECK(p && p->role == ROLE_VMM); /* a copy of the VMM until it execs */
+	exec_proc(&c, 301, 300, "sleep", "300", 3 * SEC, 0);
+	CHECK(p->role == ROLE_NONE);
+	/* a VMM that execs a VMM again stays one */
+	exec_proc(&c, 300, 1, "firecracker", "--api-sock=/ci/T/001/s", 4 * SEC, 0);
+	CHECK(pt_find_live(&c.pt, 300)->role == ROLE_VMM);
+	collector_free(&c);
+}
+
+#define SELF 10
+#define JOB  400
+
+/* run's job: with a cgroup, the records' CT_JOB_CGROUP flags decide; without, ancestry. */
+static void test_job_identity(void)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE, .self_pid = SELF };
+	const char *vmm = "firecracker";
+	struct collector c;
+	struct proc *p;
+
+	cfg.vmm_comms[cfg.nvmm_comms++] = vmm;
+	for (int cgroup = 0; cgroup < 2; cgroup++) {
+		uint32_t in = cgroup ? CT_JOB_CGROUP : 0;
+
+		collector_init(&c, &cfg);
+		c.cfg.job_pid = JOB;
+		c.cfg.job_cgroup = cgroup ? "/cidtrace-job.10" : NULL;
+		/* the command: forked by cidtrace, moved into the cgroup before its exec */
+		fork_child(&c, JOB, SELF, "cidtrace", SEC);
+		exec_proc(&c, JOB, SELF, "sh", "job.sh", SEC, in);
+		CHECK(pt_find_live(&c.pt, JOB)->in_job);
+		/* its VMM behind setsid and a double fork: orphaned, still the job's */
+		fork_flags(&c, 401, JOB, "sh", 2 * SEC, in, sizeof(struct ct_fork_event));
+		fork_flags(&c, 402, 401, "sh", 2 * SEC, in, sizeof(struct ct_fork_event));
+		exit_proc(&c, 401, 2 * SEC, 0);
+		exec_proc(&c, 402, 1, "firecracker", "--api-sock=/ci/T/001/s", 2 * SEC, in);
+		p = pt_find_live(&c.pt, 402);
+		CHECK(p && p->in_job && p->orphaned && collector_is_leak(&c, p, 9 * SEC));
+		/* another user's VMM, started meanwhile from another shell */
+		fork_child(&c, 500, 1, "sh", 3 * SEC);
+		exec_proc(&c, 500, 1, "firecracker", "--api-sock=/ci/T/001/t", 3 * SEC, 0);
+		p = pt_find_live(&c.pt, 500);
+		CHECK(p && !p->in_job && !collector_is_leak(&c, p, 9 * SEC));
+		/* a pager outside the job is no reap target; one in it is */
+		collector_set_role(&c, p, ROLE_PAGER);
+		CHECK(!collector_is_leaked_pager(&c, p, 9 * SEC));
+		fork_flags(&c, 403, JOB, "sh", 4 * SEC, in, sizeof(struct ct_fork_event));
+		p = pt_find_live(&c.pt, 403);
+		collector_set_role(&c, p, ROLE_PAGER);
+		CHECK(collector_is_leaked_pager(&c, p, 9 * SEC));
+		p->seeded = true; /* one that predates the trace is not */
+		CHECK(!collector_is_leaked_pager(&c, p, 9 * SEC));
+		collector_free(&c);
+	}
+
+	/* with a cgroup, its flag decides over ancestry; a 48-byte fork of an older capture has
+	 * no flags */
+	collector_init(&c, &cfg);
+	c.cfg.job_pid = JOB;
+	c.cfg.job_cgroup = "/cidtrace-job.10";
+	fork_child(&c, JOB, SELF, "cidtrace", SEC);
+	exec_proc(&c, JOB, SELF, "sh", "job.sh", SEC, CT_JOB_CGROUP);
+	fork_child(&c, 404, JOB, "sh", 2 * SEC); /* moved out of the cgroup by root */
+	CHECK(!pt_find_live(&c.pt, 404)->in_job);
+	fork_flags(&c, 405, 1, "sh", 2 * SEC, CT_JOB_CGROUP, CT_FORK_V1_LEN);
+	CHECK(!pt_find_live(&c.pt, 405)->in_job);
+	exec_proc(&c, 405, 1, "sh", "x", 3 * SEC, CT_JOB_CGROUP);
+	CHECK(pt_find_live(&c.pt, 405)->in_job);
+	collector_free(&c);
+
+	/* record has no job: its leaks are every VMM started under the trace */
+	collector_init(&c, &cfg);
+	exec_proc(&c, 500, 1, "firecracker", "--api-sock=/ci/T/001/t", 3 * SEC, 0);
+	CHECK(collector_is_leak(&c, pt_find_live(&c.pt, 500), 9 * SEC));
+	collector_free(&c);
+}
+
 int main(void)
 {
 	test_uffd_transitions();
 	test_uffd_unregistered_is_not_lost();
 	test_pid_reuse();
 	test_signal_cap();
+	test_exec_resets_role();
+	test_job_identity();
 	return check_done("test_core");
 }

@@ -57,7 +57,7 @@ static void fork_exec(uint32_t pid, uint32_t ppid, uint64_t start, const char *c
 		      const char *exe, const char *argv, size_t argv_len, const char *cwd)
 {
 	static struct ct_exec_event e;
-	struct ct_fork_event f = { hdr(CT_EV_FORK, pid, ppid, start, start, comm) };
+	struct ct_fork_event f = { .hdr = hdr(CT_EV_FORK, pid, ppid, start, start, comm) };
 
 	feed(&f, sizeof(f));
 	memset(&e, 0, sizeof(e));

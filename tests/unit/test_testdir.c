@@ -6,16 +6,27 @@
 #include "check.h"
 #include "testdir.h"
 
-static struct testdir_cfg cfg = { .roots = { "/tmp", "/ci", "/tmp/job7" }, .nroots = 3, .depth = 2 };
+static struct testdir_cfg cfg = { .roots = { "/tmp", "/ci", "/tmp/job7" },
+				  .nroots = 3,
+				  .depth = 2 };
 
 /* argv given as one string with '\0' between arguments; returns the test dir or NULL. */
 static const char *td(const char *argv, size_t len)
 {
 	static char out[4096];
 
-	return testdir_from_argv(&cfg, argv, len, out, sizeof(out)) ? out : NULL;
+	return testdir_from_argv(&cfg, argv, len, false, out, sizeof(out)) ? out : NULL;
 }
 #define TD(lit) td(lit, sizeof(lit) - 1)
+
+/* The same for an argv the tracer cut short. */
+static const char *td_cut(const char *argv, size_t len)
+{
+	static char out[4096];
+
+	return testdir_from_argv(&cfg, argv, len, true, out, sizeof(out)) ? out : NULL;
+}
+#define TD_CUT(lit) td_cut(lit, sizeof(lit) - 1)
 
 int main(void)
 {
@@ -39,10 +50,17 @@ int main(void)
 	/* the most specific root wins */
 	CHECK_STR(TD("x\0/tmp/job7/TestB/004/disk.img"), "/tmp/job7/TestB/004");
 	/* the first matching argument wins; normalization */
-	CHECK_STR(TD("x\0/etc/passwd\0/ci//TestC/./005/../006/f\0/ci/TestD/001/f"), "/ci/TestC/006");
+	CHECK_STR(TD("x\0/etc/passwd\0/ci//TestC/./005/../006/f\0/ci/TestD/001/f"),
+		  "/ci/TestC/006");
 	/* the last NUL-terminated argument, and an empty argv */
 	CHECK_STR(td("a\0/ci/TestE/001/x\0", 17), "/ci/TestE/001");
 	CHECK_STR(td("", 0), NULL);
+
+	/* a truncated argv's last piece may be a cut-off path: "/ci/job10/disk.img" as "/ci/job1" */
+	CHECK_STR(TD_CUT("fc\0--disk=/ci/job10/disk.img,ro\0--x=/ci/job1"), "/ci/job10/disk.img");
+	CHECK_STR(TD_CUT("fc\0--disk=/ci/job10/d"), NULL);
+	CHECK_STR(TD_CUT("fc\0/ci/TestH/001/a\0/ci/TestI/0"), "/ci/TestH/001");
+	CHECK_STR(td("fc\0--disk=/ci/job10/d", 21), "/ci/job10/d");
 
 	/* a path exactly depth deep may be a file: one that goes deeper wins, wherever it is */
 	CHECK_STR(TD("x\0/tmp/build/qemu.sock\0/tmp/TestF/001/qemu.sock"), "/tmp/TestF/001");
@@ -65,11 +83,16 @@ int main(void)
 	CHECK(!path_under("/ci/x/0010", "/ci/x/001"));
 	CHECK(!path_under("/ci/x/0010/q.sock", "/ci/x/001"));
 	CHECK(path_under("/anything", "/"));
-	CHECK(refs_dir("q\0path=/ci/x/001/q.sock,server", 29, NULL, "/ci/x/001"));
-	CHECK(!refs_dir("q\0path=/ci/x/0010/q.sock,server", 30, NULL, "/ci/x/001"));
-	CHECK(refs_dir("q", 1, "/ci/x/001/sub", "/ci/x/001"));
-	CHECK(!refs_dir("q", 1, "/ci/x/0010", "/ci/x/001"));
-	CHECK(!refs_dir("q", 1, NULL, "/ci/x/001"));
+	CHECK(refs_dir("q\0path=/ci/x/001/q.sock,server", 29, false, NULL, "/ci/x/001"));
+	CHECK(!refs_dir("q\0path=/ci/x/0010/q.sock,server", 30, false, NULL, "/ci/x/001"));
+	CHECK(refs_dir("q", 1, false, "/ci/x/001/sub", "/ci/x/001"));
+	CHECK(!refs_dir("q", 1, false, "/ci/x/0010", "/ci/x/001"));
+	CHECK(!refs_dir("q", 1, false, NULL, "/ci/x/001"));
+	/* a truncated argv's cut-off last piece is no scope match; its cwd still is */
+	CHECK(refs_dir("q\0--disk=/ci/job1", 17, false, NULL, "/ci/job1"));
+	CHECK(!refs_dir("q\0--disk=/ci/job1", 17, true, NULL, "/ci/job1"));
+	CHECK(refs_dir("q\0/ci/job1/a\0--disk=/ci/job1", 28, true, NULL, "/ci/job1"));
+	CHECK(refs_dir("q\0--disk=/ci/job1", 17, true, "/ci/job1/w", "/ci/job1"));
 
 	/* normalization */
 	CHECK(path_normalize("/a//b/./c/../d/", 15, out, sizeof(out)));

@@ -91,7 +91,7 @@ static struct ct_event_hdr hdr(uint32_t type, uint32_t pid, uint64_t start, uint
 
 static void fork_(uint32_t pid, uint64_t start, uint32_t ppid, const char *comm)
 {
-	struct ct_fork_event e = { hdr(CT_EV_FORK, pid, start, ppid, comm, start) };
+	struct ct_fork_event e = { .hdr = hdr(CT_EV_FORK, pid, start, ppid, comm, start) };
 
 	collector_handle(&c, &e, sizeof(e));
 }

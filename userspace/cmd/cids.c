@@ -73,6 +73,7 @@ static void add_row(const struct ct_vsock_event *e, void *arg)
 	struct table *t = arg;
 	char cwd[PATH_MAX], link[64];
 	struct row *r;
+	bool truncated;
 	size_t alen;
 	ssize_t n;
 
@@ -81,11 +82,11 @@ static void add_row(const struct ct_vsock_event *e, void *arg)
 	r = &t->rows[t->n++];
 	r->e = *e;
 	r->test_dir[0] = '\0';
-	alen = read_proc(e->hdr.pid, "cmdline", argv, sizeof(argv));
+	alen = read_proc_raw(e->hdr.pid, "cmdline", argv, sizeof(argv), &truncated);
 	snprintf(link, sizeof(link), "/proc/%u/cwd", e->hdr.pid);
 	n = readlink(link, cwd, sizeof(cwd) - 1);
 	cwd[n > 0 ? n : 0] = '\0';
-	if (!testdir_from_argv(t->td, argv, alen, r->test_dir, sizeof(r->test_dir)) &&
+	if (!testdir_from_argv(t->td, argv, alen, truncated, r->test_dir, sizeof(r->test_dir)) &&
 	    !testdir_from_path(t->td, n > 0 ? cwd : NULL, r->test_dir, sizeof(r->test_dir)))
 		r->test_dir[0] = '\0';
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector.h"
@@ -117,6 +118,34 @@ int add_dir(const char **list, int *n, int max, const char *arg, const char *fla
 	if (!dir)
 		return usage_error("bad directory '%s'", arg);
 	list[(*n)++] = dir;
+	return 0;
+}
+
+int opt_scope(struct collector_cfg *cfg, const char *arg)
+{
+	struct stat st;
+	char *dir;
+
+	if (cfg->nscopes >= MAX_LIST)
+		return usage_error("too many %s options", "--scope");
+	/* "$TMPDIR" with TMPDIR unset: an empty scope would become the cwd, often / */
+	if (!*arg)
+		return usage_error("--scope needs a directory, not an empty string");
+	dir = realpath(arg, NULL);
+	if (!dir)
+		return usage_error("--scope '%s': %s", arg, strerror(errno));
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		free(dir);
+		return usage_error("--scope '%s': not a directory", arg);
+	}
+	if (!strcmp(dir, "/")) {
+		free(dir);
+		return usage_error(
+			"--scope '%s' resolves to /, which holds every process: name the "
+			"job's own directory",
+			arg);
+	}
+	cfg->scopes[cfg->nscopes++] = dir;
 	return 0;
 }
 

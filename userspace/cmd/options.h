@@ -32,6 +32,11 @@ int add_dir(const char **list, int *n, int max, const char *arg, const char *fla
  */
 void collector_cfg_defaults(struct collector_cfg *cfg);
 /* The options of the collector's that several commands take; 0 or the usage error. */
+/*
+ * --scope: an existing directory other than /, resolved with realpath (symlinks, "..") so that
+ * it is the path the kernel shows as a cwd. Returns 0 or the usage error.
+ */
+int opt_scope(struct collector_cfg *cfg, const char *arg);
 int opt_scratch_root(struct collector_cfg *cfg, const char *arg);
 int opt_test_dir_depth(struct collector_cfg *cfg, const char *arg);
 int opt_vmm_comm(struct collector_cfg *cfg, const char *arg);

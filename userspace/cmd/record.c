@@ -5,6 +5,7 @@
  * and every option but record's --duration and run's --reap, --reap-grace and CMD.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
@@ -19,11 +20,13 @@
 
 #include "collector.h"
 #include "commands.h"
+#include "jobcg.h"
 #include "live.h"
 #include "metrics.h"
 #include "options.h"
 #include "reap.h"
 #include "report.h"
+#include "runas.h"
 #include "tracer.h"
 #include "util.h"
 
@@ -90,13 +93,19 @@ const char run_help[] =
 	"usage: cidtrace run [options] [--] CMD [ARGS...]\n"
 	"\n"
 	"Trace as `cidtrace record` does while CMD runs (it starts once every probe is\n"
-	"attached), write the report, and exit with CMD's status. Options end at the first\n"
-	"argument that is not one, or at --. Needs root.\n"
+	"attached, in a cgroup of its own: the job), write the report, and exit with CMD's\n"
+	"status. Options end at the first argument that is not one, or at --. Needs root;\n"
+	"under sudo, CMD runs as the user who ran sudo.\n"
 	"\n"
 	"options:\n" TRACE_OPTIONS_HELP
-	"      --reap[=dry-run]     at the end, stop the VMMs leaked in --scope (needed), then\n"
-	"                           their pagers (SIGTERM, then SIGKILL); dry-run: only list\n"
+	"      --reap[=dry-run]     at the end, stop the VMMs the job leaked in --scope\n"
+	"                           (needed), then their pagers (SIGTERM, then SIGKILL);\n"
+	"                           dry-run: only list\n"
 	"      --reap-grace SEC     SIGTERM to SIGKILL (default 5)\n"
+	"      --as-root            run CMD as root under sudo too (else it runs as SUDO_UID\n"
+	"                           and SUDO_GID, with that user's groups, no capabilities)\n"
+	"      --user NAME          run CMD as NAME (or a uid) of /etc/passwd, with its groups\n"
+	"                           and no capabilities\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: CMD's status if it failed (128+N if killed by signal N); else 0 ok,\n"
@@ -105,10 +114,12 @@ const char run_help[] =
 	"BPF, no BTF).\n"
 	"\n"
 	"examples:\n"
-	"  sudo cidtrace run -o report.json -- make test\n"
+	"  sudo cidtrace run -o report.json -- make test      # make test runs as you\n"
 	"  sudo cidtrace run --scope /ci/job1 --reap --fail-on vmm_leak,cid_conflict -- make test\n"
 	"  sudo cidtrace run -q --metrics /var/lib/node_exporter/cidtrace.prom -- ./ci.sh\n"
-	"  sudo cidtrace run --raw ci-job.raw -o report.json -- make test\n";
+	"  sudo cidtrace run --raw ci-job.raw -o report.json -- make test\n"
+	"  sudo cidtrace run --user ci -o report.json -- ./ci.sh\n"
+	"  sudo cidtrace run --as-root -o report.json -- ./needs-root.sh\n";
 
 /* --fail-on kinds: the report's finding kinds, and lost_events for trace.events.lost */
 static const char *const fail_kinds[] = { "cid_conflict", "uffd_orphan", "vmm_leak",
@@ -130,6 +141,7 @@ struct options {
 	bool no_fentry;
 	bool run;
 	char **command;
+	struct runas runas; /* who CMD runs as */
 };
 
 enum {
@@ -151,6 +163,8 @@ enum {
 	OPT_REAP,
 	OPT_REAP_GRACE,
 	OPT_RAW,
+	OPT_AS_ROOT,
+	OPT_USER,
 };
 
 /* clang-format off */
@@ -186,6 +200,8 @@ const struct option run_options[] = {
 	TRACE_LONG_OPTIONS,
 	{ "reap", optional_argument, NULL, OPT_REAP },
 	{ "reap-grace", required_argument, NULL, OPT_REAP_GRACE },
+	{ "as-root", no_argument, NULL, OPT_AS_ROOT },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -196,6 +212,8 @@ const struct option run_options[] = {
 static int parse_args(struct options *o, int argc, char **argv, bool run)
 {
 	struct collector_cfg *cfg = &o->cfg;
+	const char *user = NULL;
+	bool as_root = false;
 	int opt, err = 0;
 	double secs;
 	char *end;
@@ -235,7 +253,7 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 			o->verbose = true;
 			break;
 		case OPT_SCOPE:
-			err = add_dir(cfg->scopes, &cfg->nscopes, MAX_LIST, optarg, "--scope");
+			err = opt_scope(cfg, optarg);
 			break;
 		case OPT_VMM_COMM:
 			err = opt_vmm_comm(cfg, optarg);
@@ -289,6 +307,12 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 		case OPT_REAP_GRACE:
 			err = parse_seconds(optarg, &o->reap_opts.grace_s, "--reap-grace");
 			break;
+		case OPT_AS_ROOT:
+			as_root = true;
+			break;
+		case OPT_USER:
+			user = optarg;
+			break;
 		case 'h':
 			fputs(run ? run_help : record_help, stdout);
 			return EXIT_OK;
@@ -302,6 +326,8 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 		if (optind >= argc)
 			return usage_error("run needs a command after %s", "--");
 		o->command = argv + optind;
+		if ((err = runas_resolve(&o->runas, as_root, user)) >= 0)
+			return err;
 	} else if (optind < argc) {
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	}
@@ -322,16 +348,46 @@ static int check_writable(const char *path, const char *what)
 	return EXIT_OK;
 }
 
-static pid_t start_command(char **command, const sigset_t *blocked)
+/*
+ * Fork the command; it waits until it is in the job cgroup (cg, NULL: none), becomes the
+ * user it runs as (as), then execs. *entered: it is in cg. Returns its pid, or -1 with errno.
+ */
+static pid_t start_command(char **command, const struct runas *as, const sigset_t *blocked,
+			   struct job_cgroup *cg, bool *entered)
 {
-	pid_t pid = fork();
+	int go[2], err;
+	pid_t pid;
+	char byte;
 
-	if (pid != 0)
-		return pid;
-	sigprocmask(SIG_UNBLOCK, blocked, NULL);
-	execvp(command[0], command);
-	errmsg("cannot run '%s': %s", command[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	*entered = false;
+	if (pipe2(go, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		err = errno;
+		close(go[0]);
+		close(go[1]);
+		errno = err;
+		return -1;
+	}
+	if (pid == 0) {
+		close(go[1]);
+		if (read(go[0], &byte, 1) != 1)
+			_exit(127); /* cidtrace died first */
+		sigprocmask(SIG_UNBLOCK, blocked, NULL);
+		if (runas_apply(as))
+			_exit(126);
+		execvp(command[0], command);
+		errmsg("cannot run '%s': %s", command[0], strerror(errno));
+		_exit(errno == ENOENT ? 127 : 126);
+	}
+	close(go[0]);
+	*entered = cg && jobcg_enter(cg, pid) == 0;
+	if (write(go[1], "g", 1) != 1) {
+		/* the child is gone already: its SIGCHLD ends the trace */
+	}
+	close(go[1]);
+	return pid;
 }
 
 static int status_to_exit(int status)
@@ -347,11 +403,44 @@ struct session {
 	struct options *o;
 	struct collector c;
 	struct tracer t;
+	struct job_cgroup cg; /* `run`'s, once made */
 	struct report_meta meta;
 	struct finding_counts counts; /* in the report last written */
 	bool report_failed;
 	bool metrics_failed;
 };
+
+/*
+ * `run`: the command in a cgroup of its own, so that whatever it starts is told from what
+ * others start on the host; where no cgroup can be made, the job is the command and its
+ * descendants (trace.job.identity says which). Returns the command's pid, or -1 with errno.
+ */
+static pid_t start_job(struct session *s, const sigset_t *blocked)
+{
+	const char *why = NULL;
+	bool cgroup = false;
+	pid_t pid;
+	int err, fork_err;
+
+	err = jobcg_create(&s->cg, &why);
+	if (!err)
+		tracer_set_job_cgroup(&s->t, s->cg.id);
+	else if (s->o->verbose)
+		errmsg("job identity by ancestry: %s: %s", why, strerror(-err));
+	pid = start_command(s->o->command, &s->o->runas, blocked, err ? NULL : &s->cg, &cgroup);
+	fork_err = errno;
+	if (!err && !cgroup) {
+		if (s->o->verbose)
+			errmsg("job identity by ancestry: cannot move the command into %s",
+			       s->cg.dir);
+		tracer_set_job_cgroup(&s->t, 0);
+		jobcg_remove(&s->cg);
+	}
+	if (pid > 0)
+		tracer_job(&s->t, pid, cgroup ? s->cg.path : NULL);
+	errno = fork_err;
+	return pid;
+}
 
 static void write_report(struct session *s)
 {
@@ -470,8 +559,7 @@ static int trace(struct options *o)
 		deadline = s.meta.started_ns + (uint64_t)(o->duration * 1e9);
 	next_checkpoint = o->checkpoint ? s.meta.started_ns + (uint64_t)(o->checkpoint * 1e9) : 0;
 	if (o->run && !stopping) {
-		s.c.cfg.job_pid = child = start_command(o->command, &mask);
-		tracer_job(&s.t, child);
+		child = start_job(&s, &mask);
 		if (child < 0) {
 			errmsg("fork: %s", strerror(errno));
 			exit_code = EXIT_RUNTIME;
@@ -524,6 +612,9 @@ static int trace(struct options *o)
 		/* the exits and signals of what was reaped */
 		tracer_consume(&s.t);
 	}
+	/* what the job leaked and --reap left goes back to cidtrace's own cgroup */
+	if ((ret = jobcg_remove(&s.cg)))
+		errmsg("cannot remove the job cgroup %s: %s", s.cg.dir, strerror(-ret));
 	write_report(&s);
 	report_warn_lost(&s.meta, o->output);
 	if (s.report_failed && exit_code == EXIT_OK)

@@ -475,7 +475,7 @@ int replay_command(int argc, char **argv)
 	struct final fin = { 0 };
 	struct attach_modes start_modes;
 	struct collector_cfg cfg;
-	char *mode, **command;
+	char *mode, **command, *job_cgroup = NULL;
 	uint16_t type, flags;
 	struct raw_in pl;
 	uint8_t *data = NULL;
@@ -586,6 +586,9 @@ int replay_command(int argc, char **argv)
 			break;
 		case RAW_JOB:
 			r->c.cfg.job_pid = (int32_t)ri_u32(&pl);
+			/* the job cgroup's path follows since it exists; before, ancestry only */
+			if (pl.off < pl.len)
+				r->c.cfg.job_cgroup = job_cgroup = ri_str(&pl);
 			check(r, &pl, true);
 			break;
 		case RAW_REPORT: /* a checkpoint: its JSON also refreshes the uffd memory */
@@ -646,6 +649,7 @@ int replay_command(int argc, char **argv)
 		errmsg("cannot write report '%s': %s", out, strerror(-err));
 	report_warn_lost(&meta, out);
 	collector_free(&r->c);
+	free(job_cgroup);
 	if (r->why) {
 		errmsg("%s: capture %s after %llu whole records: the report is incomplete", path,
 		       r->why, (unsigned long long)r->nrec);

@@ -39,12 +39,16 @@ static void set_str(char **dst, const char *src)
 	*dst = src ? xstrdup(src) : NULL;
 }
 
-/* test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. */
+/*
+ * test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. A
+ * role only ever grows here: an exec resets it first (on_proc_exec).
+ */
 static void classify(struct collector *c, struct proc *p)
 {
 	char dir[PATH_MAX];
 
-	if (testdir_from_argv(&c->cfg.td, p->argv, p->argv_len, dir, sizeof(dir)) ||
+	if (testdir_from_argv(&c->cfg.td, p->argv, p->argv_len, p->argv_truncated, dir,
+			      sizeof(dir)) ||
 	    testdir_from_path(&c->cfg.td, p->cwd, dir, sizeof(dir)))
 		set_str(&p->test_dir, dir);
 	else
@@ -53,7 +57,8 @@ static void classify(struct collector *c, struct proc *p)
 	/* cidtrace names the scope in its own argv; that does not put it in scope */
 	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)c->cfg.self_pid;
 	     i++)
-		p->in_scope = refs_dir(p->argv, p->argv_len, p->cwd, c->cfg.scopes[i]);
+		p->in_scope =
+			refs_dir(p->argv, p->argv_len, p->argv_truncated, p->cwd, c->cfg.scopes[i]);
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
 			p->role = ROLE_VMM;
@@ -85,9 +90,22 @@ static void inherit(struct collector *c, struct proc *p)
 	classify(c, p);
 }
 
-static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
+/*
+ * Job membership from a fork or exec record's flags. With a job cgroup, the cgroup decides at
+ * every fork and exec: setsid and double forks stay in it, and a pid reused outside the job
+ * cannot inherit membership from a stale entry. Without one, a fork inherits it (inherit()).
+ */
+static void set_in_job(struct collector *c, struct proc *p, uint32_t flags)
+{
+	if (c->cfg.job_cgroup)
+		p->in_job = flags & CT_JOB_CGROUP;
+}
+
+static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, size_t len)
 {
 	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+	/* a capture from before the fork record had flags */
+	uint32_t flags = len >= sizeof(*e) ? e->flags : 0;
 
 	if (p) {
 		/* Seen by the startup snapshot too: it did start under the trace. */
@@ -96,11 +114,12 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e)
 	}
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
+	set_in_job(c, p, flags);
+	/* the command itself: cidtrace forked it, and moves it into the job cgroup before exec */
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
-	    e->hdr.ppid == (uint32_t)c->cfg.self_pid) {
+	    e->hdr.ppid == (uint32_t)c->cfg.self_pid)
 		p->in_job = true;
-		collector_update_keep(c, p);
-	}
+	collector_update_keep(c, p);
 	collector_notify(c, fork, p, e->hdr.ts_ns);
 }
 
@@ -156,6 +175,13 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	filename[CT_PATH_MAX] = '\0';
 	set_exe(p, filename);
 	set_argv(p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
+	/*
+	 * A new image: the role a fork copied from the parent, or the old image earned, goes (a
+	 * VMM's helper that execs `sleep` is no VMM). The comm gives VMMs back; a pager that kept
+	 * its userfaultfd across the exec stays one; an owner's memory went with its old image.
+	 */
+	p->role = uffd_holds_as_handler(c, p) ? ROLE_PAGER : ROLE_NONE;
+	set_in_job(c, p, e->flags);
 	classify(c, p);
 	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
@@ -229,8 +255,8 @@ int collector_handle(void *ctx, void *data, size_t len)
 	c->received++;
 	switch (h->type) {
 	case CT_EV_FORK:
-		if (len >= sizeof(struct ct_fork_event))
-			on_proc_fork(c, data);
+		if (len >= CT_FORK_V1_LEN)
+			on_proc_fork(c, data, len);
 		break;
 	case CT_EV_EXEC:
 		if (len >= CT_EXEC_FIXED_LEN)

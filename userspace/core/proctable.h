@@ -51,7 +51,7 @@ struct proc {
 	bool exited;
 	bool orphaned;
 	bool in_scope; /* argv or cwd references a --scope dir */
-	bool in_job; /* the `run` command or one of its descendants */
+	bool in_job; /* `run`: in the job's cgroup, or (no cgroup) the command or a descendant */
 	bool keep; /* the report needs it even after exit */
 	bool emit; /* scratch mark while writing a report */
 };

@@ -27,10 +27,27 @@ bool collector_in_pids(const struct collector *c, const struct proc *p)
 	return false;
 }
 
+bool collector_in_job(const struct collector *c, const struct proc *p)
+{
+	return !c->cfg.job_pid || p->in_job;
+}
+
+/* Started under the trace, alive when it ended, in scope, under --pid and in the job. */
+static bool leaked(const struct collector *c, const struct proc *p, uint64_t ended_ns)
+{
+	return !p->seeded && (!p->exited || p->exit_ns > ended_ns) &&
+	       (!c->cfg.nscopes || p->in_scope) && collector_in_pids(c, p) &&
+	       collector_in_job(c, p);
+}
+
 bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns)
 {
-	return p->role == ROLE_VMM && !p->seeded && (!p->exited || p->exit_ns > ended_ns) &&
-	       (!c->cfg.nscopes || p->in_scope) && collector_in_pids(c, p);
+	return p->role == ROLE_VMM && leaked(c, p, ended_ns);
+}
+
+bool collector_is_leaked_pager(const struct collector *c, const struct proc *p, uint64_t ended_ns)
+{
+	return p->role == ROLE_PAGER && leaked(c, p, ended_ns);
 }
 
 /* A process the report must keep, whatever happens to it later. */

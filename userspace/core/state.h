@@ -40,7 +40,13 @@ struct collector_cfg {
 	unsigned int live_kinds; /* enum live_kind bits, 0: all */
 	int pids[MAX_LIST]; /* --pid: only these processes and their descendants */
 	int npids;
-	pid_t job_pid; /* `run`: the command's pid, 0 for `record` */
+	pid_t job_pid; /* `run`: the command's pid once started; 0 for `record` */
+	/*
+	 * `run`: the job's cgroup v2 path (as /proc/PID/cgroup shows it) when the command was put
+	 * in a cgroup of its own: then a process belongs to the job when its records say it is
+	 * in that cgroup (CT_JOB_CGROUP). NULL: by ancestry, a descendant of the command.
+	 */
+	const char *job_cgroup;
 	pid_t self_pid; /* cidtrace itself (never in scope, the job's parent); 0: none */
 	double spin_pct; /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
@@ -108,11 +114,15 @@ void collector_set_role(struct collector *c, struct proc *p, enum role role);
 void collector_link_parents(struct collector *c);
 /* --pid: p is one of the listed processes or descends from one (true without --pid). */
 bool collector_in_pids(const struct collector *c, const struct proc *p);
+/* `run`: p belongs to the job (proc.in_job); `record` has no job, and every process passes. */
+bool collector_in_job(const struct collector *c, const struct proc *p);
 /*
  * vmm_leak: a VMM that started under the trace, was still running when it ended at ended_ns
- * (it may have been reaped since), and is in scope and under --pid.
+ * (it may have been reaped since), and is in scope, under --pid and, for `run`, in the job.
  */
 bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns);
+/* A pager --reap may stop: the same tests as collector_is_leak but for the role. */
+bool collector_is_leaked_pager(const struct collector *c, const struct proc *p, uint64_t ended_ns);
 
 /* Log a --reap action on p (which the report then keeps); the caller may set its exited. */
 struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,

@@ -51,9 +51,13 @@ bool path_under(const char *path, const char *dir)
 	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
 }
 
-/* Calls fn on every absolute-path fragment of the NUL-separated argv, until fn returns true. */
-static bool for_each_path(const char *argv, size_t len, bool (*fn)(const char *path, void *arg),
-			  void *arg)
+/*
+ * Calls fn on every absolute-path fragment of the NUL-separated argv, until fn returns true.
+ * The last fragment of a truncated argv is cut off: "/ci/job10/disk.img" kept as "/ci/job1"
+ * names another directory, so it is skipped.
+ */
+static bool for_each_path(const char *argv, size_t len, bool truncated,
+			  bool (*fn)(const char *path, void *arg), void *arg)
 {
 	char path[PATH_MAX];
 	size_t i = 0;
@@ -63,6 +67,8 @@ static bool for_each_path(const char *argv, size_t len, bool (*fn)(const char *p
 
 		while (i < len && argv[i] && !strchr(",=:", argv[i]))
 			i++;
+		if (truncated && i >= len)
+			break;
 		if (i > start && argv[start] == '/' &&
 		    path_normalize(argv + start, i - start, path, sizeof(path)) && fn(path, arg))
 			return true;
@@ -107,17 +113,17 @@ static bool match_path(const char *path, void *arg)
 	return true;
 }
 
-bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, char *out,
-		       size_t outsz)
+bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, bool truncated,
+		       char *out, size_t outsz)
 {
 	struct match m = { cfg, out, outsz, true };
 
 	/* a fragment that goes on below the test dir proves it a directory; one exactly that
 	 * deep may be a file (/tmp/build/out.log), and the filesystem is not asked */
-	if (for_each_path(argv, len, match_path, &m))
+	if (for_each_path(argv, len, truncated, match_path, &m))
 		return true;
 	m.deeper = false;
-	return for_each_path(argv, len, match_path, &m);
+	return for_each_path(argv, len, truncated, match_path, &m);
 }
 
 bool testdir_from_path(const struct testdir_cfg *cfg, const char *path, char *out, size_t outsz)
@@ -134,11 +140,11 @@ static bool match_dir(const char *path, void *arg)
 	return path_under(path, arg);
 }
 
-bool refs_dir(const char *argv, size_t len, const char *cwd, const char *dir)
+bool refs_dir(const char *argv, size_t len, bool truncated, const char *cwd, const char *dir)
 {
 	char norm[PATH_MAX];
 
-	if (for_each_path(argv, len, match_dir, (void *)dir))
+	if (for_each_path(argv, len, truncated, match_dir, (void *)dir))
 		return true;
 	return cwd && path_normalize(cwd, strlen(cwd), norm, sizeof(norm)) && path_under(norm, dir);
 }

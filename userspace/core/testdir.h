@@ -32,14 +32,15 @@ bool path_under(const char *path, const char *dir);
  * (the most specific root wins). The first fragment with more than depth components below a
  * root gives root + depth components; failing that, the first exactly depth deep (it may
  * name a file: /tmp/build/out.log). Strings only: argv is anyone's, and root never looks up
- * the paths in it. Returns true and fills out on a match.
+ * the paths in it. Returns true and fills out on a match. When truncated, argv was cut
+ * short: its last fragment may be a cut-off path, and is never tried.
  */
-bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, char *out,
-		       size_t outsz);
+bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, bool truncated,
+		       char *out, size_t outsz);
 /* The same for one path, such as a cwd. */
 bool testdir_from_path(const struct testdir_cfg *cfg, const char *path, char *out, size_t outsz);
 
-/* true if any argv fragment (split as above) or cwd is dir or below it. */
-bool refs_dir(const char *argv, size_t len, const char *cwd, const char *dir);
+/* true if any argv fragment (split as above, truncated as above) or cwd is dir or below it. */
+bool refs_dir(const char *argv, size_t len, bool truncated, const char *cwd, const char *dir);
 
 #endif

@@ -652,6 +652,15 @@ bool uffd_counts_serves(const struct uffd_state *us)
 	return us->src.serves != NULL;
 }
 
+bool uffd_holds_as_handler(const struct collector *c, const struct proc *p)
+{
+	for (const struct uctx *u = c->uffd->ctxs; u; u = u->next)
+		for (int i = 0; !u->released && i < u->nhandlers; i++)
+			if (u->handlers[i].proc == p && !u->handlers[i].gone_ns)
+				return true;
+	return false;
+}
+
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max)
 {
 	int n = 0;

@@ -126,6 +126,8 @@ void uffd_tick(struct collector *c, uint64_t now);
  * 2 s of c's clock) of the contexts it shows that are neither released nor orphaned (an
  * orphan's watch reads its own). */
 void uffd_refresh(struct collector *c);
+/* p holds a live context of another process's as a handler: still a pager after an exec. */
+bool uffd_holds_as_handler(const struct collector *c, const struct proc *p);
 /* The live pagers (role pager) that held or served owner's contexts, up to max. */
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
 /* How many contexts in the report are in state (as in uffds[]). */

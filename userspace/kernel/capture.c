@@ -578,12 +578,17 @@ void capture_started(struct capture *cap, struct collector *c, uint64_t started_
 	c->started_ns = started_ns;
 }
 
-void capture_job(struct capture *cap, struct collector *c, pid_t pid)
+void capture_job(struct capture *cap, struct collector *c, pid_t pid, const char *cgroup)
 {
-	uint32_t v = pid;
+	if (cap) {
+		struct raw_buf b = { 0 };
 
-	put_rec(cap, RAW_JOB, 0, &v, sizeof(v), NULL, 0);
+		rb_u32(&b, pid);
+		rb_str(&b, cgroup);
+		put_buf(cap, RAW_JOB, 0, &b);
+	}
 	c->cfg.job_pid = pid;
+	c->cfg.job_cgroup = cgroup;
 }
 
 void capture_report(struct capture *cap)

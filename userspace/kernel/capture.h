@@ -57,7 +57,8 @@ void capture_tick(struct capture *cap, struct collector *c, uint64_t now, unsign
 void capture_reparent(struct capture *cap, struct collector *c, uint32_t pid, uint64_t start_ns,
 		      uint32_t ppid);
 void capture_started(struct capture *cap, struct collector *c, uint64_t started_ns);
-void capture_job(struct capture *cap, struct collector *c, pid_t pid);
+/* `run`'s command started as pid, in the job cgroup at path cgroup (NULL: none, ancestry). */
+void capture_job(struct capture *cap, struct collector *c, pid_t pid, const char *cgroup);
 /* Markers for the replay: a checkpoint report is written now; --reap's actions. */
 void capture_report(struct capture *cap);
 void capture_reaped(struct capture *cap, const struct reap_log *log);

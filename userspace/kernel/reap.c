@@ -8,6 +8,7 @@
 #include <sys/pidfd.h>
 #include <unistd.h>
 
+#include "jobcg.h"
 #include "reap.h"
 #include "uffd.h"
 #include "util.h"
@@ -20,7 +21,8 @@
 static bool still_in_scope(const struct collector *c, uint32_t pid)
 {
 	char argv[8192], cwd[PATH_MAX], link[64];
-	size_t len = read_proc(pid, "cmdline", argv, sizeof(argv));
+	bool truncated;
+	size_t len = read_proc_raw(pid, "cmdline", argv, sizeof(argv), &truncated);
 	ssize_t n;
 
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
@@ -29,7 +31,7 @@ static bool still_in_scope(const struct collector *c, uint32_t pid)
 	while (len && argv[len - 1] == '\0')
 		len--;
 	for (int i = 0; i < c->cfg.nscopes; i++)
-		if (refs_dir(argv, len, n > 0 ? cwd : NULL, c->cfg.scopes[i]))
+		if (refs_dir(argv, len, truncated, n > 0 ? cwd : NULL, c->cfg.scopes[i]))
 			return true;
 	return false;
 }
@@ -68,6 +70,13 @@ static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o)
 		close(pidfd);
 		return false;
 	}
+	/* the job's cgroup: only root can move a process out of it, or into it */
+	if (c->cfg.job_cgroup && !jobcg_holds(c->cfg.job_cgroup, p->pid)) {
+		errmsg("reap: %s pid %u is no longer in the job's cgroup; left running", p->comm,
+		       p->pid);
+		close(pidfd);
+		return false;
+	}
 	if (o->dry_run) {
 		collector_log_reap(c, p, "would_kill", now_boot_ns());
 		close(pidfd);
@@ -102,7 +111,8 @@ void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o)
 		if (!stop(c, vmms[i], o))
 			continue;
 		for (int j = 0, np = uffd_pagers(c, vmms[i], pagers, MAX_PAGERS); j < np; j++)
-			stop(c, pagers[j], o);
+			if (collector_is_leaked_pager(c, pagers[j], ended_ns))
+				stop(c, pagers[j], o);
 	}
 	free(vmms);
 }

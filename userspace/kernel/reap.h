@@ -17,8 +17,11 @@ struct reap_opts {
 };
 
 /*
- * Stop every VMM leaked by a trace that ended at ended_ns, and its pagers; each action goes
- * to c's reap log (collector_log_reap), which the report lists.
+ * Stop every VMM leaked by a trace that ended at ended_ns (collector_is_leak: started under
+ * it, in scope, under --pid and in the job), then its pagers that pass the same tests
+ * (collector_is_leaked_pager); each action goes to c's reap log (collector_log_reap), which
+ * the report lists. Before each signal, /proc must still show it in scope and, with a job
+ * cgroup, in that cgroup.
  */
 void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o);
 

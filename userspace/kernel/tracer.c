@@ -309,9 +309,14 @@ void tracer_started(struct tracer *t, uint64_t started_ns)
 	capture_started(t->cap, t->collector, started_ns);
 }
 
-void tracer_job(struct tracer *t, pid_t pid)
+void tracer_set_job_cgroup(struct tracer *t, uint64_t id)
 {
-	capture_job(t->cap, t->collector, pid);
+	t->proc->bss->job_cgroup = id;
+}
+
+void tracer_job(struct tracer *t, pid_t pid, const char *cgroup)
+{
+	capture_job(t->cap, t->collector, pid, cgroup);
 }
 
 void tracer_tick(struct tracer *t, uint64_t now)

@@ -60,7 +60,13 @@ void tracer_refresh_orphans(struct tracer *t, struct collector *c);
 
 /* The edge's inputs to the core besides records and sources; each is captured with --raw. */
 void tracer_started(struct tracer *t, uint64_t started_ns);
-void tracer_job(struct tracer *t, pid_t pid);
+/*
+ * `run`: flag the records of processes in the cgroup with this id (the inode of its v2
+ * directory) or below it CT_JOB_CGROUP; 0: none. Set before the command starts.
+ */
+void tracer_set_job_cgroup(struct tracer *t, uint64_t id);
+/* `run`'s command started as pid, in the job cgroup at path cgroup (NULL: ancestry). */
+void tracer_job(struct tracer *t, pid_t pid, const char *cgroup);
 /* Periodic work of the core: vsock and uffd ticks. */
 void tracer_tick(struct tracer *t, uint64_t now);
 /* A report is about to be written (the final one if ended_ns): refresh orphans, mark it. */

@@ -54,10 +54,14 @@ static const struct field attach_f[] = {
 	F("uffd", T_STR), END
 };
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT), END };
+static const struct field job_f[] = {
+	F("pid", T_INT), F("cgroup", T_STR), F("identity", T_STR), END
+};
 static const struct field trace_f[] = {
 	F("mode", T_STR), F("command", T_STRSN), F("started_at", T_TIME), F("ended_at", T_TIME),
 	F("updated_at", T_TIME), F("final", T_BOOL), F("complete", T_BOOL),
-	SUB("attach", T_OBJ, attach_f), SUB("events", T_OBJ, events_f), F("scope", T_STRS),
+	SUB("attach", T_OBJ, attach_f), SUB("events", T_OBJ, events_f),
+	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
 	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), END
 };
 static const struct field exit_f[] = {
@@ -70,7 +74,7 @@ static const struct field signal_f[] = {
 static const struct field process_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("exe", T_STR),
 	F("argv", T_STRS), F("argv_truncated", T_BOOL), F("cwd", T_STR), F("test_dir", T_STR),
-	F("role", T_STR), F("in_scope", T_BOOL), F("original_ppid", T_INTN),
+	F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL), F("original_ppid", T_INTN),
 	F("orphaned", T_BOOL), F("started_at", T_TIME), F("exited_at", T_TIME),
 	SUB("exit", T_OBJN, exit_f), SUB("fatal_signals", T_ARR, signal_f),
 	F("fatal_signals_total", T_INT), END

@@ -36,6 +36,7 @@ static struct json_object *process_json(const struct proc *p)
 	add(o, "test_dir", jstr_or_null(p->test_dir));
 	add(o, "role", jstr_or_null(role_name(p->role)));
 	add(o, "in_scope", jbool(p->in_scope));
+	add(o, "in_job", jbool(p->in_job));
 	add(o, "original_ppid", p->orphaned ? jint(p->original_ppid) : NULL);
 	add(o, "orphaned", jbool(p->orphaned));
 	add(o, "started_at", p->seeded ? NULL : jtime(p->start_ns));
@@ -136,6 +137,21 @@ static struct json_object *strings_json(const char *const *v, int n)
 	return a;
 }
 
+/* trace.job: `run`'s command and how its processes are told; null for `record`, and until the
+ * command started. */
+static struct json_object *job_json(const struct collector *c)
+{
+	struct json_object *j;
+
+	if (!c->cfg.job_pid)
+		return NULL;
+	j = json_object_new_object();
+	add(j, "pid", jint(c->cfg.job_pid > 0 ? c->cfg.job_pid : 0));
+	add(j, "cgroup", jstr_or_null(c->cfg.job_cgroup));
+	add(j, "identity", jstr(c->cfg.job_cgroup ? "cgroup" : "ancestry"));
+	return j;
+}
+
 static struct json_object *trace_json(struct collector *c, const struct report_meta *m)
 {
 	struct json_object *t = json_object_new_object(), *attach, *events, *cmd = NULL;
@@ -172,6 +188,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 		add(raw, "complete", jbool(m->raw->complete));
 		add(t, "raw", raw);
 	}
+	add(t, "job", job_json(c));
 	add(t, "scope", strings_json(c->cfg.scopes, c->cfg.nscopes));
 	add(t, "scratch_roots", strings_json(c->cfg.td.roots, c->cfg.td.nroots));
 	add(t, "test_dir_depth", jint(c->cfg.td.depth));
