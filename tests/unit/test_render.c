@@ -115,8 +115,9 @@ int main(void)
 	CHECK(strstr(n, "\"extra\"") == NULL);
 	CHECK(strstr(n, "\"final\":false") != NULL);
 	CHECK(strstr(n, "\"events\":{\"received\":0,\"lost\":0}") != NULL);
-	CHECK(strstr(n, "\"attach\":{\"process\":null,\"snapshot\":null,\"vsock\":null,"
-			"\"vsock_since\":null,\"uffd\":null}") != NULL);
+	/* an absent object is null, not an object of defaults; a present one gets its fields */
+	CHECK(strstr(n, "\"attach\":null") != NULL);
+	CHECK(strstr(n, "\"tool\":null,\"host\":null") != NULL);
 	CHECK(strstr(n, "\"processes\":[{\"pid\":0,\"ppid\":0,") != NULL);
 	CHECK(strstr(n, "\"argv\":[\"a\"]") != NULL);
 	CHECK(strstr(n, "\"exit\":null") != NULL);

@@ -27,8 +27,7 @@ enum ftype {
 	T_NUM, /* finite number, 0 when absent */
 	T_BOOL, /* false when absent */
 	T_TIME, /* RFC 3339 string or null; an unparsable time is null */
-	T_OBJ, /* object of shape sub, all its fields filled when absent */
-	T_OBJN, /* object of shape sub, or null */
+	T_OBJN, /* object of shape sub, or null: an absent object is not filled in */
 	T_ARR, /* array of objects of shape sub; other elements dropped */
 	T_STRS, /* array of strings; other elements dropped */
 	T_STRSN, /* array of strings, or null */
@@ -57,7 +56,7 @@ static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
 static const struct field trace_f[] = {
 	F("mode", T_STR), F("command", T_STRSN), F("started_at", T_TIME), F("ended_at", T_TIME),
 	F("updated_at", T_TIME), F("final", T_BOOL), F("complete", T_BOOL),
-	SUB("attach", T_OBJ, attach_f), SUB("events", T_OBJ, events_f), F("scope", T_STRS),
+	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f), F("scope", T_STRS),
 	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), END
 };
 static const struct field exit_f[] = {
@@ -79,7 +78,7 @@ static const struct field ref_f[] = {
 };
 static const struct field released_by_f[] = { F("pid", T_INT), F("comm", T_STR), END };
 static const struct field cid_f[] = {
-	F("id", T_STR), F("cid", T_INT), SUB("binder", T_OBJ, ref_f), F("bound_at", T_TIME),
+	F("id", T_STR), F("cid", T_INT), SUB("binder", T_OBJN, ref_f), F("bound_at", T_TIME),
 	F("released_at", T_TIME), SUB("released_by", T_OBJN, released_by_f), END
 };
 static const struct field brief_f[] = {
@@ -95,14 +94,14 @@ static const struct field holder_f[] = {
 static const struct field conflict_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("cid", T_INT), F("at", T_TIME),
 	F("first_at", T_TIME), F("last_at", T_TIME), F("attempts", T_INT),
-	SUB("attempt", T_OBJ, brief_f), SUB("holder", T_ARR, holder_f), F("binding", T_STR),
+	SUB("attempt", T_OBJN, brief_f), SUB("holder", T_ARR, holder_f), F("binding", T_STR),
 	SUB("binder", T_OBJN, brief_f), F("bound_at", T_TIME), F("released_at", T_TIME),
 	F("classification", T_STR), END
 };
 static const struct field invalid_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("cid", T_INT), F("at", T_TIME),
 	F("first_at", T_TIME), F("last_at", T_TIME), F("attempts", T_INT),
-	SUB("attempt", T_OBJ, brief_f), END
+	SUB("attempt", T_OBJN, brief_f), END
 };
 static const struct field leak_uffd_f[] = {
 	F("id", T_STR), F("state", T_STR), F("pager_pid", T_INT), END
@@ -138,8 +137,8 @@ static const struct field history_f[] = { F("state", T_STR), F("at", T_TIME), EN
 static const struct field orphan_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("state", T_STR), F("since", T_TIME),
 	F("state_since", T_TIME), SUB("history", T_ARR, history_f), F("resolved_at", T_TIME),
-	F("resolution", T_STR), SUB("guest", T_OBJ, guest_f),
-	SUB("pager", T_OBJ, pager_f), SUB("uffd", T_OBJ, uffd_counts_f), F("cpu_pct", T_NUM),
+	F("resolution", T_STR), SUB("guest", T_OBJN, guest_f),
+	SUB("pager", T_OBJN, pager_f), SUB("uffd", T_OBJN, uffd_counts_f), F("cpu_pct", T_NUM),
 	SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
 	F("note", T_STR), END
 };
@@ -150,7 +149,7 @@ static const struct field handler_f[] = {
 	F("last_served_at", T_TIME), F("exited_at", T_TIME), END
 };
 static const struct field uffds_f[] = {
-	F("id", T_STR), SUB("owner", T_OBJ, ref_f), SUB("handlers", T_ARR, handler_f),
+	F("id", T_STR), SUB("owner", T_OBJN, ref_f), SUB("handlers", T_ARR, handler_f),
 	F("registered_bytes", T_INT), F("pages_served", T_INT), F("pages_served_from", T_STR),
 	F("last_served_at", T_TIME), F("registrations", T_INT), F("unregistrations", T_INT),
 	F("state", T_STR), F("first_seen_at", T_TIME), F("seeded", T_BOOL),
@@ -161,8 +160,8 @@ static const struct field reaped_f[] = {
 	F("role", T_STR), F("action", T_STR), F("at", T_TIME), F("exited", T_BOOL), END
 };
 static const struct field root_f[] = {
-	F("schema", T_STR), SUB("tool", T_OBJ, tool_f), SUB("host", T_OBJ, host_f),
-	SUB("trace", T_OBJ, trace_f), SUB("processes", T_ARR, process_f),
+	F("schema", T_STR), SUB("tool", T_OBJN, tool_f), SUB("host", T_OBJN, host_f),
+	SUB("trace", T_OBJN, trace_f), SUB("processes", T_ARR, process_f),
 	SUB("cids", T_ARR, cid_f), SUB("uffds", T_ARR, uffds_f), F("findings", T_FINDINGS),
 	SUB("reaped", T_ARR, reaped_f), END
 };
@@ -245,8 +244,6 @@ static struct json_object *norm_value(struct norm *n, struct json_object *v, con
 			n->max_us = us;
 		n->any = true;
 		return json_object_new_string(json_object_get_string(v));
-	case T_OBJ:
-		return norm_obj(n, t == json_type_object ? v : NULL, f->sub);
 	case T_OBJN:
 		return t == json_type_object ? norm_obj(n, v, f->sub) : NULL;
 	case T_STRSN:
