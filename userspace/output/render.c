@@ -338,22 +338,55 @@ void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(
 	c->reset = color ? "\033[0m" : "";
 }
 
-void render_ctx_free(struct render_ctx *c)
+void render_ctx_release(struct render_ctx *c)
 {
 	for (size_t i = 0; i < c->nowned; i++)
-		free(c->owned[i]);
+		free(c->owned[i].text);
+	c->nowned = 0;
+}
+
+void render_ctx_free(struct render_ctx *c)
+{
+	render_ctx_release(c);
 	free(c->owned);
+}
+
+/*
+ * s escaped, cut to SHOWN_MAX bytes first: an escaper makes copies several times as long as
+ * what it escapes, and no string cidtrace writes comes near that length.
+ */
+static char *shown(struct render_ctx *c, const char *s)
+{
+	size_t len = strnlen(s, SHOWN_MAX + 1);
+	char *cut, *text;
+
+	if (len <= SHOWN_MAX)
+		return c->esc(s);
+	/* the tree's strings are valid UTF-8: cut before a character, not inside one */
+	while (len > SHOWN_MAX || ((unsigned char)s[len] & 0xc0) == 0x80)
+		len--;
+	cut = xmalloc(len + sizeof("\u2026"));
+	memcpy(cut, s, len);
+	memcpy(cut + len, "\u2026", sizeof("\u2026"));
+	text = c->esc(cut);
+	free(cut);
+	return text;
 }
 
 const char *E(struct render_ctx *c, const char *s)
 {
 	if (!s)
 		return "?";
+	/* the same report string again (a comm in a label and its title): the same copy */
+	for (size_t i = c->nowned; i-- > 0 && c->nowned - i <= 8;)
+		if (c->owned[i].src == s)
+			return c->owned[i].text;
 	if (c->nowned == c->capowned) {
 		c->capowned = c->capowned ? c->capowned * 2 : 64;
 		c->owned = xreallocarray(c->owned, c->capowned, sizeof(*c->owned));
 	}
-	return c->owned[c->nowned++] = c->esc(s);
+	c->owned[c->nowned] = (struct escaped){ s, shown(c, s) };
+	return c->owned[c->nowned++].text;
 }
 
 const char *rel(struct render_ctx *c, const struct rv *o, const char *key)

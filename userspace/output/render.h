@@ -65,13 +65,17 @@ struct json_object *jidx(struct json_object *o, const char *key, size_t i);
 
 /*
  * What the renderers share: report strings are escaped by esc (for a terminal or for HTML)
- * into copies that live until render_ctx_free.
+ * into copies that live until render_ctx_release or render_ctx_free. A renderer releases
+ * them after each item it writes (a row, a finding), so they never add up to the report.
  */
 struct render_ctx {
 	const struct report *r;
 	char *(*esc)(const char *s);
 	const char *bold, *red, *reset; /* SGR sequences, or "" */
-	char **owned;
+	struct escaped {
+		const char *src;
+		char *text;
+	} * owned;
 	size_t nowned, capowned;
 	char times[8][32]; /* rotating buffers for rel() */
 	unsigned next_time;
@@ -80,7 +84,11 @@ struct render_ctx {
 void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(const char *s),
 		     bool color);
 void render_ctx_free(struct render_ctx *c);
-/* s escaped for the output, or "?" for NULL. */
+/* Frees every string E returned so far. */
+void render_ctx_release(struct render_ctx *c);
+/* s escaped for the output, or "?" for NULL; a string longer than SHOWN_MAX is shown cut,
+ * ending with "…". */
+#define SHOWN_MAX (64u << 10)
 const char *E(struct render_ctx *c, const char *s);
 /* The time at key, relative to the trace start ("+1.500s"), or "?" when null. */
 const char *rel(struct render_ctx *c, const struct rv *o, const char *key);

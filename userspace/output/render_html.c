@@ -159,10 +159,11 @@ static void open_link(struct html *h, size_t finding, int id, const char *label)
 	fprintf(h->f, "<a href=\"#f%zu\">", finding);
 }
 
-/* Ends the hover text of a shape opened by marker or bar. */
+/* Ends the hover text of a shape opened by marker or bar; its strings are written. */
 static void close_shape(struct html *h, size_t finding, const char *tag)
 {
 	fprintf(h->f, "</title></%s>%s\n", tag, finding == NO_FINDING ? "" : "</a>");
+	render_ctx_release(&h->c);
 }
 
 /* Opens a marker on row at time us; the caller writes the hover text and closes it. */
@@ -467,6 +468,7 @@ static void header(struct html *h)
 		"</header>\n",
 		E(c, rgets(attach, "process")), E(c, rgets(attach, "snapshot")),
 		E(c, rgets(attach, "vsock")), E(c, rgets(attach, "uffd")));
+	render_ctx_release(c);
 }
 
 /* uffds[]: each userfaultfd, who registered it, who serves its faults, and how that went. */
@@ -500,6 +502,7 @@ static void uffd_table(struct html *h)
 		fprintf(h->f, "</td><td>%lld bytes</td><td>%lld</td><td>%s</td></tr>\n",
 			(long long)rgeti(u, "registered_bytes"),
 			(long long)rgeti(u, "pages_served"), rel(c, u, "last_served_at"));
+		render_ctx_release(c);
 	}
 	fputs("</table>\n", h->f);
 }
@@ -525,6 +528,7 @@ static void findings_list(struct html *h)
 			sep = ", ";
 		}
 		fprintf(h->f, "%s</li>\n", *sep == ',' ? "</span>" : "");
+		render_ctx_release(c);
 	}
 	if (!rlen(root, "findings"))
 		fputs("<li>none</li>\n", h->f);

@@ -148,6 +148,7 @@ void render_text(FILE *f, const struct report *r, bool color)
 		fprintf(f, "\n%s[%s]%s ", c.red, E(&c, rgets(x, "kind")), c.reset);
 		finding_story(f, &c, x);
 		fputc('\n', f);
+		render_ctx_release(&c);
 	}
 	fprintf(f, "\n%swhat to do next:%s\n", c.bold, c.reset);
 	next_steps(f, &c, "  - ", "\n");
