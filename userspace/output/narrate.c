@@ -199,18 +199,6 @@ static void words(FILE *f, struct render_ctx *c, const char *s)
 		fputc(*p == '_' ? ' ' : *p, f);
 }
 
-static const struct rv *find_binding(struct render_ctx *c, const char *id)
-{
-	for (size_t i = 0; id && i < rlen(c->r->root, "cids"); i++) {
-		const struct rv *b = ridx(c->r->root, "cids", i);
-		const char *bid = rgets(b, "id");
-
-		if (bid && !strcmp(bid, id))
-			return b;
-	}
-	return NULL;
-}
-
 static void attempt_phrase(FILE *f, struct render_ctx *c, const struct rv *x, const char *verb)
 {
 	long long n = rgeti(x, "attempts");
@@ -225,7 +213,7 @@ static void attempt_phrase(FILE *f, struct render_ctx *c, const struct rv *x, co
 
 void narrate_cid_conflict(FILE *f, struct render_ctx *c, const struct rv *x)
 {
-	const struct rv *h = ridx(x, "holder", 0), *b = find_binding(c, rgets(x, "binding"));
+	const struct rv *h = ridx(x, "holder", 0), *b = binding_of(c, rgets(x, "binding"));
 	const struct rv *times = b ? b : x; /* cids[] is the later word on the binding */
 	const char *state = rgets(h, "state_at_conflict"), *cls = rgets(x, "classification");
 	char bound[64];

@@ -349,6 +349,7 @@ void render_ctx_free(struct render_ctx *c)
 {
 	render_ctx_release(c);
 	free(c->owned);
+	free(c->bindings);
 }
 
 /*
@@ -398,6 +399,46 @@ const char *rel(struct render_ctx *c, const struct rv *o, const char *key)
 		return "?";
 	fmt_rel(buf, sizeof(c->times[0]), us - c->r->t0_us);
 	return buf;
+}
+
+static int by_id(const void *a, const void *b, void *cids)
+{
+	const struct rv *v = ((const struct rv *)cids)->a;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int d = strcmp(rgets(&v[x], "id"), rgets(&v[y], "id"));
+
+	return d ? d : (x > y) - (x < y);
+}
+
+const struct rv *binding_of(struct render_ctx *c, const char *id)
+{
+	const struct rv *cids = rget(c->r->root, "cids");
+	size_t lo = 0, hi;
+
+	if (!c->bindings_built) {
+		c->bindings_built = true;
+		c->bindings = xreallocarray(NULL, rlen(c->r->root, "cids") + 1, sizeof(uint32_t));
+		for (size_t i = 0; i < rlen(c->r->root, "cids"); i++)
+			if (rgets(&cids->a[i], "id"))
+				c->bindings[c->nbindings++] = i;
+		if (c->nbindings)
+			qsort_r(c->bindings, c->nbindings, sizeof(uint32_t), by_id, (void *)cids);
+	}
+	if (!id)
+		return NULL;
+	/* the first of equal ids: the earliest binding, as a walk through cids[] finds it */
+	hi = c->nbindings;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(rgets(&cids->a[c->bindings[mid]], "id"), id) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->nbindings && !strcmp(rgets(&cids->a[c->bindings[lo]], "id"), id))
+		return &cids->a[c->bindings[lo]];
+	return NULL;
 }
 
 void render_json(FILE *f, const struct report *r)

@@ -79,6 +79,9 @@ struct render_ctx {
 	size_t nowned, capowned;
 	char times[8][32]; /* rotating buffers for rel() */
 	unsigned next_time;
+	uint32_t *bindings; /* cids[] indexes sorted by id, built on first use */
+	size_t nbindings;
+	bool bindings_built;
 };
 
 void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(const char *s),
@@ -92,6 +95,8 @@ void render_ctx_release(struct render_ctx *c);
 const char *E(struct render_ctx *c, const char *s);
 /* The time at key, relative to the trace start ("+1.500s"), or "?" when null. */
 const char *rel(struct render_ctx *c, const struct rv *o, const char *key);
+/* The first cids[] entry whose id is id, or NULL. */
+const struct rv *binding_of(struct render_ctx *c, const char *id);
 
 /* The one summary line: findings per kind, complete, lost events, final or checkpoint. */
 void summary_line(FILE *f, struct render_ctx *c);

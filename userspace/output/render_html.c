@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc_index.h"
 #include "render.h"
 #include "util.h"
 #include "vocab.h"
@@ -21,9 +22,9 @@
 
 struct row {
 	const struct rv *src; /* the processes[] entry, or the reference that named it */
-	int64_t pid;
 	const char *test_dir;
 	int64_t from_us, to_us; /* lifetime, clipped to the trace */
+	uint32_t seq; /* the order found */
 	int y;
 };
 
@@ -38,7 +39,10 @@ struct html {
 	FILE *f;
 	struct row *rows;
 	size_t nrows, caprows;
-	struct mark *marks;
+	struct proc_index row_index; /* rows by (pid, start_ns), in the order of rows[] */
+	struct proc_index proc_index; /* processes[] with a pid, built on first use */
+	bool procs_indexed;
+	struct mark *marks; /* in the order drawn: by finding */
 	size_t nmarks, capmarks;
 	bool drawing; /* false: the first pass, which only collects rows */
 	int next_id;
@@ -52,20 +56,31 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 	return xreallocarray(v, *cap, size);
 }
 
-/* A process is (pid, start_ns); references made without a start time match any. */
-static bool same_proc(int64_t pid, int64_t start_ns, const struct rv *p)
+/*
+ * A process is (pid, start_ns); references made without a start time match any: the first
+ * row, or processes[] entry, that matches (proc_index_find).
+ */
+static void row_key(const void *h, uint32_t i, int64_t *pid, int64_t *start_ns)
 {
-	int64_t s = rgeti(p, "start_ns");
+	const struct rv *src = ((const struct html *)h)->rows[i].src;
 
-	return rgeti(p, "pid") == pid && (start_ns == s || !start_ns || !s);
+	*pid = rgeti(src, "pid");
+	*start_ns = rgeti(src, "start_ns");
+}
+
+static void process_key(const void *root, uint32_t i, int64_t *pid, int64_t *start_ns)
+{
+	const struct rv *p = ridx(root, "processes", i);
+
+	*pid = rgeti(p, "pid");
+	*start_ns = rgeti(p, "start_ns");
 }
 
 static struct row *find_row(struct html *h, int64_t pid, int64_t start_ns)
 {
-	for (size_t i = 0; i < h->nrows; i++)
-		if (same_proc(pid, start_ns, h->rows[i].src))
-			return &h->rows[i];
-	return NULL;
+	uint32_t i = proc_index_find(&h->row_index, pid, start_ns);
+
+	return i == PROC_NONE ? NULL : &h->rows[i];
 }
 
 static void add_row(struct html *h, const struct rv *src)
@@ -74,30 +89,36 @@ static void add_row(struct html *h, const struct rv *src)
 	struct row *row;
 
 	h->rows = grow(h->rows, &h->caprows, h->nrows, sizeof(*h->rows));
-	row = &h->rows[h->nrows++];
+	row = &h->rows[h->nrows];
 	row->src = src;
-	row->pid = rgeti(src, "pid");
 	row->test_dir = rgets(src, "test_dir");
+	row->seq = h->nrows;
 	if (!rgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
 		row->from_us = r->t0_us;
 	if (!rgett(src, "exited_at", &row->to_us) || row->to_us > r->tend_us)
 		row->to_us = r->tend_us;
 	if (row->to_us < row->from_us)
 		row->to_us = row->from_us;
+	proc_index_add(&h->row_index, h->nrows++);
 }
 
 /* The processes[] entry of a process, or ref itself when the report did not keep it. */
 static const struct rv *process_of(struct html *h, const struct rv *ref)
 {
-	const struct rv *root = h->c.r->root;
+	const struct rv *procs = h->c.r->root;
+	uint32_t i;
 
-	for (size_t i = 0; i < rlen(root, "processes"); i++) {
-		const struct rv *p = ridx(root, "processes", i);
+	if (!h->procs_indexed) {
+		h->procs_indexed = true;
+		for (size_t k = 0; k < rlen(procs, "processes"); k++) {
+			const struct rv *p = ridx(procs, "processes", k);
 
-		if (same_proc(rgeti(ref, "pid"), rgeti(ref, "start_ns"), p))
-			return p;
+			if (rgeti(p, "pid") > 0)
+				proc_index_add(&h->proc_index, k);
+		}
 	}
-	return ref;
+	i = proc_index_find(&h->proc_index, rgeti(ref, "pid"), rgeti(ref, "start_ns"));
+	return i == PROC_NONE ? ref : ridx(procs, "processes", i);
 }
 
 /*
@@ -128,7 +149,9 @@ static int by_group(const void *a, const void *b)
 		return strcmp(x->test_dir, y->test_dir);
 	if (x->from_us != y->from_us)
 		return x->from_us < y->from_us ? -1 : 1;
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
+	if (rgeti(x->src, "pid") != rgeti(y->src, "pid"))
+		return rgeti(x->src, "pid") < rgeti(y->src, "pid") ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static bool new_group(const struct row *rows, size_t i)
@@ -371,7 +394,10 @@ static int layout(struct html *h)
 	walk(h);
 	if (h->nrows) /* qsort wants a non-NULL base even for no rows */
 		qsort(h->rows, h->nrows, sizeof(*h->rows), by_group);
+	/* the index follows the rows to their places */
+	proc_index_clear(&h->row_index);
 	for (size_t i = 0; i < h->nrows; i++) {
+		proc_index_add(&h->row_index, i);
 		if (new_group(h->rows, i))
 			y += GROUP_H;
 		h->rows[i].y = y;
@@ -511,6 +537,7 @@ static void findings_list(struct html *h)
 {
 	struct render_ctx *c = &h->c;
 	const struct rv *root = c->r->root;
+	size_t k = 0;
 
 	fputs("<h2>Findings</h2>\n<ol id=\"findings\">\n", h->f);
 	for (size_t i = 0; i < rlen(root, "findings"); i++) {
@@ -520,7 +547,8 @@ static void findings_list(struct html *h)
 		fprintf(h->f, "<li id=\"f%zu\"><span class=\"kind\">%s</span> ", i,
 			E(c, rgets(x, "kind")));
 		finding_story(h->f, c, x);
-		for (size_t k = 0; k < h->nmarks; k++) {
+		/* walk() draws the findings in order: their marks come in that order too */
+		for (; k < h->nmarks && h->marks[k].finding <= i; k++) {
 			if (h->marks[k].finding != i)
 				continue;
 			fprintf(h->f, "%s<a href=\"#m%d\">%s</a>", sep, h->marks[k].id,
@@ -541,6 +569,8 @@ void render_html(FILE *f, const struct report *r)
 	int height;
 
 	render_ctx_init(&h.c, r, html_escape, false);
+	proc_index_init(&h.row_index, row_key, &h);
+	proc_index_init(&h.proc_index, process_key, r->root);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
@@ -578,5 +608,7 @@ void render_html(FILE *f, const struct report *r)
 	fputs("</ul>\n</body></html>\n", f);
 	free(h.rows);
 	free(h.marks);
+	proc_index_free(&h.row_index);
+	proc_index_free(&h.proc_index);
 	render_ctx_free(&h.c);
 }
