@@ -27,9 +27,11 @@
 #   BENCH_SCAN_PROCS=2000     fd-holder processes ...
 #   BENCH_SCAN_FDS=50         ... and extra open fds each
 #   BENCH_SIGFLOOD_N=200000   blocked, sigwait-collected SIGUSR1 the signal flood sends itself
+#   BENCH_READER_VMMS=20000   VMMs in the synthetic report `cidtrace report` renders
+#   BENCH_READER_REPEAT=3     runs per report and format; the fastest counts, and the largest RSS
 #   BENCH_ONLY=               any of syscall,kvm,vm,uffd (or uffd-copy,uffd-lat,uffd-scan),
-#                             sigflood: run only those sections (vm: the in-VM part; uffd: all
-#                             three uffd ones)
+#                             sigflood,reader: run only those sections (vm: the in-VM part; uffd:
+#                             all three uffd ones; reader: `cidtrace report` on large reports)
 #   BENCH_KEEP=0              1: keep the temp dir (tracer logs, reports)
 #
 # Exit status is 0 whenever everything could be measured, whether or not targets are met:
@@ -60,6 +62,10 @@ readonly TARGET_SCAN_PCT=1
 # An unprivileged user flooding itself with signals that never act (blocked, collected with
 # sigwait) may grow cidtrace's peak RSS by this much, and must not make it lose events.
 readonly TARGET_FLOOD_KB=$((8 * 1024))
+# cidtrace report --format html of a report of BENCH_READER_VMMS VMMs, and the reader's peak
+# RSS against the size of its input, for any input.
+readonly TARGET_REPORT_S=1
+readonly TARGET_REPORT_RSS_X=10
 # cidtrace -v, on its final report write; the groups are bytes, processes, milliseconds.
 readonly WRITTEN_RE='cidtrace: report written: ([0-9]+) bytes, ([0-9]+) processes, ([0-9.]+) ms'
 # The bpftrace counterpart of cidtrace's exec and exit hooks, kept as small as bpftrace allows.
@@ -90,6 +96,8 @@ SCAN_SECONDS=${BENCH_SCAN_SECONDS:-20}
 SCAN_PROCS=${BENCH_SCAN_PROCS:-2000}
 SCAN_FDS=${BENCH_SCAN_FDS:-50}
 SF_N=${BENCH_SIGFLOOD_N:-200000}
+READER_VMMS=${BENCH_READER_VMMS:-20000}
+READER_REPEAT=${BENCH_READER_REPEAT:-3}
 ONLY=${BENCH_ONLY:-}
 # Tracepoint programs attached through a perf event can cost more on the CPU the event was
 # opened on, CPU 0 for libbpf and bpftrace: bpftrace's ioctl script costs about twice as much
@@ -108,23 +116,24 @@ die() {
 
 [[ $# -eq 1 ]] || die "usage: $0 CIDTRACE_BINARY"
 for v in N REPEAT READY_REPEAT SYSCALL_REPEAT KVM_REPEAT VM_REPEAT UFFD_REPEAT UFFD_MIB \
-	LAT_REPEAT SCAN_REPEAT SCAN_SECONDS SCAN_PROCS SCAN_FDS SF_N; do
+	LAT_REPEAT SCAN_REPEAT SCAN_SECONDS SCAN_PROCS SCAN_FDS SF_N READER_VMMS READER_REPEAT; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ $PIN_CPU =~ ^[0-9]+$ ]] || die "BENCH_CPU must be a CPU number, got '$PIN_CPU'"
 [[ $KVM_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KVM_SECONDS must be a number, got '$KVM_SECONDS'"
 [[ -z $LAT_NICE || $LAT_NICE =~ ^-?[0-9]+$ ]] || die "BENCH_LAT_NICE must be a nice value or empty"
 for s in ${ONLY//,/ }; do
-	[[ $s =~ ^(syscall|kvm|vm|uffd|uffd-copy|uffd-lat|uffd-scan|sigflood)$ ]] ||
-		die "BENCH_ONLY takes syscall, kvm, vm, uffd, uffd-copy, uffd-lat, uffd-scan and" \
-			"sigflood; got '$s'"
+	[[ $s =~ ^(syscall|kvm|vm|uffd|uffd-copy|uffd-lat|uffd-scan|sigflood|reader)$ ]] ||
+		die "BENCH_ONLY takes syscall, kvm, vm, uffd, uffd-copy, uffd-lat, uffd-scan," \
+			"sigflood and reader; got '$s'"
 done
 [[ -x $1 ]] || die "$1: not an executable (build it first: make)"
 CIDTRACE=$(realpath "$1")
 HERE=$(dirname "$(realpath "$0")")
 command -v gcc >/dev/null || die "gcc not found (apt-get install gcc)"
 command -v jq >/dev/null || die "jq not found (apt-get install jq)"
-((EUID == 0)) || echo "bench: warning: not root; BPF tracers will most likely fail" >&2
+((EUID == 0)) || [[ $ONLY == reader ]] ||
+	echo "bench: warning: not root; BPF tracers will most likely fail" >&2
 
 TMP=$(mktemp -d /tmp/cidtrace-bench.XXXXXX)
 # shellcheck disable=SC2317 # only reached through the EXIT trap
@@ -142,9 +151,9 @@ trap cleanup EXIT
 BROKEN=0
 
 if [[ -n $HELPERS ]]; then
-	ln -s "$HELPERS"/{churn,ready_wait,syscall_cost,kvm_exits,uffd_copy,fd_holders} "$TMP/"
+	ln -s "$HELPERS"/{churn,ready_wait,syscall_cost,kvm_exits,uffd_copy,fd_holders,report_gen} "$TMP/"
 else
-	for h in churn ready_wait syscall_cost kvm_exits uffd_copy fd_holders; do
+	for h in churn ready_wait syscall_cost kvm_exits uffd_copy fd_holders report_gen; do
 		gcc -O2 -Wall -Wextra -o "$TMP/$h" "$HERE/$h.c"
 	done
 fi
@@ -1280,6 +1289,89 @@ sigflood_rows() {
 	row "signal flood: final report size" "-" "$(with "$sf_bytes" " B")" "-" "-" "info"
 }
 
+# ---- cidtrace report on large reports (function; BENCH_ONLY=reader) ----------------------
+
+# Reports from bench/report_gen.c, each rendered READER_REPEAT times per format, to a file in
+# $TMP (stdout, so no fsync: what is timed is reading and rendering, not the disk).
+# rd_s[NAME.FORMAT]: the fastest wall time; rd_cpu[...]: the least user+system time, which a
+# busy machine disturbs less; rd_kb[...]: the largest peak RSS; rd_size[NAME]: input bytes.
+declare -A rd_s=() rd_cpu=() rd_kb=() rd_size=()
+
+reader_run() {
+	local name=$1 fmt=$2 f="$TMP/report-$1.json" i t u sy kb best=n/a cpu=n/a most=0
+
+	for ((i = 1; i <= READER_REPEAT; i++)); do
+		if ! /usr/bin/time -f '%e %U %S %M' -o "$TMP/report.time" "$CIDTRACE" report \
+			--format "$fmt" "$f" >"$TMP/report.out" 2>"$TMP/report.err"; then
+			echo "  $name $fmt: BROKEN"
+			show_log "$TMP/report.err"
+			BROKEN=1
+			return
+		fi
+		read -r t u sy kb <"$TMP/report.time"
+		u=$(calc 2 "$u + $sy")
+		[[ $best == n/a ]] || t=$(min "$t" "$best")
+		[[ $cpu == n/a ]] || u=$(min "$u" "$cpu")
+		best=$t cpu=$u
+		most=$(max "$kb" "$most")
+	done
+	rd_s[$name.$fmt]=$best
+	rd_cpu[$name.$fmt]=$cpu
+	rd_kb[$name.$fmt]=$most
+	printf '  %-6s %-4s %6.2f s (cpu %5.2f s)  peak RSS %7d kB = %5.1f x input  output %s B\n' \
+		"$name" "$fmt" "$best" "$cpu" "$most" "$(calc 1 "$most * 1024 / ${rd_size[$name]}")" \
+		"$(stat -c %s "$TMP/report.out")"
+}
+
+reader_section() {
+	local name fmt
+
+	echo "cidtrace report: $READER_VMMS VMMs (vmms: as record writes them, with a CID each," \
+		"a leak every 10th, a conflict every 20th;"
+	echo "  stubs: {pid, role} only), and ~1 MB of {} processes (empty); best of" \
+		"$READER_REPEAT runs"
+	if [[ ! -x /usr/bin/time ]]; then
+		echo "  skipped: /usr/bin/time is not installed (apt-get install time)"
+		echo
+		return
+	fi
+	"$TMP/report_gen" vmms "$READER_VMMS" >"$TMP/report-vmms.json"
+	"$TMP/report_gen" stubs "$READER_VMMS" >"$TMP/report-stubs.json"
+	"$TMP/report_gen" empty 349000 >"$TMP/report-empty.json"
+	for name in vmms stubs empty; do
+		rd_size[$name]=$(stat -c %s "$TMP/report-$name.json")
+		echo "  $name: $(calc 2 "${rd_size[$name]} / 1048576") MiB"
+	done
+	for name in vmms stubs empty; do
+		for fmt in html text json; do
+			reader_run "$name" "$fmt"
+		done
+	done
+	echo
+}
+
+reader_rows() {
+	local name fmt x worst=0
+
+	for name in vmms stubs; do
+		row "report html, $name, s (cpu s)" "-" "${rd_s[$name.html]:-n/a}" \
+			"${rd_cpu[$name.html]:-n/a}" "<= $TARGET_REPORT_S" \
+			"$(verdict "${rd_s[$name.html]:-n/a}" $TARGET_REPORT_S)"
+	done
+	for name in vmms stubs empty; do
+		for fmt in html text json; do
+			[[ -n ${rd_kb[$name.$fmt]:-} ]] || continue
+			x=$(calc 1 "${rd_kb[$name.$fmt]} * 1024 / ${rd_size[$name]}")
+			worst=$(max "$x" "$worst")
+		done
+		row "report peak RSS / input, $name" "-" \
+			"$(with "$(calc 1 "${rd_kb[$name.html]:-0} / 1024")" " MB")" \
+			"$(with "$worst" x)" "<= ${TARGET_REPORT_RSS_X}x" \
+			"$(verdict "$worst" $TARGET_REPORT_RSS_X)"
+		worst=0
+	done
+}
+
 # ---- only the sections BENCH_ONLY names --------------------------------------------------
 
 if [[ -n $ONLY ]]; then
@@ -1296,7 +1388,10 @@ if [[ -n $ONLY ]]; then
 	if want sigflood; then
 		sigflood_section
 	fi
-	summary_header "Summary (syscalls, KVM: best run of each mode; uffd: medians)"
+	if want reader; then
+		reader_section
+	fi
+	summary_header "Summary (syscalls, KVM: best run of each mode; uffd: medians; report: best run)"
 	if want syscall; then
 		syscall_rows | tee "$TMP/rows"
 		if [[ -n $ROWS_OUT ]]; then
@@ -1313,6 +1408,9 @@ if [[ -n $ONLY ]]; then
 	uffd_rows
 	if want sigflood; then
 		sigflood_rows
+	fi
+	if want reader; then
+		reader_rows
 	fi
 	if ((VM_OK)); then
 		cat "$TMP/vm-rows"
@@ -1525,6 +1623,7 @@ syscall_section
 kvm_section
 uffd_sections
 sigflood_section
+reader_section
 if [[ $VM == 1 ]]; then
 	vm_section
 fi
@@ -1582,6 +1681,7 @@ syscall_rows
 kvm_rows
 uffd_rows
 sigflood_rows
+reader_rows
 if ((VM_OK)); then
 	echo
 	cat "$TMP/vm-rows"

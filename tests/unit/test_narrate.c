@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * narrate_summary says what the report writer says, for findings as the reader sees them:
- * real findings from the fuzz corpus, normalized by report_parse. The uffd_orphan corpus
+ * narrate_summary says what the report writer says, for findings as json-c reads them:
+ * real findings from the fuzz corpus. The uffd_orphan corpus
  * finding carries a hand-written summary; its expected summaries below follow the writer
  * (orphan_json in core/uffd.c). cid_conflict findings straight from the core are checked
  * against the writer in test_vsock_core.
@@ -15,29 +15,21 @@
 #include "render.h"
 #include "vocab.h"
 
-static struct report load(const char *name)
+/* A corpus report as json-c reads it: findings as the writer makes them. */
+static struct json_object *load(const char *name)
 {
-	char path[256], err[256], *buf = NULL;
-	struct report r = { 0 };
-	size_t len = 0;
-	FILE *f;
+	char path[256];
+	struct json_object *r;
 
 	snprintf(path, sizeof(path), "tests/fuzz/corpus/%s", name);
-	f = fopen(path, "r");
-	CHECK(f != NULL);
-	if (!f)
-		return r;
-	buf = malloc(1 << 20);
-	len = fread(buf, 1, 1 << 20, f);
-	fclose(f);
-	CHECK(report_parse(buf, len, &r, err, sizeof(err)) == 0);
-	free(buf);
+	r = json_object_from_file(path);
+	CHECK(r != NULL);
 	return r;
 }
 
-static struct json_object *nth(struct report *r, size_t i)
+static struct json_object *nth(struct json_object *r, size_t i)
 {
-	return jidx(r->root, "findings", i);
+	return jidx(r, "findings", i);
 }
 
 static void check_said(struct json_object *finding, const char *want)
@@ -50,26 +42,26 @@ static void check_said(struct json_object *finding, const char *want)
 
 static void test_corpus_summaries(void)
 {
-	struct report r = load("conflict-uffd-all-kinds.json");
+	struct json_object *r = load("conflict-uffd-all-kinds.json");
 
 	/* cid_conflict (teardown_race), invalid_cid, vmm_leak: the writer's own words */
-	check_said(nth(&r, 0), jgets(nth(&r, 0), "summary"));
-	check_said(nth(&r, 1), jgets(nth(&r, 1), "summary"));
-	check_said(nth(&r, 3), jgets(nth(&r, 3), "summary"));
+	check_said(nth(r, 0), jgets(nth(r, 0), "summary"));
+	check_said(nth(r, 1), jgets(nth(r, 1), "summary"));
+	check_said(nth(r, 3), jgets(nth(r, 3), "summary"));
 	/* a kind from a newer cidtrace: no narrator */
-	check_said(nth(&r, 4), NULL);
-	report_free(&r);
+	check_said(nth(r, 4), NULL);
+	json_object_put(r);
 
 	r = load("real-leak-signals.json");
-	for (size_t i = 0; i < jlen(r.root, "findings"); i++)
-		check_said(nth(&r, i), jgets(nth(&r, i), "summary"));
-	report_free(&r);
+	for (size_t i = 0; i < jlen(r, "findings"); i++)
+		check_said(nth(r, i), jgets(nth(r, i), "summary"));
+	json_object_put(r);
 }
 
 static void test_orphan_summaries(void)
 {
-	struct report r = load("conflict-uffd-all-kinds.json");
-	struct json_object *x = nth(&r, 2), *pager = jget(x, "pager");
+	struct json_object *r = load("conflict-uffd-all-kinds.json");
+	struct json_object *x = nth(r, 2), *pager = jget(x, "pager");
 
 	check_said(x, "firecracker pid 900 (/ci/TestSnap/001) lost its uffd pager: "
 		      "hypeman-uffd-pa pid 901 got SIGKILL from pid 1 and exited while 512 MiB of "
@@ -105,13 +97,13 @@ static void test_orphan_summaries(void)
 	check_said(x, "firecracker pid 900 (/ci/TestSnap/001) lost its uffd pager: "
 		      "hypeman-uffd-pa pid 901 closed its uffd while 512 MiB of guest memory was "
 		      "still registered; the guest is without a pager, 43 faults unresolved.");
-	report_free(&r);
+	json_object_put(r);
 }
 
 static void test_conflict_summaries(void)
 {
-	struct report r = load("conflict-uffd-all-kinds.json");
-	struct json_object *x = nth(&r, 0), *h = jidx(x, "holder", 0);
+	struct json_object *r = load("conflict-uffd-all-kinds.json");
+	struct json_object *x = nth(r, 0), *h = jidx(x, "holder", 0);
 	static const struct {
 		enum cid_class cls;
 		const char *want;
@@ -146,7 +138,7 @@ static void test_conflict_summaries(void)
 	json_object_object_add(x, "classification", json_object_new_string("host_local_cid"));
 	check_said(x, "CID 1234: qemu-system-x86 pid 812 (/ci/TestQEMUWarmForkChain30/001) failed "
 		      "to bind it: it is this host's own vsock CID; pick another.");
-	report_free(&r);
+	json_object_put(r);
 }
 
 static void test_names(void)

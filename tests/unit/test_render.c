@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "json.h"
 #include "render.h"
 #include "util.h"
 
@@ -37,17 +38,142 @@ static const char *parse_err(const char *s)
 	return err;
 }
 
+/* The normalized report on one line, without the pretty layout's spaces between tokens. */
 static const char *normalized(const char *s)
 {
-	static char buf[8192];
+	static char buf[16384];
 	struct report r;
+	char *json = NULL;
+	size_t len = 0, n = 0;
+	bool quoted = false;
+	FILE *f;
 
 	if (report_parse(s, strlen(s), &r, buf, sizeof(buf)))
 		return buf;
-	snprintf(buf, sizeof(buf), "%s",
-		 json_object_to_json_string_ext(r.root, JSON_C_TO_STRING_PLAIN));
+	f = open_memstream(&json, &len);
+	render_json(f, &r);
+	fclose(f);
 	report_free(&r);
+	for (size_t i = 0; i < len && n < sizeof(buf) - 1; i++) {
+		if (json[i] == '"' && (i == 0 || json[i - 1] != '\\'))
+			quoted = !quoted;
+		if (quoted || (json[i] != ' ' && json[i] != '\n'))
+			buf[n++] = json[i];
+	}
+	buf[n] = '\0';
+	free(json);
 	return buf;
+}
+
+/* A report whose processes[0].argv holds n empty strings. */
+static char *argv_report(size_t n)
+{
+	static const char head[] = "{\"schema\":\"cidtrace.report/1\",\"processes\":[{\"argv\":[";
+	char *s = malloc(sizeof(head) + 3 * n + 8), *p = s;
+
+	p += sprintf(p, "%s", head);
+	for (size_t i = 0; i < n; i++)
+		p += sprintf(p, "%s\"\"", i ? "," : "");
+	strcpy(p, "]}]}");
+	return s;
+}
+
+/* A report with x nested d deep: {"x":[[...]]} is 1 + (d - 1) arrays and objects. */
+static const char *nested(int d)
+{
+	static char buf[256];
+	int n = sprintf(buf, "{\"schema\":\"cidtrace.report/1\",\"x\":");
+
+	for (int i = 1; i < d; i++)
+		buf[n++] = '[';
+	for (int i = 1; i < d; i++)
+		buf[n++] = ']';
+	strcpy(buf + n, "}");
+	return buf;
+}
+
+static bool any_schema(const char *schema, char *err, size_t errlen)
+{
+	return true;
+}
+
+/* The limits on elements, on a schema of its own whose limits are small. */
+static void test_limits(void)
+{
+	static const struct field item_f[] = { { "v", T_INT, NULL, 0 }, { NULL, 0, NULL, 0 } };
+	static const struct field root_f[] = {
+		{ "a", T_STRS, NULL, 3 },
+		{ "b", T_ARR, item_f, 0 },
+		{ "c", T_STRS, NULL, 0 },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const struct schema sc = { root_f, NULL, 4, 6 };
+	static const struct {
+		const char *json, *err;
+	} cases[] = {
+		{ "{\"a\":[\"1\",\"2\",\"3\"],\"x\":[1,2,3,4,5,6,7,8,9]}", NULL },
+		{ "{\"a\":[\"1\",\"2\",\"3\",\"4\"]}",
+		  "a[] has more than 3 elements: larger than any report cidtrace writes" },
+		/* elements of the wrong type count too: they are read all the same */
+		{ "{\"a\":[1,2,3,4]}",
+		  "a[] has more than 3 elements: larger than any report cidtrace writes" },
+		{ "{\"b\":[{\"v\":1},{},{},{},{}]}",
+		  "b[] has more than 4 elements: larger than any report cidtrace writes" },
+		{ "{\"a\":[\"1\",\"2\",\"3\"],\"b\":[{},{}],\"c\":[\"1\",\"2\"]}",
+		  "more than 6 array elements in all (at c[]): larger than any report cidtrace "
+		  "writes" },
+	};
+	char err[256];
+	struct rtree t;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = reader_parse(cases[i].json, strlen(cases[i].json), &sc, any_schema, &t,
+				       err, sizeof(err));
+
+		CHECK_STR(ret ? err : NULL, cases[i].err);
+		if (!ret)
+			rtree_free(&t);
+	}
+}
+
+/* The writer lays the JSON out as json-c would: json-c reads it and writes it back the same. */
+static void test_json_c_layout(const char *name)
+{
+	char path[256], *buf, *out = NULL, err[256];
+	struct json_object *o;
+	struct report r;
+	size_t len, outlen;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "tests/fuzz/corpus/%s", name);
+	f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	buf = malloc(1 << 20);
+	len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	CHECK(report_parse(buf, len, &r, err, sizeof(err)) == 0);
+	f = open_memstream(&out, &outlen);
+	render_json(f, &r);
+	fclose(f);
+	o = json_tokener_parse(out);
+	CHECK(o != NULL);
+	if (o) {
+		/* as the writer's jwrite() lays it out: json-c's layout, C1 and bidi escaped */
+		char *back = NULL;
+		size_t backlen;
+		FILE *bf = open_memstream(&back, &backlen);
+
+		jwrite(bf, o, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY);
+		fclose(bf);
+		CHECK(backlen + 1 == outlen && !memcmp(back, out, outlen - 1));
+		free(back);
+	}
+	json_object_put(o);
+	report_free(&r);
+	free(out);
+	free(buf);
 }
 
 int main(void)
@@ -115,8 +241,9 @@ int main(void)
 	CHECK(strstr(n, "\"extra\"") == NULL);
 	CHECK(strstr(n, "\"final\":false") != NULL);
 	CHECK(strstr(n, "\"events\":{\"received\":0,\"lost\":0}") != NULL);
-	CHECK(strstr(n, "\"attach\":{\"process\":null,\"snapshot\":null,\"vsock\":null,"
-			"\"vsock_since\":null,\"uffd\":null}") != NULL);
+	/* an absent object is null, not an object of defaults; a present one gets its fields */
+	CHECK(strstr(n, "\"attach\":null") != NULL);
+	CHECK(strstr(n, "\"tool\":null,\"host\":null") != NULL);
 	CHECK(strstr(n, "\"processes\":[{\"pid\":0,\"ppid\":0,") != NULL);
 	CHECK(strstr(n, "\"argv\":[\"a\"]") != NULL);
 	CHECK(strstr(n, "\"exit\":null") != NULL);
@@ -142,5 +269,75 @@ int main(void)
 	CHECK(!report_parse(n, strlen(n), &r, err, sizeof(err)));
 	CHECK(r.has_times && r.t0_us == 5000000 && r.tend_us == 6000000);
 	report_free(&r);
+	/* a time a repeated field replaced is not on the axis */
+	n = "{\"schema\":\"cidtrace.report/1\",\"processes\":[{\"started_at\":"
+	    "\"1970-01-01T00:00:01Z\",\"started_at\":\"1970-01-01T00:00:05Z\"}]}";
+	CHECK(!report_parse(n, strlen(n), &r, err, sizeof(err)));
+	CHECK(r.has_times && r.t0_us == 5000000);
+	report_free(&r);
+
+	/* stubs stay small: no nested object is made up, scalars take their defaults */
+	n = normalized("{\"schema\":\"cidtrace.report/1\",\"findings\":[{\"kind\":"
+		       "\"uffd_orphan\"},{\"kind\":\"cid_conflict\"},{}],\"cids\":[{}]}");
+	CHECK(strstr(n, "\"guest\":null,\"pager\":null,\"uffd\":null,\"cpu_pct\":0,"
+			"\"threads\":[]") != NULL);
+	CHECK(strstr(n, "\"attempts\":0,\"attempt\":null,\"holder\":[]") != NULL);
+	CHECK(strstr(n, "{\"kind\":null,\"summary\":null}]") != NULL);
+	CHECK(strstr(n, "\"cids\":[{\"id\":null,\"cid\":0,\"binder\":null,") != NULL);
+	/* a repeated field: the last one counts, even when it is of the wrong type */
+	n = normalized("{\"schema\":\"cidtrace.report/1\",\"trace\":{\"final\":true,"
+		       "\"final\":1,\"mode\":\"a\",\"mode\":\"run\"}}");
+	CHECK(strstr(n, "\"mode\":\"run\"") != NULL && strstr(n, "\"final\":false") != NULL);
+	/* numbers: integers clamped as json-c does, other numbers as written */
+	n = normalized("{\"schema\":\"cidtrace.report/1\",\"trace\":{\"events\":{\"received\":"
+		       "99999999999999999999,\"lost\":-99999999999999999999}},\"findings\":"
+		       "[{\"kind\":\"vmm_leak\",\"age_s\":-0.5E+2},{\"kind\":\"vmm_leak\","
+		       "\"age_s\":18446744073709551615},{\"kind\":\"vmm_leak\",\"age_s\":NaN}]}");
+	CHECK(strstr(n, "\"received\":9223372036854775807,\"lost\":-9223372036854775808") != NULL);
+	CHECK(strstr(n, "\"age_s\":-0.5E+2") != NULL);
+	CHECK(strstr(n, "\"age_s\":18446744073709551615") != NULL);
+	CHECK(strstr(n, "\"age_s\":0,") != NULL);
+	/* strings: escapes, surrogate pairs, a lone surrogate, invalid bytes */
+	n = normalized("{\"schema\":\"cidtrace.report/1\",\"host\":{\"hostname\":"
+		       "\"\\ud83d\\ude00 \\ud800x \\u00e9\\/\xff\"}}");
+	CHECK(strstr(n, "\"hostname\":\"\xf0\x9f\x98\x80 \xef\xbf\xbd"
+			"x \xc3\xa9/\xef\xbf\xbd\"") != NULL);
+
+	/* strict JSON, and json-c's nesting limit */
+	CHECK_STR(parse_err("{'schema':1}"),
+		  "not JSON: quoted object property name expected at byte 1");
+	CHECK_STR(parse_err("{\"schema\":\"cidtrace.report/1\",\"x\":[1.]}"),
+		  "not JSON: number expected at byte 37");
+	CHECK_STR(parse_err("{\"schema\":\"cidtrace.report/1\",\"x\":[01]}"),
+		  "not JSON: array value separator ',' expected at byte 36");
+	CHECK_STR(parse_err("{\"schema\":\"cidtrace.report/1\",\"x\":[1,]}"),
+		  "not JSON: unexpected character at byte 37");
+	CHECK_STR(parse_err("{\"schema\":\"cidtrace.report/1\",\"x\":\"\\x\"}"),
+		  "not JSON: invalid string sequence at byte 36");
+	CHECK_STR(parse_err("{\"schema\":\"cidtrace.report/1\",\"x\":\"\\u12\"}"),
+		  "not JSON: invalid string sequence at byte 39");
+	CHECK_STR(parse_err("{\"schema\":\"cidtrace.report/1\",\"x\":tru}"),
+		  "not JSON: boolean expected at byte 37");
+	CHECK_STR(parse_err("{\"schema\":\"cidtrace.report/1\",\"x\":\"abc"),
+		  "truncated JSON: it ends at byte 38 inside a value");
+	CHECK(parse_err(nested(32)) == NULL);
+	CHECK_STR(parse_err(nested(33)), "not JSON: nesting too deep at byte 65");
+
+	/* limits: processes[0].argv with one string too many */
+	{
+		char *big = argv_report(ARRAY_MAX);
+
+		CHECK(parse_err(big) == NULL);
+		free(big);
+		big = argv_report(ARRAY_MAX + 1);
+		CHECK_STR(parse_err(big), "processes[].argv[] has more than 100000 elements: "
+					  "larger than any report cidtrace writes");
+		free(big);
+	}
+	test_limits();
+	test_json_c_layout("conflict-uffd-all-kinds.json");
+	test_json_c_layout("hostile-strings.json");
+	test_json_c_layout("huge-numbers-wrong-types.json");
+	test_json_c_layout("real-leak-signals.json");
 	return check_done("test_render");
 }

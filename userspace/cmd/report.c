@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,9 +103,10 @@ int report_command(int argc, char **argv)
 {
 	const char *format = "text", *out = NULL, *path;
 	bool color = true;
-	char err[256], *in, *text = NULL;
-	size_t len, text_len;
+	char err[256], *in;
+	struct atomic_file af;
 	struct report r;
+	size_t len;
 	FILE *f;
 	int opt, ret;
 
@@ -144,6 +146,12 @@ int report_command(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/*
+	 * Large blocks (the input, big arrays of the tree) come from mmap, so that growing one
+	 * moves no bytes and freeing one returns it; glibc would otherwise raise this threshold
+	 * past the freed input and serve the tree from a heap that only grows.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 << 10);
 	in = read_report(path, &len);
 	if (!in)
 		return EXIT_INPUT;
@@ -154,25 +162,31 @@ int report_command(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 
-	/* render whole into memory: a failure never leaves half a file behind */
-	f = xopen_memstream(&text, &text_len);
+	/*
+	 * Rendered straight into -o's temp file, or to stdout: the output, which can be many
+	 * times the report, is never held in memory. -o's file is replaced only once complete.
+	 */
+	if (out && (ret = atomic_open(out, &af))) {
+		errmsg("cannot write output '%s': %s", out, strerror(-ret));
+		report_free(&r);
+		return EXIT_RUNTIME;
+	}
+	f = out ? af.f : stdout;
 	if (!strcmp(format, "json"))
 		render_json(f, &r);
 	else if (!strcmp(format, "html"))
 		render_html(f, &r);
 	else
 		render_text(f, &r, color && !out && isatty(STDOUT_FILENO) && !getenv("NO_COLOR"));
-	fclose(f);
 	report_free(&r);
 
 	ret = EXIT_OK;
-	if (out && (ret = atomic_write(out, text, text_len))) {
+	if (out && (ret = atomic_close(&af, true))) {
 		errmsg("cannot write output '%s': %s", out, strerror(-ret));
 		ret = EXIT_RUNTIME;
-	} else if (!out && (fwrite(text, 1, text_len, stdout) != text_len || fflush(stdout))) {
-		errmsg("cannot write to stdout: %s", strerror(errno));
+	} else if (!out && (fflush(stdout) || ferror(stdout))) {
+		errmsg("cannot write to stdout: %s", strerror(errno ? errno : EIO));
 		ret = EXIT_RUNTIME;
 	}
-	free(text);
 	return ret;
 }

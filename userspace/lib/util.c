@@ -336,6 +336,49 @@ static int check_target(int dirfd, const char *name)
 	return 0;
 }
 
+int atomic_open(const char *path, struct atomic_file *af)
+{
+	char dirbuf[4096];
+	int fd = -1, ret;
+
+	memset(af, 0, sizeof(*af));
+	af->dirfd = open_parent(path, dirbuf, sizeof(dirbuf), &af->name);
+	if (af->dirfd < 0)
+		return af->dirfd;
+	ret = check_target(af->dirfd, af->name);
+	if (!ret && (fd = create_temp(af->dirfd, af->name, af->tmp, sizeof(af->tmp))) < 0)
+		ret = fd;
+	if (!ret && !(af->f = fdopen(fd, "w"))) {
+		ret = -errno;
+		close(fd);
+		unlinkat(af->dirfd, af->tmp, 0);
+	}
+	if (ret)
+		close(af->dirfd);
+	return ret;
+}
+
+int atomic_close(struct atomic_file *af, bool commit)
+{
+	int ret = 0;
+
+	errno = 0;
+	if (fflush(af->f) == EOF || ferror(af->f))
+		ret = errno ? -errno : -EIO;
+	if (!ret && fsync(fileno(af->f)) < 0)
+		ret = -errno;
+	if (fclose(af->f) == EOF && !ret)
+		ret = -errno;
+	if (commit && !ret && renameat(af->dirfd, af->tmp, af->dirfd, af->name) < 0)
+		ret = -errno;
+	if (!commit || ret)
+		unlinkat(af->dirfd, af->tmp, 0);
+	else
+		fsync(af->dirfd);
+	close(af->dirfd);
+	return commit ? ret : 0;
+}
+
 int atomic_write_probe(const char *path)
 {
 	char dirbuf[4096], tmp[4096];

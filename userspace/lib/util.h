@@ -86,6 +86,20 @@ int atomic_write(const char *path, const void *data, size_t len);
 int atomic_write_probe(const char *path);
 /* path replaced now by a new empty private file, open for writing: its fd, or -errno. */
 int private_create(const char *path);
+/*
+ * atomic_write for output written as it is made, never whole in memory: atomic_open creates
+ * the temp file atomic_write would and opens a stream on it (af->f); atomic_close flushes
+ * it and, when commit, fsyncs it and renames it over path, else (or when any of that fails)
+ * removes it. path must outlive af. Both return 0 or -errno.
+ */
+struct atomic_file {
+	FILE *f;
+	int dirfd;
+	const char *name;
+	char tmp[4096];
+};
+int atomic_open(const char *path, struct atomic_file *af);
+int atomic_close(struct atomic_file *af, bool commit);
 
 /* /proc/PID/NAME read whole, up to len - 1 bytes and NUL-terminated; returns the length
  * (0 if unreadable). */

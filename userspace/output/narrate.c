@@ -152,41 +152,41 @@ void narrate_into(struct json_object *finding)
 }
 
 /* "qemu-system-x86 pid 812 (/ci/T/001, bound +3.002s)"; extra may be NULL. */
-static void proc_phrase(FILE *f, struct render_ctx *c, struct json_object *p, const char *extra)
+static void proc_phrase(FILE *f, struct render_ctx *c, const struct rv *p, const char *extra)
 {
-	const char *dir = jgets(p, "test_dir");
+	const char *dir = rgets(p, "test_dir");
 
-	fprintf(f, "%s pid %lld", E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
+	fprintf(f, "%s pid %lld", E(c, rgets(p, "comm")), (long long)rgeti(p, "pid"));
 	if (dir || extra)
 		fprintf(f, " (%s%s%s)", dir ? E(c, dir) : "", dir && extra ? ", " : "",
 			extra ? extra : "");
 }
 
 /* "got SIGKILL from pid 600 at +12.298s": the first fatal signal, which sealed its fate. */
-static bool signal_phrase(FILE *f, struct render_ctx *c, struct json_object *p)
+static bool signal_phrase(FILE *f, struct render_ctx *c, const struct rv *p)
 {
-	struct json_object *s = jidx(p, "fatal_signals", 0);
-	size_t more = jlen(p, "fatal_signals") - 1;
+	const struct rv *s = ridx(p, "fatal_signals", 0);
+	size_t more = rlen(p, "fatal_signals") - 1;
 
 	if (!s)
 		return false;
-	fprintf(f, "got %s from pid %lld at %s", E(c, jgets(s, "name")),
-		(long long)jgeti(s, "sender_pid"), rel(c, s, "at"));
+	fprintf(f, "got %s from pid %lld at %s", E(c, rgets(s, "name")),
+		(long long)rgeti(s, "sender_pid"), rel(c, s, "at"));
 	if (more)
 		fprintf(f, " (and %zu more fatal signal%s)", more, more == 1 ? "" : "s");
 	return true;
 }
 
 /* The latest fatal signal, the one the summary names: "got SIGKILL from pid 1 at +4.099s". */
-static bool last_signal_phrase(FILE *f, struct render_ctx *c, struct json_object *p)
+static bool last_signal_phrase(FILE *f, struct render_ctx *c, const struct rv *p)
 {
-	size_t n = jlen(p, "fatal_signals");
-	struct json_object *s = n ? jidx(p, "fatal_signals", n - 1) : NULL;
+	size_t n = rlen(p, "fatal_signals");
+	const struct rv *s = n ? ridx(p, "fatal_signals", n - 1) : NULL;
 
 	if (!s)
 		return false;
-	fprintf(f, "got %s from pid %lld at %s", E(c, jgets(s, "name")),
-		(long long)jgeti(s, "sender_pid"), rel(c, s, "at"));
+	fprintf(f, "got %s from pid %lld at %s", E(c, rgets(s, "name")),
+		(long long)rgeti(s, "sender_pid"), rel(c, s, "at"));
 	if (n > 1)
 		fprintf(f, " (after %zu earlier fatal signal%s)", n - 1, n == 2 ? "" : "s");
 	return true;
@@ -199,60 +199,48 @@ static void words(FILE *f, struct render_ctx *c, const char *s)
 		fputc(*p == '_' ? ' ' : *p, f);
 }
 
-static struct json_object *find_binding(struct render_ctx *c, const char *id)
+static void attempt_phrase(FILE *f, struct render_ctx *c, const struct rv *x, const char *verb)
 {
-	for (size_t i = 0; id && i < jlen(c->r->root, "cids"); i++) {
-		struct json_object *b = jidx(c->r->root, "cids", i);
-		const char *bid = jgets(b, "id");
+	long long n = rgeti(x, "attempts");
 
-		if (bid && !strcmp(bid, id))
-			return b;
-	}
-	return NULL;
-}
-
-static void attempt_phrase(FILE *f, struct render_ctx *c, struct json_object *x, const char *verb)
-{
-	long long n = jgeti(x, "attempts");
-
-	fprintf(f, "CID %lld: ", (long long)jgeti(x, "cid"));
-	proc_phrase(f, c, jget(x, "attempt"), NULL);
+	fprintf(f, "CID %lld: ", (long long)rgeti(x, "cid"));
+	proc_phrase(f, c, rget(x, "attempt"), NULL);
 	fprintf(f, " %s at %s (%lld attempt%s", verb, rel(c, x, "last_at"), n, n == 1 ? "" : "s");
 	if (n > 1)
 		fprintf(f, " since %s", rel(c, x, "first_at"));
 	fputc(')', f);
 }
 
-void narrate_cid_conflict(FILE *f, struct render_ctx *c, struct json_object *x)
+void narrate_cid_conflict(FILE *f, struct render_ctx *c, const struct rv *x)
 {
-	struct json_object *h = jidx(x, "holder", 0), *b = find_binding(c, jgets(x, "binding"));
-	struct json_object *times = b ? b : x; /* cids[] is the later word on the binding */
-	const char *state = jgets(h, "state_at_conflict"), *cls = jgets(x, "classification");
+	const struct rv *h = ridx(x, "holder", 0), *b = binding_of(c, rgets(x, "binding"));
+	const struct rv *times = b ? b : x; /* cids[] is the later word on the binding */
+	const char *state = rgets(h, "state_at_conflict"), *cls = rgets(x, "classification");
 	char bound[64];
 
 	attempt_phrase(f, c, x, "failed to bind");
 	if (h) {
 		snprintf(bound, sizeof(bound), "bound %s",
-			 jget(times, "bound_at") ? rel(c, times, "bound_at") : "before tracing");
+			 rget(times, "bound_at") ? rel(c, times, "bound_at") : "before tracing");
 		fputs("; held by ", f);
 		proc_phrase(f, c, h, bound);
-		if (jlen(x, "holder") > 1)
-			fprintf(f, " and %zu more", jlen(x, "holder") - 1);
+		if (rlen(x, "holder") > 1)
+			fprintf(f, " and %zu more", rlen(x, "holder") - 1);
 		fputs(" which ", f);
 		if (!signal_phrase(f, c, h)) {
 			fputs("was ", f);
 			words(f, c, state ? state : "in an unknown state");
 		}
-		if (jget(times, "released_at"))
+		if (rget(times, "released_at"))
 			fprintf(f, " and released the CID at %s", rel(c, times, "released_at"));
 		else
 			fputs(" and still held the CID at the end of the trace", f);
 	} else {
 		fputs("; no holder was found", f);
 	}
-	if (jget(x, "binder")) {
+	if (rget(x, "binder")) {
 		fputs("; bound by ", f);
-		proc_phrase(f, c, jget(x, "binder"), NULL);
+		proc_phrase(f, c, rget(x, "binder"), NULL);
 	}
 	if (cls) {
 		fputs(" \u2192 ", f);
@@ -261,75 +249,75 @@ void narrate_cid_conflict(FILE *f, struct render_ctx *c, struct json_object *x)
 	fputc('.', f);
 }
 
-void narrate_vmm_leak(FILE *f, struct render_ctx *c, struct json_object *x)
+void narrate_vmm_leak(FILE *f, struct render_ctx *c, const struct rv *x)
 {
-	struct json_object *u = jget(x, "uffd");
+	const struct rv *u = rget(x, "uffd");
 
 	proc_phrase(f, c, x, NULL);
 	fprintf(f, " started at %s and was still running when tracing ended at %s, %.4gs later",
-		rel(c, x, "started_at"), rel(c, jget(c->r->root, "trace"), "ended_at"),
-		jgetd(x, "age_s"));
-	if (jgetb(x, "orphaned"))
+		rel(c, x, "started_at"), rel(c, rget(c->r->root, "trace"), "ended_at"),
+		rgetd(x, "age_s"));
+	if (rgetb(x, "orphaned"))
 		fputs("; its parent had exited", f);
 	if (u)
-		fprintf(f, "; its userfaultfd %s was %s (pager pid %lld)", E(c, jgets(u, "id")),
-			E(c, jgets(u, "state")), (long long)jgeti(u, "pager_pid"));
+		fprintf(f, "; its userfaultfd %s was %s (pager pid %lld)", E(c, rgets(u, "id")),
+			E(c, rgets(u, "state")), (long long)rgeti(u, "pager_pid"));
 	fputc('.', f);
 }
 
 /* As the summary tells it: a pager that has not exited closed its uffd. */
-static void pager_fate(FILE *f, struct render_ctx *c, struct json_object *p)
+static void pager_fate(FILE *f, struct render_ctx *c, const struct rv *p)
 {
-	struct json_object *ex = jget(p, "exit");
+	const struct rv *ex = rget(p, "exit");
 	char buf[16];
 
-	if (!jget(p, "exited_at")) {
+	if (!rget(p, "exited_at")) {
 		fputs("closed its uffd", f);
-		if (jlen(p, "fatal_signals")) {
+		if (rlen(p, "fatal_signals")) {
 			fputs(" after it ", f);
 			last_signal_phrase(f, c, p);
 		}
 	} else if (last_signal_phrase(f, c, p)) {
 		fputs(" and exited", f);
-	} else if (ex && jgeti(ex, "signal")) {
-		fprintf(f, "was killed by %s", signal_name(jgeti(ex, "signal"), buf, sizeof(buf)));
+	} else if (ex && rgeti(ex, "signal")) {
+		fprintf(f, "was killed by %s", signal_name(rgeti(ex, "signal"), buf, sizeof(buf)));
 	} else if (ex) {
-		fprintf(f, "exited with code %lld", (long long)jgeti(ex, "code"));
+		fprintf(f, "exited with code %lld", (long long)rgeti(ex, "code"));
 	} else {
 		fputs("exited", f);
 	}
 }
 
-void narrate_uffd_orphan(FILE *f, struct render_ctx *c, struct json_object *x)
+void narrate_uffd_orphan(FILE *f, struct render_ctx *c, const struct rv *x)
 {
-	struct json_object *u = jget(x, "uffd"), *np = jget(x, "restarted_pager"), *busy = NULL;
-	const char *state = jgets(x, "state");
+	const struct rv *u = rget(x, "uffd"), *np = rget(x, "restarted_pager"), *busy = NULL;
+	const char *state = rgets(x, "state");
 
-	proc_phrase(f, c, jget(x, "guest"), NULL);
+	proc_phrase(f, c, rget(x, "guest"), NULL);
 	fprintf(f, " orphaned at %s: pager ", rel(c, x, "since"));
-	proc_phrase(f, c, jget(x, "pager"), NULL);
+	proc_phrase(f, c, rget(x, "pager"), NULL);
 	fputc(' ', f);
-	pager_fate(f, c, jget(x, "pager"));
+	pager_fate(f, c, rget(x, "pager"));
 	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING) {
-		fprintf(f, "; guest spinning at %.3g%% CPU since %s", jgetd(x, "cpu_pct"),
+		fprintf(f, "; guest spinning at %.3g%% CPU since %s", rgetd(x, "cpu_pct"),
 			rel(c, x, "state_since"));
-		for (size_t i = 0; i < jlen(x, "threads"); i++) {
-			struct json_object *t = jidx(x, "threads", i);
+		for (size_t i = 0; i < rlen(x, "threads"); i++) {
+			const struct rv *t = ridx(x, "threads", i);
 
-			if (!busy || jgetd(t, "cpu_pct") > jgetd(busy, "cpu_pct"))
+			if (!busy || rgetd(t, "cpu_pct") > rgetd(busy, "cpu_pct"))
 				busy = t;
 		}
 		if (busy)
-			fprintf(f, " (busiest thread %s %.3g%%)", E(c, jgets(busy, "comm")),
-				jgetd(busy, "cpu_pct"));
+			fprintf(f, " (busiest thread %s %.3g%%)", E(c, rgets(busy, "comm")),
+				rgetd(busy, "cpu_pct"));
 	} else {
 		fputs("; guest ", f);
 		words(f, c, state ? state : "in an unknown state");
 		fprintf(f, " since %s", rel(c, x, "state_since"));
 	}
-	fprintf(f, "; %lld faults unresolved, %lld pages served", (long long)jgeti(u, "total"),
-		(long long)jgeti(u, "pages_served"));
-	if (jget(x, "resolved_at"))
+	fprintf(f, "; %lld faults unresolved, %lld pages served", (long long)rgeti(u, "total"),
+		(long long)rgeti(u, "pages_served"));
+	if (rget(x, "resolved_at"))
 		fprintf(f, "; resolved at %s", rel(c, x, "resolved_at"));
 	if (np) {
 		fputs("; a new pager ", f);
@@ -337,19 +325,19 @@ void narrate_uffd_orphan(FILE *f, struct render_ctx *c, struct json_object *x)
 		fprintf(f, " started at %s", rel(c, np, "started_at"));
 	}
 	fputc('.', f);
-	if (jgets(x, "note"))
-		fprintf(f, " %s", E(c, jgets(x, "note")));
+	if (rgets(x, "note"))
+		fprintf(f, " %s", E(c, rgets(x, "note")));
 }
 
-void narrate_invalid_cid(FILE *f, struct render_ctx *c, struct json_object *x)
+void narrate_invalid_cid(FILE *f, struct render_ctx *c, const struct rv *x)
 {
 	attempt_phrase(f, c, x, "asked for an invalid CID");
 	fputs(" \u2192 CIDs 0-2 are reserved and a CID must be below 2^32-1.", f);
 }
 
-void narrate_story(FILE *f, struct render_ctx *c, struct json_object *x)
+void narrate_story(FILE *f, struct render_ctx *c, const struct rv *x)
 {
-	switch (finding_kind_from_name(jgets(x, "kind"))) {
+	switch (finding_kind_from_name(rgets(x, "kind"))) {
 	case CID_CONFLICT:
 		narrate_cid_conflict(f, c, x);
 		break;
@@ -363,6 +351,6 @@ void narrate_story(FILE *f, struct render_ctx *c, struct json_object *x)
 		narrate_uffd_orphan(f, c, x);
 		break;
 	default:
-		fputs(jgets(x, "summary") ? E(c, jgets(x, "summary")) : "(no summary)", f);
+		fputs(rgets(x, "summary") ? E(c, rgets(x, "summary")) : "(no summary)", f);
 	}
 }

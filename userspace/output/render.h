@@ -12,12 +12,25 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "reader.h"
+
 /* Reports larger than this are refused before they are read. */
 #define REPORT_MAX_BYTES (256u << 20)
+/*
+ * The most elements read from one array, and from all of them together: a report with more
+ * is refused (docs/report-command.md). Each is far above what a week of tracing a busy CI
+ * host writes: the process table keeps VMMs, pagers, processes in scope or signalled, and
+ * their ancestors, not every command the jobs run.
+ */
+#define PROCESSES_MAX 1000000 /* processes[], cids[], uffds[], reaped[] */
+#define FINDINGS_MAX  100000
+#define ARRAY_MAX     100000 /* any other array: argv, fatal_signals, holder, ... */
+#define ELEMENTS_MAX  16000000
 
 struct report {
-	/* Every documented field present with its documented type; unknown fields dropped. */
-	struct json_object *root;
+	/* Every documented field of its documented type, or absent; unknown fields dropped. */
+	struct rtree tree;
+	const struct rv *root; /* &tree.root */
 	/* The time axis, µs since the epoch: trace start (or the earliest time in the report)
 	 * to trace end (or the latest). has_times is false when the report holds no time. */
 	int64_t t0_us, tend_us;
@@ -33,49 +46,62 @@ void report_free(struct report *r);
 
 /* N for "cidtrace.report/N", -1 for anything else. */
 int schema_major(const char *schema);
-/* RFC 3339 UTC ("2026-11-27T03:42:36.123456Z") to µs since the epoch. */
-bool parse_time(const char *s, int64_t *us);
 /* A time relative to the trace start: "+12.301s", "-0.020s". */
 void fmt_rel(char *buf, size_t len, int64_t delta_us);
 
 char *html_escape(const char *s);
 
-/* Typed reads of a normalized object; NULL, 0 or false when the value is null. */
+/*
+ * Typed reads of a json-c object, for the writer's findings (narrate_summary); NULL, 0 or
+ * false when the value is absent or of another type. The reader's tree has its own (rget).
+ */
 struct json_object *jget(struct json_object *o, const char *key);
 const char *jgets(struct json_object *o, const char *key);
 int64_t jgeti(struct json_object *o, const char *key);
 double jgetd(struct json_object *o, const char *key);
 bool jgetb(struct json_object *o, const char *key);
-bool jgett(struct json_object *o, const char *key, int64_t *us);
 size_t jlen(struct json_object *o, const char *key);
 struct json_object *jidx(struct json_object *o, const char *key, size_t i);
 
 /*
  * What the renderers share: report strings are escaped by esc (for a terminal or for HTML)
- * into copies that live until render_ctx_free.
+ * into copies that live until render_ctx_release or render_ctx_free. A renderer releases
+ * them after each item it writes (a row, a finding), so they never add up to the report.
  */
 struct render_ctx {
 	const struct report *r;
 	char *(*esc)(const char *s);
 	const char *bold, *red, *reset; /* SGR sequences, or "" */
-	char **owned;
+	struct escaped {
+		const char *src;
+		char *text;
+	} * owned;
 	size_t nowned, capowned;
 	char times[8][32]; /* rotating buffers for rel() */
 	unsigned next_time;
+	uint32_t *bindings; /* cids[] indexes sorted by id, built on first use */
+	size_t nbindings;
+	bool bindings_built;
 };
 
 void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(const char *s),
 		     bool color);
 void render_ctx_free(struct render_ctx *c);
-/* s escaped for the output, or "?" for NULL. */
+/* Frees every string E returned so far. */
+void render_ctx_release(struct render_ctx *c);
+/* s escaped for the output, or "?" for NULL; a string longer than SHOWN_MAX is shown cut,
+ * ending with "…". */
+#define SHOWN_MAX (64u << 10)
 const char *E(struct render_ctx *c, const char *s);
 /* The time at key, relative to the trace start ("+1.500s"), or "?" when null. */
-const char *rel(struct render_ctx *c, struct json_object *o, const char *key);
+const char *rel(struct render_ctx *c, const struct rv *o, const char *key);
+/* The first cids[] entry whose id is id, or NULL. */
+const struct rv *binding_of(struct render_ctx *c, const char *id);
 
 /* The one summary line: findings per kind, complete, lost events, final or checkpoint. */
 void summary_line(FILE *f, struct render_ctx *c);
 /* One finding told as a sentence or two, without a trailing newline. */
-void finding_story(FILE *f, struct render_ctx *c, struct json_object *finding);
+void finding_story(FILE *f, struct render_ctx *c, const struct rv *finding);
 /* Advice for the kinds present, one item per line, each prefixed by bullet. */
 void next_steps(FILE *f, struct render_ctx *c, const char *bullet, const char *eol);
 

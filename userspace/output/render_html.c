@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "proc_index.h"
 #include "render.h"
 #include "util.h"
 #include "vocab.h"
@@ -21,10 +21,10 @@
 #define NO_FINDING ((size_t)-1)
 
 struct row {
-	struct json_object *src; /* the processes[] entry, or the reference that named it */
-	int64_t pid;
+	const struct rv *src; /* the processes[] entry, or the reference that named it */
 	const char *test_dir;
 	int64_t from_us, to_us; /* lifetime, clipped to the trace */
+	uint32_t seq; /* the order found */
 	int y;
 };
 
@@ -39,7 +39,10 @@ struct html {
 	FILE *f;
 	struct row *rows;
 	size_t nrows, caprows;
-	struct mark *marks;
+	struct proc_index row_index; /* rows by (pid, start_ns), in the order of rows[] */
+	struct proc_index proc_index; /* processes[] with a pid, built on first use */
+	bool procs_indexed;
+	struct mark *marks; /* in the order drawn: by finding */
 	size_t nmarks, capmarks;
 	bool drawing; /* false: the first pass, which only collects rows */
 	int next_id;
@@ -53,65 +56,82 @@ static void *grow(void *v, size_t *cap, size_t n, size_t size)
 	return xreallocarray(v, *cap, size);
 }
 
-/* A process is (pid, start_ns); references made without a start time match any. */
-static bool same_proc(int64_t pid, int64_t start_ns, struct json_object *p)
+/*
+ * A process is (pid, start_ns); references made without a start time match any: the first
+ * row, or processes[] entry, that matches (proc_index_find).
+ */
+static void row_key(const void *h, uint32_t i, int64_t *pid, int64_t *start_ns)
 {
-	int64_t s = jgeti(p, "start_ns");
+	const struct rv *src = ((const struct html *)h)->rows[i].src;
 
-	return jgeti(p, "pid") == pid && (start_ns == s || !start_ns || !s);
+	*pid = rgeti(src, "pid");
+	*start_ns = rgeti(src, "start_ns");
+}
+
+static void process_key(const void *root, uint32_t i, int64_t *pid, int64_t *start_ns)
+{
+	const struct rv *p = ridx(root, "processes", i);
+
+	*pid = rgeti(p, "pid");
+	*start_ns = rgeti(p, "start_ns");
 }
 
 static struct row *find_row(struct html *h, int64_t pid, int64_t start_ns)
 {
-	for (size_t i = 0; i < h->nrows; i++)
-		if (same_proc(pid, start_ns, h->rows[i].src))
-			return &h->rows[i];
-	return NULL;
+	uint32_t i = proc_index_find(&h->row_index, pid, start_ns);
+
+	return i == PROC_NONE ? NULL : &h->rows[i];
 }
 
-static void add_row(struct html *h, struct json_object *src)
+static void add_row(struct html *h, const struct rv *src)
 {
 	const struct report *r = h->c.r;
 	struct row *row;
 
 	h->rows = grow(h->rows, &h->caprows, h->nrows, sizeof(*h->rows));
-	row = &h->rows[h->nrows++];
+	row = &h->rows[h->nrows];
 	row->src = src;
-	row->pid = jgeti(src, "pid");
-	row->test_dir = jgets(src, "test_dir");
-	if (!jgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
+	row->test_dir = rgets(src, "test_dir");
+	row->seq = h->nrows;
+	if (!rgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
 		row->from_us = r->t0_us;
-	if (!jgett(src, "exited_at", &row->to_us) || row->to_us > r->tend_us)
+	if (!rgett(src, "exited_at", &row->to_us) || row->to_us > r->tend_us)
 		row->to_us = r->tend_us;
 	if (row->to_us < row->from_us)
 		row->to_us = row->from_us;
+	proc_index_add(&h->row_index, h->nrows++);
 }
 
 /* The processes[] entry of a process, or ref itself when the report did not keep it. */
-static struct json_object *process_of(struct html *h, struct json_object *ref)
+static const struct rv *process_of(struct html *h, const struct rv *ref)
 {
-	struct json_object *procs = jget(h->c.r->root, "processes");
+	const struct rv *procs = h->c.r->root;
+	uint32_t i;
 
-	for (size_t i = 0; i < json_object_array_length(procs); i++) {
-		struct json_object *p = json_object_array_get_idx(procs, i);
+	if (!h->procs_indexed) {
+		h->procs_indexed = true;
+		for (size_t k = 0; k < rlen(procs, "processes"); k++) {
+			const struct rv *p = ridx(procs, "processes", k);
 
-		if (same_proc(jgeti(ref, "pid"), jgeti(ref, "start_ns"), p))
-			return p;
+			if (rgeti(p, "pid") > 0)
+				proc_index_add(&h->proc_index, k);
+		}
 	}
-	return ref;
+	i = proc_index_find(&h->proc_index, rgeti(ref, "pid"), rgeti(ref, "start_ns"));
+	return i == PROC_NONE ? ref : ridx(procs, "processes", i);
 }
 
 /*
  * The row of a process a finding or binding names. The first pass adds it and returns NULL,
  * so that nothing is drawn before the layout exists; the drawing pass returns it.
  */
-static struct row *row_of(struct html *h, struct json_object *ref)
+static struct row *row_of(struct html *h, const struct rv *ref)
 {
 	struct row *row;
 
-	if (!ref || jgeti(ref, "pid") <= 0)
+	if (!ref || rgeti(ref, "pid") <= 0)
 		return NULL;
-	row = find_row(h, jgeti(ref, "pid"), jgeti(ref, "start_ns"));
+	row = find_row(h, rgeti(ref, "pid"), rgeti(ref, "start_ns"));
 	if (h->drawing)
 		return row;
 	if (!row)
@@ -129,7 +149,9 @@ static int by_group(const void *a, const void *b)
 		return strcmp(x->test_dir, y->test_dir);
 	if (x->from_us != y->from_us)
 		return x->from_us < y->from_us ? -1 : 1;
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
+	if (rgeti(x->src, "pid") != rgeti(y->src, "pid"))
+		return rgeti(x->src, "pid") < rgeti(y->src, "pid") ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 static bool new_group(const struct row *rows, size_t i)
@@ -160,10 +182,11 @@ static void open_link(struct html *h, size_t finding, int id, const char *label)
 	fprintf(h->f, "<a href=\"#f%zu\">", finding);
 }
 
-/* Ends the hover text of a shape opened by marker or bar. */
+/* Ends the hover text of a shape opened by marker or bar; its strings are written. */
 static void close_shape(struct html *h, size_t finding, const char *tag)
 {
 	fprintf(h->f, "</title></%s>%s\n", tag, finding == NO_FINDING ? "" : "</a>");
+	render_ctx_release(&h->c);
 }
 
 /* Opens a marker on row at time us; the caller writes the hover text and closes it. */
@@ -202,65 +225,65 @@ static void bar(struct html *h, size_t finding, const char *cls, const struct ro
 		cls, id, x, row->y + top, w > 1 ? w : 1, height);
 }
 
-static void proc_title(struct html *h, struct json_object *p)
+static void proc_title(struct html *h, const struct rv *p)
 {
 	struct render_ctx *c = &h->c;
 
-	fprintf(h->f, "%s pid %lld", E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
-	if (jgets(p, "test_dir"))
-		fprintf(h->f, " (%s)", E(c, jgets(p, "test_dir")));
+	fprintf(h->f, "%s pid %lld", E(c, rgets(p, "comm")), (long long)rgeti(p, "pid"));
+	if (rgets(p, "test_dir"))
+		fprintf(h->f, " (%s)", E(c, rgets(p, "test_dir")));
 }
 
-static void time_pair(struct html *h, struct json_object *o, const char *from, const char *to,
+static void time_pair(struct html *h, const struct rv *o, const char *from, const char *to,
 		      const char *open)
 {
 	struct render_ctx *c = &h->c;
 
-	fprintf(h->f, ": %s", jget(o, from) ? rel(c, o, from) : "before the trace");
-	fprintf(h->f, " \u2192 %s", jget(o, to) ? rel(c, o, to) : open);
+	fprintf(h->f, ": %s", rget(o, from) ? rel(c, o, from) : "before the trace");
+	fprintf(h->f, " \u2192 %s", rget(o, to) ? rel(c, o, to) : open);
 }
 
-static void draw_hold(struct html *h, struct json_object *b)
+static void draw_hold(struct html *h, const struct rv *b)
 {
-	struct row *row = row_of(h, jget(b, "binder"));
+	struct row *row = row_of(h, rget(b, "binder"));
 	const struct report *r = h->c.r;
 	int64_t from = r->t0_us, to = r->tend_us;
 
 	if (!row)
 		return;
-	jgett(b, "bound_at", &from);
-	jgett(b, "released_at", &to);
+	rgett(b, "bound_at", &from);
+	rgett(b, "released_at", &to);
 	bar(h, NO_FINDING, "cid-hold", row, from, to, 8, 7);
-	fprintf(h->f, "CID %lld held", (long long)jgeti(b, "cid"));
+	fprintf(h->f, "CID %lld held", (long long)rgeti(b, "cid"));
 	time_pair(h, b, "bound_at", "released_at", "still held at the end");
 	close_shape(h, NO_FINDING, "rect");
 	fprintf(h->f, "<text class=\"cid-label\" x=\"%d\" y=\"%d\">CID %lld</text>\n",
-		xpos(h, from) + 2, row->y + 6, (long long)jgeti(b, "cid"));
+		xpos(h, from) + 2, row->y + 6, (long long)rgeti(b, "cid"));
 }
 
-static void draw_attempts(struct html *h, size_t i, struct json_object *x)
+static void draw_attempts(struct html *h, size_t i, const struct rv *x)
 {
-	struct row *row = row_of(h, jget(x, "attempt"));
+	struct row *row = row_of(h, rget(x, "attempt"));
 	struct render_ctx *c = &h->c;
 	const char *when[] = { "first_at", "last_at" },
 		   *what[] = { "first attempt", "last attempt" };
 	int64_t first, last;
 
-	for (size_t k = 0; k < jlen(x, "holder"); k++)
-		row_of(h, jidx(x, "holder", k));
-	row_of(h, jget(x, "binder"));
-	if (!row || !jgett(x, "first_at", &first) || !jgett(x, "last_at", &last))
+	for (size_t k = 0; k < rlen(x, "holder"); k++)
+		row_of(h, ridx(x, "holder", k));
+	row_of(h, rget(x, "binder"));
+	if (!row || !rgett(x, "first_at", &first) || !rgett(x, "last_at", &last))
 		return;
 	for (int k = 0; k < (first == last ? 1 : 2); k++) {
 		marker(h, i, "conflict", row, k ? last : first, what[k]);
-		fprintf(h->f, "%s: CID %lld, %s at %s of %lld", E(c, jgets(x, "kind")),
-			(long long)jgeti(x, "cid"), what[k], rel(c, x, when[k]),
-			(long long)jgeti(x, "attempts"));
+		fprintf(h->f, "%s: CID %lld, %s at %s of %lld", E(c, rgets(x, "kind")),
+			(long long)rgeti(x, "cid"), what[k], rel(c, x, when[k]),
+			(long long)rgeti(x, "attempts"));
 		close_shape(h, i, "path");
 	}
 }
 
-static void draw_leak(struct html *h, size_t i, struct json_object *x)
+static void draw_leak(struct html *h, size_t i, const struct rv *x)
 {
 	struct row *row = row_of(h, x);
 
@@ -270,20 +293,20 @@ static void draw_leak(struct html *h, size_t i, struct json_object *x)
 	fputs("leaked: ", h->f);
 	proc_title(h, x);
 	fprintf(h->f, " was still running when tracing ended, %.4gs after it started",
-		jgetd(x, "age_s"));
+		rgetd(x, "age_s"));
 	close_shape(h, i, "path");
 }
 
-static void draw_orphan(struct html *h, size_t i, struct json_object *x)
+static void draw_orphan(struct html *h, size_t i, const struct rv *x)
 {
-	struct json_object *pager = jget(x, "pager");
-	struct row *guest = row_of(h, jget(x, "guest")), *prow = row_of(h, pager);
-	const char *state = jgets(x, "state");
+	const struct rv *pager = rget(x, "pager");
+	struct row *guest = row_of(h, rget(x, "guest")), *prow = row_of(h, pager);
+	const char *state = rgets(x, "state");
 	struct render_ctx *c = &h->c;
 	int64_t at, end = c->r->tend_us;
 
-	row_of(h, jget(x, "restarted_pager"));
-	if (prow && jgett(pager, "exited_at", &at)) {
+	row_of(h, rget(x, "restarted_pager"));
+	if (prow && rgett(pager, "exited_at", &at)) {
 		marker(h, i, "pager-death", prow, at, "pager exit");
 		fputs("pager ", h->f);
 		proc_title(h, pager);
@@ -292,17 +315,17 @@ static void draw_orphan(struct html *h, size_t i, struct json_object *x)
 	}
 	if (!guest)
 		return;
-	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING && jgett(x, "state_since", &at)) {
-		jgett(x, "resolved_at", &end);
+	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING && rgett(x, "state_since", &at)) {
+		rgett(x, "resolved_at", &end);
 		bar(h, i, "spin", guest, at, end, 0, ROW_H);
-		fprintf(h->f, "spinning at %.3g%% CPU", jgetd(x, "cpu_pct"));
+		fprintf(h->f, "spinning at %.3g%% CPU", rgetd(x, "cpu_pct"));
 		time_pair(h, x, "state_since", "resolved_at", "the end");
 		close_shape(h, i, "rect");
 	}
-	if (jgett(x, "since", &at)) {
+	if (rgett(x, "since", &at)) {
 		marker(h, i, "pager-death", guest, at, "pager lost");
 		fputs("pager lost: ", h->f);
-		proc_title(h, jget(x, "guest"));
+		proc_title(h, rget(x, "guest"));
 		fprintf(h->f, " has no pager since %s", rel(c, x, "since"));
 		close_shape(h, i, "path");
 	}
@@ -313,14 +336,14 @@ static void draw_signals(struct html *h, struct row *row)
 	struct render_ctx *c = &h->c;
 	int64_t at;
 
-	for (size_t k = 0; k < jlen(row->src, "fatal_signals"); k++) {
-		struct json_object *s = jidx(row->src, "fatal_signals", k);
+	for (size_t k = 0; k < rlen(row->src, "fatal_signals"); k++) {
+		const struct rv *s = ridx(row->src, "fatal_signals", k);
 
-		if (!jgett(s, "at", &at))
+		if (!rgett(s, "at", &at))
 			continue;
 		marker(h, NO_FINDING, "signal", row, at, NULL);
-		fprintf(h->f, "%s from %s pid %lld at %s", E(c, jgets(s, "name")),
-			E(c, jgets(s, "sender_comm")), (long long)jgeti(s, "sender_pid"),
+		fprintf(h->f, "%s from %s pid %lld at %s", E(c, rgets(s, "name")),
+			E(c, rgets(s, "sender_comm")), (long long)rgeti(s, "sender_pid"),
 			rel(c, s, "at"));
 		close_shape(h, NO_FINDING, "path");
 	}
@@ -329,20 +352,20 @@ static void draw_signals(struct html *h, struct row *row)
 /* Both passes: the first collects the rows, the second draws on them. */
 static void walk(struct html *h)
 {
-	struct json_object *root = h->c.r->root;
+	const struct rv *root = h->c.r->root;
 
-	for (size_t i = 0; i < jlen(root, "cids"); i++)
-		draw_hold(h, jidx(root, "cids", i));
-	for (size_t i = 0; i < jlen(root, "uffds"); i++) {
-		struct json_object *u = jidx(root, "uffds", i);
+	for (size_t i = 0; i < rlen(root, "cids"); i++)
+		draw_hold(h, ridx(root, "cids", i));
+	for (size_t i = 0; i < rlen(root, "uffds"); i++) {
+		const struct rv *u = ridx(root, "uffds", i);
 
-		row_of(h, jget(u, "owner"));
-		for (size_t k = 0; k < jlen(u, "handlers"); k++)
-			row_of(h, jidx(u, "handlers", k));
+		row_of(h, rget(u, "owner"));
+		for (size_t k = 0; k < rlen(u, "handlers"); k++)
+			row_of(h, ridx(u, "handlers", k));
 	}
-	for (size_t i = 0; i < jlen(root, "findings"); i++) {
-		struct json_object *x = jidx(root, "findings", i);
-		enum finding_kind kind = finding_kind_from_name(jgets(x, "kind"));
+	for (size_t i = 0; i < rlen(root, "findings"); i++) {
+		const struct rv *x = ridx(root, "findings", i);
+		enum finding_kind kind = finding_kind_from_name(rgets(x, "kind"));
 
 		if (kind == CID_CONFLICT || kind == INVALID_CID)
 			draw_attempts(h, i, x);
@@ -358,19 +381,23 @@ static void walk(struct html *h)
 /* Rows grouped by test_dir; returns the height of the plot. */
 static int layout(struct html *h)
 {
-	struct json_object *procs = jget(h->c.r->root, "processes");
+	const struct rv *root = h->c.r->root;
 	int y = AXIS_H;
 
-	for (size_t i = 0; i < json_object_array_length(procs); i++) {
-		struct json_object *p = json_object_array_get_idx(procs, i);
-		if (role_from_name(jgets(p, "role")) == ROLE_VMM &&
-		    !find_row(h, jgeti(p, "pid"), jgeti(p, "start_ns")))
+	for (size_t i = 0; i < rlen(root, "processes"); i++) {
+		const struct rv *p = ridx(root, "processes", i);
+
+		if (role_from_name(rgets(p, "role")) == ROLE_VMM &&
+		    !find_row(h, rgeti(p, "pid"), rgeti(p, "start_ns")))
 			add_row(h, p);
 	}
 	walk(h);
 	if (h->nrows) /* qsort wants a non-NULL base even for no rows */
 		qsort(h->rows, h->nrows, sizeof(*h->rows), by_group);
+	/* the index follows the rows to their places */
+	proc_index_clear(&h->row_index);
 	for (size_t i = 0; i < h->nrows; i++) {
+		proc_index_add(&h->row_index, i);
 		if (new_group(h->rows, i))
 			y += GROUP_H;
 		h->rows[i].y = y;
@@ -403,7 +430,7 @@ static void rows_svg(struct html *h)
 
 	for (size_t i = 0; i < h->nrows; i++) {
 		struct row *row = &h->rows[i];
-		struct json_object *p = row->src;
+		const struct rv *p = row->src;
 
 		if (new_group(h->rows, i))
 			fprintf(h->f, "<text class=\"group\" x=\"4\" y=\"%d\">%s</text>\n",
@@ -411,13 +438,13 @@ static void rows_svg(struct html *h)
 		fprintf(h->f,
 			"<g class=\"row\" id=\"row%zu\"><text class=\"label\" x=\"14\" y=\"%d\">"
 			"%s pid %lld</text>",
-			i, row->y + 15, E(c, jgets(p, "comm")), (long long)jgeti(p, "pid"));
+			i, row->y + 15, E(c, rgets(p, "comm")), (long long)rgeti(p, "pid"));
 		bar(h, NO_FINDING, "lifetime", row, row->from_us, row->to_us, 5, 12);
 		proc_title(h, p);
 		time_pair(h, p, "started_at", "exited_at", "still running at the end");
 		fputs("; argv:", h->f);
-		for (size_t k = 0; k < jlen(p, "argv"); k++)
-			fprintf(h->f, " %s", E(c, json_object_get_string(jidx(p, "argv", k))));
+		for (size_t k = 0; k < rlen(p, "argv"); k++)
+			fprintf(h->f, " %s", E(c, rstr(ridx(p, "argv", k))));
 		close_shape(h, NO_FINDING, "rect");
 		fputs("</g>\n", h->f);
 	}
@@ -439,67 +466,69 @@ static const char style[] =
 static void header(struct html *h)
 {
 	struct render_ctx *c = &h->c;
-	struct json_object *root = c->r->root, *trace = jget(root, "trace");
-	struct json_object *host = jget(root, "host"), *events = jget(trace, "events");
-	struct json_object *attach = jget(trace, "attach");
+	const struct rv *root = c->r->root, *trace = rget(root, "trace");
+	const struct rv *host = rget(root, "host"), *events = rget(trace, "events");
+	const struct rv *attach = rget(trace, "attach");
 
 	fputs("<header><h1>cidtrace report</h1><p class=\"summary\">", h->f);
 	summary_line(h->f, c);
 	fprintf(h->f, "</p><dl><dt>host</dt><dd>%s</dd><dt>kernel</dt><dd>%s</dd>",
-		E(c, jgets(host, "hostname")), E(c, jgets(host, "kernel")));
-	fprintf(h->f, "<dt>mode</dt><dd>%s</dd><dt>command</dt><dd>", E(c, jgets(trace, "mode")));
-	for (size_t k = 0; k < jlen(trace, "command"); k++)
-		fprintf(h->f, "%s ", E(c, json_object_get_string(jidx(trace, "command", k))));
-	if (!jget(trace, "command"))
+		E(c, rgets(host, "hostname")), E(c, rgets(host, "kernel")));
+	fprintf(h->f, "<dt>mode</dt><dd>%s</dd><dt>command</dt><dd>", E(c, rgets(trace, "mode")));
+	for (size_t k = 0; k < rlen(trace, "command"); k++)
+		fprintf(h->f, "%s ", E(c, rstr(ridx(trace, "command", k))));
+	if (!rget(trace, "command"))
 		fputs("(none: record)", h->f);
 	fprintf(h->f, "</dd><dt>started</dt><dd>%s</dd><dt>ended</dt><dd>%s</dd>",
-		E(c, jgets(trace, "started_at")),
-		jgets(trace, "ended_at") ? E(c, jgets(trace, "ended_at")) : "(still tracing)");
+		E(c, rgets(trace, "started_at")),
+		rgets(trace, "ended_at") ? E(c, rgets(trace, "ended_at")) : "(still tracing)");
 	fprintf(h->f, "<dt>updated</dt><dd>%s</dd><dt>final</dt><dd>%s</dd>",
-		E(c, jgets(trace, "updated_at")),
-		jgetb(trace, "final") ? "yes" : "no, a checkpoint");
+		E(c, rgets(trace, "updated_at")),
+		rgetb(trace, "final") ? "yes" : "no, a checkpoint");
 	fprintf(h->f,
 		"<dt>complete</dt><dd>%s</dd><dt>events</dt><dd>%lld received, %lld lost</dd>",
-		jgetb(trace, "complete") ? "yes" : "no", (long long)jgeti(events, "received"),
-		(long long)jgeti(events, "lost"));
+		rgetb(trace, "complete") ? "yes" : "no", (long long)rgeti(events, "received"),
+		(long long)rgeti(events, "lost"));
 	fprintf(h->f,
 		"<dt>attach</dt><dd>process %s, snapshot %s, vsock %s, uffd %s</dd></dl>"
 		"</header>\n",
-		E(c, jgets(attach, "process")), E(c, jgets(attach, "snapshot")),
-		E(c, jgets(attach, "vsock")), E(c, jgets(attach, "uffd")));
+		E(c, rgets(attach, "process")), E(c, rgets(attach, "snapshot")),
+		E(c, rgets(attach, "vsock")), E(c, rgets(attach, "uffd")));
+	render_ctx_release(c);
 }
 
 /* uffds[]: each userfaultfd, who registered it, who serves its faults, and how that went. */
 static void uffd_table(struct html *h)
 {
 	struct render_ctx *c = &h->c;
-	struct json_object *root = c->r->root;
+	const struct rv *root = c->r->root;
 
-	if (!jlen(root, "uffds"))
+	if (!rlen(root, "uffds"))
 		return;
 	fputs("<h2>userfaultfd</h2>\n<table id=\"uffds\"><tr><th>id</th><th>state</th>"
 	      "<th>owner</th><th>handlers</th><th>registered</th><th>pages served</th>"
 	      "<th>last served</th></tr>\n",
 	      h->f);
-	for (size_t i = 0; i < jlen(root, "uffds"); i++) {
-		struct json_object *u = jidx(root, "uffds", i);
+	for (size_t i = 0; i < rlen(root, "uffds"); i++) {
+		const struct rv *u = ridx(root, "uffds", i);
 
-		fprintf(h->f, "<tr><td>%s</td><td>%s</td><td>", E(c, jgets(u, "id")),
-			E(c, jgets(u, "state")));
-		proc_title(h, jget(u, "owner"));
+		fprintf(h->f, "<tr><td>%s</td><td>%s</td><td>", E(c, rgets(u, "id")),
+			E(c, rgets(u, "state")));
+		proc_title(h, rget(u, "owner"));
 		fputs("</td><td>", h->f);
-		for (size_t k = 0; k < jlen(u, "handlers"); k++) {
-			struct json_object *p = jidx(u, "handlers", k);
+		for (size_t k = 0; k < rlen(u, "handlers"); k++) {
+			const struct rv *p = ridx(u, "handlers", k);
 
-			fprintf(h->f, "%s pid %lld%s<br>", E(c, jgets(p, "comm")),
-				(long long)jgeti(p, "pid"),
-				jgetb(p, "holding")    ? ""
-				: jget(p, "exited_at") ? " (exited)"
+			fprintf(h->f, "%s pid %lld%s<br>", E(c, rgets(p, "comm")),
+				(long long)rgeti(p, "pid"),
+				rgetb(p, "holding")    ? ""
+				: rget(p, "exited_at") ? " (exited)"
 						       : " (let go)");
 		}
 		fprintf(h->f, "</td><td>%lld bytes</td><td>%lld</td><td>%s</td></tr>\n",
-			(long long)jgeti(u, "registered_bytes"),
-			(long long)jgeti(u, "pages_served"), rel(c, u, "last_served_at"));
+			(long long)rgeti(u, "registered_bytes"),
+			(long long)rgeti(u, "pages_served"), rel(c, u, "last_served_at"));
+		render_ctx_release(c);
 	}
 	fputs("</table>\n", h->f);
 }
@@ -507,17 +536,19 @@ static void uffd_table(struct html *h)
 static void findings_list(struct html *h)
 {
 	struct render_ctx *c = &h->c;
-	struct json_object *root = c->r->root;
+	const struct rv *root = c->r->root;
+	size_t k = 0;
 
 	fputs("<h2>Findings</h2>\n<ol id=\"findings\">\n", h->f);
-	for (size_t i = 0; i < jlen(root, "findings"); i++) {
-		struct json_object *x = jidx(root, "findings", i);
+	for (size_t i = 0; i < rlen(root, "findings"); i++) {
+		const struct rv *x = ridx(root, "findings", i);
 		const char *sep = " <span class=\"links\">timeline: ";
 
 		fprintf(h->f, "<li id=\"f%zu\"><span class=\"kind\">%s</span> ", i,
-			E(c, jgets(x, "kind")));
+			E(c, rgets(x, "kind")));
 		finding_story(h->f, c, x);
-		for (size_t k = 0; k < h->nmarks; k++) {
+		/* walk() draws the findings in order: their marks come in that order too */
+		for (; k < h->nmarks && h->marks[k].finding <= i; k++) {
 			if (h->marks[k].finding != i)
 				continue;
 			fprintf(h->f, "%s<a href=\"#m%d\">%s</a>", sep, h->marks[k].id,
@@ -525,8 +556,9 @@ static void findings_list(struct html *h)
 			sep = ", ";
 		}
 		fprintf(h->f, "%s</li>\n", *sep == ',' ? "</span>" : "");
+		render_ctx_release(c);
 	}
-	if (!jlen(root, "findings"))
+	if (!rlen(root, "findings"))
 		fputs("<li>none</li>\n", h->f);
 	fputs("</ol>\n", h->f);
 }
@@ -537,6 +569,8 @@ void render_html(FILE *f, const struct report *r)
 	int height;
 
 	render_ctx_init(&h.c, r, html_escape, false);
+	proc_index_init(&h.row_index, row_key, &h);
+	proc_index_init(&h.proc_index, process_key, r->root);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
@@ -574,5 +608,7 @@ void render_html(FILE *f, const struct report *r)
 	fputs("</ul>\n</body></html>\n", f);
 	free(h.rows);
 	free(h.marks);
+	proc_index_free(&h.row_index);
+	proc_index_free(&h.proc_index);
 	render_ctx_free(&h.c);
 }

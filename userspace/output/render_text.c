@@ -14,22 +14,22 @@
 #define NKINDS FINDING_KINDS
 
 /* The finding's kind, or NKINDS for a kind this cidtrace does not know. */
-static size_t kind_index(struct json_object *finding)
+static size_t kind_index(const struct rv *finding)
 {
-	return finding_kind_from_name(jgets(finding, "kind"));
+	return finding_kind_from_name(rgets(finding, "kind"));
 }
 
 static void count_kinds(struct render_ctx *c, size_t counts[NKINDS + 1])
 {
 	memset(counts, 0, sizeof(size_t) * (NKINDS + 1));
-	for (size_t i = 0; i < jlen(c->r->root, "findings"); i++)
-		counts[kind_index(jidx(c->r->root, "findings", i))]++;
+	for (size_t i = 0; i < rlen(c->r->root, "findings"); i++)
+		counts[kind_index(ridx(c->r->root, "findings", i))]++;
 }
 
 void summary_line(FILE *f, struct render_ctx *c)
 {
-	struct json_object *trace = jget(c->r->root, "trace");
-	size_t counts[NKINDS + 1], total = jlen(c->r->root, "findings");
+	const struct rv *trace = rget(c->r->root, "trace");
+	size_t counts[NKINDS + 1], total = rlen(c->r->root, "findings");
 	const char *sep = " (";
 
 	count_kinds(c, counts);
@@ -41,9 +41,9 @@ void summary_line(FILE *f, struct render_ctx *c)
 		sep = ", ";
 	}
 	fprintf(f, "%s; trace %s, %lld events lost; ", total ? ")" : "",
-		jgetb(trace, "complete") ? "complete" : "INCOMPLETE",
-		(long long)jgeti(jget(trace, "events"), "lost"));
-	if (jgetb(trace, "final"))
+		rgetb(trace, "complete") ? "complete" : "INCOMPLETE",
+		(long long)rgeti(rget(trace, "events"), "lost"));
+	if (rgetb(trace, "final"))
 		fprintf(f, "final report, ended at %s", rel(c, trace, "ended_at"));
 	else
 		fprintf(f, "checkpoint at %s, tracing was still running",
@@ -51,7 +51,7 @@ void summary_line(FILE *f, struct render_ctx *c)
 	fprintf(f, "%s", c->reset);
 }
 
-void finding_story(FILE *f, struct render_ctx *c, struct json_object *x)
+void finding_story(FILE *f, struct render_ctx *c, const struct rv *x)
 {
 	narrate_story(f, c, x);
 }
@@ -86,11 +86,11 @@ static const struct advice {
 
 static bool present(struct render_ctx *c, const struct advice *a)
 {
-	for (size_t i = 0; i < jlen(c->r->root, "findings"); i++) {
-		struct json_object *x = jidx(c->r->root, "findings", i);
-		if (finding_kind_from_name(jgets(x, "kind")) == a->kind &&
+	for (size_t i = 0; i < rlen(c->r->root, "findings"); i++) {
+		const struct rv *x = ridx(c->r->root, "findings", i);
+		if (finding_kind_from_name(rgets(x, "kind")) == a->kind &&
 		    (a->classification == CID_CLASSES ||
-		     cid_class_from_name(jgets(x, "classification")) == a->classification))
+		     cid_class_from_name(rgets(x, "classification")) == a->classification))
 			return true;
 	}
 	return false;
@@ -104,8 +104,8 @@ static size_t item(FILE *f, const char *bullet, const char *text, const char *eo
 
 void next_steps(FILE *f, struct render_ctx *c, const char *bullet, const char *eol)
 {
-	struct json_object *trace = jget(c->r->root, "trace");
-	long long lost = jgeti(jget(trace, "events"), "lost");
+	const struct rv *trace = rget(c->r->root, "trace");
+	long long lost = rgeti(rget(trace, "events"), "lost");
 	size_t counts[NKINDS + 1], n = 0;
 	char buf[256];
 
@@ -126,7 +126,7 @@ void next_steps(FILE *f, struct render_ctx *c, const char *bullet, const char *e
 			 lost);
 		n += item(f, bullet, buf, eol);
 	}
-	if (!jgetb(trace, "final"))
+	if (!rgetb(trace, "final"))
 		n += item(f, bullet,
 			  "checkpoint: tracing was still running when this was written; "
 			  "leaks appear only in the final report",
@@ -142,12 +142,13 @@ void render_text(FILE *f, const struct report *r, bool color)
 	render_ctx_init(&c, r, term_escape, color);
 	summary_line(f, &c);
 	fputc('\n', f);
-	for (size_t i = 0; i < jlen(r->root, "findings"); i++) {
-		struct json_object *x = jidx(r->root, "findings", i);
+	for (size_t i = 0; i < rlen(r->root, "findings"); i++) {
+		const struct rv *x = ridx(r->root, "findings", i);
 
-		fprintf(f, "\n%s[%s]%s ", c.red, E(&c, jgets(x, "kind")), c.reset);
+		fprintf(f, "\n%s[%s]%s ", c.red, E(&c, rgets(x, "kind")), c.reset);
 		finding_story(f, &c, x);
 		fputc('\n', f);
+		render_ctx_release(&c);
 	}
 	fprintf(f, "\n%swhat to do next:%s\n", c.bold, c.reset);
 	next_steps(f, &c, "  - ", "\n");
