@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
 	make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev # build
-	bats jq util-linux procps python3-minimal groff-base bsdextrautils       # tests
+	bats jq util-linux procps python3-minimal groff-base bsdextrautils strace time # tests
 	chromium                                                                  # HTML report test
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd                    # VM kernels
 	bpftrace                                                                  # bench baseline

@@ -86,8 +86,8 @@ escaped_only() {
 
 @test "test dirs come from argv strings: cidtrace never stats a path from argv" {
 	command -v strace >/dev/null || skip "strace not installed"
-	start_record --checkpoint 0.2 --scope "$T/TestX"
 	mkdir -p "$T/TestX/001"
+	start_record --checkpoint 0.2 --scope "$T/TestX"
 	touch "$T/TestX/001/disk.img" "$T/TestX/disk.img"
 	strace -f -qq -p "$RPID" -e trace=%file,%stat -o "$T/strace.out" 2>"$T/strace.err" &
 	SPID=$!
