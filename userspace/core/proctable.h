@@ -49,6 +49,7 @@ struct proc {
 	bool in_scope; /* argv or cwd references a --scope dir */
 	bool in_job; /* the `run` command or one of its descendants */
 	bool keep; /* the report needs it even after exit */
+	bool pinned; /* the core's state points to it (uffd owner, handler): never freed */
 	bool emit; /* scratch mark while writing a report */
 };
 
