@@ -5,6 +5,9 @@
 #   make bench      overhead benchmarks (root)
 #   make install    PREFIX=/usr/local: binary, cidtrace(8), bash completion
 #   make fuzz       fuzz `cidtrace report` for FUZZ_SECONDS (clang, libFuzzer)
+#   make corpus     capture the replay regression corpus again: 6.1/6.12 VMs and this host
+#                   (root, /dev/kvm; CORPUS="6.12/rebind host/spinning" for some only)
+#   make corpus-golden   rewrite the corpus's golden reports from its captures
 
 VERSION    := 0.1.0
 CC         ?= gcc
@@ -50,13 +53,14 @@ NEED_LIBS  := /usr/lib/x86_64-linux-gnu/libbpf.a /usr/lib/x86_64-linux-gnu/libel
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 
-.PHONY: all deps check-deps check-layers test unit demo bench clean fixtures format fuzz install
+.PHONY: all deps check-deps check-layers test unit demo bench clean fixtures format fuzz install \
+	corpus corpus-golden
 all: check-deps cidtrace
 
 # Every build step waits for this. As root, missing packages are installed (scripts/deps.sh,
 # Debian 12; for test, demo and bench also what they run: bats, qemu, chromium, ...), so the
 # README's two commands are all a fresh machine needs; anyone else is told the command to run.
-FULL_DEPS  := $(filter test demo bench,$(MAKECMDGOALS))
+FULL_DEPS  := $(filter test demo bench corpus,$(MAKECMDGOALS))
 check-deps:
 	@missing=""; for c in $(NEED_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	for l in $(NEED_LIBS); do [ -e $$l ] || missing="$$missing $$l"; done; \
@@ -117,6 +121,13 @@ demo: all fixtures
 
 bench: all
 	bench/bench.sh ./cidtrace
+
+# tests/corpus/README.md: what the corpus is, when to capture it again.
+corpus: all fixtures
+	tests/corpus/make-corpus.sh $(CORPUS)
+
+corpus-golden: all
+	tests/corpus/make-corpus.sh --golden
 
 install: all
 	install -D -m 0755 cidtrace $(DESTDIR)$(PREFIX)/sbin/cidtrace

@@ -214,6 +214,50 @@ static void test_uffd_unregistered_is_not_lost(void)
 	collector_free(&c);
 }
 
+/*
+ * --pid: a guest and pager outside the traced tree are not the report's, but the uffd state
+ * still points to them: their exit must not free them (it did, and the next report read freed
+ * memory).
+ */
+static void test_uffd_outside_pids(void)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE,
+				     .spin_pct = 90,
+				     .spin_window_ns = SEC,
+				     .npids = 1,
+				     .pids = { 999 } };
+	struct uffd_source src = { .scan = fake_scan, .tick_hz = 100 };
+	struct collector c;
+	struct proc *owner, *pager;
+
+	memset(&w, 0, sizeof(w));
+	collector_init(&c, &cfg);
+	c.now = fake_clock;
+	uffd_set_source(c.uffd, &src);
+	w.now = SEC;
+	fork_proc(&c, OWNER, w.now);
+	fork_proc(&c, PAGER, w.now);
+	w.owner_alive = w.pager_holds = true;
+	uffd_tick(&c, w.now);
+	owner = pt_find(&c.pt, OWNER, OWNER * 1000);
+	pager = pt_find(&c.pt, PAGER, PAGER * 1000);
+	CHECK(owner && pager && !owner->keep && !pager->keep); /* not in the --pid tree */
+	w.pager_holds = false;
+	exit_proc(&c, PAGER, w.now, 9);
+	w.owner_alive = false;
+	exit_proc(&c, OWNER, w.now + 1, 9);
+	run_until(&c, w.now + 2 * SEC, 0);
+	CHECK(pt_find(&c.pt, PAGER, PAGER * 1000) == pager && pager->exited);
+	CHECK(pt_find(&c.pt, OWNER, OWNER * 1000) == owner && owner->exited);
+	{
+		struct json_object *ctxs = uffd_contexts_json(&c);
+
+		CHECK(json_object_array_length(ctxs) == 1);
+		json_object_put(ctxs);
+	}
+	collector_free(&c);
+}
+
 static void test_pid_reuse(void)
 {
 	struct collector_cfg cfg = { .live = LIVE_NONE };
@@ -420,6 +464,7 @@ int main(void)
 {
 	test_uffd_transitions();
 	test_uffd_unregistered_is_not_lost();
+	test_uffd_outside_pids();
 	test_pid_reuse();
 	test_signal_cap();
 	test_exec_resets_role();

@@ -85,7 +85,7 @@ static void unlink_entry(struct proctable *pt, struct proc *p)
 
 void pt_maybe_free(struct proctable *pt, struct proc *p)
 {
-	while (p && p->exited && !p->keep && p->nchildren == 0) {
+	while (p && p->exited && !p->keep && !p->pinned && p->nchildren == 0) {
 		struct proc *parent = p->parent;
 
 		pt_set_parent(p, NULL);

@@ -53,6 +53,7 @@ struct proc {
 	bool in_scope; /* argv or cwd references a --scope dir */
 	bool in_job; /* `run`: in the job's cgroup, or (no cgroup) the command or a descendant */
 	bool keep; /* the report needs it even after exit */
+	bool pinned; /* the core's state points to it (uffd owner, handler): never freed */
 	bool emit; /* scratch mark while writing a report */
 };
 

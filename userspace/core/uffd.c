@@ -127,6 +127,7 @@ static struct handler *get_handler(struct collector *c, struct uctx *u, struct p
 	if (u->nhandlers == MAX_HANDLERS)
 		return NULL;
 	collector_set_role(c, p, ROLE_PAGER);
+	p->pinned = true;
 	u->handlers[u->nhandlers].proc = p;
 	return &u->handlers[u->nhandlers++];
 }
@@ -134,6 +135,7 @@ static struct handler *get_handler(struct collector *c, struct uctx *u, struct p
 static void set_owner(struct collector *c, struct uctx *u, struct proc *p)
 {
 	u->owner = p;
+	p->pinned = true;
 	collector_set_role(c, p, ROLE_VMM);
 }
 
@@ -513,6 +515,7 @@ static void find_restarted(struct collector *c, struct uctx *u)
 		    strcmp(p->comm, o->pager.proc->comm))
 			continue;
 		o->restarted = p;
+		p->pinned = true;
 		collector_set_role(c, p, ROLE_PAGER);
 		return;
 	}
