@@ -57,7 +57,7 @@ int main(void)
 	CHECK_STR(td("", 0), NULL);
 
 	/* a truncated argv's last piece may be a cut-off path: "/ci/job10/disk.img" as "/ci/job1" */
-	CHECK_STR(TD_CUT("fc\0--disk=/ci/job10/disk.img,ro\0--x=/ci/job1"), "/ci/job10/disk.img");
+	CHECK_STR(TD_CUT("fc\0--dir=/ci/job10/d,ro\0--x=/ci/job1"), "/ci/job10/d");
 	CHECK_STR(TD_CUT("fc\0--disk=/ci/job10/d"), NULL);
 	CHECK_STR(TD_CUT("fc\0/ci/TestH/001/a\0/ci/TestI/0"), "/ci/TestH/001");
 	CHECK_STR(td("fc\0--disk=/ci/job10/d", 21), "/ci/job10/d");
@@ -67,6 +67,12 @@ int main(void)
 	CHECK_STR(TD("x\0--log=/ci/build/out.log,path=/ci/TestF/002/q.sock"), "/ci/TestF/002");
 	/* with none deeper, the first exactly that deep */
 	CHECK_STR(TD("x\0/tmp/build/dir\0/ci/TestF/003"), "/tmp/build/dir");
+	/* ... unless its name has an extension: then it is taken for a file */
+	CHECK_STR(TD("x\0/tmp/w/uffd.sock.listening\0/tmp/vm1/qmp.sock"), NULL);
+	CHECK_STR(TD("x\0/tmp/w/out.log\0/ci/TestF/004"), "/ci/TestF/004");
+	/* a cwd is a directory, whatever its name */
+	CHECK(testdir_from_path(&cfg, "/tmp/x/v1.2", out, sizeof(out)));
+	CHECK_STR(out, "/tmp/x/v1.2");
 
 	/* depth is configurable */
 	cfg.depth = 1;

@@ -82,6 +82,7 @@ struct match {
 	char *out;
 	size_t outsz;
 	bool deeper; /* only fragments that go on below the test dir */
+	bool may_be_file; /* from argv: a path exactly that deep may name a file */
 };
 
 static bool match_path(const char *path, void *arg)
@@ -106,7 +107,12 @@ static bool match_path(const char *path, void *arg)
 		p = strchrnul(p + 1, '/');
 	if (comps < m->cfg->depth || (size_t)(p - path) >= m->outsz)
 		return false;
-	if (*p == '\0' && m->deeper)
+	/*
+	 * Exactly that deep, the path may name a file (/tmp/build/out.log, /tmp/x/qmp.sock): the
+	 * filesystem is not asked, so a last component with a '.' (an extension) is taken for a
+	 * file. Go's test dirs (/tmp/TestName123/001) have none.
+	 */
+	if (*p == '\0' && (m->deeper || (m->may_be_file && strchr(strrchr(path, '/'), '.'))))
 		return false;
 	memcpy(m->out, path, p - path);
 	m->out[p - path] = '\0';
@@ -116,7 +122,7 @@ static bool match_path(const char *path, void *arg)
 bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, bool truncated,
 		       char *out, size_t outsz)
 {
-	struct match m = { cfg, out, outsz, true };
+	struct match m = { cfg, out, outsz, true, true };
 
 	/* a fragment that goes on below the test dir proves it a directory; one exactly that
 	 * deep may be a file (/tmp/build/out.log), and the filesystem is not asked */
@@ -128,7 +134,7 @@ bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t l
 
 bool testdir_from_path(const struct testdir_cfg *cfg, const char *path, char *out, size_t outsz)
 {
-	struct match m = { cfg, out, outsz, false };
+	struct match m = { cfg, out, outsz, false, false };
 	char norm[PATH_MAX];
 
 	return path && path_normalize(path, strlen(path), norm, sizeof(norm)) &&

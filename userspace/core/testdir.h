@@ -30,9 +30,9 @@ bool path_under(const char *path, const char *dir);
  * Find the test dir named by a NUL-separated argv (len bytes): every token is split on ',',
  * '=' and ':' and each fragment that is an absolute path is tried against the scratch roots
  * (the most specific root wins). The first fragment with more than depth components below a
- * root gives root + depth components; failing that, the first exactly depth deep (it may
- * name a file: /tmp/build/out.log). Strings only: argv is anyone's, and root never looks up
- * the paths in it. Returns true and fills out on a match. When truncated, argv was cut
+ * root gives root + depth components; failing that, the first exactly depth deep whose last
+ * component has no '.' (one with an extension is taken for a file: /tmp/build/out.log).
+ * Strings only: argv is anyone's, and root never looks up the paths in it. Returns true and fills out on a match. When truncated, argv was cut
  * short: its last fragment may be a cut-off path, and is never tried.
  */
 bool testdir_from_argv(const struct testdir_cfg *cfg, const char *argv, size_t len, bool truncated,
