@@ -68,7 +68,7 @@ static const char usage_text[] =
 	"                           $TMPDIR, /tmp, /ci)\n"
 	"      --test-dir-depth N   path components below a scratch root naming a test (2)\n"
 	"      --no-fentry          use the portable fallback hooks only\n"
-	"      --spin-threshold PCT an orphaned guest using PCT%% of one core or more is\n"
+	"      --spin-threshold PCT an orphaned guest using PCT% of one core or more is\n"
 	"                           spinning (default 90)\n"
 	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"
 	"      --pid PID            only PID and its descendants (repeatable; ANDed with\n"

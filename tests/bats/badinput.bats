@@ -24,6 +24,9 @@ load helper
 	[[ "$output" == *"usage: cidtrace record"* ]]
 	[[ "$output" == *"examples:"* ]]
 	[[ "$output" == *"exit codes:"* ]]
+	# the usage text is printed as it is, not as a format: one percent sign, not two
+	[[ "$output" == *"an orphaned guest using PCT% of one core or more"* ]]
+	[[ "$output" != *"%%"* ]]
 	run "$CIDTRACE" --version
 	[ "$status" -eq 0 ]
 	[[ "$output" =~ ^cidtrace\ [0-9]+\.[0-9]+\.[0-9]+$ ]]
