@@ -12,8 +12,13 @@ leak_vmm_cmd() {
 		echo \$! >'$1/fc.pid'; while [ ! -e '$1/fc.ready' ]; do sleep 0.01; done"
 }
 
-alive() { # pid, comm: the same process still runs
-	kill -0 "$1" 2>/dev/null && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+alive() { # pid, comm: the same process still runs (a zombie has exited: it is not alive)
+	local st comm
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) } # comm may hold spaces and parens
+	[ "${st%% *}" != Z ] || return 1
+	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+	[ "$comm" = "$2" ]
 }
 
 @test "--fail-on: exit 10 naming the kinds found; the command's own failure wins" {
@@ -65,7 +70,7 @@ alive() { # pid, comm: the same process still runs
 	run ct_run --scope "$A" --reap -- sh -c "$(leak_vmm_cmd "$A"); $(leak_vmm_cmd "$B")"
 	[ "$status" -eq 0 ]
 	a=$(cat "$A/fc.pid") b=$(cat "$B/fc.pid")
-	! alive "$a" firecracker
+	run ! alive "$a" firecracker
 	alive "$b" firecracker
 	rq --argjson a "$a" --arg d "$A" '.reaped | length == 1 and .[0].pid == $a and
 		.[0].action == "sigterm" and .[0].exited == true and .[0].role == "vmm" and
@@ -101,7 +106,7 @@ alive() { # pid, comm: the same process still runs
 		while [ \"\$(cat /proc/\$!/comm)\" != firecracker ]; do sleep 0.01; done"
 	[ "$status" -eq 0 ]
 	fc=$(cat "$D/fc.pid")
-	! alive "$fc" firecracker
+	run ! alive "$fc" firecracker
 	rq --argjson p "$fc" '[.reaped[] | select(.pid == $p) | .action] == ["sigterm", "sigkill"]'
 	rq --argjson p "$fc" '[.reaped[] | select(.pid == $p)] | .[0].exited == false and .[1].exited == true'
 	# the grace was waited out, and not much more
@@ -129,8 +134,8 @@ alive() { # pid, comm: the same process still runs
 	run ct_run --scope "$D" --checkpoint 0.1 --reap -- sh "$D/job.sh"
 	[ "$status" -eq 0 ]
 	vmm=$(cat "$D/vmm.pid") pager=$(cat "$D/pager.pid")
-	! alive "$vmm" firecracker
-	! alive "$pager" hypeman-uffd-pa
+	run ! alive "$vmm" firecracker
+	run ! alive "$pager" hypeman-uffd-pa
 	rq --argjson v "$vmm" --argjson p "$pager" '
 		([.reaped[] | select(.pid == $v)][0]) as $vr | ([.reaped[] | select(.pid == $p)][0]) as $pr |
 		$vr.role == "vmm" and $pr.role == "pager" and $vr.at < $pr.at and
@@ -185,6 +190,6 @@ alive() { # pid, comm: the same process still runs
 	echo "$output" | jq -e -s 'length >= 2 and all(.event == "exit")'
 	run "$CIDTRACE" run --only fork,exec -o "$R" --scratch-root "$T" -- sh -c "sh -c 'exit 2' '$D'; true"
 	[ "$status" -eq 0 ]
-	! echo "$output" | grep -qE '^[0-9:.]+ (exit|signal) '
+	[ "$(echo "$output" | grep -cE '^[0-9:.]+ (exit|signal) ')" -eq 0 ]
 	echo "$output" | grep -qE '^[0-9:.]+ exec '
 }

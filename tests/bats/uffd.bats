@@ -24,8 +24,9 @@ setup() {
 	cp "$FIX/uffd_vmm" "$D/firecracker"
 	cp "$FIX/uffd_pager" "$D/hypeman-uffd-pager"
 	MODE=()
-	[ -n "${CIDTRACE_UFFD_THREADS:-}" ] && MODE=(--threads)
-	return 0
+	if [ -n "${CIDTRACE_UFFD_THREADS:-}" ]; then
+		MODE=(--threads)
+	fi
 }
 
 # The live NDJSON goes to $T/live.ndjson; checkpoints every 0.2 s for wait_report. Scoped to
@@ -83,7 +84,7 @@ orphan_is() {
 		(.processes[] | select(.pid == $g) | .role == "vmm") and
 		(.processes[] | select(.pid == $p) | .role == "pager") and
 		(.uffds[0].state == "spinning") and (.uffds[0].handlers[0].holding == false)'
-	! grep -qE 'ffff[0-9a-f]{12}' "$R" "$T/live.ndjson"
+	run ! grep -qE 'ffff[0-9a-f]{12}' "$R" "$T/live.ndjson"
 }
 
 @test "serving is counted per handler with the precise hooks, from resident pages without" {
