@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: unit tests, then the bats integration tests on the host kernel, then (when
+# The whole suite: the bats lint, unit tests, then the bats integration tests on the host kernel, then (when
 # the VM kernels can be had) the same binary on Debian 6.1 and 6.12 kernels under QEMU.
 # Ends with the one line CI reads: "N passed, N failed, N skipped".
 set -uo pipefail
@@ -19,6 +19,9 @@ count_tap() {
 	skipped=$((skipped + skip))
 	failed=$((failed + notok))
 }
+
+# Statements in bats files that could never fail a test (scripts/lint-bats.sh says why).
+if scripts/lint-bats.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok: scripts/lint-bats.sh"; fi
 
 for t in build/unit/test_*; do
 	[[ $t == *.d ]] && continue # the compiler's dependency files
