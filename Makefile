@@ -92,7 +92,7 @@ fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 unit: $(UNIT_BINS)
-	@for t in $(UNIT_BINS); do $$t || exit 1; done
+	@for t in $(UNIT_BINS); do timeout --kill-after=5 60 $$t || exit 1; done
 
 test: all unit fixtures
 	tests/run.sh

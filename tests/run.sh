@@ -25,7 +25,14 @@ if scripts/lint-bats.sh; then passed=$((passed + 1)); else failed=$((failed + 1)
 
 for t in build/unit/test_*; do
 	[[ $t == *.d ]] && continue # the compiler's dependency files
-	if "$t"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok: $t"; fi
+	# a unit test that hangs is a failure, not the end of the run
+	if timeout --kill-after=5 60 "$t"; then
+		passed=$((passed + 1))
+	else
+		st=$?
+		failed=$((failed + 1))
+		echo "not ok: $t (status $st$( ((st == 124)) && echo ', timed out after 60 s'))"
+	fi
 done
 
 timeout 1800 bats --tap tests/bats | tee "$log"
