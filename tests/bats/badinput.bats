@@ -82,5 +82,8 @@ load helper
 	echo "$output" | grep -qF 'q"uo\\te\nFAKE 00:00:00.000 exec 1 1 evil\x1b[2J\xff\xfe<script>'
 	rq --arg d "$D" '.processes[] | select(.argv[3] == $d) | .argv_truncated == true and (.argv[4] | startswith("q\"uo\\te\nFAKE")) and (.argv[4] | contains("\ufffd\ufffd<script>"))'
 	run "$CIDTRACE" run --json -o "$R" --scratch-root "$T" -- sh -c 'exit 0' "$D" "$bad"
-	echo "$output" | jq -e -s 'length > 0'
+	[ "$status" -eq 0 ]
+	# one JSON object a line, the hostile argv in one of them, intact
+	echo "$output" | jq -e -s --arg d "$D" 'length > 0 and
+		any(.event == "exec" and .argv[3] == $d and (.argv[4] | startswith("q\"uo\\te\nFAKE")))'
 }
