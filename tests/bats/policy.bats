@@ -99,11 +99,12 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 
 @test "--reap gets SIGKILL to a VMM that ignores SIGTERM after the grace" {
 	mkdir -p "$D/bin"
-	cp /bin/sleep "$D/bin/firecracker"
+	cp "$FIX/idle" "$D/bin/firecracker"
+	# SIGTERM stays ignored across exec; idle's ready file says it runs, exec traced
 	run ct_run --scope "$D" --reap --reap-grace 0.5 -- sh -c "
-		bash -c \"trap '' TERM; exec '$D/bin/firecracker' 300\" >/dev/null 2>&1 &
+		bash -c \"trap '' TERM; export IDLE_READY='$D/fc.ready'; exec '$D/bin/firecracker'\" >/dev/null 2>&1 &
 		echo \$! >'$D/fc.pid'
-		while [ \"\$(cat /proc/\$!/comm)\" != firecracker ]; do sleep 0.01; done"
+		while [ ! -e '$D/fc.ready' ]; do sleep 0.01; done"
 	[ "$status" -eq 0 ]
 	fc=$(cat "$D/fc.pid")
 	run ! alive "$fc" firecracker
