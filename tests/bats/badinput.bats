@@ -87,3 +87,17 @@ load helper
 	echo "$output" | jq -e -s --arg d "$D" 'length > 0 and
 		any(.event == "exec" and .argv[3] == $d and (.argv[4] | startswith("q\"uo\\te\nFAKE")))'
 }
+
+@test "exit 1 when the final report cannot be written: its directory went away" {
+	mkdir "$T/out"
+	# -o is checked, and the first report written, before CMD runs; CMD removes the directory
+	run "$CIDTRACE" run -q -o "$T/out/r.json" --scratch-root "$T" -- rm -r "$T/out"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$output" = "cidtrace: cannot write report '$T/out/r.json': No such file or directory" ]
+	# a command that failed keeps its own status
+	mkdir "$T/out"
+	run "$CIDTRACE" run -q -o "$T/out/r.json" --scratch-root "$T" -- sh -c "rm -r '$T/out'; exit 3"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "cidtrace: cannot write report '$T/out/r.json'"* ]]
+}

@@ -194,3 +194,66 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	[ "$(echo "$output" | grep -cE '^[0-9:.]+ (exit|signal) ')" -eq 0 ]
 	echo "$output" | grep -qE '^[0-9:.]+ exec '
 }
+
+@test "--vmm-comm makes another comm a VMM: its role, its leak, --fail-on" {
+	cp "$FIX/idle" "$D/my-hypervisor"
+	job="IDLE_READY='$D/v.ready' '$D/my-hypervisor' >/dev/null 2>&1 & echo \$! >'$D/v.pid'
+		while [ ! -e '$D/v.ready' ]; do sleep 0.01; done"
+	# by default it is just a process left running
+	run ct_run --scope "$D" --fail-on vmm_leak -- sh -c "$job"
+	[ "$status" -eq 0 ]
+	v=$(cat "$D/v.pid")
+	proc_json "$v" | jq -e '.role == null and .comm == "my-hypervisor"'
+	rq '[.findings[] | select(.kind == "vmm_leak")] == []'
+	kill "$v"
+	rm "$D/v.ready"
+	# named with a glob, repeatable next to the defaults
+	run ct_run --scope "$D" --vmm-comm 'crosvm-x' --vmm-comm 'my-hyper*' --fail-on vmm_leak -- \
+		sh -c "$job"
+	[ "$status" -eq 10 ]
+	[ "$output" = "cidtrace: --fail-on: vmm_leak 1" ]
+	v=$(cat "$D/v.pid")
+	proc_json "$v" | jq -e '.role == "vmm"'
+	rq --argjson v "$v" '[.findings[] | select(.kind == "vmm_leak") | .pid] == [$v]'
+}
+
+@test "--metrics is rewritten at each checkpoint while record runs" {
+	M="$T/cidtrace.prom"
+	cp "$FIX/idle" "$D/firecracker"
+	start_record --scope "$D" --checkpoint 0.2 --metrics "$M"
+	# written before the ready file
+	grep -qx 'cidtrace_up 1' "$M"
+	IDLE_READY="$D/fc.ready" "$D/firecracker" >/dev/null 2>&1 3>&- &
+	fc=$!
+	wait_file "$D/fc.ready"
+	# a checkpoint while tracing (the report says it is not the final one) counts the events
+	wait_report --argjson fc "$fc" '.trace.final == false and any(.processes[]; .pid == $fc)'
+	wait_line "$M" '^cidtrace_events_received_total [1-9][0-9]*$'
+	grep -qx 'cidtrace_trace_complete 1' "$M"
+	# a leak is judged when tracing ends, in the report as in the metrics: the final rewrite
+	rq '[.findings[] | select(.kind == "vmm_leak")] == []'
+	grep -qx 'cidtrace_findings_total{kind="vmm_leak",classification=""} 0' "$M"
+	stop_record
+	grep -qx 'cidtrace_findings_total{kind="vmm_leak",classification=""} 1' "$M"
+	[ -z "$(ls -A "$T" | grep '\.tmp$')" ]
+}
+
+@test "--fail-on with record: exit 10 when stopped with the finding, 0 without" {
+	cp "$FIX/idle" "$D/firecracker"
+	start_record --scope "$D" --fail-on vmm_leak,uffd_orphan
+	IDLE_READY="$D/fc.ready" "$D/firecracker" >/dev/null 2>&1 3>&- &
+	fc=$!
+	wait_file "$D/fc.ready"
+	kill -TERM "$RPID"
+	st=0
+	wait "$RPID" || st=$?
+	[ "$st" -eq 10 ]
+	[ "$(cat "$T/record.err")" = "cidtrace: --fail-on: vmm_leak 1" ]
+	rq --argjson fc "$fc" '.trace.final and [.findings[] | select(.kind == "vmm_leak") | .pid] == [$fc]'
+	# the VMM was there before this trace: not its leak, so 0
+	rm "$T/ready"
+	start_record --scope "$D" --fail-on vmm_leak
+	stop_record
+	[ ! -s "$T/record.err" ]
+	rq '[.findings[] | select(.kind == "vmm_leak")] == []'
+}

@@ -151,14 +151,17 @@ orphan_is() {
 	orphan_is --argjson g "$VMM" --argjson p "$PAGER" '.guest.pid == $g and .pager.pid == $p'
 }
 
-@test "a stalled orphan (no spinning vCPU) is flagged as stalled" {
-	record
+@test "a stalled orphan (no spinning vCPU) is flagged as stalled; --only uffd shows just that" {
+	record --only uffd
 	start_guest --no-spin
 	kill -9 "$PAGER"
 	wait_line "$T/live.ndjson" '"state":"stalled"'
 	stop_record
 	orphan_is --argjson g "$VMM" '.state == "stalled" and .guest.pid == $g and
 		.uffd.total >= 1 and .cpu_pct < 10 and .pager.exit.signal == 9'
+	# the guest's forks, execs and the pager's death are in the report, not in the live lines
+	jq -e -s --argjson g "$VMM" 'all(.event == "uffd" and .pid == $g) and
+		[.[].state] == ["pager_lost", "stalled"]' "$T/live.ndjson"
 }
 
 @test "a guest whose pager is alive and idle is not flagged" {
