@@ -107,7 +107,7 @@ fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 unit: $(UNIT_BINS)
-	@for t in $(UNIT_BINS); do $$t || exit 1; done
+	@for t in $(UNIT_BINS); do timeout --kill-after=5 60 $$t || exit 1; done
 
 # The include rule of docs/architecture.md; tests/run.sh runs it too, as a test.
 check-layers:

@@ -27,6 +27,10 @@ load helper
 	done
 	[[ "$output" == *"examples:"* ]]
 	[[ "$output" == *"exit codes:"* ]]
+	# the usage text is printed as it is, not as a format: one percent sign, not two
+	run "$CIDTRACE" record --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"an orphaned guest using PCT% of one core or more"* ]]
 	[[ "$output" != *"%%"* ]]
 	run "$CIDTRACE" --version
 	[ "$status" -eq 0 ]
@@ -157,5 +161,22 @@ load helper
 	echo "$output" | grep -qF 'q"uo\\te\nFAKE 00:00:00.000 exec 1 1 evil\x1b[2J\xff\xfe<script>'
 	rq --arg d "$D" '.processes[] | select(.argv[3] == $d) | .argv_truncated == true and (.argv[4] | startswith("q\"uo\\te\nFAKE")) and (.argv[4] | contains("\ufffd\ufffd<script>"))'
 	run "$CIDTRACE" run --json -o "$R" --scratch-root "$T" -- sh -c 'exit 0' "$D" "$bad"
-	echo "$output" | jq -e -s 'length > 0'
+	[ "$status" -eq 0 ]
+	# one JSON object a line, the hostile argv in one of them, intact
+	echo "$output" | jq -e -s --arg d "$D" 'length > 0 and
+		any(.event == "exec" and .argv[3] == $d and (.argv[4] | startswith("q\"uo\\te\nFAKE")))'
+}
+
+@test "exit 1 when the final report cannot be written: its directory went away" {
+	mkdir "$T/out"
+	# -o is checked, and the first report written, before CMD runs; CMD removes the directory
+	run "$CIDTRACE" run -q -o "$T/out/r.json" --scratch-root "$T" -- rm -r "$T/out"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$output" = "cidtrace: cannot write report '$T/out/r.json': No such file or directory" ]
+	# a command that failed keeps its own status
+	mkdir "$T/out"
+	run "$CIDTRACE" run -q -o "$T/out/r.json" --scratch-root "$T" -- sh -c "rm -r '$T/out'; exit 3"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "cidtrace: cannot write report '$T/out/r.json'"* ]]
 }

@@ -16,7 +16,8 @@ load helper
 	command -v groff >/dev/null || skip "groff is not installed"
 	page="$BATS_TEST_DIRNAME/../../docs/cidtrace.8"
 	run groff -man -Tutf8 -ww -z "$page"
-	[ "$status" -eq 0 ] && [ -z "$output" ] # no warnings
+	[ "$status" -eq 0 ]
+	[ -z "$output" ] # no warnings
 	text=$(groff -man -Tascii "$page" | col -b)
 	for s in NAME SYNOPSIS COMMANDS OPTIONS "EXIT STATUS" "REPORT FORMAT" EXAMPLES OVERHEAD; do
 		grep -q "^$s" <<<"$text"

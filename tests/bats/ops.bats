@@ -61,7 +61,7 @@ wait_guest() {
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == *"PID"*"PPID"*"COMM"*"TEST_DIR"*"CIDS"*"UFFD"*"PAGER"*"CPU%"*"AGE"*"ORPHANED" ]]
 	echo "$output" | grep -E "^ *$VMM .*firecracker .*$D .* served +$PAGER "
-	! grep -qE 'ffff[0-9a-f]{12}' "$T/guests.json"
+	run ! grep -qE 'ffff[0-9a-f]{12}' "$T/guests.json"
 }
 
 @test "guests: a guest whose pager was killed and whose vCPUs sleep is stalled" {
@@ -160,7 +160,7 @@ wait_guest() {
 	echo "$output" | grep -qE '^OK +BTF '
 	echo "$output" | grep -qE '^OK +root '
 	# every line that is not OK says how to fix it
-	! echo "$output" | grep -E '^(degraded|missing) ' | grep -v '; fix: '
+	[ "$(echo "$output" | grep -E '^(degraded|missing) ' | grep -vc '; fix: ')" -eq 0 ]
 	run "$CIDTRACE" doctor --json
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.schema == "cidtrace.doctor/1" and .recording and

@@ -12,8 +12,13 @@ leak_vmm_cmd() {
 		echo \$! >'$1/fc.pid'; while [ ! -e '$1/fc.ready' ]; do sleep 0.01; done"
 }
 
-alive() { # pid, comm: the same process still runs
-	kill -0 "$1" 2>/dev/null && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+alive() { # pid, comm: the same process still runs (a zombie has exited: it is not alive)
+	local st comm
+	st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	st=${st##*) } # comm may hold spaces and parens
+	[ "${st%% *}" != Z ] || return 1
+	comm=$(cat "/proc/$1/comm" 2>/dev/null) || return 1
+	[ "$comm" = "$2" ]
 }
 
 @test "--fail-on: exit 10 naming the kinds found; the command's own failure wins" {
@@ -65,7 +70,7 @@ alive() { # pid, comm: the same process still runs
 	run ct_run --scope "$A" --reap -- sh -c "$(leak_vmm_cmd "$A"); $(leak_vmm_cmd "$B")"
 	[ "$status" -eq 0 ]
 	a=$(cat "$A/fc.pid") b=$(cat "$B/fc.pid")
-	! alive "$a" firecracker
+	run ! alive "$a" firecracker
 	alive "$b" firecracker
 	rq --argjson a "$a" --arg d "$A" '.reaped | length == 1 and .[0].pid == $a and
 		.[0].action == "sigterm" and .[0].exited == true and .[0].role == "vmm" and
@@ -94,14 +99,15 @@ alive() { # pid, comm: the same process still runs
 
 @test "--reap gets SIGKILL to a VMM that ignores SIGTERM after the grace" {
 	mkdir -p "$D/bin"
-	cp /bin/sleep "$D/bin/firecracker"
+	cp "$FIX/idle" "$D/bin/firecracker"
+	# SIGTERM stays ignored across exec; idle's ready file says it runs, exec traced
 	run ct_run --scope "$D" --reap --reap-grace 0.5 -- sh -c "
-		bash -c \"trap '' TERM; exec '$D/bin/firecracker' 300\" >/dev/null 2>&1 &
+		bash -c \"trap '' TERM; export IDLE_READY='$D/fc.ready'; exec '$D/bin/firecracker'\" >/dev/null 2>&1 &
 		echo \$! >'$D/fc.pid'
-		while [ \"\$(cat /proc/\$!/comm)\" != firecracker ]; do sleep 0.01; done"
+		while [ ! -e '$D/fc.ready' ]; do sleep 0.01; done"
 	[ "$status" -eq 0 ]
 	fc=$(cat "$D/fc.pid")
-	! alive "$fc" firecracker
+	run ! alive "$fc" firecracker
 	rq --argjson p "$fc" '[.reaped[] | select(.pid == $p) | .action] == ["sigterm", "sigkill"]'
 	rq --argjson p "$fc" '[.reaped[] | select(.pid == $p)] | .[0].exited == false and .[1].exited == true'
 	# the grace was waited out, and not much more
@@ -129,8 +135,8 @@ alive() { # pid, comm: the same process still runs
 	run ct_run --scope "$D" --checkpoint 0.1 --reap -- sh "$D/job.sh"
 	[ "$status" -eq 0 ]
 	vmm=$(cat "$D/vmm.pid") pager=$(cat "$D/pager.pid")
-	! alive "$vmm" firecracker
-	! alive "$pager" hypeman-uffd-pa
+	run ! alive "$vmm" firecracker
+	run ! alive "$pager" hypeman-uffd-pa
 	rq --argjson v "$vmm" --argjson p "$pager" '
 		([.reaped[] | select(.pid == $v)][0]) as $vr | ([.reaped[] | select(.pid == $p)][0]) as $pr |
 		$vr.role == "vmm" and $pr.role == "pager" and $vr.at < $pr.at and
@@ -182,9 +188,75 @@ alive() { # pid, comm: the same process still runs
 	jq -e -s --arg c "$D/b-child" --argjson b "$b" 'all(.pid != $b and .argv[-1]? != $c)' "$T/live.ndjson"
 	run "$CIDTRACE" run --json --only exit -o "$R" --scratch-root "$T" -- sh -c "sh -c 'exit 2' '$D'; true"
 	[ "$status" -eq 0 ]
-	echo "$output" | jq -e -s 'length >= 2 and all(.event == "exit")'
+	# "exit" is exits and fatal signals; a VMM's are shown whoever runs it, so another job's
+	# VMM killed meanwhile adds a signal line
+	echo "$output" | jq -e -s --arg d "$D" 'all(.event == "exit" or .event == "signal") and
+		any(.event == "exit" and .code == 2 and .test_dir == $d)'
 	run "$CIDTRACE" run --only fork,exec -o "$R" --scratch-root "$T" -- sh -c "sh -c 'exit 2' '$D'; true"
 	[ "$status" -eq 0 ]
-	! echo "$output" | grep -qE '^[0-9:.]+ (exit|signal) '
+	[ "$(echo "$output" | grep -cE '^[0-9:.]+ (exit|signal) ')" -eq 0 ]
 	echo "$output" | grep -qE '^[0-9:.]+ exec '
+}
+
+@test "--vmm-comm makes another comm a VMM: its role, its leak, --fail-on" {
+	cp "$FIX/idle" "$D/my-hypervisor"
+	job="IDLE_READY='$D/v.ready' '$D/my-hypervisor' >/dev/null 2>&1 & echo \$! >'$D/v.pid'
+		while [ ! -e '$D/v.ready' ]; do sleep 0.01; done"
+	# by default it is just a process left running
+	run ct_run --scope "$D" --fail-on vmm_leak -- sh -c "$job"
+	[ "$status" -eq 0 ]
+	v=$(cat "$D/v.pid")
+	proc_json "$v" | jq -e '.role == null and .comm == "my-hypervisor"'
+	rq '[.findings[] | select(.kind == "vmm_leak")] == []'
+	kill "$v"
+	rm "$D/v.ready"
+	# named with a glob, repeatable next to the defaults
+	run ct_run --scope "$D" --vmm-comm 'crosvm-x' --vmm-comm 'my-hyper*' --fail-on vmm_leak -- \
+		sh -c "$job"
+	[ "$status" -eq 10 ]
+	[ "$output" = "cidtrace: --fail-on: vmm_leak 1" ]
+	v=$(cat "$D/v.pid")
+	proc_json "$v" | jq -e '.role == "vmm"'
+	rq --argjson v "$v" '[.findings[] | select(.kind == "vmm_leak") | .pid] == [$v]'
+}
+
+@test "--metrics is rewritten at each checkpoint while record runs" {
+	M="$T/cidtrace.prom"
+	cp "$FIX/idle" "$D/firecracker"
+	start_record --scope "$D" --checkpoint 0.2 --metrics "$M"
+	# written before the ready file
+	grep -qx 'cidtrace_up 1' "$M"
+	IDLE_READY="$D/fc.ready" "$D/firecracker" >/dev/null 2>&1 3>&- &
+	fc=$!
+	wait_file "$D/fc.ready"
+	# a checkpoint while tracing (the report says it is not the final one) counts the events
+	wait_report --argjson fc "$fc" '.trace.final == false and any(.processes[]; .pid == $fc)'
+	wait_line "$M" '^cidtrace_events_received_total [1-9][0-9]*$'
+	grep -qx 'cidtrace_trace_complete 1' "$M"
+	# a leak is judged when tracing ends, in the report as in the metrics: the final rewrite
+	rq '[.findings[] | select(.kind == "vmm_leak")] == []'
+	grep -qx 'cidtrace_findings_total{kind="vmm_leak",classification=""} 0' "$M"
+	stop_record
+	grep -qx 'cidtrace_findings_total{kind="vmm_leak",classification=""} 1' "$M"
+	[ -z "$(ls -A "$T" | grep '\.tmp$')" ]
+}
+
+@test "--fail-on with record: exit 10 when stopped with the finding, 0 without" {
+	cp "$FIX/idle" "$D/firecracker"
+	start_record --scope "$D" --fail-on vmm_leak,uffd_orphan
+	IDLE_READY="$D/fc.ready" "$D/firecracker" >/dev/null 2>&1 3>&- &
+	fc=$!
+	wait_file "$D/fc.ready"
+	kill -TERM "$RPID"
+	st=0
+	wait "$RPID" || st=$?
+	[ "$st" -eq 10 ]
+	[ "$(cat "$T/record.err")" = "cidtrace: --fail-on: vmm_leak 1" ]
+	rq --argjson fc "$fc" '.trace.final and [.findings[] | select(.kind == "vmm_leak") | .pid] == [$fc]'
+	# the VMM was there before this trace: not its leak, so 0
+	rm "$T/ready"
+	start_record --scope "$D" --fail-on vmm_leak
+	stop_record
+	[ ! -s "$T/record.err" ]
+	rq '[.findings[] | select(.kind == "vmm_leak")] == []'
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Orphan classification and the /proc parsers behind it. */
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -42,11 +43,20 @@ static void test_task_stat(void)
 	{
 		uint64_t before = 0, after = 0;
 		volatile unsigned long spin = 0;
+		struct timespec start, now;
 
-		/* the process total: ours, from /proc/self/stat, grows with work */
+		/*
+		 * the process total: ours, from /proc/self/stat, grows with work. One tick of CPU
+		 * takes 10 ms; give up after 10 s of wall time, however busy the host.
+		 */
+		clock_gettime(CLOCK_MONOTONIC, &start);
+		now = start;
 		CHECK(proc_cpu_ticks(getpid(), &before));
-		while (proc_cpu_ticks(getpid(), &after) && after == before)
+		while (proc_cpu_ticks(getpid(), &after) && after == before &&
+		       now.tv_sec - start.tv_sec < 10) {
 			spin++;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+		}
 		CHECK(after > before);
 		CHECK(!proc_cpu_ticks(0, &after));
 	}

@@ -9,7 +9,9 @@
 #
 # Usage:
 #   vm.sh fetch                     download + unpack the newest 6.1 and 6.12
-#                                   kernels into the cache (idempotent)
+#                                   kernels into the cache (idempotent); where
+#                                   that fails, a cached kernel of the series
+#                                   will do; exits non-zero if a series has none
 #   vm.sh kernels                   print cached kernel releases, one per line
 #   vm.sh run KVER_PREFIX [--no-vsock] [--mem MB] [--timeout SEC] -- CMD [ARGS...]
 #                                   boot the cached kernel whose release starts
@@ -220,10 +222,28 @@ cmd_fetch() {
 	exec 9>"$CACHE/.lock"
 	flock 9
 	rm -rf "$KCACHE"/.tmp-* # leftovers of an interrupted fetch
-	local s
+	local s rel rc missing=()
 	for s in "${SERIES[@]}"; do
-		fetch_series "$s"
+		# A failed fetch (no network, a mirror that dropped the version we resolved) must
+		# not lose a series that is cached: use the cached kernel and say so. The subshell
+		# keeps errexit inside fetch_series, which a tested command would switch off.
+		set +e
+		(
+			set -e
+			fetch_series "$s"
+		)
+		rc=$?
+		set -e
+		((rc == 0)) && continue
+		rel="$(latest_cached "$s")"
+		if [[ -n "$rel" ]]; then
+			log "fetching $s failed; using cached $rel"
+			echo "$s: $rel (cached, $(cat "$KCACHE/$rel/.complete"); fetch failed)"
+		else
+			missing+=("$s")
+		fi
 	done
+	((${#missing[@]} == 0)) || die "no kernel for ${missing[*]}: fetch failed and none is cached"
 }
 
 cmd_kernels() {

@@ -290,11 +290,22 @@ inherited_fd_case() {
 		.[0].bound_at != null)'
 }
 
-@test "a CID bound before cidtrace started: bound_at null, the holder still named" {
+@test "a CID bound before cidtrace started: bound_at null, the holder still named; cids lists it" {
 	local cid=3105
 	"$H" --ready "$D/h.ready" $cid >"$D/h.log" 2>&1 3>&- &
 	hp=$!
 	"$WAIT" 60 file "$D/h.ready"
+	# what is bound now, and by whom, without a trace
+	run "$CIDTRACE" cids --json --scratch-root "$T"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e --argjson cid $cid --argjson hp "$hp" --argjson me "$ME" --arg d "$D" '
+		[.[] | select(.cid == $cid)] | length == 1 and (.[0] | .pid == $hp and .ppid == $me and
+		.comm == "vsock_holder" and .test_dir == $d and .state == "running" and
+		.source == "iter" and .age_s >= 0)'
+	run "$CIDTRACE" cids --scratch-root "$T"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "CID"*"PID"*"PPID"*"COMM"*"STATE"*"AGE"*"TEST_DIR" ]]
+	echo "$output" | grep -E "^$cid +$hp +$ME +vsock_holder +running +[0-9]+\.[0-9]s +$D$"
 	start_record
 	attempt a $cid
 	[ "$ARC" -eq 98 ]
@@ -405,4 +416,77 @@ inherited_fd_case() {
 		([.findings[] | select(.kind == "cid_conflict")] | length == 1 and (.[0] |
 		.attempts == 20001 and .attempt.pid == $r and .holder[0].pid == $h and
 		.classification == "live_duplicate" and .first_at < .last_at))'
+}
+
+@test "--json --only conflict: a line for each bind, conflict and release, and nothing else" {
+	local cid=3113
+	"$CIDTRACE" record --json --only conflict -o "$R" --ready-file "$T/ready" --scratch-root "$T" \
+		>"$T/live.ndjson" 2>"$T/record.err" 3>&- &
+	RPID=$!
+	wait_file "$T/ready"
+	"$H" --ready "$D/h.ready" $cid >"$D/h.log" 2>&1 3>&- &
+	hp=$!
+	"$WAIT" 60 file "$D/h.ready"
+	attempt a $cid
+	[ "$ARC" -eq 98 ]
+	# the holder's exit releases the CID as its fd closes, before wait returns
+	kill -TERM "$hp"
+	wait "$hp" || true
+	stop_record
+	cat "$T/live.ndjson"
+	jq -e -s --argjson cid $cid --argjson hp "$hp" --argjson a "$APID" --arg d "$D" '
+		map(.event) == ["bind", "conflict", "release"] and all(.cid == $cid and
+		.test_dir == $d and .comm == "vsock_holder" and (.detail | type) == "string" and
+		(.time | test("Z$"))) and
+		.[0].pid == $hp and .[1].pid == $a and .[2].pid == $hp' "$T/live.ndjson"
+}
+
+@test "a CID held only by an fd in flight to a socket: no_holder_found" {
+	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 not installed (the listener)"
+	local cid=3111
+	# a Unix listener that never accepts: what is sent to it waits in its queue, held by no
+	# process's fd table, where neither the iterator nor /proc can see it
+	/usr/bin/python3 -c 'import signal, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(1)
+open(sys.argv[2], "w").close()
+signal.pause()' "$D/inflight.sock" "$D/listening" 3>&- &
+	"$WAIT" 60 file "$D/listening"
+	# binds, sends the fd, closes its own copy and exits 0: the CID stays bound
+	"$H" --send "$D/inflight.sock" $cid >"$D/s.log" 2>&1 3>&-
+	grep -q "cid=$cid ok" "$D/s.log"
+	run "$CIDTRACE" cids --json --scratch-root "$T"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e --argjson cid $cid 'all(.cid != $cid)'
+	start_record
+	attempt a $cid
+	[ "$ARC" -eq 98 ]
+	stop_record
+	rq --argjson cid $cid --argjson a "$APID" --arg d "$D" '
+		([.findings[] | select(.kind == "cid_conflict" and .cid == $cid)] | length == 1 and (.[0] |
+		.classification == "no_holder_found" and .attempt.pid == $a and
+		.attempt.test_dir == $d and .attempts == 1 and .holder == [] and
+		.binding == null and .binder == null and (.summary | type) == "string")) and
+		[.cids[] | select(.cid == $cid)] == []'
+}
+
+@test "kprobe mode, where fexit is refused, classifies an inherited fd like fexit" {
+	command -v bpftrace >/dev/null || skip "bpftrace not installed (scripts/deps.sh installs it)"
+	# A BPF trampoline takes at most 38 fentry/fexit programs: with 38 on
+	# vhost_vsock_dev_ioctl, cidtrace's fexit is refused (E2BIG) and it falls back to kprobes.
+	# bpftrace needs tracefs, which the VM leaves unmounted. (-o names $T: teardown kills it.)
+	local prog="" i
+	for ((i = 0; i < 38; i++)); do
+		prog+=" kretfunc:vhost_vsock:vhost_vsock_dev_ioctl { @n$i = count(); }"
+	done
+	unshare -m sh -c 'mount -t tracefs tracefs /sys/kernel/tracing && exec bpftrace -o "$0" -e "$1"' \
+		"$T/bpftrace.out" "$prog" >"$T/bpftrace.log" 2>&1 3>&- &
+	# nothing else traces here: wait until its 38 links are there, in one command (polling in
+	# the test would cost bats' DEBUG trap per round)
+	timeout 120 sh -c 'until [ "$(bpftool link show --json |
+		jq "[.[] | select(.type == \"tracing\")] | length")" -ge 38 ]; do sleep 0.1; done' ||
+		{ cat "$T/bpftrace.log"; false; }
+	inherited_fd_case 3112
+	rq '.trace.attach.vsock == "kprobe" and .trace.attach.vsock_since != null'
 }
