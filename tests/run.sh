@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole suite: the bats lint, unit tests, the bats integration tests on the host kernel,
+# The whole suite: the bats lint, the layer check, unit tests, the bats integration tests on the host kernel,
 # then the same binary on Debian 6.1 and 6.12 kernels under QEMU (tests/vm/run-suite.sh;
 # with CI=true, a VM suite that cannot run fails).
 # Ends with the one line CI reads: "N passed, N failed, N skipped".
@@ -23,6 +23,8 @@ count_tap() {
 
 # Statements in bats files that could never fail a test (scripts/lint-bats.sh says why).
 if scripts/lint-bats.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok: scripts/lint-bats.sh"; fi
+# The include rule of docs/architecture.md (make check-layers).
+if scripts/check-layers.py; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "not ok: scripts/check-layers.py"; fi
 
 for t in build/unit/test_*; do
 	[[ $t == *.d ]] && continue # the compiler's dependency files
