@@ -103,7 +103,7 @@ facts() {
 		k=${name%%/*}
 		rel=$(jq -r .host.kernel "$f")
 		case $k in
-		host) [ -n "$rel" ] && [[ "$rel" != 6.1.* && "$rel" != 6.12.* ]] ;;
+		host) [ -n "$rel" ] && [[ "$rel" != 6.1.* && "$rel" != 6.12.* ]] || false ;;
 		*) [[ "$rel" == "$k".* || "$rel" == "$k"-* || "$rel" == "$k"+* ]] ;;
 		esac || {
 			echo "$name: kernel $rel" >&2

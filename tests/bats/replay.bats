@@ -38,7 +38,7 @@ replay_matches() {
 	rq '[.processes[] | select(.comm == "firecracker" and .exit.signal == 9)] | length == 1'
 	replay_matches
 	# a capture never holds a kernel address
-	! od -An -tx8 -w8 -v "$T/cap.raw" | grep -qE '^ *ffff[89a-f][0-9a-f]{11}$'
+	run ! bash -c "od -An -tx8 -w8 -v '$T/cap.raw' | grep -qE '^ *ffff[89a-f][0-9a-f]{11}\$'"
 }
 
 @test "replay of a record: the real KVM uffd guest whose pager is SIGKILLed, spinning" {
@@ -87,7 +87,8 @@ replay_matches() {
 	# a header alone, and not a capture at all
 	head -c 40 "$T/cap.raw" >"$T/head.raw"
 	run --separate-stderr "$CIDTRACE" replay "$T/head.raw" -o "$T/h.json" -q
-	[ "$status" -eq 4 ] && [ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	[ "$status" -eq 4 ]
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
 	run --separate-stderr "$CIDTRACE" replay "$R" -o "$T/x.json" -q
 	[ "$status" -eq 4 ] && [[ "$stderr" == *"not a cidtrace raw capture" ]]
 }

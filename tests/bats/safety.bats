@@ -17,9 +17,9 @@ mode_owner() {
 
 # No raw bidi or C1 control in file $1; the literal escapes \u202e and \u2066 in it.
 escaped_only() {
-	! LC_ALL=C grep -qF "$RLO" "$1"
-	! LC_ALL=C grep -qF "$LRI" "$1"
-	! LC_ALL=C grep -qF "$NEL" "$1"
+	run ! env LC_ALL=C grep -qF "$RLO" "$1"
+	run ! env LC_ALL=C grep -qF "$LRI" "$1"
+	run ! env LC_ALL=C grep -qF "$NEL" "$1"
 	grep -qF '\u202e' "$1"
 	grep -qF '\u2066' "$1"
 }
@@ -101,7 +101,7 @@ escaped_only() {
 	stop_record
 	# the report itself was written, and nothing touched the argv's paths
 	grep -q "$(basename "$R")" "$T/strace.out"
-	! grep -F "$T/TestX" "$T/strace.out"
+	run ! grep -F "$T/TestX" "$T/strace.out"
 }
 
 @test "bidi and C1 controls in argv come out escaped: text, HTML, JSON, NDJSON" {

@@ -45,7 +45,9 @@ field() {
 	[ "$status" -eq 0 ]
 	parent=$(field pid "$output")
 	child=$(field target "$output")
-	[ -n "$self" ] && [ -n "$child" ] && [ "$child" != "$parent" ]
+	[ -n "$self" ]
+	[ -n "$child" ]
+	[ "$child" != "$parent" ]
 
 	# and a signal that does kill, in the same recording
 	bash -c "echo \$\$ >'$D/sender.pid'; sh '$D/victim.sh' >/dev/null 2>&1 & v=\$!
