@@ -475,12 +475,14 @@ signal.pause()' "$D/inflight.sock" "$D/listening" 3>&- &
 	command -v bpftrace >/dev/null || skip "bpftrace not installed (scripts/deps.sh installs it)"
 	# A BPF trampoline takes at most 38 fentry/fexit programs: with 38 on
 	# vhost_vsock_dev_ioctl, cidtrace's fexit is refused (E2BIG) and it falls back to kprobes.
-	# bpftrace needs tracefs, which the VM leaves unmounted. (-o names $T: teardown kills it.)
+	# bpftrace needs tracefs, which the VM may leave unmounted (cidtrace never unmounts it).
+	# (-o names $T: teardown kills it.)
 	local prog="" i
 	for ((i = 0; i < 38; i++)); do
 		prog+=" kretfunc:vhost_vsock:vhost_vsock_dev_ioctl { @n$i = count(); }"
 	done
-	unshare -m sh -c 'mount -t tracefs tracefs /sys/kernel/tracing && exec bpftrace -o "$0" -e "$1"' \
+	unshare -m sh -c 'mountpoint -q /sys/kernel/tracing || mount -t tracefs tracefs /sys/kernel/tracing
+		exec bpftrace -o "$0" -e "$1"' \
 		"$T/bpftrace.out" "$prog" >"$T/bpftrace.log" 2>&1 3>&- &
 	# nothing else traces here: wait until its 38 links are there, in one command (polling in
 	# the test would cost bats' DEBUG trap per round)
