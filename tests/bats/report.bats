@@ -158,6 +158,14 @@ make_report() {
 	run "$CIDTRACE" report "$R" -o "$T"
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"Is a directory" ]]
+	# never renamed over a device: root would replace the node itself
+	run "$CIDTRACE" report "$R" -o /dev/null
+	[ "$status" -eq 2 ]
+	[ -c /dev/null ]
+	mkfifo "$T/fifo"
+	run "$CIDTRACE" report "$R" -o "$T/fifo"
+	[ "$status" -eq 2 ]
+	[ -p "$T/fifo" ]
 	echo precious >"$T/out.txt"
 	echo '{' >"$T/bad.json"
 	run "$CIDTRACE" report "$T/bad.json" -o "$T/out.txt"

@@ -325,6 +325,11 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
 
 /* The target itself must be a regular file (or absent): rename would replace a symlink, but
  * a directory or device named by -o is a user mistake worth reporting. */
+/*
+ * What may be replaced by a rename: nothing yet, a regular file or a symlink (the link itself
+ * is replaced). Never a directory, and never a device, FIFO or socket: root renaming a report
+ * over /dev/null would replace the device node itself.
+ */
 static int check_target(int dirfd, const char *name)
 {
 	struct stat st;
@@ -333,6 +338,8 @@ static int check_target(int dirfd, const char *name)
 		return errno == ENOENT ? 0 : -errno;
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
+	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
+		return -EINVAL;
 	return 0;
 }
 
