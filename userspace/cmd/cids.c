@@ -163,6 +163,6 @@ int cids_command(int argc, char **argv)
 	int ret;
 
 	collector_cfg_defaults(&cfg);
-	ret = parse_snapshot_options(argc, argv, cids_options, cids_help, &cfg, &json);
+	ret = parse_snapshot_options(argc, argv, cids_options, &cfg, &json);
 	return ret >= 0 ? ret : list_cids(&cfg.td, json);
 }

@@ -307,6 +307,6 @@ int doctor_command(int argc, char **argv)
 	int ret;
 
 	collector_cfg_defaults(&cfg);
-	ret = parse_snapshot_options(argc, argv, doctor_options, doctor_help, &cfg, &json);
+	ret = parse_snapshot_options(argc, argv, doctor_options, &cfg, &json);
 	return ret >= 0 ? ret : diagnose(json);
 }

@@ -339,6 +339,6 @@ int guests_command(int argc, char **argv)
 	int ret;
 
 	collector_cfg_defaults(&cfg);
-	ret = parse_snapshot_options(argc, argv, guests_options, guests_help, &cfg, &json);
+	ret = parse_snapshot_options(argc, argv, guests_options, &cfg, &json);
 	return ret >= 0 ? ret : list_guests(&cfg, json);
 }

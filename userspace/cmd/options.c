@@ -205,7 +205,7 @@ int opt_spin_threshold(struct collector_cfg *cfg, const char *arg)
 	return 0;
 }
 
-int parse_snapshot_options(int argc, char **argv, const struct option *options, const char *help,
+int parse_snapshot_options(int argc, char **argv, const struct option *options,
 			   struct collector_cfg *cfg, bool *json)
 {
 	int opt, err = 0;
@@ -229,9 +229,6 @@ int parse_snapshot_options(int argc, char **argv, const struct option *options, 
 		case SNAP_SPIN_THRESHOLD:
 			err = opt_spin_threshold(cfg, optarg);
 			break;
-		case 'h':
-			fputs(help, stdout);
-			return EXIT_OK;
 		default:
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}

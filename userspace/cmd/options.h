@@ -56,7 +56,7 @@ struct option;
  * Read a snapshot command's options, as listed in its table, into cfg and *json. Returns -1
  * to go on, or the exit code: EXIT_OK once --help printed help, or the usage error.
  */
-int parse_snapshot_options(int argc, char **argv, const struct option *options, const char *help,
+int parse_snapshot_options(int argc, char **argv, const struct option *options,
 			   struct collector_cfg *cfg, bool *json);
 
 #endif

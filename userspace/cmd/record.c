@@ -313,9 +313,6 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 		case OPT_USER:
 			user = optarg;
 			break;
-		case 'h':
-			fputs(run ? run_help : record_help, stdout);
-			return EXIT_OK;
 		default:
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}

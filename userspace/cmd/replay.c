@@ -495,9 +495,6 @@ int replay_command(int argc, char **argv)
 		case 'q':
 			live = LIVE_NONE;
 			break;
-		case 'h':
-			fputs(replay_help, stdout);
-			return EXIT_OK;
 		default:
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}

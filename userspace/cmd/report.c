@@ -127,9 +127,6 @@ int report_command(int argc, char **argv)
 		case OPT_NO_COLOR:
 			color = false;
 			break;
-		case 'h':
-			fputs(report_help, stdout);
-			return EXIT_OK;
 		default:
 			return usage_error("unknown option %s", argv[optind - 1]);
 		}
