@@ -50,6 +50,8 @@ struct collector_cfg {
 	pid_t self_pid; /* cidtrace itself (never in scope, the job's parent); 0: none */
 	double spin_pct; /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
+	uint32_t keep_processes; /* --keep-processes: exited context processes kept */
+	uint64_t keep_for_ns; /* --keep-for: how long what ended stays in the report */
 };
 
 /*
@@ -83,6 +85,19 @@ struct reap_log {
 	int n;
 };
 
+/*
+ * What retention dropped from the report (trace.retention): what ended longer than keep_for
+ * ago, or beyond keep_processes. Whatever ended after since_ns is all still there.
+ */
+struct retention_stats {
+	uint64_t dropped_processes;
+	uint64_t dropped_cids;
+	uint64_t dropped_uffds;
+	uint64_t dropped_findings;
+	uint64_t dropped_findings_kind[FINDING_KINDS]; /* by enum finding_kind */
+	uint64_t since_ns; /* the latest end of anything dropped; 0: nothing dropped */
+};
+
 struct vsock_state;
 struct uffd_state;
 
@@ -102,6 +117,7 @@ struct collector {
 	bool header_printed;
 	struct core_observer observer; /* set after collector_init; none by default */
 	struct reap_log reaped; /* --reap's actions, in order */
+	struct retention_stats retention;
 };
 
 /* The time now, from c's clock. */
