@@ -514,7 +514,9 @@ static int trace(struct options *o)
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
 	struct session s = { .o = o };
-	bool stopping = false;
+	struct trace_previous previous;
+	bool stopping = false, have_previous;
+	char why[512];
 	pid_t child = 0;
 	sigset_t mask;
 
@@ -534,6 +536,10 @@ static int trace(struct options *o)
 	}
 	if (ret)
 		return ret;
+	/* read before the first checkpoint replaces it */
+	have_previous = previous_read(o->output, &previous, why, sizeof(why));
+	if (!have_previous && o->verbose)
+		errmsg("trace.previous: null: %s", why);
 
 	/*
 	 * A closed stdout (`record --json | head`) must not kill the trace before its final
@@ -563,6 +569,7 @@ static int trace(struct options *o)
 				       .started_ns = now_boot_ns(),
 				       .attach = &s.t.modes,
 				       .raw = tracer_raw(&s.t),
+				       .previous = have_previous ? &previous : NULL,
 				       .verbose = o->verbose };
 	tracer_started(&s.t, s.meta.started_ns);
 	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
