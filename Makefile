@@ -68,7 +68,7 @@ check-deps:
 	@missing=""; for c in $(NEED_CMDS) $(TEST_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	for l in $(NEED_LIBS); do [ -e $$l ] || missing="$$missing $$l"; done; \
 	if [ "$$(id -u)" -eq 0 ]; then \
-		if [ -n "$$missing$(FULL_DEPS)" ]; then scripts/deps.sh; fi; \
+		if [ -n "$${missing}$(FULL_DEPS)" ]; then scripts/deps.sh; fi; \
 	elif [ -n "$$missing" ]; then echo "missing:$$missing -- run: sudo scripts/deps.sh" >&2; exit 1; fi
 
 deps:
