@@ -61,11 +61,14 @@ all: check-deps cidtrace
 # Debian 12; for test, demo and bench also what they run: bats, qemu, chromium, ...), so the
 # README's two commands are all a fresh machine needs; anyone else is told the command to run.
 FULL_DEPS  := $(filter test demo bench corpus,$(MAKECMDGOALS))
+# What `make test` runs that no build step needs: promtool (tests/bats/fleet.bats), which
+# scripts/deps.sh unpacks from Debian's prometheus package.
+TEST_CMDS  := $(if $(filter test,$(MAKECMDGOALS)),promtool)
 check-deps:
-	@missing=""; for c in $(NEED_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
+	@missing=""; for c in $(NEED_CMDS) $(TEST_CMDS); do command -v $$c >/dev/null || missing="$$missing $$c"; done; \
 	for l in $(NEED_LIBS); do [ -e $$l ] || missing="$$missing $$l"; done; \
 	if [ "$$(id -u)" -eq 0 ]; then \
-		if [ -n "$$missing$(FULL_DEPS)" ]; then scripts/deps.sh; fi; \
+		if [ -n "$${missing}$(FULL_DEPS)" ]; then scripts/deps.sh; fi; \
 	elif [ -n "$$missing" ]; then echo "missing:$$missing -- run: sudo scripts/deps.sh" >&2; exit 1; fi
 
 deps:

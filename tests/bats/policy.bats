@@ -151,7 +151,8 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	cat "$M"
 	# every sample line parses; HELP and TYPE for every metric
 	[ "$(grep -v '^#' "$M" | grep -cvE '^[a-z_]+(\{.*\})? [0-9.e+-]+$')" -eq 0 ]
-	grep -qE '^cidtrace_findings_total\{kind="vmm_leak",classification=""\} 1$' "$M"
+	grep -qx 'cidtrace_findings_total{kind="vmm_leak"} 1' "$M"
+	grep -qx 'cidtrace_findings{kind="vmm_leak",classification=""} 1' "$M"
 	grep -qE '^cidtrace_info\{version="[0-9.]+",process="(tp_btf|raw_tp)",snapshot="iter",vsock="[a-z]+",uffd="[a-z]+"\} 1$' "$M"
 	grep -qx 'cidtrace_up 1' "$M"
 	grep -qx 'cidtrace_trace_complete 1' "$M"
@@ -235,9 +236,9 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	grep -qx 'cidtrace_trace_complete 1' "$M"
 	# a leak is judged when tracing ends, in the report as in the metrics: the final rewrite
 	rq '[.findings[] | select(.kind == "vmm_leak")] == []'
-	grep -qx 'cidtrace_findings_total{kind="vmm_leak",classification=""} 0' "$M"
+	grep -qx 'cidtrace_findings_total{kind="vmm_leak"} 0' "$M"
 	stop_record
-	grep -qx 'cidtrace_findings_total{kind="vmm_leak",classification=""} 1' "$M"
+	grep -qx 'cidtrace_findings_total{kind="vmm_leak"} 1' "$M"
 	[ -z "$(ls -A "$T" | grep '\.tmp$')" ]
 }
 

@@ -24,21 +24,22 @@ escaped_only() {
 	grep -qF '\u2066' "$1"
 }
 
-@test "report, metrics, raw capture and ready file are 0600; under sudo, the sudo user's" {
+@test "report, raw capture and ready file are 0600, metrics 0644; under sudo, the sudo user's" {
 	umask 022
 	echo old >"$R"
 	chmod 644 "$R"
 	run ct_run --metrics "$T/m.prom" --raw "$T/c.raw" -- true
 	[ "$status" -eq 0 ]
 	[ "$(mode_owner "$R")" = "600 0:0" ]
-	[ "$(mode_owner "$T/m.prom")" = "600 0:0" ]
+	# the metrics hold no user's data, and node_exporter reads them as its own user
+	[ "$(mode_owner "$T/m.prom")" = "644 0:0" ]
 	[ "$(mode_owner "$T/c.raw")" = "600 0:0" ]
 	SUDO_UID=65534 SUDO_GID=65534 start_record --metrics "$T/m.prom" --raw "$T/c.raw" --checkpoint 0.2
 	[ "$(mode_owner "$T/ready")" = "600 65534:65534" ]
 	stop_record
 	rq '.trace.final'
 	[ "$(mode_owner "$R")" = "600 65534:65534" ]
-	[ "$(mode_owner "$T/m.prom")" = "600 65534:65534" ]
+	[ "$(mode_owner "$T/m.prom")" = "644 65534:65534" ]
 	[ "$(mode_owner "$T/c.raw")" = "600 65534:65534" ]
 	# no temp file is left behind
 	[ -z "$(find "$T" -maxdepth 1 -name '.*.tmp')" ]

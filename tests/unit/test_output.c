@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* JSON strings, terminal escaping and atomic report writes. */
+#include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdlib.h>
@@ -56,7 +57,7 @@ static char *slurp(const char *path)
 
 int main(void)
 {
-	char dir[] = "/tmp/cidtrace-unit.XXXXXX", path[256], link[256];
+	char dir[] = "/tmp/cidtrace-unit.XXXXXX", path[256], link[256], log[256];
 	struct json_object *parsed;
 	struct stat st;
 	int fd;
@@ -128,6 +129,34 @@ int main(void)
 	CHECK_STR(slurp(path), "raw");
 	CHECK_STR(slurp(link), "k");
 	CHECK(private_create(dir) < 0);
+	/* private_append (--log): appends to cidtrace's own file, creates a 0600 one, and takes
+	 * no symlink, hard link, FIFO, directory or other user's file */
+	fd = private_append(path);
+	CHECK(fd >= 0 && write(fd, "+1", 2) == 2);
+	close(fd);
+	CHECK_STR(slurp(path), "raw+1");
+	snprintf(log, sizeof(log), "%s/live.log", dir);
+	fd = private_append(log);
+	CHECK(fd >= 0 && write(fd, "a", 1) == 1);
+	close(fd);
+	CHECK(stat(log, &st) == 0 && (st.st_mode & 07777) == 0600);
+	unlink(log);
+	CHECK(symlink(link, log) == 0);
+	CHECK(private_append(log) == -ELOOP);
+	CHECK_STR(slurp(link), "k");
+	unlink(log);
+	CHECK(linkat(AT_FDCWD, link, AT_FDCWD, log, 0) == 0); /* `link` names the victim here */
+	CHECK(private_append(log) == -EPERM);
+	unlink(log);
+	CHECK(mkfifo(log, 0600) == 0);
+	CHECK(private_append(log) == -EINVAL);
+	unlink(log);
+	CHECK(private_append(dir) < 0);
+	if (geteuid() == 0) {
+		CHECK(chown(link, 65534, 65534) == 0);
+		CHECK(private_append(link) == -EPERM);
+		CHECK(chown(link, 0, 0) == 0);
+	}
 	/* no temp file is left behind: the directory holds report.json and victim */
 	snprintf(path, sizeof(path), "ls -A %s | grep -c . | grep -qx 2", dir);
 	CHECK(system(path) == 0);

@@ -252,7 +252,10 @@ int main(void)
 {
 	char dir[] = "/tmp/cidtrace-unit.XXXXXX", path[256], live[256];
 	struct attach_modes modes = { "tp_btf", "iter", "fexit", 120 * S, "iter" };
+	/* the trace before this one was killed 9 s before this one started */
+	struct trace_previous prev = { .started_us = 10000000, .updated_us = 90000000 };
 	struct report_meta m = { .mode = "run",
+				 .previous = &prev,
 				 .started_ns = 99 * S,
 				 .ended_ns = 200 * S,
 				 .attach = &modes,

@@ -132,15 +132,6 @@ static void add_cid(const struct ct_vsock_event *e, void *arg)
  * else, with memory still registered, its pager is lost and CPU and unresolved faults say
  * how the guest is taking it.
  */
-/*
- * Orphaned as everywhere in cidtrace: the parent that started it has exited. Its pid is then
- * init's, or a subreaper's that (being its new parent) may even have started after it.
- */
-static bool parent_exited(const struct proc *p)
-{
-	return p->ppid == 1 || (p->parent && p->parent->start_ns > p->start_ns);
-}
-
 static void classify_uffd(struct guest *g, const struct uffd_files *f,
 			  const struct ct_uffd_event *o, double spin_pct)
 {
@@ -219,7 +210,7 @@ static void collect(struct guests *gs, double spin_pct)
 			if (gs->files.e[j].hdr.pid == g->p->pid &&
 			    gs->files.e[j].flags & CT_UFFD_OWNER)
 				classify_uffd(g, &gs->files, &gs->files.e[j], spin_pct);
-		if (g->rank == RANK_OTHER && parent_exited(g->p))
+		if (g->rank == RANK_OTHER && collector_parent_exited(g->p))
 			g->rank = RANK_ORPHANED;
 	}
 	vsock_files_now(add_cid, gs);
@@ -246,7 +237,7 @@ static struct json_object *guest_json(const struct guest *g, uint64_t now)
 	json_object_object_add(o, "uffd", u);
 	json_object_object_add(o, "cpu_pct", json_object_new_double(g->cpu_pct));
 	json_object_object_add(o, "age_s", json_object_new_double((now - p->start_ns) / 1e9));
-	json_object_object_add(o, "orphaned", json_object_new_boolean(parent_exited(p)));
+	json_object_object_add(o, "orphaned", json_object_new_boolean(collector_parent_exited(p)));
 	return o;
 }
 
@@ -293,7 +284,7 @@ static void print_text(const struct guests *gs, uint64_t now)
 		printf("%7u %7u %-16s %-*s %-12s %-10s %7s %5.0f %8.1fs %s\n", g->p->pid,
 		       g->p->ppid, comm, width, dirs[i], cids, g->state ? g->state : "-", pager,
 		       g->cpu_pct, (now - g->p->start_ns) / 1e9,
-		       parent_exited(g->p) ? "yes" : "no");
+		       collector_parent_exited(g->p) ? "yes" : "no");
 		free(comm);
 		free(dirs[i]);
 	}

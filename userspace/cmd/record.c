@@ -45,6 +45,8 @@
 	"      --checkpoint SEC     rewrite the report every SEC seconds (default 5, 0: never)\n"  \
 	"      --json               live events as NDJSON on stdout: one JSON object per event\n"  \
 	"                           and line, for log shippers (the report itself is -o FILE)\n"   \
+	"      --log FILE           append the live events to FILE (mode 0600) instead of\n"       \
+	"                           stdout; SIGHUP reopens it, for logrotate\n"                    \
 	"  -q, --quiet              no live events\n"                                              \
 	"  -v, --verbose            say what is attached and why; show the libbpf log\n"           \
 	"      --scope DIR          only processes whose argv or cwd reference DIR (repeatable)\n" \
@@ -80,8 +82,8 @@ const char record_help[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 ok, 1 tracing or report failure, 2 usage error or an unwritable -o,\n"
-	"--ready-file, --metrics or --raw, 3 environment (not root, no BPF, no BTF), 10 a\n"
-	"--fail-on finding.\n"
+	"--ready-file, --metrics, --raw or --log, 3 environment (not root, no BPF, no BTF),\n"
+	"10 a --fail-on finding.\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
@@ -110,8 +112,8 @@ const char run_help[] =
 	"\n"
 	"exit codes: CMD's status if it failed (128+N if killed by signal N); else 0 ok,\n"
 	"1 tracing or report failure, 10 a --fail-on finding. Before CMD starts: 2 usage error\n"
-	"or an unwritable -o, --ready-file, --metrics or --raw, 3 environment (not root, no\n"
-	"BPF, no BTF).\n"
+	"or an unwritable -o, --ready-file, --metrics, --raw or --log, 3 environment (not\n"
+	"root, no BPF, no BTF).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace run -o report.json -- make test      # make test runs as you\n"
@@ -132,6 +134,7 @@ struct options {
 	const char *ready_file;
 	const char *metrics;
 	const char *raw; /* --raw */
+	const char *log; /* --log */
 	unsigned int fail_on; /* a bit per fail_kinds[] */
 	bool reap;
 	struct reap_opts reap_opts;
@@ -165,6 +168,7 @@ enum {
 	OPT_RAW,
 	OPT_AS_ROOT,
 	OPT_USER,
+	OPT_LOG,
 };
 
 /* clang-format off */
@@ -187,6 +191,7 @@ enum {
 	{ "metrics", required_argument, NULL, OPT_METRICS },                    \
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },                    \
 	{ "raw", required_argument, NULL, OPT_RAW },                            \
+	{ "log", required_argument, NULL, OPT_LOG },                            \
 	{ "help", no_argument, NULL, 'h' }
 /* clang-format on */
 
@@ -298,6 +303,9 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 		case OPT_RAW:
 			o->raw = optarg;
 			break;
+		case OPT_LOG:
+			o->log = optarg;
+			break;
 		case OPT_REAP:
 			o->reap = true;
 			if (optarg && strcmp(optarg, "dry-run"))
@@ -328,6 +336,8 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 	} else if (optind < argc) {
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	}
+	if (o->log && cfg->live == LIVE_NONE)
+		return usage_error("--log and -q exclude each other");
 	/* never a VMM outside the job's own directories */
 	if (o->reap && !cfg->nscopes)
 		return usage_error("%s needs --scope", "--reap");
@@ -457,6 +467,16 @@ static void write_report(struct session *s)
 	s->metrics_failed = err != 0;
 }
 
+/* SIGHUP with --log: logrotate renamed the file; lines go on to it until this reopens path. */
+static void reopen_log(const struct options *o, struct collector *c)
+{
+	int err;
+
+	if (o->log && (err = live_log_open(c, o->log)))
+		errmsg("cannot reopen log '%s': %s; live lines go on to the file open before",
+		       o->log, strerror(-err));
+}
+
 /* SIGPIPE's handler: none is needed, only not to be killed (see trace()). */
 static void on_sigpipe(int sig)
 {
@@ -494,7 +514,9 @@ static int trace(struct options *o)
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
 	struct session s = { .o = o };
-	bool stopping = false;
+	struct trace_previous previous;
+	bool stopping = false, have_previous;
+	char why[512];
 	pid_t child = 0;
 	sigset_t mask;
 
@@ -508,8 +530,16 @@ static int trace(struct options *o)
 		ret = check_writable(o->metrics, "metrics");
 	if (!ret && o->raw)
 		ret = check_writable(o->raw, "raw capture");
+	if (!ret && o->log && (ret = live_log_open(&s.c, o->log))) {
+		errmsg("cannot write log '%s': %s", o->log, strerror(-ret));
+		ret = EXIT_USAGE;
+	}
 	if (ret)
 		return ret;
+	/* read before the first checkpoint replaces it */
+	have_previous = previous_read(o->output, &previous, why, sizeof(why));
+	if (!have_previous && o->verbose)
+		errmsg("trace.previous: null: %s", why);
 
 	/*
 	 * A closed stdout (`record --json | head`) must not kill the trace before its final
@@ -539,6 +569,7 @@ static int trace(struct options *o)
 				       .started_ns = now_boot_ns(),
 				       .attach = &s.t.modes,
 				       .raw = tracer_raw(&s.t),
+				       .previous = have_previous ? &previous : NULL,
 				       .verbose = o->verbose };
 	tracer_started(&s.t, s.meta.started_ns);
 	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
@@ -582,6 +613,7 @@ static int trace(struct options *o)
 				}
 			} else if (si.ssi_signo == SIGHUP) {
 				hup = true; /* never forwarded: it is cidtrace's own */
+				reopen_log(o, &s.c);
 			} else if (child > 0) {
 				/* A terminal's ^C already reached the whole process group. */
 				if (si.ssi_code != SI_KERNEL)
@@ -620,6 +652,7 @@ static int trace(struct options *o)
 		exit_code = check_findings(&s);
 	tracer_stop(&s.t);
 	collector_free(&s.c);
+	live_log_close();
 	close(sfd);
 	return exit_code;
 }

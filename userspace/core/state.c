@@ -32,12 +32,21 @@ bool collector_in_job(const struct collector *c, const struct proc *p)
 	return !c->cfg.job_pid || p->in_job;
 }
 
+bool collector_in_view(const struct collector *c, const struct proc *p)
+{
+	return (!c->cfg.nscopes || p->in_scope) && collector_in_pids(c, p) &&
+	       collector_in_job(c, p);
+}
+
+bool collector_parent_exited(const struct proc *p)
+{
+	return p->orphaned || p->ppid == 1 || (p->parent && p->parent->start_ns > p->start_ns);
+}
+
 /* Started under the trace, alive when it ended, in scope, under --pid and in the job. */
 static bool leaked(const struct collector *c, const struct proc *p, uint64_t ended_ns)
 {
-	return !p->seeded && (!p->exited || p->exit_ns > ended_ns) &&
-	       (!c->cfg.nscopes || p->in_scope) && collector_in_pids(c, p) &&
-	       collector_in_job(c, p);
+	return !p->seeded && (!p->exited || p->exit_ns > ended_ns) && collector_in_view(c, p);
 }
 
 bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t ended_ns)

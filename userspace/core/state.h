@@ -132,6 +132,13 @@ void collector_link_parents(struct collector *c);
 bool collector_in_pids(const struct collector *c, const struct proc *p);
 /* `run`: p belongs to the job (proc.in_job); `record` has no job, and every process passes. */
 bool collector_in_job(const struct collector *c, const struct proc *p);
+/* In --scope (when given), under --pid and, for `run`, in the job. */
+bool collector_in_view(const struct collector *c, const struct proc *p);
+/*
+ * p's parent has exited: the trace saw it exit (orphaned), or, for what was alive before the
+ * trace or never seen reparented, p's parent is init or a subreaper that started after it.
+ */
+bool collector_parent_exited(const struct proc *p);
 /*
  * vmm_leak: a VMM that started under the trace, was still running when it ended at ended_ns
  * (it may have been reaped since), and is in scope, under --pid and, for `run`, in the job.

@@ -109,7 +109,11 @@ int64_t boot_to_wall_ns(uint64_t boot_ns)
 
 void fmt_rfc3339(char *buf, size_t len, uint64_t boot_ns)
 {
-	int64_t wall = boot_to_wall_ns(boot_ns);
+	fmt_rfc3339_wall(buf, len, boot_to_wall_ns(boot_ns));
+}
+
+void fmt_rfc3339_wall(char *buf, size_t len, int64_t wall)
+{
 	time_t sec = wall / 1000000000;
 	struct tm tm;
 	size_t n;
@@ -285,6 +289,18 @@ static void artifact_owner(uid_t *uid, gid_t *gid)
 	*gid = (gid_t)v[1];
 }
 
+/* A file cidtrace just created becomes artifact_owner()'s. */
+static void give_to_owner(int fd)
+{
+	uid_t uid;
+	gid_t gid;
+
+	artifact_owner(&uid, &gid);
+	/* where that fails (a filesystem without owners), the file stays root's, as private */
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
+		errno = 0;
+}
+
 /* 64 unpredictable bits for a temp name; the clock and pid only if getrandom fails. */
 static uint64_t temp_suffix(void)
 {
@@ -304,8 +320,6 @@ static uint64_t temp_suffix(void)
 static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
 {
 	int namelen = strnlen(name, 200), fd = -1;
-	uid_t uid;
-	gid_t gid;
 
 	for (int tries = 0; tries < 100; tries++) {
 		snprintf(tmp, len, ".%.*s.%016llx.tmp", namelen, name,
@@ -316,10 +330,7 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
 	}
 	if (fd < 0)
 		return -errno;
-	artifact_owner(&uid, &gid);
-	/* where that fails (a filesystem without owners), the file stays root's, as private */
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)
-		errno = 0;
+	give_to_owner(fd);
 	return fd;
 }
 
@@ -341,6 +352,21 @@ static int check_target(int dirfd, const char *name)
 	if (!S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode))
 		return -EINVAL;
 	return 0;
+}
+
+/* open_parent, then check_target: the directory's fd and *name, or -errno with nothing open. */
+static int open_target(const char *path, char *dirbuf, size_t len, const char **name)
+{
+	int dirfd = open_parent(path, dirbuf, len, name), ret;
+
+	if (dirfd < 0)
+		return dirfd;
+	ret = check_target(dirfd, *name);
+	if (ret) {
+		close(dirfd);
+		return ret;
+	}
+	return dirfd;
 }
 
 int atomic_open(const char *path, struct atomic_file *af)
@@ -409,24 +435,25 @@ int atomic_write_probe(const char *path)
 	return ret;
 }
 
-int atomic_write(const char *path, const void *data, size_t len)
+/* atomic_write, the file then given mode (create_temp's 0600, or more). */
+static int replace_file(const char *path, const void *data, size_t len, mode_t mode)
 {
 	char dirbuf[4096], tmp[4096];
 	const char *name, *p = data;
 	int dirfd, fd, ret = 0;
 
-	dirfd = open_parent(path, dirbuf, sizeof(dirbuf), &name);
+	dirfd = open_target(path, dirbuf, sizeof(dirbuf), &name);
 	if (dirfd < 0)
 		return dirfd;
-	ret = check_target(dirfd, name);
-	if (ret)
-		goto out;
 	fd = create_temp(dirfd, name, tmp, sizeof(tmp));
 	if (fd < 0) {
 		ret = fd;
 		goto out;
 	}
-	while (len) {
+	/* fchmod, not the create mode, which the umask would cut */
+	if (mode != 0600 && fchmod(fd, mode) < 0)
+		ret = -errno;
+	while (!ret && len) {
 		ssize_t n = write(fd, p, len);
 
 		if (n < 0 && errno == EINTR)
@@ -452,6 +479,16 @@ out:
 	return ret;
 }
 
+int atomic_write(const char *path, const void *data, size_t len)
+{
+	return replace_file(path, data, len, 0600);
+}
+
+int atomic_write_public(const char *path, const void *data, size_t len)
+{
+	return replace_file(path, data, len, 0644);
+}
+
 int private_create(const char *path)
 {
 	char dirbuf[4096], tmp[4096];
@@ -473,6 +510,53 @@ int private_create(const char *path)
 	}
 	close(dirfd);
 	return fd;
+}
+
+int private_append(const char *path)
+{
+	char dirbuf[4096];
+	const char *name;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int dirfd, fd, ret = 0;
+
+	dirfd = open_target(path, dirbuf, sizeof(dirbuf), &name);
+	if (dirfd < 0)
+		return dirfd;
+	fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0600);
+	if (fd >= 0) {
+		give_to_owner(fd);
+		ret = fd;
+		goto out;
+	}
+	if (errno != EEXIST) {
+		ret = -errno;
+		goto out;
+	}
+	/* O_NONBLOCK: a FIFO swapped in since check_target fails to open instead of blocking */
+	fd = openat(dirfd, name, O_WRONLY | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		ret = -errno; /* a symlink: ELOOP */
+		goto out;
+	}
+	artifact_owner(&uid, &gid);
+	if (fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode))
+		ret = -EINVAL;
+	else if (st.st_nlink != 1 || (st.st_uid != geteuid() && st.st_uid != uid))
+		ret = -EPERM;
+	else if (fcntl(fd, F_SETFL, O_APPEND) < 0)
+		ret = -errno;
+	if (ret)
+		close(fd);
+	else
+		ret = fd;
+out:
+	close(dirfd);
+	return ret;
 }
 
 size_t read_proc_raw(int pid, const char *name, char *buf, size_t len, bool *truncated)

@@ -47,6 +47,8 @@ int64_t clock_offset(void);
 void clock_set_offset(int64_t wall_minus_boot_ns);
 /* RFC 3339 UTC with microseconds, e.g. 2026-11-27T03:42:36.123456Z. */
 void fmt_rfc3339(char *buf, size_t len, uint64_t boot_ns);
+/* The same for a wall-clock time, nanoseconds since the epoch. */
+void fmt_rfc3339_wall(char *buf, size_t len, int64_t wall_ns);
 
 /*
  * Make s valid UTF-8 by replacing each invalid byte with U+FFFD. Returns a malloc'ed string
@@ -82,10 +84,25 @@ char *term_escape(const char *s);
  * rename over path, fsync the directory. Returns 0 or -errno.
  */
 int atomic_write(const char *path, const void *data, size_t len);
+/*
+ * atomic_write, but the file is mode 0644, readable by all: only for what holds nothing of
+ * any user (--metrics: counts, the version, hook names), which a reader running as another
+ * user (node_exporter) must read.
+ */
+int atomic_write_public(const char *path, const void *data, size_t len);
 /* Check that atomic_write(path) can succeed, without touching path. 0 or -errno. */
 int atomic_write_probe(const char *path);
 /* path replaced now by a new empty private file, open for writing: its fd, or -errno. */
 int private_create(const char *path);
+/*
+ * path opened for appending (--log, which logrotate renames away): created private as above
+ * when absent; else only a regular file of cidtrace's own user (root, or the sudo user)
+ * with a single link, and never through a symlink. A file another user planted in a shared
+ * directory would get every user's argv, and a symlink or hard link would have root append
+ * to a file of the planter's choosing. Its fd, or -errno (ELOOP: a symlink; EPERM: someone
+ * else's file, or a hard link; EISDIR, EINVAL: not a regular file).
+ */
+int private_append(const char *path);
 /*
  * atomic_write for output written as it is made, never whole in memory: atomic_open creates
  * the temp file atomic_write would and opens a stream on it (af->f); atomic_close flushes

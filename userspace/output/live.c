@@ -2,7 +2,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "live.h"
@@ -11,8 +13,23 @@
 /* Text lines cut long argv here; the report keeps the whole of it. */
 #define TEXT_DETAIL_MAX 160
 
-/* Set at the first failed write to stdout; no live line is printed after it. */
+/* Set at the first failed write; no live line is printed after it, until a new --log. */
 static bool stopped;
+/* --log: the file live lines are appended to; NULL: stdout. */
+static FILE *log_file;
+
+static FILE *out(void)
+{
+	return log_file ? log_file : stdout;
+}
+
+/* Text: a new --log file starts with the column header; one appended to has it already. */
+static bool log_empty(void)
+{
+	struct stat st;
+
+	return fstat(fileno(log_file), &st) == 0 && st.st_size == 0;
+}
 
 static bool kind_shown(const struct collector *c, enum live_kind kind)
 {
@@ -22,13 +39,14 @@ static bool kind_shown(const struct collector *c, enum live_kind kind)
 
 /*
  * A line is out. If stdout is gone (EPIPE: `| head` exited; SIGPIPE does not kill cidtrace),
- * or failed otherwise, say so once and print no more: tracing and the report go on.
+ * or a write failed otherwise (a full disk under --log), say so once and print no more:
+ * tracing and the report go on.
  */
 static void flush_line(void)
 {
 	int err;
 
-	if (!fflush(stdout) && !ferror(stdout))
+	if (!fflush(out()) && !ferror(out()))
 		return;
 	err = errno;
 	stopped = true;
@@ -58,25 +76,26 @@ static void text_prefix(struct collector *c, const char *event, const struct pro
 	struct tm tm;
 
 	if (!c->header_printed) {
-		printf("%-12s %-7s %7s %7s %-16s %s\n", "TIME(UTC)", "EVENT", "PID", "PPID", "COMM",
-		       "DETAIL [TEST_DIR]");
+		if (!log_file || log_empty())
+			fprintf(out(), "%-12s %-7s %7s %7s %-16s %s\n", "TIME(UTC)", "EVENT", "PID",
+				"PPID", "COMM", "DETAIL [TEST_DIR]");
 		c->header_printed = true;
 	}
 	gmtime_r(&sec, &tm);
-	printf("%02d:%02d:%02d.%03ld %-7s %7u %7u ", tm.tm_hour, tm.tm_min, tm.tm_sec,
-	       (long)(wall % 1000000000) / 1000000, event, p->pid, p->ppid);
-	fput_escaped(stdout, p->comm, strlen(p->comm));
-	printf("%*s ", (int)(16 - strnlen(p->comm, 16)), "");
+	fprintf(out(), "%02d:%02d:%02d.%03ld %-7s %7u %7u ", tm.tm_hour, tm.tm_min, tm.tm_sec,
+		(long)(wall % 1000000000) / 1000000, event, p->pid, p->ppid);
+	fput_escaped(out(), p->comm, strlen(p->comm));
+	fprintf(out(), "%*s ", (int)(16 - strnlen(p->comm, 16)), "");
 }
 
 static void text_suffix(const struct proc *p)
 {
 	if (p->test_dir) {
-		fputs(" [", stdout);
-		fput_escaped(stdout, p->test_dir, strlen(p->test_dir));
-		fputc(']', stdout);
+		fputs(" [", out());
+		fput_escaped(out(), p->test_dir, strlen(p->test_dir));
+		fputc(']', out());
 	}
-	fputc('\n', stdout);
+	fputc('\n', out());
 	flush_line();
 }
 
@@ -96,8 +115,8 @@ static struct json_object *json_prefix(const char *event, const struct proc *p, 
 
 static void json_print(struct json_object *o)
 {
-	jwrite(stdout, o, CT_JSON_FLAGS);
-	putchar('\n');
+	jwrite(out(), o, CT_JSON_FLAGS);
+	fputc('\n', out());
 	flush_line();
 	json_object_put(o);
 }
@@ -130,13 +149,13 @@ void live_exec(struct collector *c, const struct proc *p, uint64_t ts)
 		size_t n = strnlen(p->argv + i, p->argv_len - i);
 
 		if (i)
-			fputc(' ', stdout);
+			fputc(' ', out());
 		if (n > budget) {
-			fput_escaped(stdout, p->argv + i, budget);
-			fputs("...", stdout);
+			fput_escaped(out(), p->argv + i, budget);
+			fputs("...", out());
 			break;
 		}
-		fput_escaped(stdout, p->argv + i, n);
+		fput_escaped(out(), p->argv + i, n);
 		budget -= n;
 		i += n + 1;
 	}
@@ -161,10 +180,10 @@ void live_exit(struct collector *c, const struct proc *p, uint64_t ts)
 	}
 	text_prefix(c, "exit", p, ts);
 	if (sig)
-		printf("killed by %s%s", signal_name(sig, buf, sizeof(buf)),
-		       p->exit_status & 0x80 ? " (core dumped)" : "");
+		fprintf(out(), "killed by %s%s", signal_name(sig, buf, sizeof(buf)),
+			p->exit_status & 0x80 ? " (core dumped)" : "");
 	else
-		printf("code %u", (p->exit_status >> 8) & 0xff);
+		fprintf(out(), "code %u", (p->exit_status >> 8) & 0xff);
 	text_suffix(p);
 }
 
@@ -185,9 +204,9 @@ void live_signal(struct collector *c, const struct proc *p, const struct fatal_s
 		return json_print(o);
 	}
 	text_prefix(c, "signal", p, s->at_ns);
-	printf("%s from %u (", signal_name(s->signal, buf, sizeof(buf)), s->sender_pid);
-	fput_escaped(stdout, s->sender_comm, strlen(s->sender_comm));
-	fputc(')', stdout);
+	fprintf(out(), "%s from %u (", signal_name(s->signal, buf, sizeof(buf)), s->sender_pid);
+	fput_escaped(out(), s->sender_comm, strlen(s->sender_comm));
+	fputc(')', out());
 	text_suffix(p);
 }
 
@@ -211,7 +230,7 @@ static void live_finding(struct collector *c, enum live_kind kind, const char *e
 	}
 	json_object_put(fields);
 	text_prefix(c, event, p, ts);
-	fput_escaped(stdout, detail, strlen(detail));
+	fput_escaped(out(), detail, strlen(detail));
 	text_suffix(p);
 }
 
@@ -268,6 +287,33 @@ static void observe_uffd(void *c, const struct proc *owner, uint64_t ts, const c
 			 const char *state, const char *detail)
 {
 	live_uffd(c, owner, ts, uffd_id, state, detail);
+}
+
+int live_log_open(struct collector *c, const char *path)
+{
+	int fd = private_append(path), err;
+	FILE *f;
+
+	if (fd < 0)
+		return fd;
+	if (!(f = fdopen(fd, "a"))) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (log_file)
+		fclose(log_file); /* every line was flushed as it was written */
+	log_file = f;
+	stopped = false;
+	c->header_printed = false; /* a header if this file is new (log_empty) */
+	return 0;
+}
+
+void live_log_close(void)
+{
+	if (log_file)
+		fclose(log_file);
+	log_file = NULL;
 }
 
 void live_observe(struct collector *c)

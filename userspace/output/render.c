@@ -37,9 +37,13 @@ static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
 static const struct field job_f[] = {
 	F("pid", T_INT), F("cgroup", T_STR), F("identity", T_STR), END
 };
+static const struct field previous_f[] = {
+	F("started_at", T_TIME), F("updated_at", T_TIME), F("final", T_BOOL), F("gap_s", T_NUM), END
+};
 static const struct field trace_f[] = {
 	F("mode", T_STR), F("command", T_STRSN), F("started_at", T_TIME), F("ended_at", T_TIME),
 	F("updated_at", T_TIME), F("final", T_BOOL), F("complete", T_BOOL),
+	SUB("previous", T_OBJN, previous_f),
 	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f),
 	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
 	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), END

@@ -168,6 +168,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(t, "updated_at", jtime(m->ended_ns ? m->ended_ns : now_boot_ns()));
 	add(t, "final", jbool(m->ended_ns != 0));
 	add(t, "complete", jbool(m->lost == 0 && !m->incomplete));
+	add(t, "previous", previous_json(m->previous, m->started_ns));
 	attach = json_object_new_object();
 	add(attach, "process", jstr(m->attach->process));
 	add(attach, "snapshot", jstr(m->attach->snapshot));

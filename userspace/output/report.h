@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "attach.h"
+#include "previous.h"
 #include "rawfmt.h"
 #include "report_proc.h"
 #include "state.h"
@@ -41,6 +42,7 @@ struct report_meta {
 	const char *hostname, *kernel; /* a replay's, from its capture; NULL: this host's */
 	const struct raw_stats *raw; /* --raw: trace.raw; NULL without it */
 	bool incomplete; /* a replay that stopped at a truncated or corrupt capture */
+	const struct trace_previous *previous; /* trace.previous; NULL: null */
 };
 
 /*

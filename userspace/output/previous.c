@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "previous.h"
+#include "render.h"
+#include "util.h"
+
+/*
+ * Only what trace.previous needs: the reader validates and skips every other field without
+ * storing it, so reading a large report costs its size in time and once in memory (the file
+ * itself), not the tree `cidtrace report` builds.
+ */
+static const struct field trace_f[] = {
+	{ "started_at", T_TIME, NULL, 0 },
+	{ "updated_at", T_TIME, NULL, 0 },
+	{ "final", T_BOOL, NULL, 0 },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct field root_f[] = {
+	{ "trace", T_OBJN, trace_f, 0 },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct schema previous_schema = {
+	.root = root_f,
+	.array_max = ELEMENTS_MAX,
+	.total_max = ELEMENTS_MAX,
+};
+
+static bool report_v1(const char *schema, char *err, size_t errlen)
+{
+	if (schema && schema_major(schema) == 1)
+		return true;
+	snprintf(err, errlen, "no \"schema\": \"cidtrace.report/1\"");
+	return false;
+}
+
+/*
+ * The file at path, whole: a regular file (a FIFO or device planted at -o neither blocks nor
+ * feeds cidtrace forever) of at most REPORT_MAX_BYTES, never through a symlink. NULL with
+ * why in err.
+ */
+static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *buf = NULL;
+	size_t n = 0;
+	ssize_t got;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		snprintf(err, errlen, "%s", strerror(errno));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "not a regular file");
+	} else if (st.st_size > REPORT_MAX_BYTES) {
+		snprintf(err, errlen, "larger than %u MiB", REPORT_MAX_BYTES >> 20);
+	} else {
+		/* what the file holds past the size fstat gave (it grew) is not read */
+		buf = xmalloc(st.st_size ? st.st_size : 1);
+		while (n < (size_t)st.st_size) {
+			got = read(fd, buf + n, st.st_size - n);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got <= 0)
+				break; /* cut short: the parser says where */
+			n += got;
+		}
+		*len = n;
+	}
+	if (fd >= 0)
+		close(fd);
+	return buf;
+}
+
+bool previous_read(const char *path, struct trace_previous *p, char *why, size_t len)
+{
+	char err[256] = "";
+	struct rtree t;
+	const struct rv *trace;
+	size_t n = 0;
+	char *buf;
+	bool ok = false;
+
+	memset(p, 0, sizeof(*p));
+	buf = read_whole(path, &n, err, sizeof(err));
+	if (!buf) {
+		snprintf(why, len, "no previous report read at '%s': %s", path, err);
+		return false;
+	}
+	if (!reader_parse(buf, n, &previous_schema, report_v1, &t, err, sizeof(err))) {
+		trace = rget(&t.root, "trace");
+		ok = rgett(trace, "started_at", &p->started_us) &&
+		     rgett(trace, "updated_at", &p->updated_us);
+		p->final = rgetb(trace, "final");
+		if (!ok)
+			snprintf(err, sizeof(err), "no trace.started_at and trace.updated_at");
+		rtree_free(&t);
+	}
+	free(buf);
+	if (!ok)
+		snprintf(why, len, "'%s' is not a cidtrace report: %s", path, err);
+	return ok;
+}
+
+static struct json_object *wall_time(int64_t us)
+{
+	char buf[64];
+
+	fmt_rfc3339_wall(buf, sizeof(buf), us * 1000);
+	return json_object_new_string(buf);
+}
+
+struct json_object *previous_json(const struct trace_previous *p, uint64_t started_ns)
+{
+	struct json_object *o;
+	int64_t gap_us;
+
+	if (!p)
+		return NULL;
+	/* a wall clock set back between the two traces makes no negative gap */
+	gap_us = boot_to_wall_ns(started_ns) / 1000 - p->updated_us;
+	o = json_object_new_object();
+	json_object_object_add(o, "started_at", wall_time(p->started_us));
+	json_object_object_add(o, "updated_at", wall_time(p->updated_us));
+	json_object_object_add(o, "final", json_object_new_boolean(p->final));
+	json_object_object_add(o, "gap_s", json_object_new_double(gap_us > 0 ? gap_us / 1e6 : 0));
+	return o;
+}
