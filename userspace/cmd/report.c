@@ -47,8 +47,7 @@ const char report_help[] =
 	"  cidtrace report cidtrace-report.json\n"
 	"  cidtrace report cidtrace-report.json --format html -o cidtrace.html\n"
 	"  cidtrace report old.json --format json | jq '.findings[].summary'\n"
-	"  cidtrace report /var/lib/cidtrace/cidtrace-report.json --scope \"$GITHUB_WORKSPACE\" \\\n"
-	"      --since @1764214956 --until @1764215400 --format html -o job.html\n";
+	"  cidtrace report runner.json --scope /ci/job42 --since @1764214956 -o job42.txt\n";
 
 enum { OPT_FORMAT = 256, OPT_NO_COLOR };
 
@@ -214,5 +213,6 @@ int report_command(int argc, char **argv)
 		errmsg("cannot write output '%s': %s", out, strerror(-ret));
 		return EXIT_USAGE;
 	}
-	return report_render_file(argv[optind], format, out, color, slice_wanted(&slice) ? &slice : NULL);
+	return report_render_file(argv[optind], format, out, color,
+				  slice_wanted(&slice) ? &slice : NULL);
 }
