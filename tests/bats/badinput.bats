@@ -76,7 +76,7 @@ load helper
 	foreign record --format html
 	foreign run --duration 5 -- true
 	foreign run --no-color -- true
-	foreign replay --scope "$T" "$R"
+	foreign replay --format html "$R"
 	foreign replay --raw x.raw "$R"
 	# a known option with a value it does not take, or without the one it needs
 	run "$CIDTRACE" doctor --json=yes

@@ -179,3 +179,29 @@ vmm_report() {
 	grep -o '<text class="group" x="4" y="[0-9]*">[^<]*' "$T/out" | tail -n 1 |
 		grep -q '/ci/TestBoot999/001$'
 }
+
+@test "slices stay within 10x: a 300,000-deep ancestry, one pid reused 300,000 times" {
+	# each process the child of the one before: one walk up, through all of them
+	awk 'BEGIN { printf "{\"schema\":\"cidtrace.report/1\",\"processes\":["
+		for (i = 1; i <= 300000; i++)
+			printf "%s{\"pid\":%d,\"ppid\":%d,\"start_ns\":%d,\"cwd\":\"/ci/%s\"}",
+				(i > 1 ? "," : ""), i, i - 1, i, (i % 2 ? "a" : "b")
+		print "]}" }' >"$T/r.json"
+	within_10x "$T/r.json" --scope /ci/a --format json
+	[ "$status" -eq 0 ]
+	# /ci/a's processes and, as their ancestors, /ci/b's but the last, a leaf
+	jq -e '(.processes | length) == 299999 and .processes[-1].pid == 299999' "$T/out"
+	# one pid, parent of itself, started 300,000 times: each one's parent is the one before
+	awk 'BEGIN { printf "{\"schema\":\"cidtrace.report/1\",\"processes\":["
+		for (i = 1; i <= 300000; i++)
+			printf "%s{\"pid\":7,\"ppid\":7,\"start_ns\":%d,\"cwd\":\"/ci/%s\"}",
+				(i > 1 ? "," : ""), i, (i == 300000 ? "a" : "b")
+		printf "],\"findings\":["
+		for (i = 1; i <= 1000; i++)
+			printf "%s{\"kind\":\"uffd_orphan\",\"guest\":{\"pid\":7,\"start_ns\":%d}}",
+				(i > 1 ? "," : ""), 300000 - i
+		print "]}" }' >"$T/r.json"
+	within_10x "$T/r.json" --scope /ci/a --format json
+	[ "$status" -eq 0 ]
+	jq -e '(.processes | length) == 300000 and .findings == []' "$T/out"
+}

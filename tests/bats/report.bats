@@ -4,37 +4,7 @@
 load helper
 bats_require_minimum_version 1.5.0
 
-IDLE="$BATS_TEST_DIRNAME/../../build/fixtures/idle"
 CORPUS="$BATS_TEST_DIRNAME/../fuzz/corpus"
-# A test dir whose name and a VMM whose argv try to reach the terminal and the page.
-evil_dir() {
-	printf '%s/TestEvil\033[31m<b>"q'"'"'/001' "$T"
-}
-
-# A real report: a firecracker left running (a vmm_leak) with hostile argv, and a qemu killed
-# with SIGKILL, both started from the hostile test dir.
-make_report() {
-	[ -x "$IDLE" ] || { echo "build the fixtures first: make fixtures" >&2; return 1; }
-	H=$(evil_dir)
-	mkdir -p "$H"
-	cp "$IDLE" "$H/firecracker"
-	cp "$IDLE" "$H/qemu-system-x86_64"
-	cat >"$T/job.sh" <<-'S'
-	h=$1
-	IDLE_READY="$h/fc.ready" "$h/firecracker" --api-sock "$h/fc.sock" '<script>alert(1)</script>' \
-		"\"quote'" "$(printf 'esc\033[2J')" 'new
-	line' >/dev/null 2>&1 3>&- &
-	echo $! >"$h/fc.pid"
-	IDLE_READY="$h/q.ready" "$h/qemu-system-x86_64" -name victim -pidfile "$h/q.pid" 3>&- &
-	q=$!
-	while [ ! -e "$h/fc.ready" ] || [ ! -e "$h/q.ready" ]; do sleep 0.01; done
-	kill -9 $q
-	wait $q
-	exit 0
-	S
-	ct_run --scope "$T" -- sh "$T/job.sh" "$H"
-	FC=$(cat "$H/fc.pid")
-}
 
 @test "text: one summary line, the leak as a story, no raw control character" {
 	make_report

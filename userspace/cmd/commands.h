@@ -9,6 +9,7 @@
 #define CIDTRACE_COMMANDS_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 struct command {
 	const char *name;
@@ -56,6 +57,14 @@ extern const char doctor_help[];
 int report_command(int argc, char **argv);
 extern const struct option report_options[];
 extern const char report_help[];
+/*
+ * Read the report at path (slice: only that slice of it) and render it in format to out
+ * (NULL: stdout, in color if color and a terminal). Returns the exit code; replay's slices
+ * are made by it too.
+ */
+struct slice;
+int report_render_file(const char *path, const char *format, const char *out, bool color,
+		       const struct slice *slice);
 /* `cidtrace replay`: feed a --raw capture through the core again, write its report. */
 int replay_command(int argc, char **argv);
 extern const struct option replay_options[];

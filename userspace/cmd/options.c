@@ -13,6 +13,7 @@
 #include "collector.h"
 #include "commands.h"
 #include "options.h"
+#include "slice.h"
 #include "testdir.h"
 #include "util.h"
 
@@ -121,31 +122,125 @@ int add_dir(const char **list, int *n, int max, const char *arg, const char *fla
 	return 0;
 }
 
-int opt_scope(struct collector_cfg *cfg, const char *arg)
+/*
+ * A directory that is gone (a finished job's workspace): its deepest existing directory
+ * resolved by realpath, the rest as written, "." and ".." taken lexically. NULL with errno.
+ */
+static char *resolve_gone(const char *arg)
+{
+	char path[PATH_MAX], out[PATH_MAX], *real = NULL;
+	size_t end, cut;
+	struct stat st;
+	int n;
+
+	if (arg[0] == '/')
+		n = snprintf(path, sizeof(path), "%s", arg);
+	else if (getcwd(out, sizeof(out)))
+		n = snprintf(path, sizeof(path), "%s/%s", out, arg);
+	else
+		return NULL;
+	if (n < 0 || n >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	/* "/" exists: this ends with a directory found or another error than ENOENT */
+	errno = ENOENT;
+	for (end = n; !real && errno == ENOENT; end = cut) {
+		cut = (char *)memrchr(path, '/', end) - path;
+		path[cut] = '\0';
+		real = realpath(cut ? path : "/", NULL);
+		path[cut] = '/';
+	}
+	if (!real)
+		return NULL;
+	if (stat(real, &st) || !S_ISDIR(st.st_mode)) {
+		free(real);
+		errno = ENOTDIR;
+		return NULL;
+	}
+	n = snprintf(out, sizeof(out), "%s%s", real, path + end);
+	free(real);
+	if (n < 0 || n >= (int)sizeof(out) || !path_normalize(out, n, out, sizeof(out))) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	return xstrdup(out);
+}
+
+/*
+ * The directory arg names, resolved as realpath does (symlinks, ".."), so that it is the path
+ * the kernel shows as a cwd; unless must_exist, also one that is gone (resolve_gone). NULL
+ * after a usage error for flag.
+ */
+static char *resolve_dir(const char *arg, bool must_exist, const char *flag)
 {
 	struct stat st;
 	char *dir;
 
-	if (cfg->nscopes >= MAX_LIST)
-		return usage_error("too many %s options", "--scope");
 	/* "$TMPDIR" with TMPDIR unset: an empty scope would become the cwd, often / */
-	if (!*arg)
-		return usage_error("--scope needs a directory, not an empty string");
+	if (!*arg) {
+		usage_error("%s needs a directory, not an empty string", flag);
+		return NULL;
+	}
 	dir = realpath(arg, NULL);
-	if (!dir)
-		return usage_error("--scope '%s': %s", arg, strerror(errno));
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+	if (dir && (stat(dir, &st) || !S_ISDIR(st.st_mode))) {
+		usage_error("%s '%s': not a directory", flag, arg);
 		free(dir);
-		return usage_error("--scope '%s': not a directory", arg);
+		return NULL;
+	}
+	if (!dir && errno == ENOENT && !must_exist)
+		dir = resolve_gone(arg);
+	if (!dir) {
+		usage_error("%s '%s': %s", flag, arg, strerror(errno));
+		return NULL;
 	}
 	if (!strcmp(dir, "/")) {
+		usage_error("%s '%s' resolves to /, which holds every process: name the job's own "
+			    "directory",
+			    flag, arg);
 		free(dir);
-		return usage_error(
-			"--scope '%s' resolves to /, which holds every process: name the "
-			"job's own directory",
-			arg);
+		return NULL;
 	}
+	return dir;
+}
+
+int opt_scope(struct collector_cfg *cfg, const char *arg)
+{
+	char *dir;
+
+	if (cfg->nscopes >= MAX_LIST)
+		return usage_error("too many %s options", "--scope");
+	dir = resolve_dir(arg, true, "--scope");
+	if (!dir)
+		return EXIT_USAGE;
 	cfg->scopes[cfg->nscopes++] = dir;
+	return 0;
+}
+
+int opt_slice(struct slice *s, int opt, const char *arg)
+{
+	const char *flag = opt == OPT_SLICE_SINCE ? "--since" : "--until";
+	int64_t us;
+
+	if (opt == OPT_SLICE_SCOPE) {
+		if (s->scope)
+			return usage_error("--scope is given once: a slice is of one directory");
+		s->scope = resolve_dir(arg, false, "--scope");
+		return s->scope ? 0 : EXIT_USAGE;
+	}
+	if (!slice_parse_time(arg, &us))
+		return usage_error("%s '%s' is no time: give RFC 3339 (2026-11-27T03:42:36Z, "
+				   "2026-11-27T04:42:36.5+01:00) or @SECONDS since the epoch",
+				   flag, arg);
+	if (opt == OPT_SLICE_SINCE) {
+		s->has_since = true;
+		s->since_us = us;
+	} else {
+		s->has_until = true;
+		s->until_us = us;
+	}
+	if (s->has_since && s->has_until && s->since_us > s->until_us)
+		return usage_error("--since is after --until");
 	return 0;
 }
 

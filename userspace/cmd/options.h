@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 struct collector_cfg;
+struct slice;
 
 /* The command being run, named in usage errors; main sets it before dispatching. */
 void usage_set_command(const char *name);
@@ -38,6 +39,21 @@ void collector_cfg_defaults(struct collector_cfg *cfg);
  */
 int opt_scope(struct collector_cfg *cfg, const char *arg);
 int opt_scratch_root(struct collector_cfg *cfg, const char *arg);
+
+/* The slice options of report and replay (slice.h), in their option tables with SLICE_OPTIONS. */
+enum slice_opt { OPT_SLICE_SCOPE = 300, OPT_SLICE_SINCE, OPT_SLICE_UNTIL };
+/* clang-format off */
+#define SLICE_OPTIONS                                                          \
+	{ "scope", required_argument, NULL, OPT_SLICE_SCOPE },                  \
+	{ "since", required_argument, NULL, OPT_SLICE_SINCE },                  \
+	{ "until", required_argument, NULL, OPT_SLICE_UNTIL }
+/* clang-format on */
+/*
+ * --scope (a directory as --scope resolves it, which need not exist any more: its deepest
+ * existing part is resolved), --since or --until (slice_parse_time) into s. Returns 0 or the
+ * usage error (also when since is after until).
+ */
+int opt_slice(struct slice *s, int opt, const char *arg);
 int opt_test_dir_depth(struct collector_cfg *cfg, const char *arg);
 int opt_vmm_comm(struct collector_cfg *cfg, const char *arg);
 int opt_spin_threshold(struct collector_cfg *cfg, const char *arg);

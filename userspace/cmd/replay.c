@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "options.h"
 #include "rawfmt.h"
 #include "report.h"
+#include "slice.h"
 #include "uffd.h"
 #include "util.h"
 #include "vsock.h"
@@ -27,7 +29,7 @@
 #define MAX_RECORD (64u << 10) /* larger than any ring buffer record */
 
 const char replay_help[] =
-	"usage: cidtrace replay FILE [-o OUT] [--json] [-q]\n"
+	"usage: cidtrace replay FILE [-o OUT] [--json] [-q] [--scope DIR] [--since T] [--until T]\n"
 	"\n"
 	"Feed a capture written by `cidtrace record --raw FILE` or `cidtrace run --raw FILE`\n"
 	"through the collector again, offline: the same report, byte for byte, and the same\n"
@@ -38,6 +40,10 @@ const char replay_help[] =
 	"      --json               live events as NDJSON on stdout, as record --json printed\n"
 	"                           them (the report itself is -o OUT)\n"
 	"  -q, --quiet              no live events\n"
+	"      --scope DIR, --since T, --until T\n"
+	"                           OUT is only a slice of the report: one job's processes, CIDs,\n"
+	"                           userfaultfds and findings (as in `cidtrace report`); the whole\n"
+	"                           report is never written at OUT\n"
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 ok, 1 the report could not be written, 2 usage error or unwritable -o,\n"
@@ -47,17 +53,21 @@ const char replay_help[] =
 	"examples:\n"
 	"  cidtrace replay ci-job.raw -o report.json\n"
 	"  cidtrace replay ci-job.raw -q -o /tmp/r.json && cidtrace report /tmp/r.json\n"
-	"  cidtrace replay ci-job.raw --json -o /tmp/r.json | jq 'select(.event == \"conflict\")'\n";
+	"  cidtrace replay ci-job.raw --json -o /tmp/r.json | jq 'select(.event == \"conflict\")'\n"
+	"  cidtrace replay runner.raw -q --scope /ci/job42 -o job42.json\n";
 
 enum { OPT_JSON = 256 };
 
+/* clang-format off */
 const struct option replay_options[] = {
 	{ "output", required_argument, NULL, 'o' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, 'q' },
+	SLICE_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
+/* clang-format on */
 
 struct replay {
 	struct raw_in f;
@@ -466,9 +476,31 @@ static int read_file(const char *path, uint8_t **data, size_t *len)
 	return err;
 }
 
+/*
+ * Where a replay that writes a slice puts the whole report: a private directory beside OUT
+ * (mkdtemp: mode 0700), so that OUT never holds more than the slice, not even for a moment.
+ */
+static int whole_report_path(const char *out, char *dir, size_t dirlen, char *path, size_t len)
+{
+	const char *slash = strrchr(out, '/');
+	int n = slash ? snprintf(dir, dirlen, "%.*s/.cidtrace-replay.XXXXXX", (int)(slash - out),
+				 out)
+		      : snprintf(dir, dirlen, ".cidtrace-replay.XXXXXX");
+
+	if (n < 0 || (size_t)n >= dirlen || (size_t)n + sizeof("/report.json") > len)
+		return -ENAMETOOLONG;
+	if (!mkdtemp(dir))
+		return -errno;
+	/* not truncated: checked above; said again for the compiler */
+	return snprintf(path, len, "%s/report.json", dir) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
 int replay_command(int argc, char **argv)
 {
-	const char *out = "cidtrace-report.json", *path;
+	const char *out = "cidtrace-report.json", *path, *whole;
+	char whole_dir[PATH_MAX], whole_path[PATH_MAX];
+	struct slice slice = { 0 };
+	bool sliced;
 	enum live_format live = LIVE_TEXT;
 	struct replay *r;
 	struct report_meta meta = { 0 };
@@ -494,6 +526,12 @@ int replay_command(int argc, char **argv)
 			break;
 		case 'q':
 			live = LIVE_NONE;
+			break;
+		case OPT_SLICE_SCOPE:
+		case OPT_SLICE_SINCE:
+		case OPT_SLICE_UNTIL:
+			if ((err = opt_slice(&slice, opt, optarg)))
+				return err;
 			break;
 		default:
 			return usage_error("unknown option %s", argv[optind - 1]);
@@ -529,6 +567,13 @@ int replay_command(int argc, char **argv)
 		return EXIT_INPUT;
 	}
 	r->nrec = 1;
+	sliced = slice_wanted(&slice);
+	whole = sliced ? whole_path : out;
+	if (sliced && (err = whole_report_path(out, whole_dir, sizeof(whole_dir), whole_path,
+					       sizeof(whole_path)))) {
+		errmsg("cannot write report '%s': %s", out, strerror(-err));
+		return EXIT_RUNTIME;
+	}
 	signal(SIGPIPE, SIG_IGN); /* as record: a closed stdout stops the live lines only */
 	clock_set_offset(r->h.wall_minus_boot_ns);
 	cfg.live = live;
@@ -589,7 +634,7 @@ int replay_command(int argc, char **argv)
 			check(r, &pl, true);
 			break;
 		case RAW_REPORT: /* a checkpoint: its JSON also refreshes the uffd memory */
-			report_write(out, &r->c, &meta, NULL);
+			report_write(whole, &r->c, &meta, NULL);
 			break;
 		case RAW_PPID: {
 			uint32_t pid = ri_u32(&pl), ppid = ri_u32(&pl);
@@ -641,9 +686,16 @@ int replay_command(int argc, char **argv)
 		meta.ended_ns = r->last_ns ? r->last_ns : 1;
 		meta.incomplete = true;
 	}
-	err = report_write(out, &r->c, &meta, NULL);
+	err = report_write(whole, &r->c, &meta, NULL);
 	if (err)
-		errmsg("cannot write report '%s': %s", out, strerror(-err));
+		errmsg("cannot write report '%s': %s", whole, strerror(-err));
+	if (sliced) {
+		/* the slice is made as `cidtrace report --format json` makes it */
+		if (!err && report_render_file(whole, "json", out, false, &slice))
+			err = -EIO;
+		unlink(whole);
+		rmdir(whole_dir);
+	}
 	report_warn_lost(&meta, out);
 	collector_free(&r->c);
 	free(job_cgroup);

@@ -20,8 +20,6 @@
 
 #define MAX_DEPTH  32 /* arrays and objects nested, as json-c's default */
 #define MAX_FIELDS 32 /* fields of the largest shape */
-#define CHUNK	   (64u << 10)
-#define BIG	   (4u << 10) /* larger allocations get a block of their own */
 #define KIND_MAX   64 /* a longer "kind" is of no kind this cidtrace knows */
 
 struct vec {
@@ -46,38 +44,6 @@ struct parser {
 };
 
 static const struct field str_elem = { "", T_STR, NULL, 0 };
-
-/* ---- memory ------------------------------------------------------------------------------ */
-
-static void keep_block(struct rtree *t, void *p)
-{
-	if (t->nblocks == t->capblocks) {
-		t->capblocks = t->capblocks ? t->capblocks * 2 : 16;
-		t->blocks = xreallocarray(t->blocks, t->capblocks, sizeof(*t->blocks));
-	}
-	t->blocks[t->nblocks++] = p;
-}
-
-static void *alloc(struct rtree *t, size_t size)
-{
-	void *p;
-
-	size = (size + 7) & ~(size_t)7;
-	if (size > BIG) {
-		p = xmalloc(size);
-		keep_block(t, p);
-		return p;
-	}
-	if (size > t->chunk_left) {
-		t->chunk = xmalloc(CHUNK);
-		keep_block(t, t->chunk);
-		t->chunk_left = CHUNK;
-	}
-	p = t->chunk;
-	t->chunk += size;
-	t->chunk_left -= size;
-	return p;
-}
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
@@ -292,7 +258,7 @@ static const char *copy(struct parser *p, const char *s, size_t n)
 
 	if (!n)
 		return "";
-	c = alloc(p->t, n + 1);
+	c = rtree_alloc(p->t, n + 1);
 	memcpy(c, s, n);
 	c[n] = '\0';
 	return c;
@@ -314,9 +280,9 @@ static void store_str(struct parser *p, size_t n, struct rv *out)
 	}
 	clean = utf8_sanitize(p->buf, n, &m);
 	out->n = m;
-	if (m + 1 > BIG) {
+	if (m + 1 > RTREE_BIG) {
 		clean = xrealloc(clean, m + 1);
-		keep_block(p->t, clean);
+		rtree_keep(p->t, clean);
 		out->s = clean;
 	} else {
 		out->s = copy(p, clean, m);
@@ -529,7 +495,7 @@ done:
 		present += slot[i].type != R_NONE;
 	if (!present)
 		return true;
-	o = alloc(p->t, sizeof(*o) + present * sizeof(o->m[0]));
+	o = rtree_alloc(p->t, sizeof(*o) + present * sizeof(o->m[0]));
 	o->shape = shape;
 	for (size_t i = 0; i < nf; i++) {
 		if (slot[i].type == R_NONE)
@@ -608,14 +574,14 @@ done:
 	out->type = R_ARR;
 	out->n = v->n;
 	out->a = NULL;
-	if (v->n * sizeof(*v->v) > BIG) {
+	if (v->n * sizeof(*v->v) > RTREE_BIG) {
 		/* the vector itself becomes the array: no copy of a large one */
 		out->a = xreallocarray(v->v, v->n, sizeof(*v->v));
-		keep_block(p->t, (void *)out->a);
+		rtree_keep(p->t, (void *)out->a);
 		v->v = NULL;
 		v->cap = 0;
 	} else if (v->n) {
-		struct rv *a = alloc(p->t, v->n * sizeof(*v->v));
+		struct rv *a = rtree_alloc(p->t, v->n * sizeof(*v->v));
 
 		memcpy(a, v->v, v->n * sizeof(*v->v));
 		out->a = a;
@@ -637,7 +603,9 @@ static bool value(struct parser *p, const struct field *f, struct rv *out)
 		if (p->depth + 1 > MAX_DEPTH)
 			return fail(p, "nesting too deep");
 		if (peek(p) == '{')
-			return object(p, f && f->type == T_OBJN ? f->sub : NULL, out);
+			return object(p,
+				      f && (f->type == T_OBJN || f->type == T_OBJO) ? f->sub : NULL,
+				      out);
 		return array(p, is_array ? f : NULL, out);
 	case '"':
 		return string_value(p, f, out);
@@ -663,30 +631,6 @@ static bool value(struct parser *p, const struct field *f, struct rv *out)
 }
 
 /* ---- the document ------------------------------------------------------------------------ */
-
-static void axis(struct rtree *t, const struct rv *v)
-{
-	int64_t us;
-
-	if (v->type == R_ARR)
-		for (size_t i = 0; i < v->n; i++)
-			axis(t, &v->a[i]);
-	if (v->type != R_OBJ || !v->o)
-		return;
-	for (size_t i = 0; i < v->n; i++) {
-		const struct rv *m = &v->o->m[i];
-
-		if (v->o->shape[m->field].type != T_TIME) {
-			axis(t, m);
-		} else if (parse_time(m->s, &us)) {
-			if (!t->any_time || us < t->min_us)
-				t->min_us = us;
-			if (!t->any_time || us > t->max_us)
-				t->max_us = us;
-			t->any_time = true;
-		}
-	}
-}
 
 static bool document(struct parser *p, const struct field *root)
 {
@@ -731,6 +675,6 @@ int reader_parse(const char *buf, size_t len, const struct schema *sc,
 		rtree_free(t);
 		return -1;
 	}
-	axis(t, &t->root);
+	rtree_axis(t);
 	return 0;
 }

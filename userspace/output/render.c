@@ -34,6 +34,9 @@ static const struct field attach_f[] = {
 	F("uffd", T_STR), END
 };
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT), END };
+static const struct field slice_f[] = {
+	F("scope", T_STR), F("since", T_TIME), F("until", T_TIME), END
+};
 static const struct field job_f[] = {
 	F("pid", T_INT), F("cgroup", T_STR), F("identity", T_STR), END
 };
@@ -46,7 +49,7 @@ static const struct field trace_f[] = {
 	SUB("previous", T_OBJN, previous_f),
 	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f),
 	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
-	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), END
+	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), SUB("slice", T_OBJO, slice_f), END
 };
 static const struct field exit_f[] = {
 	F("code", T_INT), F("signal", T_INT), F("core_dumped", T_BOOL), END
@@ -235,9 +238,6 @@ static bool supported(const char *schema, char *err, size_t errlen)
 
 int report_parse(const char *buf, size_t len, struct report *r, char *err, size_t errlen)
 {
-	const struct rv *trace;
-	int64_t us;
-
 	memset(r, 0, sizeof(*r));
 	if (blank(buf, len)) {
 		snprintf(err, errlen, "empty file, not a report");
@@ -250,16 +250,27 @@ int report_parse(const char *buf, size_t len, struct report *r, char *err, size_
 	if (reader_parse(buf, len, &report_schema, supported, &r->tree, err, errlen))
 		return -1;
 	r->root = &r->tree.root;
+	report_axis(r);
+	return 0;
+}
 
-	trace = rget(r->root, "trace");
+void report_axis(struct report *r)
+{
+	const struct rv *trace = rget(r->root, "trace"), *slice = rget(trace, "slice");
+	int64_t us;
+
 	r->has_times = r->tree.any_time;
 	r->t0_us = rgett(trace, "started_at", &us) ? us : r->tree.min_us;
 	r->tend_us = r->tree.max_us;
 	if ((rgett(trace, "ended_at", &us) || rgett(trace, "updated_at", &us)) && us > r->tend_us)
 		r->tend_us = us;
+	/* a slice's window, where it is inside the trace: a job's minutes, not the week's */
+	if (rgett(slice, "since", &us) && us > r->t0_us)
+		r->t0_us = us;
+	if (rgett(slice, "until", &us) && us < r->tend_us)
+		r->tend_us = us;
 	if (r->tend_us <= r->t0_us)
 		r->tend_us = r->t0_us + 1000000;
-	return 0;
 }
 
 void report_free(struct report *r)

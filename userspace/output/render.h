@@ -43,6 +43,11 @@ struct report {
  */
 int report_parse(const char *buf, size_t len, struct report *r, char *err, size_t errlen);
 void report_free(struct report *r);
+/*
+ * Set r's time axis from its tree: the trace's start and end, or the earliest and latest time
+ * in it; a slice's (trace.slice) since and until where they are inside that.
+ */
+void report_axis(struct report *r);
 
 /* N for "cidtrace.report/N", -1 for anything else. */
 int schema_major(const char *schema);
@@ -100,6 +105,9 @@ const struct rv *binding_of(struct render_ctx *c, const char *id);
 
 /* The one summary line: findings per kind, complete, lost events, final or checkpoint. */
 void summary_line(FILE *f, struct render_ctx *c);
+/* What a slice (trace.slice) holds, in one sentence; false, and nothing written, for a whole
+ * report. */
+bool slice_line(FILE *f, struct render_ctx *c);
 /* One finding told as a sentence or two, without a trailing newline. */
 void finding_story(FILE *f, struct render_ctx *c, const struct rv *finding);
 /* Advice for the kinds present, one item per line, each prefixed by bullet. */

@@ -470,9 +470,16 @@ static void header(struct html *h)
 	const struct rv *host = rget(root, "host"), *events = rget(trace, "events");
 	const struct rv *attach = rget(trace, "attach");
 
-	fputs("<header><h1>cidtrace report</h1><p class=\"summary\">", h->f);
+	fprintf(h->f, "<header><h1>cidtrace report%s</h1><p class=\"summary\">",
+		rget(trace, "slice") ? " (slice)" : "");
 	summary_line(h->f, c);
-	fprintf(h->f, "</p><dl><dt>host</dt><dd>%s</dd><dt>kernel</dt><dd>%s</dd>",
+	fputs("</p>", h->f);
+	if (rget(trace, "slice")) {
+		fputs("<p class=\"slice\">", h->f);
+		slice_line(h->f, c);
+		fputs("</p>", h->f);
+	}
+	fprintf(h->f, "<dl><dt>host</dt><dd>%s</dd><dt>kernel</dt><dd>%s</dd>",
 		E(c, rgets(host, "hostname")), E(c, rgets(host, "kernel")));
 	fprintf(h->f, "<dt>mode</dt><dd>%s</dd><dt>command</dt><dd>", E(c, rgets(trace, "mode")));
 	for (size_t k = 0; k < rlen(trace, "command"); k++)
@@ -575,8 +582,9 @@ void render_html(FILE *f, const struct report *r)
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width\">\n"
-	      "<title>cidtrace report</title>\n<style>",
+	      "<title>cidtrace report",
 	      f);
+	fprintf(f, "%s</title>\n<style>", rget(rget(r->root, "trace"), "slice") ? " (slice)" : "");
 	fprintf(f, "%s</style></head><body>\n", style);
 	header(&h);
 

@@ -51,6 +51,22 @@ void summary_line(FILE *f, struct render_ctx *c)
 	fprintf(f, "%s", c->reset);
 }
 
+bool slice_line(FILE *f, struct render_ctx *c)
+{
+	const struct rv *slice = rget(rget(c->r->root, "trace"), "slice");
+	const char *scope = rgets(slice, "scope");
+
+	if (!slice)
+		return false;
+	fprintf(f,
+		"slice of %s, from %s to %s: only its processes (and their ancestors), CIDs, "
+		"userfaultfds and findings",
+		scope ? E(c, scope) : "every directory",
+		rgets(slice, "since") ? E(c, rgets(slice, "since")) : "the trace's start",
+		rgets(slice, "until") ? E(c, rgets(slice, "until")) : "its end");
+	return true;
+}
+
 void finding_story(FILE *f, struct render_ctx *c, const struct rv *x)
 {
 	narrate_story(f, c, x);
@@ -142,6 +158,8 @@ void render_text(FILE *f, const struct report *r, bool color)
 	render_ctx_init(&c, r, term_escape, color);
 	summary_line(f, &c);
 	fputc('\n', f);
+	if (slice_line(f, &c))
+		fputc('\n', f);
 	for (size_t i = 0; i < rlen(r->root, "findings"); i++) {
 		const struct rv *x = ridx(r->root, "findings", i);
 

@@ -10,6 +10,38 @@
 #include "rtree.h"
 #include "util.h"
 
+#define CHUNK (64u << 10)
+
+void rtree_keep(struct rtree *t, void *p)
+{
+	if (t->nblocks == t->capblocks) {
+		t->capblocks = t->capblocks ? t->capblocks * 2 : 16;
+		t->blocks = xreallocarray(t->blocks, t->capblocks, sizeof(*t->blocks));
+	}
+	t->blocks[t->nblocks++] = p;
+}
+
+void *rtree_alloc(struct rtree *t, size_t size)
+{
+	void *p;
+
+	size = (size + 7) & ~(size_t)7;
+	if (size > RTREE_BIG) {
+		p = xmalloc(size);
+		rtree_keep(t, p);
+		return p;
+	}
+	if (size > t->chunk_left) {
+		t->chunk = xmalloc(CHUNK);
+		rtree_keep(t, t->chunk);
+		t->chunk_left = CHUNK;
+	}
+	p = t->chunk;
+	t->chunk += size;
+	t->chunk_left -= size;
+	return p;
+}
+
 void rtree_free(struct rtree *t)
 {
 	for (size_t i = 0; i < t->nblocks; i++)
@@ -31,10 +63,16 @@ static int digits(const char *s, int n)
 	return v;
 }
 
-bool parse_time(const char *s, int64_t *us)
+#define MAX_TIME_S 253402300799LL /* 9999-12-31T23:59:59Z */
+
+/*
+ * RFC 3339 at s: "2026-11-27T03:42:36[.123456]" then "Z", or, when offsets, "+02:00" or
+ * "-05:30" too. Digits past the microsecond are read and dropped.
+ */
+static bool rfc3339(const char *s, bool offsets, int64_t *us)
 {
 	struct tm tm = { 0 }, want, back;
-	int64_t frac = 0, scale = 1000000;
+	int64_t frac = 0, scale = 1000000, off = 0;
 	time_t sec;
 	size_t i = 19;
 
@@ -57,8 +95,16 @@ bool parse_time(const char *s, int64_t *us)
 		if (s[i - 1] == '.')
 			return false;
 	}
-	if (strcmp(s + i, "Z"))
+	if (offsets && (s[i] == '+' || s[i] == '-') && strlen(s + i) == 6 && s[i + 3] == ':') {
+		int h = digits(s + i + 1, 2), m = digits(s + i + 4, 2);
+
+		if (h < 0 || h > 23 || m < 0 || m > 59)
+			return false;
+		/* local time = UTC + offset */
+		off = (s[i] == '+' ? -1 : 1) * (int64_t)(h * 3600 + m * 60);
+	} else if (strcmp(s + i, "Z")) {
 		return false;
+	}
 	/* timegm takes February 31st for March 3rd; a date it had to move is not a date */
 	want = tm;
 	sec = timegm(&tm);
@@ -66,8 +112,33 @@ bool parse_time(const char *s, int64_t *us)
 	    back.tm_hour != want.tm_hour || back.tm_min != want.tm_min ||
 	    back.tm_sec != want.tm_sec)
 		return false;
+	sec += off;
+	/* an offset can move a time before 1970 or past 9999, which no report time is */
+	if (sec < 0 || sec > MAX_TIME_S)
+		return false;
 	*us = (int64_t)sec * 1000000 + frac;
 	return true;
+}
+
+bool parse_time(const char *s, int64_t *us)
+{
+	return rfc3339(s, false, us);
+}
+
+bool parse_time_offset(const char *s, int64_t *us)
+{
+	return rfc3339(s, true, us);
+}
+
+void fmt_time(char *buf, size_t len, int64_t us)
+{
+	time_t sec = us / 1000000;
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%06lldZ", (long long)(us % 1000000));
 }
 
 /* ---- reading the tree -------------------------------------------------------------------- */
@@ -141,6 +212,67 @@ const struct rv *ridx(const struct rv *o, const char *key, size_t i)
 	const struct rv *v = rget(o, key);
 
 	return v && v->type == R_ARR && i < v->n ? &v->a[i] : NULL;
+}
+
+static void axis(struct rtree *t, const struct rv *v)
+{
+	int64_t us;
+
+	if (v->type == R_ARR)
+		for (size_t i = 0; i < v->n; i++)
+			axis(t, &v->a[i]);
+	if (v->type != R_OBJ || !v->o)
+		return;
+	for (size_t i = 0; i < v->n; i++) {
+		const struct rv *m = &v->o->m[i];
+
+		if (v->o->shape[m->field].type != T_TIME) {
+			axis(t, m);
+		} else if (parse_time(m->s, &us)) {
+			if (!t->any_time || us < t->min_us)
+				t->min_us = us;
+			if (!t->any_time || us > t->max_us)
+				t->max_us = us;
+			t->any_time = true;
+		}
+	}
+}
+
+void rtree_axis(struct rtree *t)
+{
+	t->any_time = false;
+	t->min_us = t->max_us = 0;
+	axis(t, &t->root);
+}
+
+/* ---- changing it ------------------------------------------------------------------------- */
+
+struct rv rtree_set(struct rtree *t, const struct rv *o, const struct field *shape, const char *key,
+		    const struct rv *val)
+{
+	size_t k = 0, n = 0, j = 0;
+	struct rv out = { .type = R_OBJ };
+	struct robj *no;
+
+	while (shape[k].name && strcmp(shape[k].name, key))
+		k++;
+	if (!shape[k].name)
+		abort(); /* a field the shape does not have: a bug, not an input */
+	if (o && o->type == R_OBJ && o->o)
+		n = o->n;
+	no = rtree_alloc(t, sizeof(*no) + (n + 1) * sizeof(no->m[0]));
+	no->shape = shape;
+	/* members stay in the order of the shape: those before key, key, those after */
+	for (; j < n && o->o->m[j].field < k; j++)
+		no->m[out.n++] = o->o->m[j];
+	if (val && val->type != R_NONE) {
+		no->m[out.n] = *val;
+		no->m[out.n++].field = k;
+	}
+	for (j += j < n && o->o->m[j].field == k; j < n; j++)
+		no->m[out.n++] = o->o->m[j];
+	out.o = out.n ? no : NULL;
+	return out;
 }
 
 /* ---- writing it -------------------------------------------------------------------------- */
@@ -239,6 +371,7 @@ static void write_val(FILE *f, const struct schema *sc, const struct field *fd, 
 		fputs(v && v->i ? "true" : "false", f);
 		break;
 	case T_OBJN:
+	case T_OBJO:
 		if (v)
 			write_obj(f, sc, fd->sub, v, level);
 		else
@@ -258,6 +391,7 @@ static void write_val(FILE *f, const struct schema *sc, const struct field *fd, 
 static void write_obj(FILE *f, const struct schema *sc, const struct field *shape,
 		      const struct rv *v, int level)
 {
+	const char *sep = "";
 	size_t j = 0;
 
 	fputs("{\n", f);
@@ -266,7 +400,10 @@ static void write_obj(FILE *f, const struct schema *sc, const struct field *shap
 
 		if (v->o && j < v->n && v->o->m[j].field == i)
 			m = &v->o->m[j++];
-		fprintf(f, "%s%*s\"%s\":", i ? ",\n" : "", 2 * (level + 1), "", shape[i].name);
+		if (shape[i].type == T_OBJO && !m)
+			continue;
+		fprintf(f, "%s%*s\"%s\":", sep, 2 * (level + 1), "", shape[i].name);
+		sep = ",\n";
 		write_val(f, sc, &shape[i], m, level + 1);
 	}
 	fprintf(f, "\n%*s}", 2 * level, "");

@@ -21,6 +21,7 @@ enum ftype {
 	T_BOOL, /* false when absent */
 	T_TIME, /* RFC 3339 string or null; an unparsable time is null */
 	T_OBJN, /* object of shape sub, or null: an absent object is not filled in */
+	T_OBJO, /* object of shape sub, or absent: written only when present (trace.slice) */
 	T_ARR, /* array of objects of shape sub; other elements dropped */
 	T_STRS, /* array of strings; other elements dropped */
 	T_STRSN, /* array of strings, or null */
@@ -82,10 +83,29 @@ struct rtree {
 	size_t chunk_left;
 };
 
+/* Allocations larger than this get a block of their own; smaller ones share 64 KiB chunks. */
+#define RTREE_BIG (4u << 10)
+
 void rtree_free(struct rtree *t);
+/* size bytes that live as long as the tree. */
+void *rtree_alloc(struct rtree *t, size_t size);
+/* Free the malloc'ed block p with the tree. */
+void rtree_keep(struct rtree *t, void *p);
+/* Set the time axis (min_us, max_us, any_time) from the times of the tree as it is now. */
+void rtree_axis(struct rtree *t);
+/*
+ * A new object of shape: o's members (o may be NULL, or an object with no member), with
+ * key's set to *val, or removed when val is NULL. o itself is not changed.
+ */
+struct rv rtree_set(struct rtree *t, const struct rv *o, const struct field *shape, const char *key,
+		    const struct rv *val);
 
 /* RFC 3339 UTC ("2026-11-27T03:42:36.123456Z") to µs since the epoch. */
 bool parse_time(const char *s, int64_t *us);
+/* The same, or with a numeric offset instead of Z ("2026-11-27T04:42:36+01:00"). */
+bool parse_time_offset(const char *s, int64_t *us);
+/* µs since the epoch (1970 to 9999) as RFC 3339 UTC with microseconds; len >= 28. */
+void fmt_time(char *buf, size_t len, int64_t us);
 
 /* Typed reads of a normalized object (NULL reads as an object with no field). */
 const struct rv *rget(const struct rv *o, const char *key);
