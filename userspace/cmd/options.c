@@ -162,8 +162,8 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 	td->depth = 2;
 	cfg->spin_pct = 90;
 	cfg->spin_window_ns = 3000000000ull;
-	cfg->keep_processes = 10000;
-	cfg->keep_for_ns = 24 * 3600 * 1000000000ull;
+	cfg->keep_processes = KEEP_PROCESSES_DEFAULT;
+	cfg->keep_for_ns = KEEP_FOR_NS_DEFAULT;
 	cfg->self_pid = getpid();
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;

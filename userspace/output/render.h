@@ -100,6 +100,11 @@ const struct rv *binding_of(struct render_ctx *c, const char *id);
 
 /* The one summary line: findings per kind, complete, lost events, final or checkpoint. */
 void summary_line(FILE *f, struct render_ctx *c);
+/*
+ * When retention dropped anything (trace.retention), one line between before and after: what
+ * went, and since when the report is complete. Nothing for a report that holds everything.
+ */
+void window_line(FILE *f, struct render_ctx *c, const char *before, const char *after);
 /* One finding told as a sentence or two, without a trailing newline. */
 void finding_story(FILE *f, struct render_ctx *c, const struct rv *finding);
 /* Advice for the kinds present, one item per line, each prefixed by bullet. */

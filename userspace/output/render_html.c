@@ -472,6 +472,7 @@ static void header(struct html *h)
 
 	fputs("<header><h1>cidtrace report</h1><p class=\"summary\">", h->f);
 	summary_line(h->f, c);
+	window_line(h->f, c, "</p><p class=\"summary\">", "");
 	fprintf(h->f, "</p><dl><dt>host</dt><dd>%s</dd><dt>kernel</dt><dd>%s</dd>",
 		E(c, rgets(host, "hostname")), E(c, rgets(host, "kernel")));
 	fprintf(h->f, "<dt>mode</dt><dd>%s</dd><dt>command</dt><dd>", E(c, rgets(trace, "mode")));
