@@ -91,11 +91,10 @@ static const char *rendered(const char *s, bool html)
 /* trace.retention: a window says so, in both views; a whole report says nothing of it. */
 static void test_window_line(void)
 {
-	const char *window =
-		"{\"schema\":\"cidtrace.report/1\",\"trace\":{\"started_at\":"
-		"\"1970-01-01T00:00:10Z\",\"retention\":{\"keep_processes\":50,"
-		"\"dropped_processes\":251,\"dropped_cids\":1,\"dropped_findings\":2,"
-		"\"since\":\"1970-01-01T00:01:10.5Z\"}}}";
+	const char *window = "{\"schema\":\"cidtrace.report/1\",\"trace\":{\"started_at\":"
+			     "\"1970-01-01T00:00:10Z\",\"retention\":{\"keep_processes\":50,"
+			     "\"dropped_processes\":251,\"dropped_cids\":1,\"dropped_findings\":2,"
+			     "\"since\":\"1970-01-01T00:01:10.5Z\"}}}";
 	const char *whole = "{\"schema\":\"cidtrace.report/1\",\"trace\":{\"retention\":"
 			    "{\"keep_processes\":50,\"since\":null}}}";
 	const char *line = "251 processes, 1 CID, 0 uffds and 2 findings dropped by retention; "

@@ -76,10 +76,9 @@ static void vsock_release_(uint32_t pid, uint64_t instance, uint64_t ts)
 
 static void uffd_(uint32_t type, uint32_t pid, uint64_t ctx, uint32_t flags, uint64_t ts)
 {
-	struct ct_uffd_event e = { .hdr = hdr(type, pid, 1, ts),
-				   .ctx = ctx,
-				   .cmd = CT_UFFDIO_REGISTER,
-				   .flags = flags };
+	struct ct_uffd_event e = {
+		.hdr = hdr(type, pid, 1, ts), .ctx = ctx, .cmd = CT_UFFDIO_REGISTER, .flags = flags
+	};
 
 	collector_handle(&c, &e, sizeof(e));
 }
@@ -221,7 +220,8 @@ static void test_finding_holds(void)
 	collector_tick(&c, 14 * S);
 	CHECK(NCONFLICTS() == 0 && NBINDINGS() == 0);
 	CHECK(!find(200) && !find(300));
-	CHECK(c.retention.dropped_findings == 1 && c.retention.dropped_findings_kind[CID_CONFLICT] == 1);
+	CHECK(c.retention.dropped_findings == 1 &&
+	      c.retention.dropped_findings_kind[CID_CONFLICT] == 1);
 	CHECK(c.retention.dropped_cids == 1);
 	CHECK(c.retention.dropped_processes == 11);
 	CHECK(c.retention.since_ns == 5 * S); /* the context processes, which went first */
@@ -348,7 +348,8 @@ static void test_growth(void)
 	CHECK(c.pt.count == n);
 	CHECK(c.pt.nbuckets >= n / 2 && c.pt.nbuckets <= n);
 	for (uint32_t pid = 2; pid < n + 2; pid++)
-		found &= find(pid) && find(pid)->pid == pid && pt_find_live(&c.pt, pid) == find(pid);
+		found &=
+			find(pid) && find(pid)->pid == pid && pt_find_live(&c.pt, pid) == find(pid);
 	CHECK(found);
 	pt_for_each(&c.pt, p) {
 		sum += p->pid;

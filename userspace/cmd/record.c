@@ -59,11 +59,11 @@
 	"      --spin-threshold PCT an orphaned guest using PCT% of one core or more is\n"         \
 	"                           spinning (default 90)\n"                                       \
 	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"                  \
-	"      --keep-processes N   keep at most N exited processes that are in the report for\n" \
-	"                           context only, and N released CIDs and closed uffds\n"         \
-	"                           (default 10000, 0: no limit; trace.retention counts drops)\n" \
-	"      --keep-for DURATION  drop what ended longer ago: context and ended findings\n"    \
-	"                           (90s, 30m, 24h, 7d or seconds; default 24h, 0: for ever)\n"  \
+	"      --keep-processes N   exited processes kept for context only, at most N; and\n"      \
+	"                           as many released CIDs and closed uffds (default 10000,\n"      \
+	"                           0: no limit; trace.retention counts what goes)\n"              \
+	"      --keep-for DURATION  drop what ended longer ago, findings too (90s, 30m, 24h,\n"    \
+	"                           7d or seconds; default 24h, 0: for ever)\n"                    \
 	"      --no-fentry          use the portable fallback hooks only\n"                        \
 	"      --metrics FILE       Prometheus text file, rewritten at each checkpoint\n"          \
 	"      --fail-on KINDS      exit 10 if all went well but the final report has these\n"     \

@@ -535,9 +535,7 @@ static void find_restarted(struct collector *c, struct uctx *u)
 		if (p->exited || p->start_ns <= o->since || p == u->owner ||
 		    strcmp(p->comm, o->pager.proc->comm))
 			continue;
-		if (o->restarted && (o->restarted->start_ns < p->start_ns ||
-				     (o->restarted->start_ns == p->start_ns &&
-				      o->restarted->pid < p->pid)))
+		if (o->restarted && pt_by_start(&o->restarted, &p) < 0)
 			continue; /* the first started, whatever order the table is in */
 		o->restarted = p;
 	}
