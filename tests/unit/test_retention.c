@@ -193,14 +193,18 @@ static void test_pids(void)
 	collector_free(&c);
 }
 
-/*
- * A CID conflict: 300 fails to bind the CID 200 holds. While the finding is retained, neither
- * process goes, however low --keep-processes is; once 300 exited longer than --keep-for ago,
- * the finding, the released binding and both processes go, each counted.
- */
-static void test_finding_holds(void)
+/* Context processes first to last, each killed at ts: all kept, until retention says. */
+static void killed(uint32_t first, uint32_t last, uint64_t ts)
 {
-	setup(1, 10 * S);
+	for (uint32_t pid = first; pid <= last; pid++) {
+		fork_(pid, 1);
+		exit_(pid, ts, KILLED);
+	}
+}
+
+/* 300 fails to bind the CID 200 holds; 200 releases it and exits at 3 s. */
+static void conflict(void)
+{
 	fork_(200, 1);
 	fork_(300, 1);
 	bind_(200, 0xa, 5, 0, 1 * S);
@@ -208,11 +212,19 @@ static void test_finding_holds(void)
 	CHECK(NCONFLICTS() == 1 && NBINDINGS() == 1);
 	vsock_release_(200, 0xa, 3 * S);
 	exit_(200, 3 * S, 0);
+}
+
+/*
+ * While the finding is retained, neither process goes, however low --keep-processes is; once
+ * 300 exited longer than --keep-for ago, the finding, the released binding and both processes
+ * go, each counted.
+ */
+static void test_finding_holds(void)
+{
+	setup(1, 10 * S);
+	conflict();
 	exit_(300, 4 * S, 0);
-	for (uint32_t pid = 400; pid < 410; pid++) {
-		fork_(pid, 1);
-		exit_(pid, 5 * S, KILLED);
-	}
+	killed(400, 409, 5 * S);
 	CHECK(find(200) && find(300) && find(200)->refs && find(300)->refs);
 	CHECK(c.retention.dropped_processes == 9 && c.retention.dropped_findings == 0);
 	collector_tick(&c, 13 * S); /* 300 exited 9 s ago: not yet */
@@ -234,16 +246,8 @@ static void test_finding_holds(void)
 static void test_live_finding(void)
 {
 	setup(1, 1 * S);
-	fork_(200, 1);
-	fork_(300, 1);
-	bind_(200, 0xa, 5, 0, 1 * S);
-	bind_(300, 0xb, 5, -EADDRINUSE, 2 * S);
-	vsock_release_(200, 0xa, 3 * S);
-	exit_(200, 3 * S, 0);
-	for (uint32_t pid = 400; pid < 403; pid++) {
-		fork_(pid, 1);
-		exit_(pid, 4 * S, KILLED);
-	}
+	conflict();
+	killed(400, 402, 4 * S);
 	collector_tick(&c, 1000 * S);
 	CHECK(NCONFLICTS() == 1 && NBINDINGS() == 1);
 	CHECK(find(300) && find(200) && vsock_conflicts(c.vsock)->holders[0].proc == find(200));
