@@ -214,6 +214,21 @@ static void conflict(void)
 	exit_(200, 3 * S, 0);
 }
 
+/* Outside --pid, a process that forks and exits, over and over, holds no chain of entries. */
+static void test_pids_chain(void)
+{
+	setup(10, 0);
+	c.cfg.pids[0] = 40;
+	c.cfg.npids = 1;
+	fork_(1000, 1);
+	for (uint32_t pid = 1001; pid < 2000; pid++) {
+		fork_(pid, pid - 1);
+		exit_(pid - 1, pid * S, 0);
+	}
+	CHECK(c.pt.count == 1 && find(1999) && !find(1999)->parent);
+	collector_free(&c);
+}
+
 /*
  * While the finding is retained, neither process goes, however low --keep-processes is; once
  * 300 exited longer than --keep-for ago, the finding, the released binding and both processes
@@ -377,6 +392,7 @@ int main(void)
 	test_age_cap();
 	test_children();
 	test_pids();
+	test_pids_chain();
 	test_finding_holds();
 	test_live_finding();
 	test_finding_cap();

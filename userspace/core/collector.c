@@ -183,10 +183,18 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
 
-/* The group is gone: its live children are reparented (to a subreaper or init). */
+/*
+ * The group is gone: its live children are reparented (to a subreaper or init). Outside
+ * --pid, neither it nor they are ever listed: they let go of it, or a process that forks and
+ * exits in a loop (a daemon's double fork, over and over) would hold a chain of exited
+ * entries without end.
+ */
 static void orphan_children(struct collector *c, struct proc *parent)
 {
-	for (struct proc *p = parent->children; p; p = p->next_sibling) {
+	for (struct proc *p = parent->children, *next; p; p = next) {
+		next = p->next_sibling;
+		if (!collector_in_pids(c, parent) && !collector_in_pids(c, p))
+			pt_set_parent(p, NULL);
 		if (p->exited || p->orphaned)
 			continue;
 		p->orphaned = true;
