@@ -65,6 +65,47 @@ static const char *normalized(const char *s)
 	return buf;
 }
 
+/* The text (html false) or HTML view of the report s. */
+static const char *rendered(const char *s, bool html)
+{
+	static char buf[65536];
+	struct report r;
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (report_parse(s, strlen(s), &r, buf, sizeof(buf)))
+		return buf;
+	f = open_memstream(&out, &len);
+	if (html)
+		render_html(f, &r);
+	else
+		render_text(f, &r, false);
+	fclose(f);
+	report_free(&r);
+	snprintf(buf, sizeof(buf), "%s", out);
+	free(out);
+	return buf;
+}
+
+/* trace.retention: a window says so, in both views; a whole report says nothing of it. */
+static void test_window_line(void)
+{
+	const char *window = "{\"schema\":\"cidtrace.report/1\",\"trace\":{\"started_at\":"
+			     "\"1970-01-01T00:00:10Z\",\"retention\":{\"keep_processes\":50,"
+			     "\"dropped_processes\":251,\"dropped_cids\":1,\"dropped_findings\":2,"
+			     "\"since\":\"1970-01-01T00:01:10.5Z\"}}}";
+	const char *whole = "{\"schema\":\"cidtrace.report/1\",\"trace\":{\"retention\":"
+			    "{\"keep_processes\":50,\"since\":null}}}";
+	const char *line = "251 processes, 1 CID, 0 uffds and 2 findings dropped by retention; "
+			   "complete since +60.500s";
+
+	CHECK(strstr(rendered(window, false), line) != NULL);
+	CHECK(strstr(rendered(window, true), line) != NULL);
+	CHECK(strstr(rendered(whole, false), "retention") == NULL);
+	CHECK(strstr(rendered(whole, true), "retention") == NULL);
+}
+
 /* A report whose processes[0].argv holds n empty strings. */
 static char *argv_report(size_t n)
 {
@@ -179,6 +220,8 @@ static void test_json_c_layout(const char *name)
 int main(void)
 {
 	struct report r;
+
+	test_window_line();
 	char err[256];
 	int64_t us;
 	const char *n;

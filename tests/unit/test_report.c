@@ -264,7 +264,9 @@ int main(void)
 				     .vmm_comms = { "qemu*" },
 				     .nvmm_comms = 1,
 				     .spin_pct = 80,
-				     .spin_window_ns = 10 * S };
+				     .spin_window_ns = 10 * S,
+				     .keep_processes = KEEP_PROCESSES_DEFAULT,
+				     .keep_for_ns = KEEP_FOR_NS_DEFAULT };
 	struct json_object *r, *host;
 	int ufd = real_uffd(), out;
 	size_t len;

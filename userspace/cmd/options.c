@@ -257,8 +257,8 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 	td->depth = 2;
 	cfg->spin_pct = 90;
 	cfg->spin_window_ns = 3000000000ull;
-	cfg->keep_processes = 10000;
-	cfg->keep_for_ns = 24 * 3600 * 1000000000ull;
+	cfg->keep_processes = KEEP_PROCESSES_DEFAULT;
+	cfg->keep_for_ns = KEEP_FOR_NS_DEFAULT;
 	cfg->self_pid = getpid();
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;
@@ -299,6 +299,50 @@ int opt_spin_threshold(struct collector_cfg *cfg, const char *arg)
 	cfg->spin_pct = strtod(arg, &end);
 	if (*arg == '\0' || *end || cfg->spin_pct <= 0 || cfg->spin_pct > 10000)
 		return usage_error("--spin-threshold needs a percentage of one core (1-10000)");
+	return 0;
+}
+
+/* The most --keep-processes takes: far beyond what a report can hold (a million is ~600 MB). */
+#define KEEP_PROCESSES_MAX 100000000ul
+/* The longest --keep-for: ten years, far below where nanoseconds overflow. */
+#define KEEP_FOR_MAX_S (3650ull * 86400)
+
+int opt_keep_processes(struct collector_cfg *cfg, const char *arg)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end || errno || n > KEEP_PROCESSES_MAX)
+		return usage_error("--keep-processes needs a number of processes (0: no limit, "
+				   "at most %lu)",
+				   KEEP_PROCESSES_MAX);
+	cfg->keep_processes = n;
+	return 0;
+}
+
+int opt_keep_for(struct collector_cfg *cfg, const char *arg)
+{
+	static const struct {
+		char suffix;
+		uint64_t secs;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	uint64_t unit = 1;
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && *end && end > arg; i++)
+		if (*end == units[i].suffix && !end[1]) {
+			unit = units[i].secs;
+			end++;
+		}
+	if (*arg < '0' || *arg > '9' || *end || errno || n > KEEP_FOR_MAX_S / unit)
+		return usage_error("--keep-for needs a duration: seconds, or a number with s, m, h "
+				   "or d (0: for ever, at most 3650d)");
+	cfg->keep_for_ns = n * unit * 1000000000ull;
 	return 0;
 }
 

@@ -57,6 +57,10 @@ int opt_slice(struct slice *s, int opt, const char *arg);
 int opt_test_dir_depth(struct collector_cfg *cfg, const char *arg);
 int opt_vmm_comm(struct collector_cfg *cfg, const char *arg);
 int opt_spin_threshold(struct collector_cfg *cfg, const char *arg);
+/* --keep-processes N: a whole number, 0 for no limit. */
+int opt_keep_processes(struct collector_cfg *cfg, const char *arg);
+/* --keep-for DURATION: whole seconds, or a whole number of s, m, h or d; 0 for no limit. */
+int opt_keep_for(struct collector_cfg *cfg, const char *arg);
 
 /* The options of the snapshot commands (cids, guests, doctor); each table takes a subset. */
 enum snapshot_opt {

@@ -61,6 +61,11 @@
 	"      --spin-threshold PCT an orphaned guest using PCT% of one core or more is\n"         \
 	"                           spinning (default 90)\n"                                       \
 	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"                  \
+	"      --keep-processes N   exited processes kept for context only, at most N; and\n"      \
+	"                           as many released CIDs and closed uffds (default 10000,\n"      \
+	"                           0: no limit; trace.retention counts what goes)\n"              \
+	"      --keep-for DURATION  drop what ended longer ago, findings too (90s, 30m, 24h,\n"    \
+	"                           7d or seconds; default 24h, 0: for ever)\n"                    \
 	"      --no-fentry          use the portable fallback hooks only\n"                        \
 	"      --metrics FILE       Prometheus text file, rewritten at each checkpoint\n"          \
 	"      --fail-on KINDS      exit 10 if all went well but the final report has these\n"     \
@@ -169,6 +174,8 @@ enum {
 	OPT_AS_ROOT,
 	OPT_USER,
 	OPT_LOG,
+	OPT_KEEP_PROCESSES,
+	OPT_KEEP_FOR,
 };
 
 /* clang-format off */
@@ -186,6 +193,8 @@ enum {
 	{ "no-fentry", no_argument, NULL, OPT_NO_FENTRY },                      \
 	{ "spin-threshold", required_argument, NULL, OPT_SPIN_THRESHOLD },      \
 	{ "spin-window", required_argument, NULL, OPT_SPIN_WINDOW },            \
+	{ "keep-processes", required_argument, NULL, OPT_KEEP_PROCESSES },      \
+	{ "keep-for", required_argument, NULL, OPT_KEEP_FOR },                  \
 	{ "pid", required_argument, NULL, OPT_PID },                            \
 	{ "only", required_argument, NULL, OPT_ONLY },                          \
 	{ "metrics", required_argument, NULL, OPT_METRICS },                    \
@@ -280,6 +289,12 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 			if (!err && secs < 0.5)
 				err = usage_error("--spin-window needs at least 0.5 seconds");
 			cfg->spin_window_ns = secs * 1e9;
+			break;
+		case OPT_KEEP_PROCESSES:
+			err = opt_keep_processes(cfg, optarg);
+			break;
+		case OPT_KEEP_FOR:
+			err = opt_keep_for(cfg, optarg);
 			break;
 		case OPT_PID:
 			n = strtol(optarg, &end, 10);

@@ -577,6 +577,9 @@ int replay_command(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* as record: a closed stdout stops the live lines only */
 	clock_set_offset(r->h.wall_minus_boot_ns);
 	cfg.live = live;
+	/* a capture from before retention: the defaults, as documented (docs/raw-format.md) */
+	cfg.keep_processes = r->h.has_retention ? r->h.keep_processes : KEEP_PROCESSES_DEFAULT;
+	cfg.keep_for_ns = r->h.has_retention ? r->h.keep_for_ns : KEEP_FOR_NS_DEFAULT;
 	collector_init(&r->c, &cfg);
 	live_observe(&r->c);
 	r->c.now = r_now;
@@ -619,6 +622,7 @@ int replay_command(int argc, char **argv)
 				vsock_tick(&r->c, now);
 			if (flags & RAW_TICK_UFFD)
 				uffd_tick(&r->c, now);
+			collector_tick(&r->c, now);
 			break;
 		}
 		case RAW_START:

@@ -33,10 +33,9 @@ void collector_free(struct collector *c)
 	free(c->reaped.v);
 }
 
-static void set_str(char **dst, const char *src)
+static void set_str(struct collector *c, const char **dst, const char *src)
 {
-	free(*dst);
-	*dst = src ? xstrdup(src) : NULL;
+	pt_set_str(&c->pt, dst, src, src ? strlen(src) : 0);
 }
 
 /*
@@ -50,9 +49,9 @@ static void classify(struct collector *c, struct proc *p)
 	if (testdir_from_argv(&c->cfg.td, p->argv, p->argv_len, p->argv_truncated, dir,
 			      sizeof(dir)) ||
 	    testdir_from_path(&c->cfg.td, p->cwd, dir, sizeof(dir)))
-		set_str(&p->test_dir, dir);
+		set_str(c, &p->test_dir, dir);
 	else
-		set_str(&p->test_dir, NULL);
+		set_str(c, &p->test_dir, NULL);
 	p->in_scope = false;
 	/* cidtrace names the scope in its own argv; that does not put it in scope */
 	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)c->cfg.self_pid;
@@ -78,13 +77,12 @@ static void inherit(struct collector *c, struct proc *p)
 
 	if (!parent)
 		return;
-	if (parent->argv) {
-		p->argv = xmemdup(parent->argv, parent->argv_len);
-		p->argv_len = parent->argv_len;
-	}
+	/* a new entry's strings are all NULL: take the parent's shared ones */
+	p->argv = intern_ref(parent->argv);
+	p->argv_len = parent->argv_len;
 	p->argv_truncated = parent->argv_truncated;
-	set_str(&p->exe, parent->exe);
-	set_str(&p->cwd, parent->cwd);
+	p->exe = intern_ref(parent->exe);
+	p->cwd = intern_ref(parent->cwd);
 	p->in_job = parent->in_job;
 	p->role = parent->role;
 	classify(c, p);
@@ -124,38 +122,37 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 }
 
 /* A relative exec filename is relative to the cwd at exec time. */
-static void set_exe(struct proc *p, const char *filename)
+static void set_exe(struct collector *c, struct proc *p, const char *filename)
 {
 	char buf[PATH_MAX];
 
 	if (filename[0] != '/' && p->cwd &&
 	    snprintf(buf, sizeof(buf), "%s/%s", strcmp(p->cwd, "/") ? p->cwd : "", filename) <
 		    (int)sizeof(buf)) {
-		set_str(&p->exe, buf);
+		set_str(c, &p->exe, buf);
 		return;
 	}
-	set_str(&p->exe, filename);
+	set_str(c, &p->exe, filename);
 }
 
-static void set_cwd(struct proc *p, const struct ct_exec_event *e)
+static void set_cwd(struct collector *c, struct proc *p, const struct ct_exec_event *e)
 {
 	size_t off = e->cwd_off < CT_PATH_MAX ? e->cwd_off : CT_PATH_MAX - 1;
 
 	/* A cwd missing its leading components would name the wrong directory. */
-	free(p->cwd);
 	if (e->flags & CT_PATH_TRUNCATED)
-		p->cwd = NULL;
+		pt_set_str(&c->pt, &p->cwd, NULL, 0);
 	else
-		p->cwd = xmemdup(e->cwd + off, strnlen(e->cwd + off, CT_PATH_MAX - off));
+		pt_set_str(&c->pt, &p->cwd, e->cwd + off, strnlen(e->cwd + off, CT_PATH_MAX - off));
 }
 
-static void set_argv(struct proc *p, const char *argv, size_t len, bool truncated)
+static void set_argv(struct collector *c, struct proc *p, const char *argv, size_t len,
+		     bool truncated)
 {
-	free(p->argv);
 	/* drop the terminating NUL of the last argument: it separates nothing */
 	while (len && argv[len - 1] == '\0')
 		len--;
-	p->argv = xmemdup(argv, len);
+	pt_set_str(&c->pt, &p->argv, argv, len);
 	p->argv_len = len;
 	p->argv_truncated = truncated;
 }
@@ -170,11 +167,11 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 		argv_len = len > CT_EXEC_FIXED_LEN ? len - CT_EXEC_FIXED_LEN : 0;
 	p->ppid = e->hdr.ppid;
 	copy_comm(p->comm, e->hdr.comm);
-	set_cwd(p, e);
+	set_cwd(c, p, e);
 	memcpy(filename, e->filename, CT_PATH_MAX);
 	filename[CT_PATH_MAX] = '\0';
-	set_exe(p, filename);
-	set_argv(p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
+	set_exe(c, p, filename);
+	set_argv(c, p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
 	/*
 	 * A new image: the role a fork copied from the parent, or the old image earned, goes (a
 	 * VMM's helper that execs `sleep` is no VMM). The comm gives VMMs back; a pager that kept
@@ -186,13 +183,19 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
 
-/* The group is gone: its live children are reparented (to a subreaper or init). */
+/*
+ * The group is gone: its live children are reparented (to a subreaper or init). Outside
+ * --pid, neither it nor they are ever listed: they let go of it, or a process that forks and
+ * exits in a loop (a daemon's double fork, over and over) would hold a chain of exited
+ * entries without end.
+ */
 static void orphan_children(struct collector *c, struct proc *parent)
 {
-	if (!parent->nchildren)
-		return;
-	pt_for_each(&c->pt, p) {
-		if (p->parent != parent || p->exited || p->orphaned)
+	for (struct proc *p = parent->children, *next; p; p = next) {
+		next = p->next_sibling;
+		if (!collector_in_pids(c, parent) && !collector_in_pids(c, p))
+			pt_set_parent(p, NULL);
+		if (p->exited || p->orphaned)
 			continue;
 		p->orphaned = true;
 		p->original_ppid = parent->pid;
@@ -215,7 +218,7 @@ static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
 	collector_notify(c, exit, p, e->hdr.ts_ns);
 	uffd_on_exit(c, p);
 	orphan_children(c, p);
-	pt_maybe_free(&c->pt, p);
+	collector_retire(c, p);
 }
 
 /*
@@ -243,6 +246,8 @@ static void on_fatal_signal(struct collector *c, const struct ct_signal_event *e
 	copy_comm(s->sender_comm, e->sender_comm);
 	collector_update_keep(c, p);
 	collector_notify(c, signal, p, s);
+	if (p->exited) /* told after the exit: now kept, it joins the retention queue */
+		collector_retire(c, p);
 }
 
 int collector_handle(void *ctx, void *data, size_t len)
@@ -252,6 +257,7 @@ int collector_handle(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*h))
 		return 0;
+	pt_grow_if_needed(&c->pt);
 	c->received++;
 	switch (h->type) {
 	case CT_EV_FORK:
@@ -297,17 +303,34 @@ int collector_handle(void *ctx, void *data, size_t len)
 void collector_seed(struct collector *c, const struct ct_exec_event *e, const char *argv,
 		    size_t argv_len, bool argv_truncated, const char *exe)
 {
-	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+	struct proc *p;
 
-	if (p)
+	pt_grow_if_needed(&c->pt);
+	if (pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns))
 		return;
 	p = pt_add(&c->pt, e->hdr.pid, e->hdr.start_ns, e->hdr.ppid);
+	collector_set_in_pids(c, p);
 	p->seeded = true;
 	copy_comm(p->comm, e->hdr.comm);
-	set_cwd(p, e);
-	set_str(&p->exe, exe);
-	set_argv(p, argv, argv_len, argv_truncated);
+	set_cwd(c, p, e);
+	set_str(c, &p->exe, exe);
+	set_argv(c, p, argv, argv_len, argv_truncated);
 	classify(c, p);
+}
+
+void collector_tick(struct collector *c, uint64_t now)
+{
+	struct proc *p;
+
+	pt_grow_if_needed(&c->pt);
+	if (!c->cfg.keep_for_ns)
+		return;
+	/* findings first: what they let go may be old enough to go in this pass too */
+	vsock_retain(c, now);
+	uffd_retain(c, now);
+	while ((p = c->context.head) &&
+	       collector_aged(c, p->exit_ns ? p->exit_ns : p->start_ns, now))
+		collector_drop_context(c, p);
 }
 
 void collector_reparent(struct collector *c, uint32_t pid, uint64_t start_ns, uint32_t ppid)

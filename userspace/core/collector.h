@@ -21,6 +21,14 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 		    size_t argv_len, bool argv_truncated, const char *exe);
 
 /*
+ * The collector's periodic work, after vsock_tick() and uffd_tick() at each tick: retention's
+ * age pass (--keep-for) over findings, bindings, uffd contexts and context processes, and the
+ * process table's growth. A capture logs the tick (capture_tick()) and a replay drives this
+ * at the same records, so the report stays the same.
+ */
+void collector_tick(struct collector *c, uint64_t now);
+
+/*
  * What the edge learned of an orphan's new parent (a subreaper or init: no event says which).
  * Ignored unless (pid, start_ns) names a live orphan.
  */

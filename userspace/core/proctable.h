@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cidtrace_events.h"
+#include "intern.h"
 #include "vocab.h"
 
 /* Fatal signals kept per process: the first ones; the rest are only counted (sigs_total). */
@@ -26,54 +27,96 @@ struct fatal_signal {
 struct proc {
 	struct proc *hnext; /* hash chain, by pid */
 	struct proc *parent; /* parent's entry at fork; held while this entry exists */
-	uint32_t nchildren; /* entries whose parent is this one */
+	struct proc *children; /* entries whose parent is this one, newest first */
+	struct proc *next_sibling, *prev_sibling;
+	/* the retention queue (struct proc_queue): exited context processes, in exit order */
+	struct proc *older, *newer;
 
-	uint32_t pid;
 	uint64_t start_ns;
+	uint64_t exit_ns;
+	uint64_t sigs_total; /* every fatal signal received, kept or not */
+	/* shared strings (pt_set_str): one copy for every process with the same value */
+	const char *exe;
+	const char *cwd;
+	const char *argv; /* NUL-separated, argv_len bytes */
+	const char *test_dir;
+	struct fatal_signal *sigs; /* the first nsigs, at most PROC_SIGS_MAX */
+	uint32_t pid;
 	uint32_t ppid;
 	uint32_t original_ppid; /* the parent that exited, once orphaned */
-	char comm[CT_COMM_LEN + 1];
-	char *exe;
-	char *cwd;
-	char *argv; /* NUL-separated, argv_len bytes */
 	uint32_t argv_len;
-	char *test_dir;
-	enum role role;
-
-	uint64_t exit_ns;
 	uint32_t exit_status; /* wait(2) status */
-	struct fatal_signal *sigs; /* the first nsigs, at most PROC_SIGS_MAX */
-	uint32_t nsigs;
-	uint64_t sigs_total; /* every fatal signal received, kept or not */
+	/* the core's objects that point to it (bindings, findings, uffd contexts, --reap's
+	 * log): while any does, it is never freed */
+	uint32_t refs;
+	char comm[CT_COMM_LEN + 1];
+	uint8_t role; /* enum role */
+	uint8_t nsigs;
 
-	bool argv_truncated;
-	bool seeded; /* alive before tracing began: started_at is unknown to the trace */
-	bool exited;
-	bool orphaned;
-	bool in_scope; /* argv or cwd references a --scope dir */
-	bool in_job; /* `run`: in the job's cgroup, or (no cgroup) the command or a descendant */
-	bool keep; /* the report needs it even after exit */
-	bool pinned; /* the core's state points to it (uffd owner, handler): never freed */
-	bool emit; /* scratch mark while writing a report */
+	bool argv_truncated : 1;
+	bool seeded : 1; /* alive before tracing began: started_at is unknown to the trace */
+	bool exited : 1;
+	bool orphaned : 1;
+	bool in_scope : 1; /* argv or cwd references a --scope dir */
+	bool in_job : 1; /* `run`: in the job's cgroup, or (no cgroup) the command or a descendant */
+	bool in_pids : 1; /* under --pid: a listed process or a descendant of one (as forked) */
+	bool keep : 1; /* the report needs it even after exit */
+	bool queued : 1; /* on the retention queue */
+	bool emit : 1; /* scratch mark while writing a report */
+};
+
+/* Exited processes kept for context only, oldest exit first: retention drops from the head. */
+struct proc_queue {
+	struct proc *head, *tail;
+	size_t n;
 };
 
 struct proctable {
 	struct proc **buckets;
-	size_t nbuckets;
+	size_t nbuckets; /* a power of two */
 	size_t count;
+	struct intern strings; /* every entry's exe, cwd, argv and test dir */
 };
 
 void pt_init(struct proctable *pt);
 void pt_free(struct proctable *pt);
+/*
+ * Double the buckets once the table holds more than two entries per bucket. It rehashes, and
+ * pt_for_each walks buckets by index: call it only where no pt_for_each is running. The
+ * collector does, at the top of collector_handle(), collector_seed() and collector_tick().
+ */
+void pt_grow_if_needed(struct proctable *pt);
 struct proc *pt_find(struct proctable *pt, uint32_t pid, uint64_t start_ns);
 /* The entry for pid that has not exited, if any. */
 struct proc *pt_find_live(struct proctable *pt, uint32_t pid);
 /* A zeroed entry for (pid, start_ns), its parent linked to the live entry for ppid. */
 struct proc *pt_add(struct proctable *pt, uint32_t pid, uint64_t start_ns, uint32_t ppid);
 void pt_set_parent(struct proc *p, struct proc *parent);
-/* Free p if it has exited, the report does not need it and no child holds it; cascades up. */
+/* Set *field to the table's shared copy of len bytes at s, or NULL; the old one is released. */
+void pt_set_str(struct proctable *pt, const char **field, const char *s, size_t len);
+/*
+ * Free p if it has exited, the report does not need it, nothing points to it and no child
+ * holds it; cascades up to ancestors held by p alone.
+ */
 void pt_maybe_free(struct proctable *pt, struct proc *p);
+/*
+ * Free p, which has exited and which nothing points to (refs 0, not queued), whether the
+ * report needs it or not; its children lose their parent (they keep ppid). Cascades as
+ * pt_maybe_free. Returns how many entries went, and raises *latest to the latest end
+ * (exit, or start for an exit never seen) among them.
+ */
+size_t pt_drop(struct proctable *pt, struct proc *p, uint64_t *latest);
 
+/* qsort order of struct proc pointers: started first, then lower pid (what outputs list by). */
+int pt_by_start(const void *a, const void *b);
+
+void pt_queue_push(struct proc_queue *q, struct proc *p);
+void pt_queue_remove(struct proc_queue *q, struct proc *p);
+
+/*
+ * Every entry, in bucket order, which changes as the table grows: no output may depend on it
+ * (sort what is written). The body must neither add nor free entries, nor grow the table.
+ */
 #define pt_for_each(pt, p)                                                                         \
 	for (size_t _b = 0; _b < (pt)->nbuckets; _b++)                                             \
 		for (struct proc *p = (pt)->buckets[_b], *_n = p ? p->hnext : NULL; p;             \

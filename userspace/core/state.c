@@ -16,15 +16,22 @@ uint64_t collector_now(struct collector *c)
 	return c->now(c->now_ctx);
 }
 
+static bool listed(const struct collector *c, const struct proc *p)
+{
+	for (int i = 0; i < c->cfg.npids; i++)
+		if (p->pid == (uint32_t)c->cfg.pids[i])
+			return true;
+	return false;
+}
+
 bool collector_in_pids(const struct collector *c, const struct proc *p)
 {
-	if (!c->cfg.npids)
-		return true;
-	for (const struct proc *a = p; a; a = a->parent)
-		for (int i = 0; i < c->cfg.npids; i++)
-			if (a->pid == (uint32_t)c->cfg.pids[i])
-				return true;
-	return false;
+	return !c->cfg.npids || p->in_pids;
+}
+
+void collector_set_in_pids(struct collector *c, struct proc *p)
+{
+	p->in_pids = listed(c, p) || (p->parent && p->parent->in_pids);
 }
 
 bool collector_in_job(const struct collector *c, const struct proc *p)
@@ -87,7 +94,7 @@ static void retire_stale(struct collector *c, uint32_t pid)
 
 	if (old) {
 		old->exited = true;
-		pt_maybe_free(&c->pt, old);
+		collector_retire(c, old);
 	}
 }
 
@@ -99,6 +106,7 @@ struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h)
 		return p;
 	retire_stale(c, h->pid);
 	p = pt_add(&c->pt, h->pid, h->start_ns, h->ppid);
+	collector_set_in_pids(c, p);
 	copy_comm(p->comm, h->comm);
 	return p;
 }
@@ -108,10 +116,16 @@ void collector_link_parents(struct collector *c)
 	pt_for_each(&c->pt, p)
 		if (!p->parent && p->ppid && p->ppid != p->pid)
 			pt_set_parent(p, pt_find_live(&c->pt, p->ppid));
-	/* --pid: seeded entries learn their ancestry only now */
-	if (c->cfg.npids)
-		pt_for_each(&c->pt, p)
-			collector_update_keep(c, p);
+	if (!c->cfg.npids)
+		return;
+	/* --pid: seeded entries learn their ancestry only now, in no order: walk it */
+	pt_for_each(&c->pt, p) {
+		p->in_pids = false;
+		for (const struct proc *a = p; a && !p->in_pids; a = a->parent)
+			p->in_pids = listed(c, a);
+	}
+	pt_for_each(&c->pt, p)
+		collector_update_keep(c, p);
 }
 
 struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,
@@ -123,8 +137,71 @@ struct reap_action *collector_log_reap(struct collector *c, struct proc *p, cons
 	a = &c->reaped.v[c->reaped.n++];
 	memset(a, 0, sizeof(*a));
 	p->keep = true;
+	collector_ref(c, p);
 	a->proc = p;
 	a->action = action;
 	a->at_ns = at_ns;
 	return a;
+}
+
+void collector_ref(struct collector *c, struct proc *p)
+{
+	p->refs++;
+	if (p->queued)
+		pt_queue_remove(&c->context, p);
+}
+
+bool collector_aged(const struct collector *c, uint64_t ended_ns, uint64_t now)
+{
+	return c->cfg.keep_for_ns && now >= c->cfg.keep_for_ns &&
+	       ended_ns <= now - c->cfg.keep_for_ns;
+}
+
+void collector_count_dropped(struct collector *c, uint64_t *counter, uint64_t ended_ns)
+{
+	(*counter)++;
+	if (ended_ns > c->retention.since_ns)
+		c->retention.since_ns = ended_ns;
+}
+
+void collector_count_finding(struct collector *c, enum finding_kind kind, uint64_t ended_ns)
+{
+	c->retention.dropped_findings_kind[kind]++;
+	collector_count_dropped(c, &c->retention.dropped_findings, ended_ns);
+}
+
+void collector_drop_context(struct collector *c, struct proc *p)
+{
+	uint64_t latest = 0;
+	size_t n;
+
+	pt_queue_remove(&c->context, p);
+	n = pt_drop(&c->pt, p, &latest);
+	/* the ancestors that went with it were in the report too, as its ancestry */
+	c->retention.dropped_processes += n - 1;
+	collector_count_dropped(c, &c->retention.dropped_processes, latest);
+}
+
+void collector_retire(struct collector *c, struct proc *p)
+{
+	if (!p->keep || p->refs) {
+		pt_maybe_free(&c->pt, p);
+		return;
+	}
+	if (!p->queued)
+		pt_queue_push(&c->context, p);
+	while (c->cfg.keep_processes && c->context.n > c->cfg.keep_processes)
+		collector_drop_context(c, c->context.head);
+}
+
+void collector_unref(struct collector *c, struct proc *p, uint64_t now)
+{
+	if (--p->refs || !p->exited)
+		return;
+	if (p->keep && collector_aged(c, p->exit_ns ? p->exit_ns : p->start_ns, now)) {
+		pt_queue_push(&c->context, p);
+		collector_drop_context(c, p);
+		return;
+	}
+	collector_retire(c, p);
 }

@@ -15,6 +15,17 @@
 
 #define MAX_LIST 16
 
+/* Retention's defaults (--keep-processes, --keep-for); 0 means no limit for either. */
+#define KEEP_PROCESSES_DEFAULT 10000
+#define KEEP_FOR_NS_DEFAULT    (24 * 3600 * 1000000000ull)
+/*
+ * Findings of one family kept at most, whatever keep_processes says: cid_conflict and
+ * invalid_cid together, and uffd_orphan. Beyond, the one whose subject ended first goes; a
+ * finding whose subject lives is never dropped. A user retrying binds from fresh processes,
+ * each a finding of its own, grows the report this far and no further.
+ */
+#define FINDINGS_KEPT_MAX 10000
+
 /* --only: which live line kinds are printed (a bit each; 0: all) */
 enum live_kind {
 	LIVE_FORK = 1 << 0,
@@ -50,8 +61,11 @@ struct collector_cfg {
 	pid_t self_pid; /* cidtrace itself (never in scope, the job's parent); 0: none */
 	double spin_pct; /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
-	uint32_t keep_processes; /* --keep-processes: exited context processes kept */
-	uint64_t keep_for_ns; /* --keep-for: how long what ended stays in the report */
+	/* --keep-processes: exited processes kept for context only, and also released CIDs
+	 * and closed uffd contexts kept, at most (0: no limit) */
+	uint32_t keep_processes;
+	/* --keep-for: how long what ended stays in the report (0: for ever) */
+	uint64_t keep_for_ns;
 };
 
 /*
@@ -118,6 +132,7 @@ struct collector {
 	struct core_observer observer; /* set after collector_init; none by default */
 	struct reap_log reaped; /* --reap's actions, in order */
 	struct retention_stats retention;
+	struct proc_queue context; /* exited processes kept for context only, by exit */
 };
 
 /* The time now, from c's clock. */
@@ -126,9 +141,14 @@ uint64_t collector_now(struct collector *c);
 struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h);
 /* Give p a role; the report keeps it from then on. */
 void collector_set_role(struct collector *c, struct proc *p, enum role role);
+/* A new entry, linked to its parent: under --pid if its parent is or its pid is listed. */
+void collector_set_in_pids(struct collector *c, struct proc *p);
 /* After seeding: link every entry to its parent's. */
 void collector_link_parents(struct collector *c);
-/* --pid: p is one of the listed processes or descends from one (true without --pid). */
+/*
+ * --pid: p is one of the listed processes or descends from one (true without --pid), as its
+ * ancestry was when it was linked: retention may drop an ancestor later.
+ */
 bool collector_in_pids(const struct collector *c, const struct proc *p);
 /* `run`: p belongs to the job (proc.in_job); `record` has no job, and every process passes. */
 bool collector_in_job(const struct collector *c, const struct proc *p);
@@ -152,6 +172,31 @@ struct reap_action *collector_log_reap(struct collector *c, struct proc *p, cons
 				       uint64_t at_ns);
 /* Mark p kept if the report must show it, whatever happens to it later. */
 void collector_update_keep(struct collector *c, struct proc *p);
+
+/*
+ * Retention's bookkeeping of processes (core/retention.c applies the caps). A core object that
+ * points to p takes a reference; while p has one it is neither freed nor queued.
+ */
+void collector_ref(struct collector *c, struct proc *p);
+/*
+ * Drop a reference taken at now. At the last one, an exited p the report keeps goes on the
+ * retention queue, or at once if it ended longer than keep_for ago; another is freed.
+ */
+void collector_unref(struct collector *c, struct proc *p, uint64_t now);
+/*
+ * p has exited (or its exit was lost): a kept p nothing points to joins the retention queue,
+ * and the oldest context processes beyond keep_processes are dropped; one not kept is freed.
+ * p itself stays (it is the newest): callers go on using it.
+ */
+void collector_retire(struct collector *c, struct proc *p);
+/* Drop a queued context process (and what only it held), counted in c->retention. */
+void collector_drop_context(struct collector *c, struct proc *p);
+/* Ended at ended_ns, it is older than --keep-for at now. */
+bool collector_aged(const struct collector *c, uint64_t ended_ns, uint64_t now);
+/* Count one thing dropped from the report that ended at ended_ns: in *counter, and since_ns. */
+void collector_count_dropped(struct collector *c, uint64_t *counter, uint64_t ended_ns);
+/* The same for a finding of kind. */
+void collector_count_finding(struct collector *c, enum finding_kind kind, uint64_t ended_ns);
 
 /* Tell the observer, if it listens. */
 #define collector_notify(c, event, ...)                                                            \

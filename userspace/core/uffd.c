@@ -37,6 +37,8 @@ struct sample {
 
 struct uffd_state {
 	struct uctx *ctxs, **tail;
+	size_t norphans;
+	size_t nplain; /* released contexts without a finding: kept for context only */
 	unsigned int next_id;
 	struct uffd_source src;
 	bool have_src;
@@ -127,7 +129,7 @@ static struct handler *get_handler(struct collector *c, struct uctx *u, struct p
 	if (u->nhandlers == MAX_HANDLERS)
 		return NULL;
 	collector_set_role(c, p, ROLE_PAGER);
-	p->pinned = true;
+	collector_ref(c, p);
 	u->handlers[u->nhandlers].proc = p;
 	return &u->handlers[u->nhandlers++];
 }
@@ -135,7 +137,7 @@ static struct handler *get_handler(struct collector *c, struct uctx *u, struct p
 static void set_owner(struct collector *c, struct uctx *u, struct proc *p)
 {
 	u->owner = p;
-	p->pinned = true;
+	collector_ref(c, p);
 	collector_set_role(c, p, ROLE_VMM);
 }
 
@@ -162,6 +164,9 @@ static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char
 		return;
 	o->resolved_ns = ts ? ts : collector_now(c);
 	o->resolution = why;
+	/* the watch is over: its samples are not in the report */
+	free(o->samples);
+	o->samples = NULL;
 	snprintf(detail, sizeof(detail), "uffd-%u orphan over: %s", u->id, why);
 	live_line(c, u, o->resolved_ns, "resolved", detail);
 }
@@ -169,6 +174,7 @@ static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char
 static void release(struct collector *c, struct uctx *u, uint64_t ts)
 {
 	u->released = true;
+	c->uffd->nplain += !u->orphan;
 	u->released_ns = ts;
 	for (int i = 0; i < u->nhandlers; i++) /* nobody holds a released file */
 		if (!u->handlers[i].gone_ns)
@@ -177,7 +183,7 @@ static void release(struct collector *c, struct uctx *u, uint64_t ts)
 	resolve(c, u, ts, "the uffd was released");
 }
 
-void uffd_handle(struct collector *c, const struct ct_uffd_event *e)
+static void handle(struct collector *c, const struct ct_uffd_event *e)
 {
 	struct uffd_state *us = c->uffd;
 	struct proc *p = collector_proc(c, &e->hdr);
@@ -218,6 +224,16 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e)
 	us->next_scan_ns = 0; /* note that it holds the file */
 }
 
+static void cap_contexts(struct collector *c, uint64_t now);
+static void cap_orphans(struct collector *c, uint64_t now);
+
+void uffd_handle(struct collector *c, const struct ct_uffd_event *e)
+{
+	handle(c, e);
+	/* here, not in release(): a scan's walk of the contexts may be what released one */
+	cap_contexts(c, e->hdr.ts_ns);
+}
+
 void uffd_on_exit(struct collector *c, const struct proc *p)
 {
 	struct uffd_state *us = c->uffd;
@@ -253,9 +269,12 @@ static struct uctx *reused(struct collector *c, struct uctx *old, uint64_t gen, 
 	release(c, old, now);
 	u = get_ctx(c->uffd, old->key, now);
 	u->seen_gen = gen;
-	for (int i = 0; i < old->nhandlers; i++)
-		if (old->handlers[i].seen_gen == gen)
-			u->handlers[u->nhandlers++] = old->handlers[i];
+	for (int i = 0; i < old->nhandlers; i++) {
+		if (old->handlers[i].seen_gen != gen)
+			continue;
+		collector_ref(c, old->handlers[i].proc);
+		u->handlers[u->nhandlers++] = old->handlers[i];
+	}
 	return u;
 }
 
@@ -351,6 +370,8 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 		if (u->handlers[i].gone_ns > last->gone_ns)
 			last = &u->handlers[i];
 	o->pager = *last;
+	collector_ref(c, o->pager.proc);
+	us->norphans++;
 	o->since = o->state_since = last->gone_ns;
 	o->history[o->nhistory++].at = o->since;
 	o->cap = us->window_ns / WATCH_NS + 3;
@@ -514,11 +535,14 @@ static void find_restarted(struct collector *c, struct uctx *u)
 		if (p->exited || p->start_ns <= o->since || p == u->owner ||
 		    strcmp(p->comm, o->pager.proc->comm))
 			continue;
+		if (o->restarted && pt_by_start(&o->restarted, &p) < 0)
+			continue; /* the first started, whatever order the table is in */
 		o->restarted = p;
-		p->pinned = true;
-		collector_set_role(c, p, ROLE_PAGER);
-		return;
 	}
+	if (!o->restarted)
+		return;
+	collector_ref(c, o->restarted);
+	collector_set_role(c, o->restarted, ROLE_PAGER);
 }
 
 static void set_state(struct collector *c, struct uctx *u, enum uffd_orphan_state s, uint64_t now)
@@ -610,6 +634,103 @@ void uffd_tick(struct collector *c, uint64_t now)
 			o->next_watch_ns = now + WATCH_NS;
 			watch(c, u, now);
 		}
+	}
+	cap_orphans(c, now);
+	cap_contexts(c, now);
+}
+
+static uint64_t ctx_end(const struct uctx *u)
+{
+	return u->released_ns ? u->released_ns : u->first_seen_ns;
+}
+
+static void drop_orphan(struct collector *c, struct uctx *u, uint64_t now)
+{
+	struct orphan *o = u->orphan;
+
+	if (uffd_wanted(c, u))
+		collector_count_finding(c, UFFD_ORPHAN, o->resolved_ns);
+	u->orphan = NULL;
+	c->uffd->norphans--;
+	c->uffd->nplain += u->released;
+	collector_unref(c, o->pager.proc, now);
+	if (o->restarted)
+		collector_unref(c, o->restarted, now);
+	free(o->samples);
+	free(o);
+}
+
+/* Unlink *up (the link to u) and free u, counted; the references it held go. */
+static void drop_ctx(struct collector *c, struct uctx **up, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+	struct uctx *u = *up;
+
+	if (u->orphan)
+		drop_orphan(c, u, now);
+	if (uffd_wanted(c, u))
+		collector_count_dropped(c, &c->retention.dropped_uffds, ctx_end(u));
+	us->nplain -= u->released;
+	*up = u->next;
+	if (us->tail == &u->next)
+		us->tail = up;
+	for (int i = 0; i < u->nhandlers; i++)
+		collector_unref(c, u->handlers[i].proc, now);
+	if (u->owner)
+		collector_unref(c, u->owner, now);
+	free(u);
+}
+
+/* Released and without a finding: kept for context only. */
+static bool context_only(const struct uctx *u)
+{
+	return u->released && !u->orphan;
+}
+
+/* Beyond keep_processes contexts kept for context only, the first seen go. */
+static void cap_contexts(struct collector *c, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+	uint32_t keep = c->cfg.keep_processes;
+
+	for (struct uctx **up = &us->ctxs; keep && *up && us->nplain > keep;) {
+		if (context_only(*up))
+			drop_ctx(c, up, now);
+		else
+			up = &(*up)->next;
+	}
+}
+
+/* Beyond FINDINGS_KEPT_MAX orphans, the one resolved first goes; one not over stays. */
+static void cap_orphans(struct collector *c, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+
+	while (us->norphans > FINDINGS_KEPT_MAX) {
+		struct uctx *oldest = NULL;
+
+		for (struct uctx *u = us->ctxs; u; u = u->next)
+			if (u->orphan && u->orphan->resolved_ns &&
+			    (!oldest || u->orphan->resolved_ns < oldest->orphan->resolved_ns))
+				oldest = u;
+		if (!oldest)
+			return;
+		drop_orphan(c, oldest, now);
+	}
+}
+
+void uffd_retain(struct collector *c, uint64_t now)
+{
+	for (struct uctx **up = &c->uffd->ctxs; *up;) {
+		struct uctx *u = *up;
+
+		if (u->orphan && u->orphan->resolved_ns &&
+		    collector_aged(c, u->orphan->resolved_ns, now))
+			drop_orphan(c, u, now);
+		if (context_only(u) && collector_aged(c, ctx_end(u), now))
+			drop_ctx(c, up, now);
+		else
+			up = &u->next;
 	}
 }
 

@@ -122,6 +122,11 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
 void uffd_on_exit(struct collector *c, const struct proc *p);
 /* Scans and watches that are due. */
 void uffd_tick(struct collector *c, uint64_t now);
+/*
+ * Retention's age pass (core/retention.c): drop the uffd_orphan findings resolved longer than
+ * keep_for before now, then the released contexts without one released that long ago.
+ */
+void uffd_retain(struct collector *c, uint64_t now);
 /* Before a report: re-read the registered memory (smaps through the source, at most every
  * 2 s of c's clock) of the contexts it shows that are neither released nor orphaned (an
  * orphan's watch reads its own). */

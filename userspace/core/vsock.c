@@ -26,6 +26,8 @@
 struct vsock_state {
 	struct binding *bindings;
 	struct conflict *conflicts, **conflicts_tail;
+	size_t nconflicts;
+	size_t nplain; /* released bindings no finding names: kept for context only */
 	unsigned int next_id;
 	struct vsock_source src;
 	uint64_t release_scan_ns;
@@ -97,9 +99,11 @@ static struct binding *releasing_binding(struct vsock_state *vs, uint64_t cid, u
 	return found;
 }
 
-static void release(struct binding *b, uint64_t ts, const struct ct_event_hdr *h)
+static void release(struct vsock_state *vs, struct binding *b, uint64_t ts,
+		    const struct ct_event_hdr *h)
 {
 	b->released = true;
+	vs->nplain += !b->refs;
 	b->released_ns = ts;
 	if (h) {
 		b->released_by_pid = h->pid;
@@ -107,9 +111,10 @@ static void release(struct binding *b, uint64_t ts, const struct ct_event_hdr *h
 	}
 }
 
-static struct binding *add_binding(struct vsock_state *vs, uint64_t instance, uint64_t cid,
+static struct binding *add_binding(struct collector *c, uint64_t instance, uint64_t cid,
 				   struct proc *binder, uint64_t bound_ns)
 {
+	struct vsock_state *vs = c->vsock;
 	struct binding *b = xcalloc(1, sizeof(*b)), **tail = &vs->bindings;
 
 	b->instance = instance;
@@ -118,12 +123,16 @@ static struct binding *add_binding(struct vsock_state *vs, uint64_t instance, ui
 	b->binder = binder;
 	b->bound_ns = bound_ns;
 	binder->keep = true;
+	collector_ref(c, binder);
 	/* append: cids[] lists bindings in the order they were made */
 	while (*tail)
 		tail = &(*tail)->next;
 	*tail = b;
 	return b;
 }
+
+static void cap_conflicts(struct collector *c, uint64_t now);
+static void cap_bindings(struct collector *c, uint64_t now);
 
 static int64_t host_local_cid(struct vsock_state *vs)
 {
@@ -149,11 +158,33 @@ const struct conflict *vsock_conflicts(const struct vsock_state *vs)
  * Holders of the binding at this attempt: the task_file iteration when it can run, else the
  * binder we saw bind it (it may have died since; its exit and signals still tell the story).
  */
+static void add_holder(struct collector *c, struct held *holders, int *n, struct proc *p,
+		       uint32_t flags)
+{
+	collector_ref(c, p);
+	holders[(*n)++] = (struct held){ p, flags };
+}
+
+/* The holders found at ts replace the earlier ones: each is referenced before any is let go. */
+static void set_holders(struct collector *c, struct conflict *f, const struct held *h, int n,
+			uint64_t ts)
+{
+	struct held old[VSOCK_MAX_HOLDERS];
+	int nold = f->nholders;
+
+	memcpy(old, f->holders, sizeof(old));
+	memcpy(f->holders, h, n * sizeof(*h));
+	f->nholders = n;
+	for (int i = 0; i < nold; i++)
+		collector_unref(c, old[i].proc, ts);
+}
+
 static void find_holders(struct collector *c, struct conflict *f, uint64_t ts)
 {
 	struct vsock_state *vs = c->vsock;
 	struct vsock_holder found[VSOCK_MAX_HOLDERS];
-	int n = 0;
+	struct held held[VSOCK_MAX_HOLDERS];
+	int n = 0, nheld = 0;
 
 	if (!f->binding || (f->scanned_ns && ts - f->scanned_ns < RESCAN_NS))
 		return;
@@ -165,21 +196,20 @@ static void find_holders(struct collector *c, struct conflict *f, uint64_t ts)
 	if (n <= 0) {
 		if (f->nholders)
 			return;
-		f->holders[0] = (struct held){ f->binding->binder, 0 };
-		f->nholders = 1;
+		add_holder(c, f->holders, &f->nholders, f->binding->binder, 0);
 		return;
 	}
-	f->nholders = 0;
 	for (int i = 0; i < n; i++) {
 		struct proc *p = pt_find(&c->pt, found[i].pid, found[i].start_ns);
 
 		if (!p)
 			continue;
 		p->keep = true;
-		f->holders[f->nholders++] = (struct held){ p, found[i].flags };
+		add_holder(c, held, &nheld, p, found[i].flags);
 	}
-	if (!f->nholders) /* holders the table never saw: the binder is the best we know */
-		f->holders[f->nholders++] = (struct held){ f->binding->binder, 0 };
+	if (!nheld) /* holders the table never saw: the binder is the best we know */
+		add_holder(c, held, &nheld, f->binding->binder, 0);
+	set_holders(c, f, held, nheld, ts);
 }
 
 static struct conflict *find_conflict(struct vsock_state *vs, enum finding_kind kind,
@@ -252,7 +282,11 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 		f->first_ns = e->hdr.ts_ns;
 		*vs->conflicts_tail = f; /* findings in the order they began */
 		vs->conflicts_tail = &f->next;
+		vs->nconflicts++;
 		p->keep = true;
+		collector_ref(c, p);
+		if (b && !b->refs++ && b->released)
+			vs->nplain--; /* a finding names it now */
 	}
 	f->attempts++;
 	f->last_ns = e->hdr.ts_ns;
@@ -269,6 +303,8 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 		snprintf(detail, sizeof(detail), "cid %llu: %s", (unsigned long long)e->cid,
 			 vsock_classification(vs, f));
 	collector_notify(c, vsock, "conflict", p, e->hdr.ts_ns, e->cid, detail);
+	/* last: f itself may go, if its attempt's exit was told first */
+	cap_conflicts(c, e->hdr.ts_ns);
 }
 
 /* One ioctl reported by the tracepoints and by the precise hook that replaced them. */
@@ -289,7 +325,8 @@ void vsock_tick(struct collector *c, uint64_t now)
 	vs->release_scan_ns = now;
 	for (struct binding *b = vs->bindings; b; b = b->next)
 		if (!b->released && vs->src.scan(vs->src.ctx, b->instance, &h, 1) == 0)
-			release(b, now, NULL);
+			release(vs, b, now, NULL);
+	cap_bindings(c, now);
 }
 
 void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
@@ -305,10 +342,11 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 		vs->last = *e;
 	if (e->hdr.type == CT_EV_VSOCK_RELEASE) {
 		if (b) {
-			release(b, e->hdr.ts_ns, &e->hdr);
+			release(vs, b, e->hdr.ts_ns, &e->hdr);
 			snprintf(detail, sizeof(detail), "cid %llu released (vsock-%u)",
 				 (unsigned long long)b->cid, b->id);
 			collector_notify(c, vsock, "release", p, e->hdr.ts_ns, b->cid, detail);
+			cap_bindings(c, e->hdr.ts_ns);
 		}
 		return;
 	}
@@ -319,14 +357,15 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 	if (b && b->cid == e->cid)
 		return; /* the same CID again on the same fd: nothing changes */
 	if (b)
-		release(b, e->hdr.ts_ns, &e->hdr); /* a new CID on the same fd frees the old */
+		release(vs, b, e->hdr.ts_ns, &e->hdr); /* a new CID on the same fd frees the old */
 	/* a binding of this CID that we still think active must have gone unseen */
 	for (struct binding *old; (old = binding_for_cid(vs, e->cid));)
-		release(old, 0, NULL);
-	b = add_binding(vs, e->instance, e->cid, p, e->hdr.ts_ns);
+		release(vs, old, 0, NULL);
+	b = add_binding(c, e->instance, e->cid, p, e->hdr.ts_ns);
 	snprintf(detail, sizeof(detail), "cid %llu bound (vsock-%u)", (unsigned long long)e->cid,
 		 b->id);
 	collector_notify(c, vsock, "bind", p, e->hdr.ts_ns, e->cid, detail);
+	cap_bindings(c, e->hdr.ts_ns);
 }
 
 void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
@@ -337,5 +376,118 @@ void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
 
 	if (!p || active_binding(c->vsock, e->instance))
 		return;
-	add_binding(c->vsock, e->instance, e->cid, p, 0);
+	add_binding(c, e->instance, e->cid, p, 0);
+}
+
+bool vsock_wanted(const struct collector *c, const struct conflict *f)
+{
+	if (!c->cfg.nscopes || f->attempt->in_scope)
+		return true;
+	for (int i = 0; i < f->nholders; i++)
+		if (f->holders[i].proc->in_scope)
+			return true;
+	return false;
+}
+
+/* A finding is over once its attempting process has exited. */
+static bool conflict_ended(const struct conflict *f)
+{
+	return f->attempt->exited;
+}
+
+static uint64_t conflict_end(const struct conflict *f)
+{
+	return f->attempt->exit_ns ? f->attempt->exit_ns : f->attempt->start_ns;
+}
+
+static uint64_t binding_end(const struct binding *b)
+{
+	return b->released_ns ? b->released_ns : b->bound_ns;
+}
+
+/* Unlink *fp (the link to f) and free f, counted; the references it held go. */
+static void drop_conflict(struct collector *c, struct conflict **fp, uint64_t now)
+{
+	struct vsock_state *vs = c->vsock;
+	struct conflict *f = *fp;
+
+	if (vsock_wanted(c, f))
+		collector_count_finding(c, f->kind, conflict_end(f));
+	*fp = f->next;
+	if (vs->conflicts_tail == &f->next)
+		vs->conflicts_tail = fp;
+	vs->nconflicts--;
+	if (f->binding && !--f->binding->refs && f->binding->released)
+		vs->nplain++;
+	for (int i = 0; i < f->nholders; i++)
+		collector_unref(c, f->holders[i].proc, now);
+	collector_unref(c, f->attempt, now);
+	free(f);
+}
+
+static void drop_binding(struct collector *c, struct binding **bp, uint64_t now)
+{
+	struct binding *b = *bp;
+
+	collector_count_dropped(c, &c->retention.dropped_cids, binding_end(b));
+	c->vsock->nplain--;
+	*bp = b->next;
+	collector_unref(c, b->binder, now);
+	free(b);
+}
+
+/*
+ * Beyond FINDINGS_KEPT_MAX findings, the one whose attempt exited first goes. A linear walk:
+ * only a failed bind of a new (process, CID, binding) gets here, and find_conflict() walks
+ * the same list on every failed bind anyway.
+ */
+static void cap_conflicts(struct collector *c, uint64_t now)
+{
+	struct vsock_state *vs = c->vsock;
+
+	while (vs->nconflicts > FINDINGS_KEPT_MAX) {
+		struct conflict **oldest = NULL;
+
+		for (struct conflict **fp = &vs->conflicts; *fp; fp = &(*fp)->next)
+			if (conflict_ended(*fp) &&
+			    (!oldest || conflict_end(*fp) < conflict_end(*oldest)))
+				oldest = fp;
+		if (!oldest)
+			return; /* every attempting process lives: its finding stays */
+		drop_conflict(c, oldest, now);
+	}
+}
+
+/* Beyond keep_processes released bindings that no finding names, the first made go. */
+static void cap_bindings(struct collector *c, uint64_t now)
+{
+	struct vsock_state *vs = c->vsock;
+	uint32_t keep = c->cfg.keep_processes;
+
+	for (struct binding **bp = &vs->bindings; keep && *bp && vs->nplain > keep;) {
+		if ((*bp)->released && !(*bp)->refs)
+			drop_binding(c, bp, now);
+		else
+			bp = &(*bp)->next;
+	}
+}
+
+void vsock_retain(struct collector *c, uint64_t now)
+{
+	struct vsock_state *vs = c->vsock;
+
+	for (struct conflict **fp = &vs->conflicts; *fp;) {
+		if (conflict_ended(*fp) && collector_aged(c, conflict_end(*fp), now))
+			drop_conflict(c, fp, now);
+		else
+			fp = &(*fp)->next;
+	}
+	for (struct binding **bp = &vs->bindings; *bp;) {
+		struct binding *b = *bp;
+
+		if (b->released && !b->refs && collector_aged(c, binding_end(b), now))
+			drop_binding(c, bp, now);
+		else
+			bp = &b->next;
+	}
 }

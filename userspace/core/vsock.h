@@ -53,6 +53,7 @@ struct binding {
 	uint64_t bound_ns; /* 0: bound before the trace began */
 	uint64_t released_ns;
 	uint32_t released_by_pid;
+	uint32_t refs; /* findings that name it: kept while any does */
 	char released_by_comm[CT_COMM_LEN + 1];
 	bool released;
 };
@@ -81,11 +82,19 @@ void vsock_set_source(struct vsock_state *vs, const struct vsock_source *src);
 void vsock_set_scanner(struct vsock_state *vs, vsock_scan_fn fn, void *ctx, bool releases_traced);
 /* Periodic work: without a release hook, notice bindings whose file is gone. */
 void vsock_tick(struct collector *c, uint64_t now);
+/*
+ * Retention's age pass (core/retention.c): drop the findings whose attempting process exited
+ * longer than keep_for before now, then the released bindings no finding names that were
+ * released that long ago.
+ */
+void vsock_retain(struct collector *c, uint64_t now);
 void vsock_handle(struct collector *c, const struct ct_vsock_event *e);
 /* A startup snapshot record: a binding that predates the trace. */
 void vsock_seed(struct collector *c, const struct ct_vsock_event *e);
 
 /* Read-only views for the report (output/report_vsock.c). */
+/* The report shows the finding: no --scope, or its attempt or a holder is in scope. */
+bool vsock_wanted(const struct collector *c, const struct conflict *f);
 /* Bindings in the order they were made, conflicts in the order they began; follow ->next. */
 const struct binding *vsock_bindings(const struct vsock_state *vs);
 const struct conflict *vsock_conflicts(const struct vsock_state *vs);

@@ -558,6 +558,7 @@ void capture_tick(struct capture *cap, struct collector *c, uint64_t now, unsign
 		vsock_tick(c, now);
 	if (which & RAW_TICK_UFFD)
 		uffd_tick(c, now);
+	collector_tick(c, now);
 }
 
 void capture_reparent(struct capture *cap, struct collector *c, uint32_t pid, uint64_t start_ns,

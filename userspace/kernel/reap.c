@@ -106,6 +106,9 @@ void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o)
 			vmms = xreallocarray(vmms, n + 1, sizeof(*vmms));
 			vmms[n++] = p;
 		}
+	/* oldest first, so reaped[] does not follow the process table's order */
+	if (n)
+		qsort(vmms, n, sizeof(*vmms), pt_by_start);
 	for (size_t i = 0; i < n; i++) {
 		/* a pager is stopped only once its guest is: else the guest would spin */
 		if (!stop(c, vmms[i], o))

@@ -174,7 +174,9 @@ static void start_capture(struct tracer *t, const char *path)
 				.snapshot = (char *)t->modes.snapshot,
 				.vsock = (char *)t->modes.vsock,
 				.uffd = (char *)t->modes.uffd,
-				.vsock_since_ns = t->modes.vsock_since_ns };
+				.vsock_since_ns = t->modes.vsock_since_ns,
+				.keep_processes = t->collector->cfg.keep_processes,
+				.keep_for_ns = t->collector->cfg.keep_for_ns };
 	int err;
 
 	gethostname(host, sizeof(host) - 1);

@@ -136,6 +136,8 @@ void raw_header_write(struct raw_buf *b, const struct raw_header *h)
 	rb_str(b, h->vsock);
 	rb_str(b, h->uffd);
 	rb_u64(b, h->vsock_since_ns);
+	rb_u32(b, h->keep_processes);
+	rb_u64(b, h->keep_for_ns);
 	len = b->len - start;
 	memcpy(b->p + start + RAW_MAGIC_LEN + 2, &len, sizeof(len));
 }
@@ -171,6 +173,11 @@ int raw_header_read(struct raw_in *f, struct raw_header *h)
 	h->vsock = ri_str(&hr);
 	h->uffd = ri_str(&hr);
 	h->vsock_since_ns = ri_u64(&hr);
+	h->has_retention = hr.off < hr.len;
+	if (h->has_retention) {
+		h->keep_processes = ri_u32(&hr);
+		h->keep_for_ns = ri_u64(&hr);
+	}
 	f->off = len; /* later versions may add fields: skip what this one does not know */
 	return hr.bad ? -EIO : 0;
 }

@@ -57,6 +57,11 @@ struct raw_header {
 	char *version, *kernel, *hostname; /* cidtrace version, kernel release */
 	char *process, *snapshot, *vsock, *uffd; /* attach modes at start */
 	uint64_t vsock_since_ns;
+	/* --keep-processes and --keep-for (0: no limit); has_retention false: a capture from
+	 * before they existed, whose header ends above */
+	bool has_retention;
+	uint32_t keep_processes;
+	uint64_t keep_for_ns;
 };
 
 /* What the report says of a capture (trace.raw). */

@@ -43,13 +43,19 @@ static const struct field job_f[] = {
 static const struct field previous_f[] = {
 	F("started_at", T_TIME), F("updated_at", T_TIME), F("final", T_BOOL), F("gap_s", T_NUM), END
 };
+static const struct field retention_f[] = {
+	F("keep_processes", T_INT), F("keep_for_s", T_INT), F("dropped_processes", T_INT),
+	F("dropped_cids", T_INT), F("dropped_uffds", T_INT), F("dropped_findings", T_INT),
+	F("since", T_TIME), END
+};
 static const struct field trace_f[] = {
 	F("mode", T_STR), F("command", T_STRSN), F("started_at", T_TIME), F("ended_at", T_TIME),
 	F("updated_at", T_TIME), F("final", T_BOOL), F("complete", T_BOOL),
 	SUB("previous", T_OBJN, previous_f),
 	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f),
 	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
-	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), SUB("slice", T_OBJO, slice_f), END
+	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), SUB("slice", T_OBJO, slice_f),
+	SUB("retention", T_OBJN, retention_f), END
 };
 static const struct field exit_f[] = {
 	F("code", T_INT), F("signal", T_INT), F("core_dumped", T_BOOL), END

@@ -108,6 +108,11 @@ void summary_line(FILE *f, struct render_ctx *c);
 /* What a slice (trace.slice) holds, in one sentence; false, and nothing written, for a whole
  * report. */
 bool slice_line(FILE *f, struct render_ctx *c);
+/*
+ * When retention dropped anything (trace.retention), one line between before and after: what
+ * went, and since when the report is complete. Nothing for a report that holds everything.
+ */
+void window_line(FILE *f, struct render_ctx *c, const char *before, const char *after);
 /* One finding told as a sentence or two, without a trailing newline. */
 void finding_story(FILE *f, struct render_ctx *c, const struct rv *finding);
 /* Advice for the kinds present, one item per line, each prefixed by bullet. */

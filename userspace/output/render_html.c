@@ -473,6 +473,7 @@ static void header(struct html *h)
 	fprintf(h->f, "<header><h1>cidtrace report%s</h1><p class=\"summary\">",
 		rget(trace, "slice") ? " (slice)" : "");
 	summary_line(h->f, c);
+	window_line(h->f, c, "</p><p class=\"summary\">", "");
 	fputs("</p>", h->f);
 	if (rget(trace, "slice")) {
 		fputs("<p class=\"slice\">", h->f);

@@ -67,6 +67,22 @@ bool slice_line(FILE *f, struct render_ctx *c)
 	return true;
 }
 
+void window_line(FILE *f, struct render_ctx *c, const char *before, const char *after)
+{
+	const struct rv *r = rget(rget(c->r->root, "trace"), "retention");
+	long long procs = rgeti(r, "dropped_processes"), cids = rgeti(r, "dropped_cids");
+	long long uffds = rgeti(r, "dropped_uffds"), findings = rgeti(r, "dropped_findings");
+
+	if (!procs && !cids && !uffds && !findings)
+		return;
+	fprintf(f,
+		"%s%lld process%s, %lld CID%s, %lld uffd%s and %lld finding%s dropped by "
+		"retention; complete since %s%s",
+		before, procs, procs == 1 ? "" : "es", cids, cids == 1 ? "" : "s", uffds,
+		uffds == 1 ? "" : "s", findings, findings == 1 ? "" : "s", rel(c, r, "since"),
+		after);
+}
+
 void finding_story(FILE *f, struct render_ctx *c, const struct rv *x)
 {
 	narrate_story(f, c, x);
@@ -160,6 +176,7 @@ void render_text(FILE *f, const struct report *r, bool color)
 	fputc('\n', f);
 	if (slice_line(f, &c))
 		fputc('\n', f);
+	window_line(f, &c, "", "\n");
 	for (size_t i = 0; i < rlen(r->root, "findings"); i++) {
 		const struct rv *x = ridx(r->root, "findings", i);
 

@@ -47,15 +47,6 @@ static struct json_object *process_json(const struct proc *p)
 	return o;
 }
 
-static int by_start(const void *a, const void *b)
-{
-	const struct proc *x = *(struct proc *const *)a, *y = *(struct proc *const *)b;
-
-	if (x->start_ns != y->start_ns)
-		return x->start_ns < y->start_ns ? -1 : 1;
-	return x->pid < y->pid ? -1 : x->pid > y->pid;
-}
-
 /* Kept processes and their ancestors (marked emit by collector_refresh), oldest first. */
 static struct json_object *processes_json(const struct collector *c, size_t *count)
 {
@@ -71,7 +62,7 @@ static struct json_object *processes_json(const struct collector *c, size_t *cou
 		if (p->emit)
 			list[n++] = p;
 	}
-	qsort(list, n, sizeof(*list), by_start);
+	qsort(list, n, sizeof(*list), pt_by_start);
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(arr, process_json(list[i]));
 	free(list);
@@ -80,16 +71,26 @@ static struct json_object *processes_json(const struct collector *c, size_t *cou
 }
 
 /* vmm_leak: a VMM that started under the trace and outlived it (reaped or not). Only a final
- * report has them; at a checkpoint the trace has not ended, so nothing has outlived it yet. */
+ * report has them; at a checkpoint the trace has not ended, so nothing has outlived it yet.
+ * Oldest first, as processes[]: the table's order is no order. */
 static void leak_findings(struct collector *c, const struct report_meta *m,
 			  struct json_object *findings)
 {
-	pt_for_each(&c->pt, p) {
+	struct proc **leaks = NULL;
+	size_t n = 0;
+
+	pt_for_each(&c->pt, p)
+		if (collector_is_leak(c, p, m->ended_ns)) {
+			leaks = xreallocarray(leaks, n + 1, sizeof(*leaks));
+			leaks[n++] = p;
+		}
+	if (n)
+		qsort(leaks, n, sizeof(*leaks), pt_by_start);
+	for (size_t i = 0; i < n; i++) {
+		const struct proc *p = leaks[i];
 		struct json_object *f;
 		double age;
 
-		if (!collector_is_leak(c, p, m->ended_ns))
-			continue;
 		age = (double)(m->ended_ns - p->start_ns) / 1e9;
 		f = json_object_new_object();
 		add(f, "kind", jstr(finding_kind_name(VMM_LEAK)));
@@ -106,6 +107,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 		narrate_into(f);
 		json_object_array_add(findings, f);
 	}
+	free(leaks);
 }
 
 /* reaped[]: what --reap did, empty without it. */
@@ -152,6 +154,22 @@ static struct json_object *job_json(const struct collector *c)
 	return j;
 }
 
+/* trace.retention: what retention keeps, and what it dropped: the report is a window. */
+static struct json_object *retention_json(const struct collector *c)
+{
+	const struct retention_stats *r = &c->retention;
+	struct json_object *o = json_object_new_object();
+
+	add(o, "keep_processes", jint(c->cfg.keep_processes));
+	add(o, "keep_for_s", jint(c->cfg.keep_for_ns / 1000000000ull));
+	add(o, "dropped_processes", jint(r->dropped_processes));
+	add(o, "dropped_cids", jint(r->dropped_cids));
+	add(o, "dropped_uffds", jint(r->dropped_uffds));
+	add(o, "dropped_findings", jint(r->dropped_findings));
+	add(o, "since", r->since_ns ? jtime(r->since_ns) : NULL);
+	return o;
+}
+
 static struct json_object *trace_json(struct collector *c, const struct report_meta *m)
 {
 	struct json_object *t = json_object_new_object(), *attach, *events, *cmd = NULL;
@@ -193,6 +211,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(t, "scope", strings_json(c->cfg.scopes, c->cfg.nscopes));
 	add(t, "scratch_roots", strings_json(c->cfg.td.roots, c->cfg.td.nroots));
 	add(t, "test_dir_depth", jint(c->cfg.td.depth));
+	add(t, "retention", retention_json(c));
 	return t;
 }
 

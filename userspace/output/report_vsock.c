@@ -54,16 +54,6 @@ static struct json_object *holder_json(const struct held *h, uint64_t at)
 	return o;
 }
 
-static bool in_scope(const struct collector *c, const struct conflict *f)
-{
-	if (!c->cfg.nscopes || f->attempt->in_scope)
-		return true;
-	for (int i = 0; i < f->nholders; i++)
-		if (f->holders[i].proc->in_scope)
-			return true;
-	return false;
-}
-
 void vsock_findings_json(const struct collector *c, struct json_object *findings)
 {
 	for (const struct conflict *f = vsock_conflicts(c->vsock); f; f = f->next) {
@@ -71,7 +61,7 @@ void vsock_findings_json(const struct collector *c, struct json_object *findings
 		const char *cls = vsock_classification(c->vsock, f);
 		const struct binding *b = f->binding;
 
-		if (!in_scope(c, f))
+		if (!vsock_wanted(c, f))
 			continue;
 		o = json_object_new_object();
 		json_object_object_add(o, "kind", jstr(finding_kind_name(f->kind)));
