@@ -29,9 +29,13 @@
 #   BENCH_SIGFLOOD_N=200000   blocked, sigwait-collected SIGUSR1 the signal flood sends itself
 #   BENCH_READER_VMMS=20000   VMMs in the synthetic report `cidtrace report` renders
 #   BENCH_READER_REPEAT=3     runs per report and format; the fastest counts, and the largest RSS
+#   BENCH_LONGRUN_N=1000000   short processes in the long run ...
+#   BENCH_LONGRUN_KEPT=100000 ... of which in scope and kept (--keep-processes)
+#   BENCH_LOSS_SECONDS=30     length of the 20 parallel churn loops of the loss run
 #   BENCH_ONLY=               any of syscall,kvm,vm,uffd (or uffd-copy,uffd-lat,uffd-scan),
-#                             sigflood,reader: run only those sections (vm: the in-VM part; uffd:
-#                             all three uffd ones; reader: `cidtrace report` on large reports)
+#                             sigflood,reader,longrun,stall,loss: run only those sections (vm:
+#                             the in-VM part; uffd: all three uffd ones; reader: `cidtrace
+#                             report` on large reports; longrun, stall, loss: always-on recording)
 #   BENCH_KEEP=0              1: keep the temp dir (tracer logs, reports)
 #
 # Exit status is 0 whenever everything could be measured, whether or not targets are met:
@@ -66,6 +70,11 @@ readonly TARGET_FLOOD_KB=$((8 * 1024))
 # RSS against the size of its input, for any input.
 readonly TARGET_REPORT_S=1
 readonly TARGET_REPORT_RSS_X=10
+# Always-on recording: the recorder's peak RSS and final report with LR_KEPT kept processes
+# out of LR_N, and the event thread's stall per checkpoint (p99).
+readonly TARGET_LONGRUN_RSS_KB=$((64 * 1024))
+readonly TARGET_LONGRUN_REPORT_B=$((32 * 1024 * 1024))
+readonly TARGET_STALL_P99_MS=5
 # cidtrace -v, on its final report write; the groups are bytes, processes, milliseconds.
 readonly WRITTEN_RE='cidtrace: report written: ([0-9]+) bytes, ([0-9]+) processes, ([0-9.]+) ms'
 # The bpftrace counterpart of cidtrace's exec and exit hooks, kept as small as bpftrace allows.
@@ -98,6 +107,9 @@ SCAN_FDS=${BENCH_SCAN_FDS:-50}
 SF_N=${BENCH_SIGFLOOD_N:-200000}
 READER_VMMS=${BENCH_READER_VMMS:-20000}
 READER_REPEAT=${BENCH_READER_REPEAT:-3}
+LR_N=${BENCH_LONGRUN_N:-1000000}
+LR_KEPT=${BENCH_LONGRUN_KEPT:-100000}
+LOSS_SECONDS=${BENCH_LOSS_SECONDS:-30}
 ONLY=${BENCH_ONLY:-}
 # Tracepoint programs attached through a perf event can cost more on the CPU the event was
 # opened on, CPU 0 for libbpf and bpftrace: bpftrace's ioctl script costs about twice as much
@@ -116,16 +128,17 @@ die() {
 
 [[ $# -eq 1 ]] || die "usage: $0 CIDTRACE_BINARY"
 for v in N REPEAT READY_REPEAT SYSCALL_REPEAT KVM_REPEAT VM_REPEAT UFFD_REPEAT UFFD_MIB \
-	LAT_REPEAT SCAN_REPEAT SCAN_SECONDS SCAN_PROCS SCAN_FDS SF_N READER_VMMS READER_REPEAT; do
+	LAT_REPEAT SCAN_REPEAT SCAN_SECONDS SCAN_PROCS SCAN_FDS SF_N READER_VMMS READER_REPEAT \
+	LR_N LR_KEPT LOSS_SECONDS; do
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ $PIN_CPU =~ ^[0-9]+$ ]] || die "BENCH_CPU must be a CPU number, got '$PIN_CPU'"
 [[ $KVM_SECONDS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "KVM_SECONDS must be a number, got '$KVM_SECONDS'"
 [[ -z $LAT_NICE || $LAT_NICE =~ ^-?[0-9]+$ ]] || die "BENCH_LAT_NICE must be a nice value or empty"
 for s in ${ONLY//,/ }; do
-	[[ $s =~ ^(syscall|kvm|vm|uffd|uffd-copy|uffd-lat|uffd-scan|sigflood|reader)$ ]] ||
+	[[ $s =~ ^(syscall|kvm|vm|uffd|uffd-copy|uffd-lat|uffd-scan|sigflood|reader|longrun|stall|loss)$ ]] ||
 		die "BENCH_ONLY takes syscall, kvm, vm, uffd, uffd-copy, uffd-lat, uffd-scan," \
-			"sigflood and reader; got '$s'"
+			"sigflood, reader, longrun, stall and loss; got '$s'"
 done
 [[ -x $1 ]] || die "$1: not an executable (build it first: make)"
 CIDTRACE=$(realpath "$1")
@@ -1372,6 +1385,172 @@ reader_rows() {
 	done
 }
 
+# ---- always-on recording (functions; BENCH_ONLY=longrun, stall, loss) --------------------
+
+# lr_hwm PID: VmHWM in kB.
+lr_hwm() {
+	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# stall_stats LOG [SKIP]: "p50 p99 max count" of the `checkpoint: stall X ms` lines of a
+# cidtrace -v log, after the first SKIP of them.
+stall_stats() {
+	grep -oE 'checkpoint: stall [0-9.]+ ms' "$1" | awk -v skip="${2:-0}" '
+		NR > skip { v[++n] = $3 }
+		END {
+			if (!n) { print "n/a n/a n/a 0"; exit }
+			asort(v)
+			p50 = v[int((n - 1) * 0.50) + 1]; p99 = v[int((n - 1) * 0.99) + 1]
+			printf "%.3f %.3f %.3f %d\n", p50, p99, v[n], n
+		}'
+}
+
+# lr_wait_handled REPORT PID SEC: true once a checkpoint lists the exit of process PID (the
+# soak fixture, kept by --scope): everything it did before is handled.
+lr_wait_handled() {
+	local end=$(($(now_us) + $3 * 1000000))
+
+	until jq -e --argjson p "$2" '.processes[] | select(.pid == $p) | .exited_at' "$1" \
+		>/dev/null 2>&1; do
+		(($(now_us) < end)) || return 1
+		sleep 0.2
+	done
+}
+
+lr_soak_build() {
+	[[ -x $TMP/soak ]] ||
+		gcc -O2 -std=gnu11 -D_GNU_SOURCE -o "$TMP/soak" "$HERE/../tests/fixtures/soak.c"
+}
+
+# Long run: LR_N short processes, LR_KEPT of them in --scope and kept (--keep-processes
+# LR_KEPT), the rest not; the recorder's peak RSS, the final report's size, and the
+# checkpoint stalls once LR_KEPT processes are kept.
+longrun_section() {
+	local d="$TMP/longrun/TestLongRun1/001" out pid skip
+
+	echo "Long run: $LR_N short processes (fork+exit), $LR_KEPT of them in --scope and kept" \
+		"(--keep-processes $LR_KEPT --checkpoint 1)"
+	mkdir -p "$d"
+	lr_soak_build || { echo "  BROKEN: the soak fixture does not build"; BROKEN=1; return; }
+	if ! ct_start "$TMP/lr.ready" "$TMP/lr.log" -q -v -o "$TMP/lr.json" --scope "$d" \
+		--keep-processes "$LR_KEPT" --checkpoint 1; then
+		echo "  BROKEN: cidtrace did not get ready"
+		show_log "$TMP/lr.log.err"
+		BROKEN=1
+		ct_stop || true
+		return
+	fi
+	# the in-scope fixture names $d in its argv: it and its children are in scope
+	out=$("$TMP/soak" -n "$LR_KEPT" -p "$TMP/lr.progress" "$d" & echo "pid=$!"; wait)
+	pid=$(kv pid "$out")
+	lr_wait_handled "$TMP/lr.json" "$pid" 120 || echo "  warning: the kept fixture's exit" \
+		"is in no checkpoint after 120 s"
+	skip=$(grep -c 'checkpoint: stall' "$TMP/lr.log.err" || true)
+	lr_t0=$(now_us)
+	"$TMP/soak" -n $((LR_N - LR_KEPT)) >/dev/null
+	lr_s=$(calc 1 "($(now_us) - $lr_t0) / 1000000")
+	lr_hwm_kb=$(lr_hwm "$CT_PID")
+	if ! ct_stop; then
+		echo "  cidtrace did not exit 0 after SIGTERM"
+		show_log "$TMP/lr.log.err"
+		BROKEN=1
+	fi
+	if ! jq -e .trace.final "$TMP/lr.json" >/dev/null 2>&1; then
+		echo "  BROKEN: no final report"
+		BROKEN=1
+		return
+	fi
+	lr_bytes=$(stat -c %s "$TMP/lr.json")
+	lr_lost=$(jq .trace.events.lost "$TMP/lr.json")
+	lr_procs=$(jq '.processes | length' "$TMP/lr.json")
+	lr_dropped=$(jq '.trace.retention.dropped_processes // "n/a"' "$TMP/lr.json")
+	read -r st100_p50 st100_p99 st100_max st100_n < <(stall_stats "$TMP/lr.log.err" "$skip")
+	echo "  VmHWM $lr_hwm_kb kB   report $lr_bytes B, $lr_procs processes, dropped" \
+		"$lr_dropped   lost $lr_lost   unkept part $lr_s s"
+	echo "  checkpoint stalls at $LR_KEPT kept: p50 $st100_p50 ms, p99 $st100_p99 ms," \
+		"max $st100_max ms over $st100_n checkpoints"
+	echo
+}
+
+# Checkpoint stalls at 10,000 kept: 10,000 processes in scope, then 20 checkpoints 0.2 s apart.
+stall_section() {
+	local d="$TMP/stall/TestStall1/001" out pid skip end
+
+	echo "Checkpoint stall at 10000 kept processes (--checkpoint 0.2, 20 checkpoints)"
+	mkdir -p "$d"
+	lr_soak_build || { echo "  BROKEN: the soak fixture does not build"; BROKEN=1; return; }
+	if ! ct_start "$TMP/st.ready" "$TMP/st.log" -q -v -o "$TMP/st.json" --scope "$d" \
+		--keep-processes 10000 --checkpoint 0.2; then
+		echo "  BROKEN: cidtrace did not get ready"
+		show_log "$TMP/st.log.err"
+		BROKEN=1
+		ct_stop || true
+		return
+	fi
+	out=$("$TMP/soak" -n 10000 "$d" & echo "pid=$!"; wait)
+	pid=$(kv pid "$out")
+	lr_wait_handled "$TMP/st.json" "$pid" 60 || true
+	skip=$(grep -c 'checkpoint: stall' "$TMP/st.log.err" || true)
+	end=$(($(now_us) + 30 * 1000000))
+	while (($(grep -c 'checkpoint: stall' "$TMP/st.log.err") < skip + 20)) &&
+		(($(now_us) < end)); do
+		sleep 0.2
+	done
+	ct_stop || BROKEN=1
+	read -r st10_p50 st10_p99 st10_max st10_n < <(stall_stats "$TMP/st.log.err" "$skip")
+	echo "  p50 $st10_p50 ms, p99 $st10_p99 ms, max $st10_max ms over $st10_n checkpoints"
+	echo
+}
+
+# Loss: 20 churn loops (fork+exec+wait /bin/true) in parallel for 30 s, default options.
+loss_section() {
+	local i pids=()
+
+	echo "Loss: 20 parallel churn loops for ${LOSS_SECONDS} s, default ring buffer and checkpoints"
+	if ! ct_start "$TMP/loss.ready" "$TMP/loss.log" -q -o "$TMP/loss.json"; then
+		echo "  BROKEN: cidtrace did not get ready"
+		show_log "$TMP/loss.log.err"
+		BROKEN=1
+		ct_stop || true
+		return
+	fi
+	for ((i = 0; i < 20; i++)); do
+		timeout "$LOSS_SECONDS" "$TMP/churn" -n 1000000000 >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	wait "${pids[@]}" || true
+	ct_stop || BROKEN=1
+	loss_lost=$(jq .trace.events.lost "$TMP/loss.json" 2>/dev/null || echo n/a)
+	loss_recv=$(jq .trace.events.received "$TMP/loss.json" 2>/dev/null || echo n/a)
+	loss_ring=$(jq '.trace.ring_buffer_bytes // "n/a"' "$TMP/loss.json" 2>/dev/null || echo n/a)
+	echo "  events received $loss_recv, lost $loss_lost, ring buffer $loss_ring B"
+	echo
+}
+
+alwayson_rows() {
+	if want longrun; then
+		row "long run: peak RSS (VmHWM)" "-" "$(with "$lr_hwm_kb" " kB")" "$LR_KEPT kept" \
+			"<= $((TARGET_LONGRUN_RSS_KB / 1024)) MB" \
+			"$(verdict "$lr_hwm_kb" $TARGET_LONGRUN_RSS_KB)"
+		row "long run: final report size" "-" "$(with "$lr_bytes" " B")" "$lr_procs procs" \
+			"<= $((TARGET_LONGRUN_REPORT_B / 1048576)) MB" \
+			"$(verdict "$lr_bytes" $TARGET_LONGRUN_REPORT_B)"
+		row "long run: events lost" "-" "$lr_lost" "-" "0" "$(verdict "$lr_lost" 0)"
+		row "checkpoint stall p50, ms, 100k kept" "-" "$st100_p50" "n=$st100_n" "-" "info"
+		row "checkpoint stall p99, ms, 100k kept" "-" "$st100_p99" "max $st100_max" \
+			"<= $TARGET_STALL_P99_MS" "$(verdict "$st100_p99" $TARGET_STALL_P99_MS)"
+	fi
+	if want stall; then
+		row "checkpoint stall p50, ms, 10k kept" "-" "$st10_p50" "n=$st10_n" "-" "info"
+		row "checkpoint stall p99, ms, 10k kept" "-" "$st10_p99" "max $st10_max" \
+			"<= $TARGET_STALL_P99_MS" "$(verdict "$st10_p99" $TARGET_STALL_P99_MS)"
+	fi
+	if want loss; then
+		row "20 churn loops ${LOSS_SECONDS} s: events lost" "-" "$loss_lost" \
+			"$loss_recv recv" "0" "$(verdict "$loss_lost" 0)"
+	fi
+}
+
 # ---- only the sections BENCH_ONLY names --------------------------------------------------
 
 if [[ -n $ONLY ]]; then
@@ -1391,6 +1570,9 @@ if [[ -n $ONLY ]]; then
 	if want reader; then
 		reader_section
 	fi
+	! want longrun || longrun_section
+	! want stall || stall_section
+	! want loss || loss_section
 	summary_header "Summary (syscalls, KVM: best run of each mode; uffd: medians; report: best run)"
 	if want syscall; then
 		syscall_rows | tee "$TMP/rows"
@@ -1412,6 +1594,7 @@ if [[ -n $ONLY ]]; then
 	if want reader; then
 		reader_rows
 	fi
+	alwayson_rows
 	if ((VM_OK)); then
 		cat "$TMP/vm-rows"
 	fi
@@ -1624,6 +1807,9 @@ kvm_section
 uffd_sections
 sigflood_section
 reader_section
+longrun_section
+stall_section
+loss_section
 if [[ $VM == 1 ]]; then
 	vm_section
 fi
@@ -1682,6 +1868,7 @@ kvm_rows
 uffd_rows
 sigflood_rows
 reader_rows
+alwayson_rows
 if ((VM_OK)); then
 	echo
 	cat "$TMP/vm-rows"
