@@ -55,6 +55,7 @@ struct proc {
 	bool keep; /* the report needs it even after exit */
 	bool pinned; /* the core's state points to it (uffd owner, handler): never freed */
 	bool emit; /* scratch mark while writing a report */
+	bool helper; /* cidtrace's own (a checkpoint writer): never in scope, kept or told */
 };
 
 struct proctable {
