@@ -252,11 +252,14 @@ int main(void)
 {
 	char dir[] = "/tmp/cidtrace-unit.XXXXXX", path[256], live[256];
 	struct attach_modes modes = { "tp_btf", "iter", "fexit", 120 * S, "iter" };
+	struct checkpoint_stats cp = { 5 * S, 19, 1, 0, 1234567, 4500000 };
 	struct report_meta m = { .mode = "run",
 				 .started_ns = 99 * S,
 				 .ended_ns = 200 * S,
 				 .attach = &modes,
-				 .lost = 0 };
+				 .lost = 0,
+				 .ring_buffer_bytes = 2 << 20,
+				 .checkpoints = &cp };
 	struct collector_cfg cfg = { .live = LIVE_TEXT,
 				     .vmm_comms = { "qemu*" },
 				     .nvmm_comms = 1,

@@ -34,6 +34,10 @@ static const struct field attach_f[] = {
 	F("uffd", T_STR), END
 };
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT), END };
+static const struct field checkpoints_f[] = {
+	F("interval_s", T_NUM), F("written", T_INT), F("skipped", T_INT), F("failed", T_INT),
+	F("last_stall_ms", T_NUM), F("max_stall_ms", T_NUM), END
+};
 static const struct field job_f[] = {
 	F("pid", T_INT), F("cgroup", T_STR), F("identity", T_STR), END
 };
@@ -41,6 +45,7 @@ static const struct field trace_f[] = {
 	F("mode", T_STR), F("command", T_STRSN), F("started_at", T_TIME), F("ended_at", T_TIME),
 	F("updated_at", T_TIME), F("final", T_BOOL), F("complete", T_BOOL),
 	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f),
+	F("ring_buffer_bytes", T_INTN), SUB("checkpoints", T_OBJN, checkpoints_f),
 	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
 	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), END
 };

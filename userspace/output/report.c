@@ -161,6 +161,32 @@ static struct json_object *job_json(const struct collector *c)
 	return j;
 }
 
+/* A number with 3 decimals, not json-c's 17 digits (0.2 is not 0.20000000000000001). */
+static struct json_object *jmilli(double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	return json_object_new_double_s(v, buf);
+}
+
+/* trace.checkpoints: null in the replay of a capture from before they were counted */
+static struct json_object *checkpoints_json(const struct checkpoint_stats *cp)
+{
+	struct json_object *o;
+
+	if (!cp)
+		return NULL;
+	o = json_object_new_object();
+	add(o, "interval_s", jmilli(cp->interval_ns / 1e9));
+	add(o, "written", jint(cp->written));
+	add(o, "skipped", jint(cp->skipped));
+	add(o, "failed", jint(cp->failed));
+	add(o, "last_stall_ms", jmilli(cp->last_stall_ns / 1e6));
+	add(o, "max_stall_ms", jmilli(cp->max_stall_ns / 1e6));
+	return o;
+}
+
 static struct json_object *trace_json(struct collector *c, const struct report_meta *m)
 {
 	struct json_object *t = json_object_new_object(), *attach, *events, *cmd = NULL;
@@ -188,6 +214,8 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(events, "received", jint(c->received));
 	add(events, "lost", jint(m->lost));
 	add(t, "events", events);
+	add(t, "ring_buffer_bytes", m->ring_buffer_bytes ? jint(m->ring_buffer_bytes) : NULL);
+	add(t, "checkpoints", checkpoints_json(m->checkpoints));
 	if (m->raw) {
 		struct json_object *raw = json_object_new_object();
 
