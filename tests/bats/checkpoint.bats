@@ -131,3 +131,36 @@ kill_mid_write() {
 	rq '.trace.checkpoints == {interval_s: 5, written: 0, skipped: 0, failed: 0,
 		last_stall_ms: 0, max_stall_ms: 0}'
 }
+
+# Wait until $T/record.err has $1 checkpoint lines after its first "cannot write" line.
+wait_checkpoints_after_failure() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		(($(awk '/cannot write/ { f = 1 } f && /checkpoint: stall/ { n++ } END { print n + 0 }' \
+			"$T/record.err") >= $1)) && return 0
+		sleep 0.05
+	done
+	echo "timed out waiting for $1 checkpoints after a failed one" >&2
+	return 1
+}
+
+@test "checkpoint writers that cannot write are told once and counted; writing resumes" {
+	mkdir "$T/out"
+	"$CIDTRACE" record -q -v -o "$T/out/r.json" --metrics "$T/out/m.prom" \
+		--ready-file "$T/ready" --scratch-root "$T" --checkpoint 0.05 2>"$T/record.err" 3>&- &
+	RPID=$!
+	wait_file "$T/ready"
+	rm -r "$T/out"
+	# a writer forks only once the last one is reaped: the second after the first failure
+	# means that another one failed
+	wait_checkpoints_after_failure 2
+	mkdir "$T/out"
+	wait_file "$T/out/r.json"
+	stop_record
+	R="$T/out/r.json"
+	rq '.trace.checkpoints.failed >= 2 and .trace.checkpoints.written >= 1'
+	[ "$(grep -c "^cidtrace: cannot write report '$T/out/r.json': No such file or directory$" \
+		"$T/record.err")" -eq 1 ]
+	[ "$(grep -c "^cidtrace: cannot write metrics '$T/out/m.prom': " "$T/record.err")" -eq 1 ]
+	[ "$(grep -c "cannot write" "$T/record.err")" -eq 2 ]
+}
