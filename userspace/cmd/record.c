@@ -501,15 +501,23 @@ static void write_report(struct session *s)
 static __attribute__((noreturn)) void writer_main(struct session *s)
 {
 	struct writer_result *res = s->result;
-	int prio;
+	int prio, fd;
 
-	if (atomic_exit_on(WRITER_DEATH_SIGNAL, EXIT_RUNTIME) ||
-	    prctl(PR_SET_PDEATHSIG, WRITER_DEATH_SIGNAL) || getppid() != s->self)
-		_exit(EXIT_RUNTIME);
+	/* first, so that it does not take the CPU from the event thread even now */
 	errno = 0;
 	prio = getpriority(PRIO_PROCESS, 0);
 	if (!errno)
 		setpriority(PRIO_PROCESS, 0, prio + WRITER_NICE < 19 ? prio + WRITER_NICE : 19);
+	if (atomic_exit_on(WRITER_DEATH_SIGNAL, EXIT_RUNTIME) ||
+	    prctl(PR_SET_PDEATHSIG, WRITER_DEATH_SIGNAL) || getppid() != s->self)
+		_exit(EXIT_RUNTIME);
+	/* short of memory (a unit's MemoryMax), the OOM killer takes the writer, not cidtrace */
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && write(fd, "1000", 4) != 4) {
+		/* the writer runs all the same */
+	}
+	if (fd >= 0)
+		close(fd);
 	tracer_forked(&s->t);
 	tracer_before_report(&s->t, 0, s->meta.lost, &s->cp);
 	res->report_err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
