@@ -43,7 +43,8 @@ struct tracer {
 /*
  * The ring buffer for a request of bytes: rounded up to a power of two, at least a page (the
  * kernel takes no other size); 0: the default, 1 MiB per possible CPU within 2 and 64 MiB.
- * Above TRACER_RINGBUF_MAX: 0, refused.
+ * Above TRACER_RINGBUF_MAX: 0, refused. Its pages are mapped into cidtrace twice (libbpf maps
+ * the data area back to back), so they count double in its RSS, all of them from the start.
  */
 uint32_t tracer_ringbuf_size(uint64_t bytes);
 
