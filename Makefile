@@ -37,7 +37,7 @@ LIB_OBJS   := $(filter-out $(BUILD)/cmd/main.o,$(OBJS))
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 FIX_SRCS   := $(wildcard tests/fixtures/*.c)
-FIX_BINS   := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(FIX_SRCS))
+FIX_BINS   := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(FIX_SRCS)) $(BUILD)/fixtures/churn
 FUZZ_SRCS  := tests/fuzz/fuzz_report.c userspace/output/render.c userspace/output/render_text.c \
 	      userspace/output/narrate.c userspace/core/vocab.c userspace/output/reader.c \
 	      userspace/output/rtree.c userspace/output/proc_index.c userspace/output/render_html.c \
@@ -99,6 +99,10 @@ $(BUILD)/unit/%: tests/unit/%.c $(LIB_OBJS) | $(BUILD)/unit
 
 $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 	$(CC) $(CFLAGS) $< -o $@ -lpthread
+
+# the bench's churn (fork, exec, wait, one after the other) drives the tests' fork storms too
+$(BUILD)/fixtures/churn: bench/churn.c | $(BUILD)/fixtures
+	$(CC) -O2 -g -Wall -Werror $< -o $@
 
 fixtures: $(FIX_BINS)
 

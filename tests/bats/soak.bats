@@ -78,6 +78,7 @@ start_guest() {
 	echo stop >"$T/stop"
 	wait "$JOB"
 	cat "$T/soak-in.out" "$T/soak-out.out"
+	jq -c .trace "$R"
 	rq '.trace.final and .trace.events.lost == 0'
 	# the findings: the spinning guest, nothing else (every soak VMM exited)
 	rq --argjson g "$VMM" '[.findings[] | {kind, pid: (.guest.pid // .pid)}] ==

@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -55,6 +57,73 @@ static char *slurp(const char *path)
 	return buf;
 }
 
+static int fail_midway(FILE *f, void *ctx)
+{
+	fputs("half", f);
+	return -ENOSPC;
+}
+
+static int put_text(FILE *f, void *ctx)
+{
+	fputs(ctx, f);
+	return 0;
+}
+
+/*
+ * A child that arms atomic_exit_on(SIGUSR1), opens an atomic write of path and waits there;
+ * SIGUSR1 then. Returns its exit status (-1: not an exit).
+ */
+static int killed_writer(const char *path)
+{
+	int go[2], status = 0;
+	struct atomic_file af;
+	pid_t pid;
+	char c;
+
+	if (pipe(go))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(go[0]);
+		if (atomic_exit_on(SIGUSR1, 7) || atomic_open(path, &af))
+			_exit(1);
+		fputs("never renamed", af.f);
+		fflush(af.f);
+		if (write(go[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(go[1]);
+	if (pid < 0 || read(go[0], &c, 1) != 1 || kill(pid, SIGUSR1) ||
+	    waitpid(pid, &status, 0) != pid)
+		status = -1;
+	close(go[0]);
+	return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* o written 2 levels deep by jwrite_at is what json-c writes as that member's value */
+static void check_indent(void)
+{
+	struct json_object *inner = json_tokener_parse("{\"a\":[1,{\"b\":null}],\"c\":\"\\n\"}");
+	struct json_object *outer = json_object_new_object(), *mid = json_object_new_object();
+	const int pretty = CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY;
+	char buf[4096], *want;
+	FILE *f = fmemopen(buf, sizeof(buf), "w");
+
+	json_object_object_add(mid, "x", json_object_get(inner));
+	json_object_object_add(outer, "m", mid);
+	fputs("{\n  \"m\":{\n    \"x\":", f);
+	jwrite_at(f, inner, pretty, 2);
+	fputs("\n  }\n}", f);
+	fclose(f);
+	want = strdup(json_object_to_json_string_ext(outer, pretty));
+	CHECK_STR(buf, want);
+	free(want);
+	json_object_put(inner);
+	json_object_put(outer);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/cidtrace-unit.XXXXXX", path[256], link[256], log[256];
@@ -94,6 +163,8 @@ int main(void)
 				"\xc2\x80") &&
 	      !strcmp(json_object_get_string(json_object_array_get_idx(parsed, 1)), "\xd8\x9c"));
 	json_object_put(parsed);
+
+	check_indent();
 
 	/* atomic writes replace the file, never follow a symlink, and refuse directories */
 	CHECK(mkdtemp(dir) != NULL);
@@ -157,6 +228,14 @@ int main(void)
 		CHECK(private_append(link) == -EPERM);
 		CHECK(chown(link, 0, 0) == 0);
 	}
+	/* a streamed write that fails leaves the target as it was, and no temp file */
+	CHECK(atomic_write_stream(link, fail_midway, NULL) == -ENOSPC);
+	CHECK_STR(slurp(link), "k");
+	CHECK(atomic_write_stream(link, put_text, "streamed") == 0);
+	CHECK_STR(slurp(link), "streamed");
+	/* a writer told to stop (its parent died) takes its temp file with it */
+	CHECK(killed_writer(link) == 7);
+	CHECK_STR(slurp(link), "streamed");
 	/* no temp file is left behind: the directory holds report.json and victim */
 	snprintf(path, sizeof(path), "ls -A %s | grep -c . | grep -qx 2", dir);
 	CHECK(system(path) == 0);

@@ -254,12 +254,15 @@ int main(void)
 	struct attach_modes modes = { "tp_btf", "iter", "fexit", 120 * S, "iter" };
 	/* the trace before this one was killed 9 s before this one started */
 	struct trace_previous prev = { .started_us = 10000000, .updated_us = 90000000 };
+	struct checkpoint_stats cp = { 5 * S, 19, 1, 0, 1234567, 4500000 };
 	struct report_meta m = { .mode = "run",
 				 .previous = &prev,
 				 .started_ns = 99 * S,
 				 .ended_ns = 200 * S,
 				 .attach = &modes,
-				 .lost = 0 };
+				 .lost = 0,
+				 .ring_buffer_bytes = 2 << 20,
+				 .checkpoints = &cp };
 	struct collector_cfg cfg = { .live = LIVE_TEXT,
 				     .vmm_comms = { "qemu*" },
 				     .nvmm_comms = 1,

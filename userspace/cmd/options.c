@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Option parsers the subcommands share, and usage errors that name the command. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -45,6 +46,26 @@ int parse_seconds(const char *arg, double *out, const char *flag)
 	*out = strtod(arg, &end);
 	if (errno || end == arg || *end || *out < 0 || *out > 1e7)
 		return usage_error("%s needs a number of seconds", flag);
+	return 0;
+}
+
+int parse_size(const char *arg, uint64_t *out, const char *flag)
+{
+	static const char units[] = "KMG";
+	unsigned long long n;
+	const char *u;
+	int shift = 0;
+	char *end;
+
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (*end && (u = strchr(units, toupper((unsigned char)*end)))) {
+		shift = 10 * (u - units + 1);
+		end++;
+	}
+	if (errno || *arg < '0' || *arg > '9' || *end || !n || n > UINT64_MAX >> shift)
+		return usage_error("%s needs a size: bytes, or a number with K, M or G", flag);
+	*out = (uint64_t)n << shift;
 	return 0;
 }
 

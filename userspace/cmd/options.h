@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct collector_cfg;
 struct slice;
@@ -19,6 +20,8 @@ __attribute__((format(printf, 1, 2))) int usage_error(const char *fmt, ...);
 
 /* A number of seconds, 0 to 1e7, into *out. Returns 0 or the usage error for flag. */
 int parse_seconds(const char *arg, double *out, const char *flag);
+/* A size in bytes, with a K, M or G suffix (1024, 1024^2, 1024^3), into *out: 0 or the error. */
+int parse_size(const char *arg, uint64_t *out, const char *flag);
 /* A comma list of names[]: a bit per name found set in *bits. Returns 0 or the usage error. */
 int parse_names(const char *arg, const char *const *names, size_t n, unsigned int *bits,
 		const char *flag);

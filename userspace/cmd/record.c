@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,17 +35,23 @@
 
 /* How long submitted-but-unannounced events may wait (see wakeup_bytes in the BPF side). */
 #define POLL_TICK_MS 100
+/* The checkpoint writer's nice, above cidtrace's: it takes the CPU the event thread leaves. */
+#define WRITER_NICE 10
 /*
- * The ring buffer's pages are mapped into cidtrace twice (libbpf maps the data area back to
- * back), so they count double in its RSS. 1 MiB holds several poll ticks of a fork storm.
+ * What the writer gets when cidtrace dies (PR_SET_PDEATHSIG): caught, so that it removes its
+ * temp file first. Not SIGTERM, which a service manager sends to every process of the unit
+ * at a stop: the writer finishes then, and cidtrace waits for it.
  */
-#define RINGBUF_BYTES (1u << 20)
+#define WRITER_DEATH_SIGNAL SIGUSR1
 
 /* The options record and run share, after record's --duration and before run's --reap. */
 #define TRACE_OPTIONS_HELP                                                                         \
 	"  -o, --output FILE        report path (default cidtrace-report.json)\n"                  \
 	"      --ready-file FILE    create FILE once every probe is attached\n"                    \
 	"      --checkpoint SEC     rewrite the report every SEC seconds (default 5, 0: never)\n"  \
+	"      --ring-buffer-size SIZE\n"                                                          \
+	"                           the BPF ring buffer, bytes or K, M, G: rounded up to a\n"      \
+	"                           power of two, a page to 1G (default 1M per CPU, 2M-64M)\n"     \
 	"      --json               live events as NDJSON on stdout: one JSON object per event\n"  \
 	"                           and line, for log shippers (the report itself is -o FILE)\n"   \
 	"      --log FILE           append the live events to FILE (mode 0600) instead of\n"       \
@@ -145,6 +154,7 @@ struct options {
 	struct reap_opts reap_opts;
 	double duration;
 	double checkpoint;
+	uint32_t ringbuf_bytes; /* --ring-buffer-size, rounded up; 0: the default */
 	bool verbose;
 	bool no_fentry;
 	bool run;
@@ -156,6 +166,7 @@ enum {
 	OPT_READY = 256,
 	OPT_DURATION,
 	OPT_CHECKPOINT,
+	OPT_RING_BUFFER_SIZE,
 	OPT_JSON,
 	OPT_SCOPE,
 	OPT_VMM_COMM,
@@ -183,6 +194,7 @@ enum {
 	{ "output", required_argument, NULL, 'o' },                             \
 	{ "ready-file", required_argument, NULL, OPT_READY },                   \
 	{ "checkpoint", required_argument, NULL, OPT_CHECKPOINT },              \
+	{ "ring-buffer-size", required_argument, NULL, OPT_RING_BUFFER_SIZE },  \
 	{ "json", no_argument, NULL, OPT_JSON },                                \
 	{ "quiet", no_argument, NULL, 'q' },                                    \
 	{ "verbose", no_argument, NULL, 'v' },                                  \
@@ -229,6 +241,7 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 	const char *user = NULL;
 	bool as_root = false;
 	int opt, err = 0;
+	uint64_t bytes;
 	double secs;
 	char *end;
 	long n;
@@ -256,6 +269,11 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 			break;
 		case OPT_CHECKPOINT:
 			err = parse_seconds(optarg, &o->checkpoint, "--checkpoint");
+			break;
+		case OPT_RING_BUFFER_SIZE:
+			err = parse_size(optarg, &bytes, "--ring-buffer-size");
+			if (!err && !(o->ringbuf_bytes = tracer_ringbuf_size(bytes)))
+				err = usage_error("--ring-buffer-size is at most 1G");
 			break;
 		case OPT_JSON:
 			cfg->live = LIVE_JSON;
@@ -421,13 +439,23 @@ static int status_to_exit(int status)
 	return EXIT_RUNTIME;
 }
 
+/* What a checkpoint writer could not write, for cidtrace: memory both share, set before exit. */
+struct writer_result {
+	bool done; /* it got as far as its exit */
+	int report_err, metrics_err; /* 0 or -errno */
+};
+
 struct session {
 	struct options *o;
 	struct collector c;
 	struct tracer t;
 	struct job_cgroup cg; /* `run`'s, once made */
 	struct report_meta meta;
-	struct finding_counts counts; /* in the report last written */
+	struct finding_counts counts; /* in the report last written by cidtrace itself */
+	struct checkpoint_stats cp;
+	pid_t self;
+	pid_t writer; /* the checkpoint writer that runs; 0: none */
+	struct writer_result *result; /* shared with the writers */
 	bool report_failed;
 	bool metrics_failed;
 };
@@ -464,22 +492,149 @@ static pid_t start_job(struct session *s, const sigset_t *blocked)
 	return pid;
 }
 
-static void write_report(struct session *s)
+/* How the last write went (why: NULL if it went well); a failure is told once, not per write. */
+static void report_outcome(struct session *s, const char *report_why, const char *metrics_why)
 {
-	int err;
-
-	s->meta.lost = tracer_lost(&s->t);
-	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost);
-	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
-	if (err && !s->report_failed)
-		errmsg("cannot write report '%s': %s", s->o->output, strerror(-err));
-	s->report_failed = err != 0;
+	if (report_why && !s->report_failed)
+		errmsg("cannot write report '%s': %s", s->o->output, report_why);
+	s->report_failed = report_why != NULL;
 	if (!s->o->metrics)
 		return;
-	err = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
-	if (err && !s->metrics_failed)
-		errmsg("cannot write metrics '%s': %s", s->o->metrics, strerror(-err));
-	s->metrics_failed = err != 0;
+	if (metrics_why && !s->metrics_failed)
+		errmsg("cannot write metrics '%s': %s", s->o->metrics, metrics_why);
+	s->metrics_failed = metrics_why != NULL;
+}
+
+/* The report and --metrics, by cidtrace itself: the first one, and the final one. */
+static void write_report(struct session *s)
+{
+	int err, merr = 0;
+
+	s->meta.lost = tracer_lost(&s->t);
+	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost, &s->cp);
+	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
+	if (s->o->metrics)
+		merr = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
+	report_outcome(s, err ? strerror(-err) : NULL, merr ? strerror(-merr) : NULL);
+}
+
+/*
+ * The checkpoint writer: a fork of cidtrace, a copy-on-write snapshot of its state, that
+ * writes the report and --metrics from it and exits. It dies with cidtrace, and never runs
+ * cidtrace's atexit or libbpf teardown, nor touches the ring buffer or the capture.
+ */
+static __attribute__((noreturn)) void writer_main(struct session *s)
+{
+	struct writer_result *res = s->result;
+	int prio, fd;
+
+	/* first, so that it does not take the CPU from the event thread even now */
+	errno = 0;
+	prio = getpriority(PRIO_PROCESS, 0);
+	if (!errno)
+		setpriority(PRIO_PROCESS, 0, prio + WRITER_NICE < 19 ? prio + WRITER_NICE : 19);
+	if (atomic_exit_on(WRITER_DEATH_SIGNAL, EXIT_RUNTIME) ||
+	    prctl(PR_SET_PDEATHSIG, WRITER_DEATH_SIGNAL) || getppid() != s->self)
+		_exit(EXIT_RUNTIME);
+	/* short of memory (a unit's MemoryMax), the OOM killer takes the writer, not cidtrace */
+	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && write(fd, "1000", 4) != 4) {
+		/* the writer runs all the same */
+	}
+	if (fd >= 0)
+		close(fd);
+	tracer_forked(&s->t);
+	tracer_before_report(&s->t, 0, s->meta.lost, &s->cp);
+	res->report_err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
+	if (s->o->metrics)
+		res->metrics_err = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
+	res->done = true;
+	_exit(res->report_err || res->metrics_err ? EXIT_RUNTIME : EXIT_OK);
+}
+
+/* Reap the checkpoint writer if it is done, and count it. true: no writer runs now. */
+static bool reap_writer(struct session *s)
+{
+	const struct writer_result *res = s->result;
+	char why[64];
+	int status;
+	pid_t pid;
+
+	if (!s->writer)
+		return true;
+	pid = waitpid(s->writer, &status, WNOHANG);
+	if (!pid)
+		return false;
+	s->writer = 0;
+	if (pid > 0 && WIFEXITED(status) && res->done) {
+		s->cp.written += !res->report_err;
+		s->cp.failed += res->report_err != 0;
+		report_outcome(s, res->report_err ? strerror(-res->report_err) : NULL,
+			       res->metrics_err ? strerror(-res->metrics_err) : NULL);
+		return true;
+	}
+	if (pid > 0 && WIFSIGNALED(status))
+		snprintf(why, sizeof(why), "its writer was killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(why, sizeof(why), "its writer failed");
+	s->cp.failed++;
+	report_outcome(s, why, s->o->metrics ? why : NULL);
+	return true;
+}
+
+/*
+ * A checkpoint: the event thread only forks; the writer (writer_main) does the rest. If the
+ * last checkpoint's writer still runs, this one is skipped.
+ */
+static void checkpoint(struct session *s)
+{
+	uint64_t t0 = now_boot_ns(), stall;
+	pid_t pid;
+	int err;
+
+	if (!reap_writer(s)) {
+		s->cp.skipped++;
+		if (s->o->verbose)
+			errmsg("checkpoint: skipped, the last one is still being written");
+		return;
+	}
+	s->meta.lost = tracer_lost(&s->t);
+	tracer_checkpoint(&s->t);
+	*s->result = (struct writer_result){ 0 };
+	pid = fork();
+	err = errno;
+	if (!pid)
+		writer_main(s);
+	stall = now_boot_ns() - t0;
+	if (pid < 0) {
+		s->cp.failed++;
+		report_outcome(s, strerror(err), s->o->metrics ? strerror(err) : NULL);
+		return;
+	}
+	s->writer = pid;
+	s->cp.last_stall_ns = stall;
+	if (stall > s->cp.max_stall_ns)
+		s->cp.max_stall_ns = stall;
+	if (s->o->verbose)
+		errmsg("checkpoint: stall %.3f ms", stall / 1e6);
+}
+
+/*
+ * At the end, before the final report: wait for the checkpoint writer, whose report must not
+ * be renamed over the final one, and go on consuming records meanwhile.
+ */
+static void wait_writer(struct session *s, int sfd)
+{
+	while (!reap_writer(s)) {
+		struct pollfd fds[2] = { { tracer_fd(&s->t), POLLIN, 0 }, { sfd, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+
+		poll(fds, 2, POLL_TICK_MS);
+		tracer_consume(&s->t);
+		/* the writer's SIGCHLD, or another stop request: the trace is ending already */
+		while (read(sfd, &si, sizeof(si)) == sizeof(si))
+			;
+	}
 }
 
 /* SIGHUP with --log: logrotate renamed the file; lines go on to it until this reopens path. */
@@ -522,13 +677,13 @@ static int trace(struct options *o)
 {
 	struct tracer_opts topts = { .verbose = o->verbose,
 				     .no_fentry = o->no_fentry,
-				     .ringbuf_bytes = RINGBUF_BYTES,
+				     .ringbuf_bytes = o->ringbuf_bytes,
 				     .raw = o->raw,
 				     .mode = o->run ? "run" : "record",
 				     .command = o->command };
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
-	struct session s = { .o = o };
+	struct session s = { .o = o, .self = getpid() };
 	struct trace_previous previous;
 	bool stopping = false, have_previous;
 	char why[512];
@@ -571,12 +726,21 @@ static int trace(struct options *o)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 
+	s.result = mmap(NULL, sizeof(*s.result), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			-1, 0);
+	if (s.result == MAP_FAILED) {
+		errmsg("mmap: %s", strerror(errno));
+		close(sfd);
+		return EXIT_RUNTIME;
+	}
+	s.cp.interval_ns = o->checkpoint * 1e9;
 	clock_init();
 	collector_init(&s.c, &o->cfg);
 	live_observe(&s.c);
 	ret = tracer_start(&s.t, &s.c, &topts);
 	if (ret) {
 		collector_free(&s.c);
+		munmap(s.result, sizeof(*s.result));
 		return ret;
 	}
 	s.meta = (struct report_meta){ .mode = o->run ? "run" : "record",
@@ -585,7 +749,9 @@ static int trace(struct options *o)
 				       .attach = &s.t.modes,
 				       .raw = tracer_raw(&s.t),
 				       .previous = have_previous ? &previous : NULL,
-				       .verbose = o->verbose };
+				       .verbose = o->verbose,
+				       .ring_buffer_bytes = s.t.ringbuf_bytes,
+				       .checkpoints = &s.cp };
 	tracer_started(&s.t, s.meta.started_ns);
 	/* Loading parsed the kernel's BTF (megabytes); give that memory back before tracing. */
 	malloc_trim(0);
@@ -622,6 +788,7 @@ static int trace(struct options *o)
 			int status;
 
 			if (si.ssi_signo == SIGCHLD) {
+				reap_writer(&s);
 				if (child > 0 && waitpid(child, &status, WNOHANG) == child) {
 					exit_code = status_to_exit(status);
 					stopping = true;
@@ -642,12 +809,13 @@ static int trace(struct options *o)
 		if (deadline && now >= deadline)
 			stopping = true;
 		if (!stopping && (hup || (next_checkpoint && now >= next_checkpoint))) {
-			write_report(&s);
+			checkpoint(&s);
 			if (next_checkpoint)
 				next_checkpoint = now + (uint64_t)(o->checkpoint * 1e9);
 		}
 	}
 
+	wait_writer(&s, sfd);
 	tracer_consume(&s.t);
 	s.meta.ended_ns = now_boot_ns();
 	if (o->reap) {
@@ -668,6 +836,7 @@ static int trace(struct options *o)
 	tracer_stop(&s.t);
 	collector_free(&s.c);
 	live_log_close();
+	munmap(s.result, sizeof(*s.result));
 	close(sfd);
 	return exit_code;
 }

@@ -369,6 +369,9 @@ struct final {
 	uint64_t ended_ns, lost, vsock_since_ns;
 	struct raw_stats raw;
 	struct attach_modes modes;
+	uint64_t ringbuf_bytes;
+	struct checkpoint_stats cp;
+	bool have_cp; /* a capture from before they were counted has neither */
 };
 
 static void read_meta(struct raw_in *pl, struct final *m)
@@ -385,6 +388,16 @@ static void read_meta(struct raw_in *pl, struct final *m)
 	m->modes.vsock = ri_str(pl);
 	m->modes.uffd = ri_str(pl);
 	m->modes.vsock_since_ns = m->vsock_since_ns;
+	if (pl->off < pl->len) {
+		m->ringbuf_bytes = ri_u64(pl);
+		m->cp.interval_ns = ri_u64(pl);
+		m->cp.written = ri_u64(pl);
+		m->cp.skipped = ri_u64(pl);
+		m->cp.failed = ri_u64(pl);
+		m->cp.last_stall_ns = ri_u64(pl);
+		m->cp.max_stall_ns = ri_u64(pl);
+		m->have_cp = true;
+	}
 	m->seen = !pl->bad;
 }
 
@@ -637,7 +650,7 @@ int replay_command(int argc, char **argv)
 				r->c.cfg.job_cgroup = job_cgroup = ri_str(&pl);
 			check(r, &pl, true);
 			break;
-		case RAW_REPORT: /* a checkpoint: its JSON also refreshes the uffd memory */
+		case RAW_REPORT: /* an older capture's checkpoint, which refreshed uffd memory */
 			report_write(whole, &r->c, &meta, NULL);
 			break;
 		case RAW_PPID: {
@@ -686,6 +699,8 @@ int replay_command(int argc, char **argv)
 		meta.lost = fin.lost;
 		meta.attach = &fin.modes;
 		meta.raw = &fin.raw;
+		meta.ring_buffer_bytes = fin.ringbuf_bytes;
+		meta.checkpoints = fin.have_cp ? &fin.cp : NULL;
 	} else {
 		meta.ended_ns = r->last_ns ? r->last_ns : 1;
 		meta.incomplete = true;

@@ -33,6 +33,7 @@ struct capture {
 	/* the real sources behind the wrappers */
 	struct uffd_source uffd;
 	struct vsock_source vsock;
+	bool uffd_wrapped, vsock_wrapped;
 	uint64_t (*now)(void *ctx);
 	void *now_ctx;
 };
@@ -415,6 +416,7 @@ void capture_wrap_uffd(struct capture *cap, struct uffd_source *src)
 	if (!cap)
 		return;
 	cap->uffd = *src;
+	cap->uffd_wrapped = true;
 	src->ctx = cap;
 	src->scan = src->scan ? w_scan : NULL;
 	src->serves = src->serves ? w_serves : NULL;
@@ -460,6 +462,7 @@ void capture_wrap_vsock(struct capture *cap, struct vsock_source *src)
 	if (!cap)
 		return;
 	cap->vsock = *src;
+	cap->vsock_wrapped = true;
 	src->ctx = cap;
 	src->scan = src->scan ? w_vsock_scan : NULL;
 	src->local_cid = src->local_cid ? w_local_cid : NULL;
@@ -597,6 +600,18 @@ void capture_report(struct capture *cap)
 	put_rec(cap, RAW_REPORT, 0, NULL, 0, NULL, 0);
 }
 
+void capture_forked(struct capture *cap, struct collector *c)
+{
+	if (!cap)
+		return;
+	c->now = cap->now;
+	c->now_ctx = cap->now_ctx;
+	if (cap->uffd_wrapped)
+		uffd_set_source(c->uffd, &cap->uffd);
+	if (cap->vsock_wrapped)
+		vsock_set_source(c->vsock, &cap->vsock);
+}
+
 void capture_reaped(struct capture *cap, const struct reap_log *log)
 {
 	for (int i = 0; cap && log && i < log->n; i++) {
@@ -628,5 +643,12 @@ void capture_meta(struct capture *cap, const struct capture_meta *m, struct raw_
 	rb_str(&b, m->snapshot);
 	rb_str(&b, m->vsock);
 	rb_str(&b, m->uffd);
+	rb_u64(&b, m->ringbuf_bytes);
+	rb_u64(&b, m->cp ? m->cp->interval_ns : 0);
+	rb_u64(&b, m->cp ? m->cp->written : 0);
+	rb_u64(&b, m->cp ? m->cp->skipped : 0);
+	rb_u64(&b, m->cp ? m->cp->failed : 0);
+	rb_u64(&b, m->cp ? m->cp->last_stall_ns : 0);
+	rb_u64(&b, m->cp ? m->cp->max_stall_ns : 0);
 	put_buf(cap, RAW_META, 0, &b);
 }

@@ -28,6 +28,8 @@ struct reap_log;
 struct capture_meta {
 	uint64_t ended_ns, lost, vsock_since_ns;
 	const char *process, *snapshot, *vsock, *uffd;
+	uint64_t ringbuf_bytes;
+	const struct checkpoint_stats *cp; /* trace.checkpoints */
 };
 
 /* Open path (truncated); records wait in memory until capture_start. NULL and errno. */
@@ -59,9 +61,17 @@ void capture_reparent(struct capture *cap, struct collector *c, uint32_t pid, ui
 void capture_started(struct capture *cap, struct collector *c, uint64_t started_ns);
 /* `run`'s command started as pid, in the job cgroup at path cgroup (NULL: none, ancestry). */
 void capture_job(struct capture *cap, struct collector *c, pid_t pid, const char *cgroup);
-/* Markers for the replay: a checkpoint report is written now; --reap's actions. */
+/*
+ * Markers for the replay: a report other than the final one is written by cidtrace itself now
+ * (building it reads the clock and sources: collector_refresh); --reap's actions.
+ */
 void capture_report(struct capture *cap);
 void capture_reaped(struct capture *cap, const struct reap_log *log);
+/*
+ * In a forked child: c's clock and sources are the real ones again (the wrappers' lock may be
+ * held by the writer thread, which the fork did not copy). Nothing it reads is captured.
+ */
+void capture_forked(struct capture *cap, struct collector *c);
 /* The last input (the final report is built after it); st gets the stats as of it, as the
  * final report shows them. */
 void capture_meta(struct capture *cap, const struct capture_meta *m, struct raw_stats *st);

@@ -185,6 +185,22 @@ static void start_capture(struct tracer *t, const char *path)
 		errmsg("cannot write raw capture '%s': %s", path, strerror(-err));
 }
 
+uint32_t tracer_ringbuf_size(uint64_t bytes)
+{
+	uint64_t size = getpagesize();
+	int ncpus;
+
+	if (!bytes) {
+		/* a fork storm fills a CPU's share of it between two polls */
+		ncpus = libbpf_num_possible_cpus();
+		bytes = (uint64_t)(ncpus > 0 ? ncpus : 1) << 20;
+		bytes = bytes < (2u << 20) ? 2u << 20 : bytes > (64u << 20) ? 64u << 20 : bytes;
+	}
+	while (size < bytes)
+		size <<= 1;
+	return size <= TRACER_RINGBUF_MAX ? size : 0;
+}
+
 int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts *o)
 {
 	int err = 0;
@@ -194,6 +210,7 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	t->no_fentry = o->no_fentry;
 	t->collector = c;
 	libbpf_set_print(libbpf_print);
+	t->ringbuf_bytes = o->ringbuf_bytes ? o->ringbuf_bytes : tracer_ringbuf_size(0);
 	if (o->raw) {
 		t->cap = capture_open(o->raw);
 		if (!t->cap) {
@@ -205,14 +222,14 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	}
 
 	if (!o->no_fentry) {
-		t->proc = load_process_hooks(true, o->ringbuf_bytes, &err);
+		t->proc = load_process_hooks(true, t->ringbuf_bytes, &err);
 		t->modes.process = attach_mode_name(ATTACH_TP_BTF);
 		if (!t->proc && verbose)
 			errmsg("tp_btf process hooks unavailable (%s), falling back to raw_tp",
 			       strerror(-err));
 	}
 	if (!t->proc) {
-		t->proc = load_process_hooks(false, o->ringbuf_bytes, &err);
+		t->proc = load_process_hooks(false, t->ringbuf_bytes, &err);
 		t->modes.process = attach_mode_name(ATTACH_RAW_TP);
 	}
 	if (!t->proc) {
@@ -326,7 +343,8 @@ void tracer_tick(struct tracer *t, uint64_t now)
 	capture_tick(t->cap, t->collector, now, RAW_TICK_VSOCK | RAW_TICK_UFFD);
 }
 
-void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost)
+void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost,
+			  const struct checkpoint_stats *cp)
 {
 	struct capture_meta m = { ended_ns,
 				  lost,
@@ -334,7 +352,9 @@ void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost)
 				  t->modes.process,
 				  t->modes.snapshot,
 				  t->modes.vsock,
-				  t->modes.uffd };
+				  t->modes.uffd,
+				  t->ringbuf_bytes,
+				  cp };
 
 	tracer_refresh_orphans(t, t->collector);
 	if (!t->cap)
@@ -345,6 +365,18 @@ void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost)
 	}
 	capture_report(t->cap);
 	capture_stats(t->cap, &t->raw);
+}
+
+void tracer_checkpoint(struct tracer *t)
+{
+	if (t->cap)
+		capture_stats(t->cap, &t->raw);
+}
+
+void tracer_forked(struct tracer *t)
+{
+	capture_forked(t->cap, t->collector);
+	t->cap = NULL;
 }
 
 void tracer_reaped(struct tracer *t)

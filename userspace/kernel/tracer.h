@@ -18,7 +18,7 @@ struct capture;
 struct tracer_opts {
 	bool verbose; /* libbpf's log on stderr */
 	bool no_fentry; /* force the portable fallback of every hook family */
-	uint32_t ringbuf_bytes;
+	uint32_t ringbuf_bytes; /* tracer_ringbuf_size()'s; 0: the default for this host */
 	const char *raw; /* --raw: capture every input of the core to this file */
 	const char *mode; /* "record" or "run", and run's command: for the capture */
 	char *const *command;
@@ -30,12 +30,23 @@ struct tracer {
 	struct capture *cap; /* --raw, else NULL */
 	struct raw_stats raw; /* the capture as the latest report shows it */
 	struct ring_buffer *rb;
+	uint32_t ringbuf_bytes; /* its size */
 	struct attach_modes modes;
 	bool verbose;
 	bool no_fentry;
 	struct vsock_hooks vsock;
 	struct uffd_hooks uffd;
 };
+
+/* The largest ring buffer --ring-buffer-size may ask for. */
+#define TRACER_RINGBUF_MAX (1u << 30)
+/*
+ * The ring buffer for a request of bytes: rounded up to a power of two, at least a page (the
+ * kernel takes no other size); 0: the default, 1 MiB per possible CPU within 2 and 64 MiB.
+ * Above TRACER_RINGBUF_MAX: 0, refused. Its pages are mapped into cidtrace twice (libbpf maps
+ * the data area back to back), so they count double in its RSS, all of them from the start.
+ */
+uint32_t tracer_ringbuf_size(uint64_t bytes);
 
 /* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
 int tracer_check_env(void);
@@ -69,8 +80,23 @@ void tracer_set_job_cgroup(struct tracer *t, uint64_t id);
 void tracer_job(struct tracer *t, pid_t pid, const char *cgroup);
 /* Periodic work of the core: vsock and uffd ticks. */
 void tracer_tick(struct tracer *t, uint64_t now);
-/* A report is about to be written (the final one if ended_ns): refresh orphans, mark it. */
-void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost);
+/*
+ * A report is about to be written (the final one if ended_ns): refresh orphans, mark it; the
+ * final one's meta (lost, cp: the checkpoints) goes to the capture.
+ */
+void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost,
+			  const struct checkpoint_stats *cp);
+/*
+ * A checkpoint: its writer is about to be forked. trace.raw as of now, which the writer cannot
+ * ask the capture for.
+ */
+void tracer_checkpoint(struct tracer *t);
+/*
+ * In the forked checkpoint writer: the core's clock and sources are the real ones again, and
+ * nothing goes to the capture, whose lock belongs to a writer thread that fork did not copy.
+ * What the writer reads changes only its own copy of the core: nothing a replay must redo.
+ */
+void tracer_forked(struct tracer *t);
 /* --reap is done: its actions, in c's reap log, go to the capture. */
 void tracer_reaped(struct tracer *t);
 /* trace.raw for the report: NULL without --raw. */

@@ -50,16 +50,25 @@ struct json_object *jargv(const char *argv, size_t len)
 	return a;
 }
 
-void jwrite(FILE *f, struct json_object *o, int flags)
+void jwrite_at(FILE *f, struct json_object *o, int flags, int level)
 {
 	size_t len, done = 0;
 	const char *s = json_object_to_json_string_length(o, flags, &len);
 
-	/* Outside strings json-c writes ASCII only: every byte >= 0xc2 is in a string. */
+	/*
+	 * Outside strings json-c writes ASCII only: every byte >= 0xc2 is in a string. A newline
+	 * is never in one (json-c escapes it): it is the pretty form's, and the indent follows it.
+	 */
 	for (size_t i = 0; i < len; i++) {
 		uint32_t cp;
 		size_t n;
 
+		if (s[i] == '\n' && level) {
+			fwrite(s + done, 1, i + 1 - done, f);
+			fprintf(f, "%*s", 2 * level, "");
+			done = i + 1;
+			continue;
+		}
 		if ((unsigned char)s[i] < 0xc2 || !(n = utf8_hidden_control(s + i, len - i, &cp)))
 			continue;
 		fwrite(s + done, 1, i - done, f);
@@ -68,6 +77,11 @@ void jwrite(FILE *f, struct json_object *o, int flags)
 		i = done - 1;
 	}
 	fwrite(s + done, 1, len - done, f);
+}
+
+void jwrite(FILE *f, struct json_object *o, int flags)
+{
+	jwrite_at(f, o, flags, 0);
 }
 
 struct json_object *jint(int64_t v)

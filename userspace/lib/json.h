@@ -31,6 +31,11 @@ struct json_object *jint(int64_t v);
  * writes goes through it.
  */
 void jwrite(FILE *f, struct json_object *o, int flags);
+/*
+ * jwrite, each line after the first indented by level json-c indents (2 spaces): o as json-c
+ * writes a member's value level deep in a pretty document, for a document written in parts.
+ */
+void jwrite_at(FILE *f, struct json_object *o, int flags, int level);
 /* Signal name such as "SIGKILL", or "SIG<n>". */
 const char *signal_name(int sig, char *buf, size_t len);
 

@@ -27,7 +27,7 @@ enum raw_type {
 	RAW_TICK = 6, /* flags: RAW_TICK_* */
 	RAW_START = 7,
 	RAW_JOB = 8,
-	RAW_REPORT = 9, /* a checkpoint report was written */
+	RAW_REPORT = 9, /* cidtrace itself wrote a report here, not the final one */
 	RAW_PPID = 10,
 	RAW_UFFD_SOURCE = 11,
 	RAW_VSOCK_SOURCE = 12,
@@ -68,6 +68,14 @@ struct raw_header {
 struct raw_stats {
 	uint64_t records, bytes, dropped;
 	bool complete; /* nothing dropped and every write succeeded */
+};
+
+/* What the report says of the checkpoints (trace.checkpoints); META carries it to a replay. */
+struct checkpoint_stats {
+	uint64_t interval_ns; /* --checkpoint; 0: none */
+	uint64_t written, skipped, failed;
+	/* how long the event thread stopped for one, from its start to back in its loop */
+	uint64_t last_stall_ns, max_stall_ns;
 };
 
 /* A growing output buffer. */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,16 +370,60 @@ static int open_target(const char *path, char *dirbuf, size_t len, const char **
 	return dirfd;
 }
 
+/*
+ * atomic_exit_on(): the signal that ends this process, and the temp file it must remove
+ * first (NULL: none). The handler reads inflight; only this thread writes it.
+ */
+static int exit_sig, exit_status;
+static struct atomic_file *volatile inflight;
+
+static void on_exit_signal(int sig)
+{
+	struct atomic_file *af = inflight;
+
+	if (af)
+		unlinkat(af->dirfd, af->tmp, 0);
+	_exit(exit_status);
+}
+
+int atomic_exit_on(int sig, int status)
+{
+	struct sigaction sa = { .sa_handler = on_exit_signal };
+	sigset_t set;
+
+	exit_sig = sig;
+	exit_status = status;
+	sigfillset(&sa.sa_mask);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	if (sigaction(sig, &sa, NULL) || sigprocmask(SIG_UNBLOCK, &set, NULL))
+		return -errno;
+	return 0;
+}
+
+/* Between creating the temp file and naming it in inflight, atomic_exit_on()'s signal waits. */
+static void hold_exit_signal(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	if (exit_sig)
+		sigaddset(&set, exit_sig);
+	sigprocmask(SIG_BLOCK, &set, old);
+}
+
 int atomic_open(const char *path, struct atomic_file *af)
 {
 	char dirbuf[4096];
 	int fd = -1, ret;
+	sigset_t old;
 
 	memset(af, 0, sizeof(*af));
 	af->dirfd = open_parent(path, dirbuf, sizeof(dirbuf), &af->name);
 	if (af->dirfd < 0)
 		return af->dirfd;
 	ret = check_target(af->dirfd, af->name);
+	hold_exit_signal(&old);
 	if (!ret && (fd = create_temp(af->dirfd, af->name, af->tmp, sizeof(af->tmp))) < 0)
 		ret = fd;
 	if (!ret && !(af->f = fdopen(fd, "w"))) {
@@ -386,6 +431,9 @@ int atomic_open(const char *path, struct atomic_file *af)
 		close(fd);
 		unlinkat(af->dirfd, af->tmp, 0);
 	}
+	if (!ret)
+		inflight = af;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (ret)
 		close(af->dirfd);
 	return ret;
@@ -398,7 +446,7 @@ int atomic_close(struct atomic_file *af, bool commit)
 	errno = 0;
 	if (fflush(af->f) == EOF || ferror(af->f))
 		ret = errno ? -errno : -EIO;
-	if (!ret && fsync(fileno(af->f)) < 0)
+	if (commit && !ret && fsync(fileno(af->f)) < 0)
 		ret = -errno;
 	if (fclose(af->f) == EOF && !ret)
 		ret = -errno;
@@ -408,6 +456,8 @@ int atomic_close(struct atomic_file *af, bool commit)
 		unlinkat(af->dirfd, af->tmp, 0);
 	else
 		fsync(af->dirfd);
+	/* renamed or removed: a signal from here on finds no temp file of ours by that name */
+	inflight = NULL;
 	close(af->dirfd);
 	return commit ? ret : 0;
 }
@@ -435,58 +485,44 @@ int atomic_write_probe(const char *path)
 	return ret;
 }
 
-/* atomic_write, the file then given mode (create_temp's 0600, or more). */
-static int replace_file(const char *path, const void *data, size_t len, mode_t mode)
+int atomic_write_stream(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx)
 {
-	char dirbuf[4096], tmp[4096];
-	const char *name, *p = data;
-	int dirfd, fd, ret = 0;
+	struct atomic_file af;
+	int ret = atomic_open(path, &af), err;
 
-	dirfd = open_target(path, dirbuf, sizeof(dirbuf), &name);
-	if (dirfd < 0)
-		return dirfd;
-	fd = create_temp(dirfd, name, tmp, sizeof(tmp));
-	if (fd < 0) {
-		ret = fd;
-		goto out;
-	}
-	/* fchmod, not the create mode, which the umask would cut */
-	if (mode != 0600 && fchmod(fd, mode) < 0)
-		ret = -errno;
-	while (!ret && len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = -errno;
-			break;
-		}
-		p += n;
-		len -= n;
-	}
-	if (!ret && fsync(fd) < 0)
-		ret = -errno;
-	close(fd);
-	if (!ret && renameat(dirfd, tmp, dirfd, name) < 0)
-		ret = -errno;
 	if (ret)
-		unlinkat(dirfd, tmp, 0);
-	else
-		fsync(dirfd);
-out:
-	close(dirfd);
-	return ret;
+		return ret;
+	ret = fn(af.f, ctx);
+	err = atomic_close(&af, ret == 0);
+	return ret ? ret : err;
+}
+
+struct bytes {
+	const void *p;
+	size_t len;
+};
+
+static int put_bytes(FILE *f, void *ctx)
+{
+	const struct bytes *b = ctx;
+
+	return fwrite(b->p, 1, b->len, f) == b->len ? 0 : -EIO;
 }
 
 int atomic_write(const char *path, const void *data, size_t len)
 {
-	return replace_file(path, data, len, 0600);
+	return atomic_write_stream(path, put_bytes, &(struct bytes){ data, len });
+}
+
+/* fchmod, not the create mode, which the umask would cut */
+static int put_public_bytes(FILE *f, void *ctx)
+{
+	return fchmod(fileno(f), 0644) < 0 ? -errno : put_bytes(f, ctx);
 }
 
 int atomic_write_public(const char *path, const void *data, size_t len)
 {
-	return replace_file(path, data, len, 0644);
+	return atomic_write_stream(path, put_public_bytes, &(struct bytes){ data, len });
 }
 
 int private_create(const char *path)

@@ -90,6 +90,13 @@ int atomic_write(const char *path, const void *data, size_t len);
  * user (node_exporter) must read.
  */
 int atomic_write_public(const char *path, const void *data, size_t len);
+/*
+ * atomic_write of output made as it is written, never whole in memory: fn writes it to f, a
+ * stream on the temp file, and returns 0 or -errno. Unless fn or a write failed, the file is
+ * then fsynced and renamed over path; else it is removed and path left as it was. 0 or -errno
+ * (fn's own first).
+ */
+int atomic_write_stream(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx);
 /* Check that atomic_write(path) can succeed, without touching path. 0 or -errno. */
 int atomic_write_probe(const char *path);
 /* path replaced now by a new empty private file, open for writing: its fd, or -errno. */
@@ -104,10 +111,10 @@ int private_create(const char *path);
  */
 int private_append(const char *path);
 /*
- * atomic_write for output written as it is made, never whole in memory: atomic_open creates
- * the temp file atomic_write would and opens a stream on it (af->f); atomic_close flushes
- * it and, when commit, fsyncs it and renames it over path, else (or when any of that fails)
- * removes it. path must outlive af. Both return 0 or -errno.
+ * What atomic_write_stream is made of, for a caller that writes between the two: atomic_open
+ * creates the temp file atomic_write would and opens a stream on it (af->f); atomic_close
+ * flushes it and, when commit, fsyncs it and renames it over path, else (or when any of that
+ * fails) removes it. path must outlive af. Both return 0 or -errno.
  */
 struct atomic_file {
 	FILE *f;
@@ -117,6 +124,12 @@ struct atomic_file {
 };
 int atomic_open(const char *path, struct atomic_file *af);
 int atomic_close(struct atomic_file *af, bool commit);
+/*
+ * From now on, signal sig (unblocked here) ends this process with _exit(status), and removes
+ * first the temp file of the atomic write in progress: a writer told to die with its parent
+ * (PR_SET_PDEATHSIG) leaves none behind. 0 or -errno.
+ */
+int atomic_exit_on(int sig, int status);
 
 /* /proc/PID/NAME read whole, up to len - 1 bytes and NUL-terminated; returns the length
  * (0 if unreadable). */

@@ -37,6 +37,10 @@ static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
 static const struct field slice_f[] = {
 	F("scope", T_STR), F("since", T_TIME), F("until", T_TIME), END
 };
+static const struct field checkpoints_f[] = {
+	F("interval_s", T_NUM), F("written", T_INT), F("skipped", T_INT), F("failed", T_INT),
+	F("last_stall_ms", T_NUM), F("max_stall_ms", T_NUM), END
+};
 static const struct field job_f[] = {
 	F("pid", T_INT), F("cgroup", T_STR), F("identity", T_STR), END
 };
@@ -53,6 +57,7 @@ static const struct field trace_f[] = {
 	F("updated_at", T_TIME), F("final", T_BOOL), F("complete", T_BOOL),
 	SUB("previous", T_OBJN, previous_f),
 	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f),
+	F("ring_buffer_bytes", T_INTN), SUB("checkpoints", T_OBJN, checkpoints_f),
 	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
 	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), SUB("slice", T_OBJO, slice_f),
 	SUB("retention", T_OBJN, retention_f), END

@@ -47,10 +47,13 @@ static struct json_object *process_json(const struct proc *p)
 	return o;
 }
 
-/* Kept processes and their ancestors (marked emit by collector_refresh), oldest first. */
-static struct json_object *processes_json(const struct collector *c, size_t *count)
+/*
+ * processes[]: kept processes and their ancestors (marked emit by collector_refresh), oldest
+ * first, one compact object per line. Each is built, written and freed in turn: with 100,000
+ * of them, a tree of the whole array would take hundreds of MB. Returns how many.
+ */
+static size_t write_processes(FILE *f, const struct collector *c)
 {
-	struct json_object *arr = json_object_new_array();
 	struct proc **list;
 	size_t n = 0;
 
@@ -63,11 +66,17 @@ static struct json_object *processes_json(const struct collector *c, size_t *cou
 			list[n++] = p;
 	}
 	qsort(list, n, sizeof(*list), pt_by_start);
-	for (size_t i = 0; i < n; i++)
-		json_object_array_add(arr, process_json(list[i]));
+	fputs("[", f);
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *o = process_json(list[i]);
+
+		fputs(i ? ",\n    " : "\n    ", f);
+		jwrite(f, o, CT_JSON_FLAGS);
+		json_object_put(o);
+	}
+	fputs("\n  ]", f);
 	free(list);
-	*count = n;
-	return arr;
+	return n;
 }
 
 /* vmm_leak: a VMM that started under the trace and outlived it (reaped or not). Only a final
@@ -170,6 +179,32 @@ static struct json_object *retention_json(const struct collector *c)
 	return o;
 }
 
+/* A number with 3 decimals, not json-c's 17 digits (0.2 is not 0.20000000000000001). */
+static struct json_object *jmilli(double v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	return json_object_new_double_s(v, buf);
+}
+
+/* trace.checkpoints: null in the replay of a capture from before they were counted */
+static struct json_object *checkpoints_json(const struct checkpoint_stats *cp)
+{
+	struct json_object *o;
+
+	if (!cp)
+		return NULL;
+	o = json_object_new_object();
+	add(o, "interval_s", jmilli(cp->interval_ns / 1e9));
+	add(o, "written", jint(cp->written));
+	add(o, "skipped", jint(cp->skipped));
+	add(o, "failed", jint(cp->failed));
+	add(o, "last_stall_ms", jmilli(cp->last_stall_ns / 1e6));
+	add(o, "max_stall_ms", jmilli(cp->max_stall_ns / 1e6));
+	return o;
+}
+
 static struct json_object *trace_json(struct collector *c, const struct report_meta *m)
 {
 	struct json_object *t = json_object_new_object(), *attach, *events, *cmd = NULL;
@@ -198,6 +233,8 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(events, "received", jint(c->received));
 	add(events, "lost", jint(m->lost));
 	add(t, "events", events);
+	add(t, "ring_buffer_bytes", m->ring_buffer_bytes ? jint(m->ring_buffer_bytes) : NULL);
+	add(t, "checkpoints", checkpoints_json(m->checkpoints));
 	if (m->raw) {
 		struct json_object *raw = json_object_new_object();
 
@@ -251,54 +288,74 @@ static void count_findings(struct json_object *findings, struct finding_counts *
 	}
 }
 
-int report_write(const char *path, struct collector *c, const struct report_meta *m,
-		 struct finding_counts *counts)
-{
-	struct json_object *r = json_object_new_object(), *tool, *host, *findings;
-	uint64_t t0 = now_boot_ns();
-	struct utsname u;
-	char hostname[256] = "";
-	char *buf = NULL;
-	size_t nprocs, len = 0;
-	FILE *f;
-	int ret;
+struct report_ctx {
+	struct collector *c;
+	const struct report_meta *m;
+	struct finding_counts *counts;
+	size_t nprocs;
+	long bytes;
+};
 
-	collector_refresh(c);
+/* A member of the report's top-level object, written as json-c writes it pretty; puts v. */
+static void member(FILE *f, const char *key, struct json_object *v)
+{
+	fprintf(f, ",\n  \"%s\":", key);
+	jwrite_at(f, v, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY, 1);
+	json_object_put(v);
+}
+
+/* The report, member by member in a pretty form but for processes[] (write_processes). */
+static int write_report(FILE *f, void *arg)
+{
+	struct report_ctx *x = arg;
+	struct json_object *tool, *host, *findings;
+	const struct report_meta *m = x->m;
+	struct collector *c = x->c;
+	char hostname[256] = "";
+	struct utsname u;
+
 	uname(&u);
 	gethostname(hostname, sizeof(hostname) - 1);
-	add(r, "schema", jstr(REPORT_SCHEMA));
+	fprintf(f, "{\n  \"schema\":\"%s\"", REPORT_SCHEMA);
 	tool = json_object_new_object();
 	add(tool, "name", jstr("cidtrace"));
 	add(tool, "version", jstr(CIDTRACE_VERSION));
-	add(r, "tool", tool);
+	member(f, "tool", tool);
 	host = json_object_new_object();
 	add(host, "hostname", jstr(m->hostname ? m->hostname : hostname));
 	add(host, "kernel", jstr(m->kernel ? m->kernel : u.release));
-	add(r, "host", host);
-	add(r, "trace", trace_json(c, m));
-	add(r, "processes", processes_json(c, &nprocs));
-	add(r, "cids", vsock_cids_json(c));
-	add(r, "uffds", uffd_contexts_json(c));
+	member(f, "host", host);
+	member(f, "trace", trace_json(c, m));
+	fputs(",\n  \"processes\":", f);
+	x->nprocs = write_processes(f, c);
+	member(f, "cids", vsock_cids_json(c));
+	member(f, "uffds", uffd_contexts_json(c));
 	findings = json_object_new_array();
 	vsock_findings_json(c, findings);
 	uffd_findings_json(c, findings);
 	if (m->ended_ns)
 		leak_findings(c, m, findings);
-	add(r, "findings", findings);
-	add(r, "reaped", reap_json(&c->reaped));
-	if (counts)
-		count_findings(findings, counts);
+	if (x->counts)
+		count_findings(findings, x->counts);
+	member(f, "findings", findings);
+	member(f, "reaped", reap_json(&c->reaped));
+	fputs("\n}\n", f);
+	x->bytes = ftell(f);
+	return 0;
+}
 
-	f = xopen_memstream(&buf, &len);
-	jwrite(f, r, CT_JSON_FLAGS | JSON_C_TO_STRING_PRETTY);
-	fputc('\n', f);
-	fclose(f);
-	ret = atomic_write(path, buf, len);
-	free(buf);
+int report_write(const char *path, struct collector *c, const struct report_meta *m,
+		 struct finding_counts *counts)
+{
+	struct report_ctx x = { c, m, counts, 0, 0 };
+	uint64_t t0 = now_boot_ns();
+	int ret;
+
+	collector_refresh(c);
+	ret = atomic_write_stream(path, write_report, &x);
 	if (!ret && m->verbose && m->ended_ns)
-		errmsg("report written: %zu bytes, %zu processes, %.3f ms", len, nprocs,
+		errmsg("report written: %ld bytes, %zu processes, %.3f ms", x.bytes, x.nprocs,
 		       (now_boot_ns() - t0) / 1e6);
-	json_object_put(r);
 	return ret;
 }
 

@@ -41,6 +41,9 @@ struct report_meta {
 	bool verbose;
 	const char *hostname, *kernel; /* a replay's, from its capture; NULL: this host's */
 	const struct raw_stats *raw; /* --raw: trace.raw; NULL without it */
+	/* trace.ring_buffer_bytes and trace.checkpoints; 0 and NULL: unknown (an older capture) */
+	uint64_t ring_buffer_bytes;
+	const struct checkpoint_stats *checkpoints;
 	bool incomplete; /* a replay that stopped at a truncated or corrupt capture */
 	const struct trace_previous *previous; /* trace.previous; NULL: null */
 };
