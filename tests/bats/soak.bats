@@ -23,7 +23,10 @@ setup() {
 	R="$T/report.json"
 	cp "$FIX/uffd_vmm" "$D/firecracker"
 	cp "$FIX/uffd_pager" "$D/hypeman-uffd-pager"
+	# in scope from its own path; the out-of-scope copy outside $D (teardown finds both)
 	cp "$FIX/soak" "$D/soak"
+	mkdir "$T/bin"
+	cp "$FIX/soak" "$T/bin/soak"
 }
 
 # wait_file with a bound in seconds, for what takes longer than 10 s.
@@ -38,14 +41,15 @@ wait_long() { # FILE SECONDS
 }
 
 # The job: a shell that waits for "go" on a FIFO, runs the in-scope soak (VMM-named
-# children), then the out-of-scope one, and waits for "stop". Only builtins besides the two
+# children), then the out-of-scope one, and waits for "stop". The shell names $D, so both
+# soak processes are kept (forked from it in scope); the second one's children are not. Only builtins besides the two
 # soaks, so the shell forks nothing else that cidtrace would count.
 start_job() {
 	mkfifo "$T/go" "$T/stop"
 	bash -c '
 		read -r _ <"$1/go"
 		"$2/soak" -n 20000 -c qemu-system-x86 -o 1000 "$2" >"$1/soak-in.out"
-		"$2/soak" -n 180000 -k 500 -o 700 -p "$1/progress" >"$1/soak-out.out"
+		"$1/bin/soak" -n 180000 -k 500 -o 700 -p "$1/progress" >"$1/soak-out.out"
 		: >"$1/done"
 		read -r _ <"$1/stop"
 	' job "$T" "$D" 3>&- &
@@ -83,16 +87,19 @@ start_guest() {
 	# the findings: the spinning guest, nothing else (every soak VMM exited)
 	rq --argjson g "$VMM" '[.findings[] | {kind, pid: (.guest.pid // .pid)}] ==
 		[{kind: "uffd_orphan", pid: $g}]'
-	# context: at most 5,000 exited processes beyond those a finding names (the pager)
+	# context: at most 5,000 exited processes beyond those a finding names (the pager),
+	# the ancestors of kept ones included
 	rq --argjson p "$PAGER" '[.processes[] | select(.exited_at != null and .pid != $p)] |
 		length <= 5000'
 	# the counts add up: every context process the job made is in the report or dropped
-	local in_orphans out_kept made
+	local in_orphans out_kept out_orphans made
 	in_orphans=$(sed -n 's/.* orphans=\([0-9]*\).*/\1/p' "$T/soak-in.out")
 	out_kept=$(sed -n 's/.* kept=\([0-9]*\).*/\1/p' "$T/soak-out.out")
-	# the two soak processes themselves, in-scope children and their orphans, and the
-	# out-of-scope children that were killed or left orphans
-	made=$((2 + 20000 + in_orphans + out_kept))
+	# the two soak processes themselves, in-scope children and their orphans, the
+	# out-of-scope children that were killed or left orphans, and the orphans' dead parents
+	# (listed as their ancestors)
+	out_orphans=$(sed -n 's/.* orphans=\([0-9]*\).*/\1/p' "$T/soak-out.out")
+	made=$((2 + 20000 + in_orphans + out_kept + out_orphans))
 	rq --argjson made "$made" --argjson p "$PAGER" '
 		([.processes[] | select(.exited_at != null and .pid != $p)] | length) +
 		.trace.retention.dropped_processes == $made'

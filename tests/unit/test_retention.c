@@ -144,7 +144,7 @@ static void test_age_cap(void)
 
 /*
  * A kept parent exits before its kept child and is dropped first: the child loses its parent
- * pointer, not its entry; then the parent of a dropped one that only it held goes with it.
+ * pointer, not its entry; an exited ancestor a child holds counts as context too.
  */
 static void test_children(void)
 {
@@ -157,15 +157,18 @@ static void test_children(void)
 	exit_(12, 6 * S, KILLED); /* kept: 11 is dropped (count 1), 12 loses its parent */
 	CHECK(!find(11) && find(12) && !find(12)->parent);
 	CHECK(c.retention.dropped_processes == 1);
-	/* 20 -> 21: 20 exits normally (not kept) while 21 holds it as an ancestor */
+	/*
+	 * 20 -> 21: 20 exits normally (not kept) while 21 holds it as an ancestor: context under
+	 * the cap like a kept one (12 goes for it), and the first to go when 21 exits
+	 */
 	fork_(20, 1);
 	fork_(21, 20);
 	exit_(20, 7 * S, 0);
-	CHECK(find(20) && !find(20)->keep);
-	exit_(21, 8 * S, KILLED); /* 12 goes; then 21 stays the one kept */
-	CHECK(!find(12) && find(21) && find(20));
+	CHECK(find(20) && !find(20)->keep && !find(12));
+	exit_(21, 8 * S, KILLED);
+	CHECK(find(21) && !find(20) && !find(21)->parent);
 	fork_(30, 1);
-	exit_(30, 9 * S, KILLED); /* 21 goes, and 20, which only 21 held, with it */
+	exit_(30, 9 * S, KILLED); /* 21 goes */
 	CHECK(!find(21) && !find(20) && find(30));
 	CHECK(c.retention.dropped_processes == 4);
 	CHECK(c.retention.since_ns == 8 * S);

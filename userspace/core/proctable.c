@@ -133,7 +133,7 @@ static void unlink_entry(struct proctable *pt, struct proc *p)
 
 static bool unneeded(const struct proc *p)
 {
-	return p->exited && !p->keep && !p->refs && !p->children;
+	return p->exited && !p->keep && !p->refs && !p->children && !p->queued;
 }
 
 /* Unlink and free p, then the ancestors that only p held; returns how many went. */

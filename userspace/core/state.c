@@ -187,7 +187,12 @@ void collector_drop_context(struct collector *c, struct proc *p)
 
 void collector_retire(struct collector *c, struct proc *p)
 {
-	if (!p->keep || p->refs) {
+	/*
+	 * An exited process that children still point to is listed as their ancestor: context
+	 * like a kept one, under the same cap (with kept orphans, each holding its dead parent,
+	 * the report would otherwise list up to twice --keep-processes).
+	 */
+	if (p->refs || (!p->keep && !p->children)) {
 		pt_maybe_free(&c->pt, p);
 		return;
 	}

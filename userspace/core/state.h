@@ -184,8 +184,9 @@ void collector_ref(struct collector *c, struct proc *p);
  */
 void collector_unref(struct collector *c, struct proc *p, uint64_t now);
 /*
- * p has exited (or its exit was lost): a kept p nothing points to joins the retention queue,
- * and the oldest context processes beyond keep_processes are dropped; one not kept is freed.
+ * p has exited (or its exit was lost): a kept p nothing points to, or one its children still
+ * hold (listed as their ancestor), joins the retention queue, and the oldest context processes
+ * beyond keep_processes are dropped; any other is freed.
  * p itself stays (it is the newest): callers go on using it.
  */
 void collector_retire(struct collector *c, struct proc *p);
