@@ -1395,13 +1395,13 @@ lr_hwm() {
 # stall_stats LOG [SKIP]: "p50 p99 max count" of the `checkpoint: stall X ms` lines of a
 # cidtrace -v log, after the first SKIP of them.
 stall_stats() {
-	grep -oE 'checkpoint: stall [0-9.]+ ms' "$1" | awk -v skip="${2:-0}" '
-		NR > skip { v[++n] = $3 }
+	grep -oE 'checkpoint: stall [0-9.]+ ms' "$1" | awk -v skip="${2:-0}" 'NR > skip { print $3 }' |
+		sort -g | awk '
+		{ v[++n] = $1 }
 		END {
 			if (!n) { print "n/a n/a n/a 0"; exit }
-			asort(v)
-			p50 = v[int((n - 1) * 0.50) + 1]; p99 = v[int((n - 1) * 0.99) + 1]
-			printf "%.3f %.3f %.3f %d\n", p50, p99, v[n], n
+			printf "%.3f %.3f %.3f %d\n", v[int((n - 1) * 0.50) + 1],
+				v[int((n - 1) * 0.99) + 1], v[n], n
 		}'
 }
 
