@@ -1387,11 +1387,6 @@ reader_rows() {
 
 # ---- always-on recording (functions; BENCH_ONLY=longrun, stall, loss) --------------------
 
-# lr_hwm PID: VmHWM in kB.
-lr_hwm() {
-	awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
-}
-
 # stall_stats LOG [SKIP]: "p50 p99 max count" of the `checkpoint: stall X ms` lines of a
 # cidtrace -v log, after the first SKIP of them.
 stall_stats() {
@@ -1423,50 +1418,51 @@ lr_soak_build() {
 }
 
 # Long run: LR_N short processes, LR_KEPT of them in --scope and kept (--keep-processes
-# LR_KEPT), the rest not; the recorder's peak RSS, the final report's size, and the
-# checkpoint stalls once LR_KEPT processes are kept.
+# LR_KEPT), the rest not; the recorder's peak RSS (ru_maxrss through ready_wait, so the final
+# report's write counts), the final report's size, and the checkpoint stalls once LR_KEPT
+# processes are kept (the workload notes how many stall lines came before that).
 longrun_section() {
-	local d="$TMP/longrun/TestLongRun1/001" out pid skip
+	local d="$TMP/longrun/TestLongRun1/001" cmd out rw_line skip rc=0
 
 	echo "Long run: $LR_N short processes (fork+exit), $LR_KEPT of them in --scope and kept" \
 		"(--keep-processes $LR_KEPT --checkpoint 1)"
 	mkdir -p "$d"
 	lr_soak_build || { echo "  BROKEN: the soak fixture does not build"; BROKEN=1; return; }
-	if ! ct_start "$TMP/lr.ready" "$TMP/lr.log" -q -v -o "$TMP/lr.json" --scope "$d" \
-		--keep-processes "$LR_KEPT" --checkpoint 1; then
-		echo "  BROKEN: cidtrace did not get ready"
-		show_log "$TMP/lr.log.err"
-		BROKEN=1
-		ct_stop || true
-		return
-	fi
-	# the in-scope fixture names $d in its argv: it and its children are in scope
-	out=$("$TMP/soak" -n "$LR_KEPT" -p "$TMP/lr.progress" "$d" & echo "pid=$!"; wait)
-	pid=$(kv pid "$out")
-	lr_wait_handled "$TMP/lr.json" "$pid" 120 || echo "  warning: the kept fixture's exit" \
-		"is in no checkpoint after 120 s"
-	skip=$(grep -c 'checkpoint: stall' "$TMP/lr.log.err" || true)
-	lr_t0=$(now_us)
-	"$TMP/soak" -n $((LR_N - LR_KEPT)) >/dev/null
-	lr_s=$(calc 1 "($(now_us) - $lr_t0) / 1000000")
-	lr_hwm_kb=$(lr_hwm "$CT_PID")
-	if ! ct_stop; then
-		echo "  cidtrace did not exit 0 after SIGTERM"
-		show_log "$TMP/lr.log.err"
-		BROKEN=1
-	fi
-	if ! jq -e .trace.final "$TMP/lr.json" >/dev/null 2>&1; then
-		echo "  BROKEN: no final report"
+	# The workload: the in-scope fixture (it names $d in its argv: it and its children are in
+	# scope), then, once a checkpoint lists its exit, how many stall lines came before, then
+	# the rest of the processes with LR_KEPT kept.
+	cat >"$TMP/lr.sh" <<'SH'
+"$1/soak" -n "$2" "$3" >/dev/null &
+pid=$!
+wait "$pid" || exit 1
+until jq -e --argjson p "$pid" '.processes[] | select(.pid == $p) | .exited_at' "$1/lr.json" \
+	>/dev/null 2>&1; do
+	sleep 0.2
+done
+grep -c 'checkpoint: stall' "$1/lr.log" >"$1/lr.skip"
+exec "$1/soak" -n "$4" >/dev/null
+SH
+	cmd=$(printf 'sh %q %q %q %q %q' "$TMP/lr.sh" "$TMP" "$LR_KEPT" "$d" $((LR_N - LR_KEPT)))
+	out=$("$TMP/ready_wait" -f "$TMP/lr.ready" -t 60 -k 120 -o "$TMP/lr.log" -x "$cmd" -- \
+		"$CIDTRACE" record -q -v -o "$TMP/lr.json" --ready-file "$TMP/lr.ready" \
+		--scope "$d" --keep-processes "$LR_KEPT" --checkpoint 1 \
+		2>>"$TMP/ready_wait.err") || rc=$?
+	rw_line=$(grep '^ready_wait:' <<<"$out" || true)
+	if ((rc != 0)) || ! jq -e .trace.final "$TMP/lr.json" >/dev/null 2>&1; then
+		echo "  BROKEN (ready_wait exit $rc: $rw_line)"
+		show_log "$TMP/lr.log"
 		BROKEN=1
 		return
 	fi
+	lr_hwm_kb=$(kv maxrss_kb "$rw_line")
 	lr_bytes=$(stat -c %s "$TMP/lr.json")
 	lr_lost=$(jq .trace.events.lost "$TMP/lr.json")
 	lr_procs=$(jq '.processes | length' "$TMP/lr.json")
 	lr_dropped=$(jq '.trace.retention.dropped_processes // "n/a"' "$TMP/lr.json")
-	read -r st100_p50 st100_p99 st100_max st100_n < <(stall_stats "$TMP/lr.log.err" "$skip")
-	echo "  VmHWM $lr_hwm_kb kB   report $lr_bytes B, $lr_procs processes, dropped" \
-		"$lr_dropped   lost $lr_lost   unkept part $lr_s s"
+	skip=$(cat "$TMP/lr.skip" 2>/dev/null || echo 0)
+	read -r st100_p50 st100_p99 st100_max st100_n < <(stall_stats "$TMP/lr.log" "$skip")
+	echo "  peak RSS $lr_hwm_kb kB (ru_maxrss, final report included)   report $lr_bytes B," \
+		"$lr_procs processes, dropped $lr_dropped   lost $lr_lost"
 	echo "  checkpoint stalls at $LR_KEPT kept: p50 $st100_p50 ms, p99 $st100_p99 ms," \
 		"max $st100_max ms over $st100_n checkpoints"
 	echo
@@ -1529,15 +1525,15 @@ loss_section() {
 
 alwayson_rows() {
 	if want longrun; then
-		row "long run: peak RSS (VmHWM)" "-" "$(with "$lr_hwm_kb" " kB")" "$LR_KEPT kept" \
+		row "long run: peak RSS (ru_maxrss)" "-" "$(with "$lr_hwm_kb" " kB")" "$LR_KEPT kept" \
 			"<= $((TARGET_LONGRUN_RSS_KB / 1024)) MB" \
 			"$(verdict "$lr_hwm_kb" $TARGET_LONGRUN_RSS_KB)"
 		row "long run: final report size" "-" "$(with "$lr_bytes" " B")" "$lr_procs procs" \
 			"<= $((TARGET_LONGRUN_REPORT_B / 1048576)) MB" \
 			"$(verdict "$lr_bytes" $TARGET_LONGRUN_REPORT_B)"
 		row "long run: events lost" "-" "$lr_lost" "-" "0" "$(verdict "$lr_lost" 0)"
-		row "checkpoint stall p50, ms, 100k kept" "-" "$st100_p50" "n=$st100_n" "-" "info"
-		row "checkpoint stall p99, ms, 100k kept" "-" "$st100_p99" "max $st100_max" \
+		row "checkpoint stall p50, ms, $((LR_KEPT / 1000))k kept" "-" "$st100_p50" "n=$st100_n" "-" "info"
+		row "checkpoint stall p99, ms, $((LR_KEPT / 1000))k kept" "-" "$st100_p99" "max $st100_max" \
 			"<= $TARGET_STALL_P99_MS" "$(verdict "$st100_p99" $TARGET_STALL_P99_MS)"
 	fi
 	if want stall; then
