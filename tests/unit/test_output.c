@@ -137,7 +137,8 @@ int main(void)
 	CHECK_STR(to_json(jstrn("\xc0\xaf\xed\xa0\x80", 5)),
 		  "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
 	/* valid multibyte text survives; slashes are not escaped */
-	CHECK_STR(to_json(jstr("/ci/caf\xc3\xa9/\xf0\x9f\x90\xa7")), "\"/ci/caf\xc3\xa9/\xf0\x9f\x90\xa7\"");
+	CHECK_STR(to_json(jstr("/ci/caf\xc3\xa9/\xf0\x9f\x90\xa7")),
+		  "\"/ci/caf\xc3\xa9/\xf0\x9f\x90\xa7\"");
 	CHECK_STR(to_json(jargv("a\0b c\0", 6)), "[\"a\",\"b c\"]");
 	CHECK_STR(to_json(jargv("", 0)), "[]");
 	/* whatever goes in, json-c can read back */
@@ -150,7 +151,9 @@ int main(void)
 	CHECK_STR(escaped("t\\\t\xc2\x9b\xc3\xa9", 7), "t\\\\\\t\\xc2\\x9b\xc3\xa9");
 	CHECK_STR(escaped("\xff", 1), "\\xff");
 	/* bidi controls cannot reorder a line: each becomes \uXXXX; other text stays */
-	CHECK_STR(escaped("a\xe2\x80\xae" "b\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", 19),
+	CHECK_STR(escaped("a\xe2\x80\xae"
+			  "b\xe2\x81\xa6\xe2\x81\xa9\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c",
+			  19),
 		  "a\\u202eb\\u2066\\u2069\\u200e\\u200f\\u061c");
 	CHECK_STR(escaped("\xe2\x80\xaa\xe2\x80\xad\xe2\x80\x94\xe2\x81\xa5", 12),
 		  "\\u202a\\u202d\xe2\x80\x94\xe2\x81\xa5");
@@ -159,8 +162,8 @@ int main(void)
 	CHECK_STR(written(jstr("x\xc2\x85\xc2\x9b[\xe2\x80\xae\xc2\xa0\xe2\x81\xa9")),
 		  "\"x\\u0085\\u009b[\\u202e\xc2\xa0\\u2069\"");
 	parsed = json_tokener_parse(written(jargv("\xc2\x80\0\xd8\x9c", 5)));
-	CHECK(parsed && !strcmp(json_object_get_string(json_object_array_get_idx(parsed, 0)),
-				"\xc2\x80") &&
+	CHECK(parsed &&
+	      !strcmp(json_object_get_string(json_object_array_get_idx(parsed, 0)), "\xc2\x80") &&
 	      !strcmp(json_object_get_string(json_object_array_get_idx(parsed, 1)), "\xd8\x9c"));
 	json_object_put(parsed);
 

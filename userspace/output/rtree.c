@@ -132,13 +132,7 @@ bool parse_time_offset(const char *s, int64_t *us)
 
 void fmt_time(char *buf, size_t len, int64_t us)
 {
-	time_t sec = us / 1000000;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06lldZ", (long long)(us % 1000000));
+	fmt_rfc3339_wall(buf, len, us * 1000);
 }
 
 /* ---- reading the tree -------------------------------------------------------------------- */
