@@ -108,6 +108,44 @@ orphan_is() {
 	run ! grep -qE 'ffff[0-9a-f]{12}' "$R" "$T/live.ndjson"
 }
 
+# A loaded host: nproc busy loops beside the guest, so that a spinning vCPU gets a share of a
+# core, not a whole one. Copies under $D: teardown kills them with the rest of the test.
+start_load() {
+	local i
+	cp /usr/bin/yes "$D/busy"
+	for ((i = 0; i < $(nproc); i++)); do
+		"$D/busy" >/dev/null 2>&1 3>&- &
+	done
+}
+
+@test "under load, a spinning orphan is judged by the CPU it wants, not what it gets" {
+	start_load
+	record --spin-window 1
+	start_guest
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"spinning"'
+	stop_record
+	# granted (cpu_pct) is the loaded host's share; demand (run + run-queue wait) a whole core
+	orphan_is --argjson g "$VMM" '
+		.state == "spinning" and .guest.pid == $g and .demand_pct >= 90 and
+		.cpu_pct < .demand_pct and .threads[0].comm == "fc_vcpu 1" and
+		.threads[0].demand_pct >= 90 and .threads[0].cpu_pct < .threads[0].demand_pct'
+	rq '.trace.attach.spin_basis == "demand"'
+	grep -qE '"state":"spinning".*busiest thread wants [0-9]+%' "$T/live.ndjson"
+}
+
+@test "under load, a busy guest whose pager is alive is not flagged" {
+	start_load
+	start_guest
+	run observe
+	[ "$status" -eq 0 ]
+	traced_for "$OBSERVE_S"
+	rq --argjson p "$PAGER" '[.findings[] | select(.kind == "uffd_orphan")] == [] and
+		(.uffds | length == 1) and (.uffds[0] | .state == "served" and
+		.handlers[0].pid == $p and .handlers[0].holding)'
+	run ! grep -q '"event":"uffd"' "$T/live.ndjson"
+}
+
 @test "--spin-window: an orphan spinning for less than the window is not spinning yet" {
 	# 6 s of trace, most of it with the guest spinning: more than the default window of 3 s,
 	# less than the 30 s asked for. (30 %: a CI runner's cores are shared.)

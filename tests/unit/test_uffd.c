@@ -45,8 +45,9 @@ static void test_classify(void)
 
 static struct thread_cpu th(uint32_t tid, uint64_t run_ns, uint64_t wait_ns, bool sched)
 {
-	return (struct thread_cpu){ .tid = tid, .run_ns = run_ns, .wait_ns = wait_ns,
-				    .sched = sched };
+	return (struct thread_cpu){
+		.tid = tid, .run_ns = run_ns, .wait_ns = wait_ns, .sched = sched
+	};
 }
 
 static void test_demand(void)
@@ -88,7 +89,8 @@ static void test_schedstat(void)
 		struct thread_cpu mine[64];
 		int n = proc_threads(getpid(), mine, 64);
 
-		CHECK(n >= 1 && mine[0].sched && mine[0].run_ns > 0);
+		/* not run_ns > 0: a thread that has not been preempted yet may read 0 */
+		CHECK(n >= 1 && mine[0].sched);
 	}
 }
 

@@ -26,9 +26,9 @@
 #include "vsock_files.h"
 #include "vsock_hooks.h"
 
-#define SAMPLE_NS 250000000ull
+#define SAMPLE_NS   250000000ull
 #define MAX_THREADS 64 /* a VMM's threads sampled for demand */
-#define MAX_CIDS  8
+#define MAX_CIDS    8
 
 const char guests_help[] =
 	"usage: cidtrace guests [--json] [--scratch-root DIR]... [options]\n"
@@ -290,8 +290,8 @@ static void print_text(const struct guests *gs, uint64_t now)
 		if ((int)strlen(dirs[i]) > width)
 			width = strlen(dirs[i]);
 	}
-	printf("%7s %7s %-16s %-*s %-12s %-10s %7s %5s %5s %9s %s\n", "PID", "PPID", "COMM",
-	       width, "TEST_DIR", "CIDS", "UFFD", "PAGER", "CPU%", "WANT%", "AGE", "ORPHANED");
+	printf("%7s %7s %-16s %-*s %-12s %-10s %7s %5s %5s %9s %s\n", "PID", "PPID", "COMM", width,
+	       "TEST_DIR", "CIDS", "UFFD", "PAGER", "CPU%", "WANT%", "AGE", "ORPHANED");
 	for (size_t i = 0; i < gs->n; i++) {
 		const struct guest *g = &gs->g[i];
 		char *comm = term_escape(g->p->comm), cids[12 * MAX_CIDS] = "-", pager[12] = "-",

@@ -70,8 +70,7 @@ static const struct thread_cpu *find_thread(const struct thread_cpu *th, int n, 
 }
 
 /* One thread's demand, % of one core; negative without schedstat in both samples. */
-static double demand_of(const struct thread_cpu *was, const struct thread_cpu *t,
-			uint64_t wall_ns)
+static double demand_of(const struct thread_cpu *was, const struct thread_cpu *t, uint64_t wall_ns)
 {
 	if (!was || !was->sched || !t->sched || !wall_ns || t->run_ns < was->run_ns ||
 	    t->wait_ns < was->wait_ns)
@@ -658,9 +657,9 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 	if (base) {
 		l.window_pct = cpu_pct(us, s->ticks - base->ticks, base, s);
 		if (us->src.schedstat)
-			l.window_demand = uffd_thread_demand(base->th, base->nthreads, s->th,
-							     s->nthreads, s->at - base->at,
-							     &unused, &busiest);
+			l.window_demand =
+				uffd_thread_demand(base->th, base->nthreads, s->th, s->nthreads,
+						   s->at - base->at, &unused, &busiest);
 	}
 	if (prev) {
 		l.recent_pct = cpu_pct(us, s->ticks - prev->ticks, prev, s);
