@@ -608,12 +608,11 @@ static void set_state(struct collector *c, struct uctx *u, enum uffd_orphan_stat
 	}
 	n = snprintf(detail, sizeof(detail), "uffd-%u %s: %.0f%% cpu", u->id, uffd_state_name(s),
 		     o->cpu_pct);
-	if (o->demand_pct >= 0 && n < (int)sizeof(detail))
-		n += snprintf(detail + n, sizeof(detail) - n, ", busiest thread wants %.0f%%",
-			      o->demand_pct);
 	if (o->ntop && n < (int)sizeof(detail))
 		n += snprintf(detail + n, sizeof(detail) - n, ", busiest %s %.0f%%", o->top[0].comm,
 			      o->top_pct[0]);
+	if (o->ntop && o->top_demand[0] >= 0 && n < (int)sizeof(detail))
+		n += snprintf(detail + n, sizeof(detail) - n, " (wants %.0f%%)", o->top_demand[0]);
 	if (n < (int)sizeof(detail))
 		snprintf(detail + n, sizeof(detail) - n, ", %llu faults unresolved",
 			 (unsigned long long)o->total);
