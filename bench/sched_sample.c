@@ -136,7 +136,8 @@ int main(int argc, char **argv)
 		int *v = opt == 'n' ? &procs : opt == 't' ? &threads : opt == 'r' ? &rounds : NULL;
 
 		if (!v || (*v = atoi(optarg)) < 1 || *v > 100000) {
-			fprintf(stderr, "usage: sched_sample [-n PROCS] [-t THREADS] [-r ROUNDS]\n");
+			fprintf(stderr,
+				"usage: sched_sample [-n PROCS] [-t THREADS] [-r ROUNDS]\n");
 			return 2;
 		}
 	}
