@@ -62,6 +62,9 @@ readonly TARGET_UFFD_COPY_PCT=3
 readonly TARGET_LOST_S=1
 readonly SPIN_WINDOW_S=3
 readonly TARGET_SPIN_EXTRA_S=1
+# Sampling every pager-lost guest's threads' schedstat (spinning judged by demand) may add
+# this much of one core, with 200 such guests of 4 threads each.
+readonly TARGET_SCHED_SAMPLE_PCT=0.5
 readonly TARGET_SCAN_PCT=1
 # An unprivileged user flooding itself with signals that never act (blocked, collected with
 # sigwait) may grow cidtrace's peak RSS by this much, and must not make it lose events.
@@ -164,10 +167,10 @@ trap cleanup EXIT
 BROKEN=0
 
 if [[ -n $HELPERS ]]; then
-	ln -s "$HELPERS"/{churn,ready_wait,syscall_cost,kvm_exits,uffd_copy,fd_holders,report_gen} "$TMP/"
+	ln -s "$HELPERS"/{churn,ready_wait,syscall_cost,kvm_exits,uffd_copy,fd_holders,report_gen,sched_sample} "$TMP/"
 else
-	for h in churn ready_wait syscall_cost kvm_exits uffd_copy fd_holders report_gen; do
-		gcc -O2 -Wall -Wextra -o "$TMP/$h" "$HERE/$h.c"
+	for h in churn ready_wait syscall_cost kvm_exits uffd_copy fd_holders report_gen sched_sample; do
+		gcc -O2 -Wall -Wextra -pthread -o "$TMP/$h" "$HERE/$h.c"
 	done
 fi
 CHURN_CMD=$(printf '%q -n %q' "$TMP/churn" "$N")
@@ -890,8 +893,9 @@ uc_notes() {
 
 # ---- orphan detection latency (function) -------------------------------------------------
 
-lat_lost=() lat_spin=() lat_stall=()
-LAT_MISSED_LOST=0 LAT_MISSED_SPIN=0 LAT_MISSED_STALL=0 LAT_OK=0
+lat_lost=() lat_spin=() lat_stall=() lat_spin_load=()
+LAT_MISSED_LOST=0 LAT_MISSED_SPIN=0 LAT_MISSED_STALL=0 LAT_MISSED_LOAD=0 LAT_OK=0
+SCHED_SAMPLE_PCT=n/a SCHED_SAMPLE_ALL_PCT=n/a
 LAT_NDJSON="$TMP/lat.ndjson"
 
 # lat_line PID STATE: the NDJSON `time` of PID's first uffd line in STATE, as epoch seconds.
@@ -914,9 +918,33 @@ lat_wait() {
 	done
 }
 
-# uffd_lat_run I spinning|stalled: one orphaned guest, latencies from the kill to its lines.
+# lat_load_start DIR: nproc busy loops (copies of yes under DIR, for lat_load_stop), so that
+# a spinning vCPU gets a share of a core; LOAD_PIDS.
+LOAD_PIDS=()
+lat_load_start() {
+	local i
+
+	cp /usr/bin/yes "$1/busy"
+	for ((i = 0; i < $(nproc); i++)); do
+		"$1/busy" >/dev/null 2>&1 </dev/null &
+		LOAD_PIDS+=($!)
+	done
+}
+
+lat_load_stop() {
+	local p
+
+	for p in "${LOAD_PIDS[@]}"; do
+		reap "$p" || true
+	done
+	LOAD_PIDS=()
+}
+
+# uffd_lat_run I spinning|stalled [load]: one orphaned guest, latencies from the kill to its
+# lines; with load, beside nproc busy loops and without the autogroup renice.
 uffd_lat_run() {
-	local i=$1 want=$2 d="$TMP/uffd-lat/run$1" t_kill t_lost t_state lost=n/a st=n/a
+	local i=$1 want=$2 load=${3:-} d="$TMP/uffd-lat/run$1" t_kill t_lost t_state lost=n/a
+	local st=n/a label
 	local -a opts=()
 
 	[[ $want == spinning ]] || opts=(--no-spin)
@@ -931,7 +959,12 @@ uffd_lat_run() {
 	# other sessions (a fuzzer, a TCG VM) keep both cores busy, the orphan's spinning vCPU
 	# gets ~2/3 of a core and never reaches the 90% that makes it "spinning". Renicing its
 	# own autogroup gives it a full core, so what is timed is cidtrace, not the scheduler.
-	[[ -z $LAT_NICE ]] || echo "$LAT_NICE" 2>/dev/null >"/proc/$VMM/autogroup" || true
+	# Under load, it must be flagged without: by what it wants, not what it gets.
+	if [[ -n $load ]]; then
+		lat_load_start "$d"
+	elif [[ -n $LAT_NICE ]]; then
+		echo "$LAT_NICE" 2>/dev/null >"/proc/$VMM/autogroup" || true
+	fi
 	# Long enough for a periodic scan (1/s) to have found the uffd, as for any pager that
 	# dies after start-up; the fraction moves the kill against cidtrace's 1 s tick.
 	sleep "2.$((RANDOM % 10))"
@@ -947,15 +980,26 @@ uffd_lat_run() {
 	fi
 	if t_state=$(lat_wait "$VMM" "$want" 15); then
 		st=$(calc 3 "$t_state - $t_kill")
-		if [[ $want == spinning ]]; then lat_spin+=("$st"); else lat_stall+=("$st"); fi
+		if [[ -n $load ]]; then
+			lat_spin_load+=("$st")
+		elif [[ $want == spinning ]]; then
+			lat_spin+=("$st")
+		else
+			lat_stall+=("$st")
+		fi
+	elif [[ -n $load ]]; then
+		LAT_MISSED_LOAD=$((LAT_MISSED_LOAD + 1))
 	elif [[ $want == spinning ]]; then
 		LAT_MISSED_SPIN=$((LAT_MISSED_SPIN + 1))
 	else
 		LAT_MISSED_STALL=$((LAT_MISSED_STALL + 1))
 	fi
 	LAT_OK=1
-	printf '  run %d  %-10s pager_lost %8s   %-8s %8s\n' "$i" \
-		"$([[ $want == spinning ]] || echo --no-spin)" \
+	lat_load_stop
+	label=""
+	[[ $want == spinning ]] || label=--no-spin
+	[[ -z $load ]] || label="load x$(nproc)"
+	printf '  run %d  %-10s pager_lost %8s   %-8s %8s\n' "$i" "$label" \
 		"$([[ $lost == n/a ]] && echo "none<10s" || echo "+$lost s")" "$want" \
 		"$([[ $st == n/a ]] && echo "none<15s" || echo "+$st s")"
 	uffd_guest_stop
@@ -999,6 +1043,9 @@ uffd_lat_section() {
 		uffd_lat_run "$i" spinning
 	done
 	uffd_lat_run $((LAT_REPEAT + 1)) stalled
+	for ((i = 1; i <= LAT_REPEAT; i++)); do
+		uffd_lat_run $((LAT_REPEAT + 1 + i)) spinning load
+	done
 	if ! ct_stop; then
 		echo "  cidtrace did not exit 0 after SIGTERM"
 		show_log "$LAT_NDJSON.err"
@@ -1007,7 +1054,30 @@ uffd_lat_section() {
 	echo "  pager_lost: median $(with "$(med3 "${lat_lost[@]}")" " s")," \
 		"max $(with "$(max "${lat_lost[@]}")" " s")   spinning: median" \
 		"$(with "$(med3 "${lat_spin[@]}")" " s"), max $(with "$(max "${lat_spin[@]}")" " s")"
+	echo "  spinning beside $(nproc) busy loops: median" \
+		"$(with "$(med3 "${lat_spin_load[@]}")" " s"), max" \
+		"$(with "$(max "${lat_spin_load[@]}")" " s")"
+	sched_sample_cost
 	echo
+}
+
+# sched_sample_cost: CPU of one watch tick over 200 idle owners of 4 threads each (stat
+# only, and stat + schedstat), as % of one core at the watch's 2 ticks a second.
+sched_sample_cost() {
+	local out stat both
+
+	if ! out=$("$TMP/sched_sample" -n 200 -t 4 2>&1); then
+		echo "  BROKEN: sched_sample: $out"
+		BROKEN=1
+		return
+	fi
+	stat=$(sed -n 's/.* stat_us=\([0-9.]*\).*/\1/p' <<<"$out")
+	both=$(sed -n 's/.* both_us=\([0-9.]*\).*/\1/p' <<<"$out")
+	SCHED_SAMPLE_PCT=$(calc 3 "($both - $stat) / 5000")
+	SCHED_SAMPLE_ALL_PCT=$(calc 3 "$both / 5000")
+	echo "  sampling 200 owners x 4 threads per tick: stat ${stat} us, stat + schedstat" \
+		"${both} us CPU; schedstat adds ${SCHED_SAMPLE_PCT}% of one core at 2 ticks/s" \
+		"(all thread sampling: ${SCHED_SAMPLE_ALL_PCT}%)"
 }
 
 # lat_verdict MISSED VALUES...: MISS if any run never got its line, else verdict on the max.
@@ -1028,12 +1098,19 @@ lat_rows() {
 			"${lat_spin[@]}")"
 	row "stalled line after kill (1 run), s" "-" "$(max "${lat_stall[@]}")" "-" "-" \
 		"$( ((LAT_MISSED_STALL)) && echo MISS || echo info)"
+	row "spinning line, $(nproc) busy loops, s" "-" "$(med3 "${lat_spin_load[@]}")" \
+		"max $(max "${lat_spin_load[@]}")" "<= $((SPIN_WINDOW_S + TARGET_SPIN_EXTRA_S)) s" \
+		"$(lat_verdict "$LAT_MISSED_LOAD" $((SPIN_WINDOW_S + TARGET_SPIN_EXTRA_S)) \
+			"${lat_spin_load[@]}")"
+	row "schedstat sampling, 200x4 threads, %" "-" "$SCHED_SAMPLE_PCT" "-" \
+		"<= $TARGET_SCHED_SAMPLE_PCT %" "$(verdict "$SCHED_SAMPLE_PCT" "$TARGET_SCHED_SAMPLE_PCT")"
 }
 
 lat_notes() {
 	((LAT_OK)) || return 0
-	if ((LAT_MISSED_LOST + LAT_MISSED_SPIN + LAT_MISSED_STALL)); then
-		echo "note: $((LAT_MISSED_LOST + LAT_MISSED_SPIN + LAT_MISSED_STALL)) expected uffd" \
+	if ((LAT_MISSED_LOST + LAT_MISSED_SPIN + LAT_MISSED_STALL + LAT_MISSED_LOAD)); then
+		echo "note: $((LAT_MISSED_LOST + LAT_MISSED_SPIN + LAT_MISSED_STALL + LAT_MISSED_LOAD))" \
+			"expected uffd" \
 			"lines never came (pager_lost: 10 s, spinning/stalled: 15 s after the kill)."
 	fi
 }

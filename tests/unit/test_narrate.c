@@ -67,6 +67,27 @@ static void test_orphan_summaries(void)
 		      "hypeman-uffd-pa pid 901 got SIGKILL from pid 1 and exited while 512 MiB of "
 		      "guest memory was still registered; the guest is spinning at 99% CPU, 43 "
 		      "faults unresolved.");
+	/* a loaded host: the busiest thread wanted a core and got half: said; 5 points: not */
+	{
+		struct json_object *th = json_object_new_array(), *t = json_object_new_object();
+
+		json_object_object_add(t, "comm", json_object_new_string("fc_vcpu 1"));
+		json_object_object_add(t, "cpu_pct", json_object_new_double(50));
+		json_object_object_add(t, "demand_pct", json_object_new_double(101));
+		json_object_array_add(th, t);
+		json_object_object_add(x, "threads", th);
+		check_said(x,
+			   "firecracker pid 900 (/ci/TestSnap/001) lost its uffd pager: "
+			   "hypeman-uffd-pa pid 901 got SIGKILL from pid 1 and exited while 512 "
+			   "MiB of guest memory was still registered; the guest is spinning at "
+			   "99% CPU (its busiest thread wants 101% of a core, gets 50%), 43 faults "
+			   "unresolved.");
+		json_object_object_add(t, "demand_pct", json_object_new_double(55));
+		check_said(x, "firecracker pid 900 (/ci/TestSnap/001) lost its uffd pager: "
+			      "hypeman-uffd-pa pid 901 got SIGKILL from pid 1 and exited while 512 "
+			      "MiB of guest memory was still registered; the guest is spinning at "
+			      "99% CPU, 43 faults unresolved.");
+	}
 	/* stalled, with a note */
 	json_object_object_add(x, "state", json_object_new_string("stalled"));
 	json_object_object_add(x, "note",

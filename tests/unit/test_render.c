@@ -322,8 +322,9 @@ int main(void)
 	/* stubs stay small: no nested object is made up, scalars take their defaults */
 	n = normalized("{\"schema\":\"cidtrace.report/1\",\"findings\":[{\"kind\":"
 		       "\"uffd_orphan\"},{\"kind\":\"cid_conflict\"},{}],\"cids\":[{}]}");
-	CHECK(strstr(n, "\"guest\":null,\"pager\":null,\"uffd\":null,\"cpu_pct\":0,"
-			"\"threads\":[]") != NULL);
+	CHECK(strstr(n,
+		     "\"guest\":null,\"pager\":null,\"uffd\":null,\"cpu_pct\":0,\"demand_pct\":0,"
+		     "\"threads\":[]") != NULL);
 	CHECK(strstr(n, "\"attempts\":0,\"attempt\":null,\"holder\":[]") != NULL);
 	CHECK(strstr(n, "{\"kind\":null,\"summary\":null}]") != NULL);
 	CHECK(strstr(n, "\"cids\":[{\"id\":null,\"cid\":0,\"binder\":null,") != NULL);

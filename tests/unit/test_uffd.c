@@ -8,22 +8,90 @@
 #include "procfs.h"
 #include "uffd.h"
 
+/* granted window, granted recent, demand window (busiest), demand recent (sum) */
+static enum uffd_orphan_state classify(double wp, double rp, double wd, double rd, uint64_t total)
+{
+	struct uffd_load l = { wp, rp, wd, rd };
+
+	return uffd_classify(&l, total, 90);
+}
+
 static void test_classify(void)
 {
-	/* spinning needs a full window at or above the threshold */
-	CHECK(uffd_classify(95, 99, 1, 90) == ORPHAN_SPINNING);
-	CHECK(uffd_classify(90, 0, 0, 90) == ORPHAN_SPINNING);
-	CHECK(uffd_classify(-1, 100, 1, 90) == ORPHAN_PAGER_LOST); /* window not elapsed yet */
-	CHECK(uffd_classify(89.9, 100, 1, 90) == ORPHAN_PAGER_LOST);
+	/* without schedstat (demand -1): granted decides, as before */
+	CHECK(classify(95, 99, -1, -1, 1) == ORPHAN_SPINNING);
+	CHECK(classify(90, 0, -1, -1, 0) == ORPHAN_SPINNING);
+	CHECK(classify(-1, 100, -1, -1, 1) == ORPHAN_PAGER_LOST); /* window not elapsed yet */
+	CHECK(classify(89.9, 100, -1, -1, 1) == ORPHAN_PAGER_LOST);
 	/* stalled: unresolved faults and threads asleep */
-	CHECK(uffd_classify(0, 0, 1, 90) == ORPHAN_STALLED);
-	CHECK(uffd_classify(-1, 2, 3, 90) == ORPHAN_STALLED);
-	CHECK(uffd_classify(-1, -1, 3, 90) == ORPHAN_PAGER_LOST); /* no sample to judge by */
-	CHECK(uffd_classify(0, 0, 0, 90) == ORPHAN_PAGER_LOST); /* nothing faulted yet */
-	CHECK(uffd_classify(50, 50, 2, 90) == ORPHAN_PAGER_LOST); /* busy but not spinning */
+	CHECK(classify(0, 0, -1, -1, 1) == ORPHAN_STALLED);
+	CHECK(classify(-1, 2, -1, -1, 3) == ORPHAN_STALLED);
+	CHECK(classify(-1, -1, -1, -1, 3) == ORPHAN_PAGER_LOST); /* no sample to judge by */
+	CHECK(classify(0, 0, -1, -1, 0) == ORPHAN_PAGER_LOST); /* nothing faulted yet */
+	CHECK(classify(50, 50, -1, -1, 2) == ORPHAN_PAGER_LOST); /* busy but not spinning */
+	/* a loaded host: granted half a core, the thread wants all of one */
+	CHECK(classify(50, 50, 102, 102, 1) == ORPHAN_SPINNING);
+	CHECK(classify(30, 30, 90, 95, 1) == ORPHAN_SPINNING);
+	/* demand known: it decides, whatever was granted */
+	CHECK(classify(95, 95, 60, 95, 1) == ORPHAN_PAGER_LOST);
+	CHECK(classify(-1, 50, -1, 100, 1) == ORPHAN_PAGER_LOST); /* window not elapsed yet */
+	/* asleep by demand: a thread waiting on a run queue is not asleep */
+	CHECK(classify(5, 5, 50, 50, 1) == ORPHAN_PAGER_LOST);
+	CHECK(classify(5, 5, 8, 8, 1) == ORPHAN_STALLED);
 	CHECK_STR(uffd_state_name(ORPHAN_SPINNING), "spinning");
 	CHECK_STR(uffd_state_name(ORPHAN_STALLED), "stalled");
 	CHECK_STR(uffd_state_name(ORPHAN_PAGER_LOST), "pager_lost");
+}
+
+static struct thread_cpu th(uint32_t tid, uint64_t run_ns, uint64_t wait_ns, bool sched)
+{
+	return (struct thread_cpu){
+		.tid = tid, .run_ns = run_ns, .wait_ns = wait_ns, .sched = sched
+	};
+}
+
+static void test_demand(void)
+{
+	const uint64_t s = 1000000000ull;
+	struct thread_cpu from[3] = { th(1, 0, 0, true), th(2, 10 * s, 5 * s, true),
+				      th(3, 0, 0, true) };
+	/* over 2 s: tid 2 ran 1 s and waited 1 s (100%), tid 1 wants 25%, tid 3 is gone and
+	 * tid 4 is new: neither counts */
+	struct thread_cpu to[3] = { th(2, 11 * s, 6 * s, true), th(1, s / 4, s / 4, true),
+				    th(4, 9 * s, 0, true) };
+	double sum;
+	int busiest;
+
+	CHECK(uffd_thread_demand(from, 3, to, 3, 2 * s, &sum, &busiest) == 100);
+	CHECK(busiest == 0 && sum == 125);
+	/* one thread without schedstat: demand unknown, the caller judges by granted */
+	to[1].sched = false;
+	CHECK(uffd_thread_demand(from, 3, to, 3, 2 * s, &sum, &busiest) < 0 && sum < 0);
+	to[1].sched = true;
+	from[0].sched = false;
+	CHECK(uffd_thread_demand(from, 3, to, 3, 2 * s, &sum, &busiest) < 0 && sum < 0);
+	/* no thread in both samples, or no time between them: unknown */
+	CHECK(uffd_thread_demand(from, 3, &to[2], 1, 2 * s, &sum, &busiest) < 0 && sum < 0);
+	from[0].sched = true;
+	CHECK(uffd_thread_demand(from, 3, to, 3, 0, &sum, &busiest) < 0);
+}
+
+static void test_schedstat(void)
+{
+	struct thread_cpu t = { .run_ns = 7, .sched = true };
+
+	CHECK(parse_schedstat("123456789 987654321 42\n", &t));
+	CHECK(t.sched && t.run_ns == 123456789 && t.wait_ns == 987654321);
+	CHECK(!parse_schedstat("", &t));
+	CHECK(!t.sched && t.run_ns == 0 && t.wait_ns == 0);
+	/* this host's own thread, if it has schedstat at all */
+	if (access("/proc/self/schedstat", R_OK) == 0) {
+		struct thread_cpu mine[64];
+		int n = proc_threads(getpid(), mine, 64);
+
+		/* not run_ns > 0: a thread that has not been preempted yet may read 0 */
+		CHECK(n >= 1 && mine[0].sched);
+	}
 }
 
 static void test_task_stat(void)
@@ -92,6 +160,8 @@ static void test_smaps(void)
 int main(void)
 {
 	test_classify();
+	test_demand();
+	test_schedstat();
 	test_task_stat();
 	test_smaps();
 	return check_done("test_uffd");

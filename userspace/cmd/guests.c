@@ -26,8 +26,9 @@
 #include "vsock_files.h"
 #include "vsock_hooks.h"
 
-#define SAMPLE_NS 250000000ull
-#define MAX_CIDS  8
+#define SAMPLE_NS   250000000ull
+#define MAX_THREADS 64 /* a VMM's threads sampled for demand */
+#define MAX_CIDS    8
 
 const char guests_help[] =
 	"usage: cidtrace guests [--json] [--scratch-root DIR]... [options]\n"
@@ -85,6 +86,10 @@ struct guest {
 	uint64_t registered, pending, total;
 	uint64_t ticks;
 	double cpu_pct;
+	/* the busiest thread's demand (schedstat run + wait), and all threads'; -1 unknown */
+	double demand_pct, demand_sum;
+	struct thread_cpu *th; /* the threads at the start of the sample */
+	int nth;
 };
 
 struct uffd_files {
@@ -152,7 +157,9 @@ static void classify_uffd(struct guest *g, const struct uffd_files *f,
 			UFFD_UNSERVED); /* no memory to serve yet, or any more */
 	} else {
 		uffd_fdinfo(g->p->pid, o->fd, &pending, &total);
-		orphan = uffd_classify(g->cpu_pct, g->cpu_pct, total, spin_pct);
+		struct uffd_load l = { g->cpu_pct, g->cpu_pct, g->demand_pct, g->demand_sum };
+
+		orphan = uffd_classify(&l, total, spin_pct);
 		state = uffd_state_name(orphan);
 		rank = orphan == ORPHAN_SPINNING  ? RANK_SPINNING
 		       : orphan == ORPHAN_STALLED ? RANK_STALLED
@@ -195,17 +202,28 @@ static void collect(struct guests *gs, double spin_pct)
 	if (!gs->n)
 		return;
 	t0 = now_boot_ns();
-	for (size_t i = 0; i < gs->n; i++)
-		proc_cpu_ticks(gs->g[i].p->pid, &gs->g[i].ticks);
+	for (size_t i = 0; i < gs->n; i++) {
+		struct guest *g = &gs->g[i];
+
+		proc_cpu_ticks(g->p->pid, &g->ticks);
+		g->th = xcalloc(MAX_THREADS, sizeof(*g->th));
+		g->nth = proc_threads(g->p->pid, g->th, MAX_THREADS);
+	}
 	nanosleep(&pause, NULL);
 	secs_ns = now_boot_ns() - t0;
 	for (size_t i = 0; i < gs->n; i++) {
 		struct guest *g = &gs->g[i];
+		struct thread_cpu now_th[MAX_THREADS];
 		uint64_t ticks = 0;
+		int busiest, n = proc_threads(g->p->pid, now_th, MAX_THREADS);
 
 		/* a process gone during the sample has no CPU to show */
 		if (proc_cpu_ticks(g->p->pid, &ticks) && ticks > g->ticks)
 			g->cpu_pct = 100.0 * (ticks - g->ticks) / hz / (secs_ns / 1e9);
+		g->demand_pct = uffd_thread_demand(g->th, g->nth, now_th, n, secs_ns,
+						   &g->demand_sum, &busiest);
+		free(g->th);
+		g->th = NULL;
 		for (size_t j = 0; j < gs->files.n; j++)
 			if (gs->files.e[j].hdr.pid == g->p->pid &&
 			    gs->files.e[j].flags & CT_UFFD_OWNER)
@@ -236,6 +254,9 @@ static struct json_object *guest_json(const struct guest *g, uint64_t now)
 	}
 	json_object_object_add(o, "uffd", u);
 	json_object_object_add(o, "cpu_pct", json_object_new_double(g->cpu_pct));
+	/* 0 where schedstat is unavailable */
+	json_object_object_add(o, "demand_pct",
+			       json_object_new_double(g->demand_pct > 0 ? g->demand_pct : 0));
 	json_object_object_add(o, "age_s", json_object_new_double((now - p->start_ns) / 1e9));
 	json_object_object_add(o, "orphaned", json_object_new_boolean(collector_parent_exited(p)));
 	return o;
@@ -269,11 +290,12 @@ static void print_text(const struct guests *gs, uint64_t now)
 		if ((int)strlen(dirs[i]) > width)
 			width = strlen(dirs[i]);
 	}
-	printf("%7s %7s %-16s %-*s %-12s %-10s %7s %5s %9s %s\n", "PID", "PPID", "COMM", width,
-	       "TEST_DIR", "CIDS", "UFFD", "PAGER", "CPU%", "AGE", "ORPHANED");
+	printf("%7s %7s %-16s %-*s %-12s %-10s %7s %5s %5s %9s %s\n", "PID", "PPID", "COMM", width,
+	       "TEST_DIR", "CIDS", "UFFD", "PAGER", "CPU%", "WANT%", "AGE", "ORPHANED");
 	for (size_t i = 0; i < gs->n; i++) {
 		const struct guest *g = &gs->g[i];
-		char *comm = term_escape(g->p->comm), cids[12 * MAX_CIDS] = "-", pager[12] = "-";
+		char *comm = term_escape(g->p->comm), cids[12 * MAX_CIDS] = "-", pager[12] = "-",
+		     want[16] = "-";
 		int n = 0;
 
 		for (int j = 0; j < g->ncids; j++)
@@ -281,9 +303,11 @@ static void print_text(const struct guests *gs, uint64_t now)
 				      (unsigned long long)g->cids[j]);
 		if (g->pager_pid)
 			snprintf(pager, sizeof(pager), "%u", g->pager_pid);
-		printf("%7u %7u %-16s %-*s %-12s %-10s %7s %5.0f %8.1fs %s\n", g->p->pid,
+		if (g->demand_pct >= 0)
+			snprintf(want, sizeof(want), "%.0f", g->demand_pct);
+		printf("%7u %7u %-16s %-*s %-12s %-10s %7s %5.0f %5s %8.1fs %s\n", g->p->pid,
 		       g->p->ppid, comm, width, dirs[i], cids, g->state ? g->state : "-", pager,
-		       g->cpu_pct, (now - g->p->start_ns) / 1e9,
+		       g->cpu_pct, want, (now - g->p->start_ns) / 1e9,
 		       collector_parent_exited(g->p) ? "yes" : "no");
 		free(comm);
 		free(dirs[i]);

@@ -186,11 +186,22 @@ static int r_threads(void *ctx, uint32_t pid, struct thread_cpu *out, int max)
 	rpid = ri_u32(&pl);
 	n = (int32_t)ri_u32(&pl);
 	if (!check(r, &pl,
-		   rpid == pid && n <= max && (n < 0 || (size_t)n * sizeof(*out) <= pl.len)))
+		   rpid == pid && n <= max &&
+			   (n < 0 || (size_t)n * RAW_THREAD_LEN <= pl.len - pl.off)))
 		return -1;
-	for (int i = 0; i < n; i++)
-		ri_copy(&pl, &out[i], sizeof(*out));
-	return n;
+	for (int i = 0; i < n; i++) {
+		memset(&out[i], 0, sizeof(out[i]));
+		ri_copy(&pl, &out[i], RAW_THREAD_LEN);
+	}
+	/* captures before schedstat end here: their threads have none (sched false) */
+	if (n > 0 && pl.len - pl.off >= (size_t)n * RAW_SCHED_LEN)
+		for (int i = 0; i < n; i++) {
+			out[i].run_ns = ri_u64(&pl);
+			out[i].wait_ns = ri_u64(&pl);
+			out[i].sched = ri_u32(&pl);
+			ri_u32(&pl);
+		}
+	return check(r, &pl, true) ? n : -1;
 }
 
 static bool r_cpu_ticks(void *ctx, uint32_t pid, uint64_t *ticks)
@@ -672,6 +683,8 @@ int replay_command(int argc, char **argv)
 			src.ioctls_traced = ri_u32(&pl);
 			src.serves = ri_u32(&pl) ? r_serves : NULL;
 			src.tick_hz = ri_u64(&pl);
+			/* older captures end here: no schedstat, spinning judged by granted */
+			src.schedstat = pl.len - pl.off >= 4 && ri_u32(&pl);
 			if (check(r, &pl, true))
 				uffd_set_source(r->c.uffd, &src);
 			break;

@@ -3,6 +3,7 @@
 #ifndef CIDTRACE_THREAD_CPU_H
 #define CIDTRACE_THREAD_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cidtrace_events.h"
@@ -13,6 +14,13 @@ struct thread_cpu {
 	uint64_t ticks; /* utime + stime, clock ticks */
 	char state; /* R, S, D, ... */
 	char comm[CT_COMM_LEN + 1];
+	/*
+	 * /proc/PID/task/TID/schedstat: ns on a CPU and ns runnable but waiting on a run queue.
+	 * Their sum is what the thread wanted, whatever share the scheduler granted; sched is
+	 * false where the file is missing (CONFIG_SCHED_INFO=n) or unreadable.
+	 */
+	uint64_t run_ns, wait_ns;
+	bool sched;
 };
 
 #endif

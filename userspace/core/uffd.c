@@ -49,14 +49,64 @@ struct uffd_state {
 	long tick_hz;
 };
 
-enum uffd_orphan_state uffd_classify(double window_pct, double recent_pct, uint64_t total,
-				     double spin_pct)
+enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct)
 {
-	if (window_pct >= 0 && window_pct >= spin_pct)
+	double spin = l->window_demand >= 0 ? l->window_demand : l->window_pct;
+	double awake = l->recent_demand >= 0 ? l->recent_demand : l->recent_pct;
+
+	if (spin >= 0 && spin >= spin_pct)
 		return ORPHAN_SPINNING;
-	if (total > 0 && recent_pct >= 0 && recent_pct < ASLEEP_PCT)
+	if (total > 0 && awake >= 0 && awake < ASLEEP_PCT)
 		return ORPHAN_STALLED;
 	return ORPHAN_PAGER_LOST;
+}
+
+static const struct thread_cpu *find_thread(const struct thread_cpu *th, int n, uint32_t tid)
+{
+	for (int i = 0; i < n; i++)
+		if (th[i].tid == tid)
+			return &th[i];
+	return NULL;
+}
+
+/* One thread's demand, % of one core; negative without schedstat in both samples. */
+static double demand_of(const struct thread_cpu *was, const struct thread_cpu *t, uint64_t wall_ns)
+{
+	if (!was || !was->sched || !t->sched || !wall_ns || t->run_ns < was->run_ns ||
+	    t->wait_ns < was->wait_ns)
+		return -1;
+	return 100.0 * ((t->run_ns - was->run_ns) + (t->wait_ns - was->wait_ns)) / wall_ns;
+}
+
+double uffd_thread_demand(const struct thread_cpu *from, int nfrom, const struct thread_cpu *to,
+			  int nto, uint64_t wall_ns, double *sum, int *busiest)
+{
+	double best = -1, d;
+
+	*sum = 0;
+	*busiest = -1;
+	for (int i = 0; i < nto; i++) {
+		const struct thread_cpu *was = find_thread(from, nfrom, to[i].tid);
+
+		if (!was)
+			continue; /* born since: over the next window */
+		d = demand_of(was, &to[i], wall_ns);
+		if (d < 0)
+			return *sum = -1;
+		*sum += d;
+		if (d > best) {
+			best = d;
+			*busiest = i;
+		}
+	}
+	if (*busiest < 0)
+		*sum = -1;
+	return best;
+}
+
+const char *uffd_spin_basis(const struct uffd_state *us)
+{
+	return us->src.schedstat ? "demand" : "granted";
 }
 
 const char *uffd_state_name(enum uffd_orphan_state s)
@@ -374,6 +424,7 @@ static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
 	us->norphans++;
 	o->since = o->state_since = last->gone_ns;
 	o->history[o->nhistory++].at = o->since;
+	o->demand_pct = -1; /* until two samples */
 	o->cap = us->window_ns / WATCH_NS + 3;
 	o->samples = xcalloc(o->cap, sizeof(*o->samples));
 	u->orphan = o;
@@ -482,14 +533,6 @@ static void scan(struct collector *c, uint64_t now)
 		scan(c, now);
 }
 
-static const struct thread_cpu *find_thread(const struct sample *s, uint32_t tid)
-{
-	for (int i = 0; i < s->nthreads; i++)
-		if (s->th[i].tid == tid)
-			return &s->th[i];
-	return NULL;
-}
-
 /* Share of one core, in %, used between two samples. */
 static double cpu_pct(struct uffd_state *us, uint64_t ticks, const struct sample *from,
 		      const struct sample *to)
@@ -499,28 +542,32 @@ static double cpu_pct(struct uffd_state *us, uint64_t ticks, const struct sample
 	return secs > 0 ? 100.0 * ticks / us->tick_hz / secs : -1;
 }
 
-/* The busiest threads between two samples, for the finding. */
+/* The busiest threads between two samples, for the finding: by demand where known. */
 static void top_threads(struct uffd_state *us, struct orphan *o, const struct sample *from,
 			const struct sample *to)
 {
-	double pct[MAX_THREADS];
-	bool taken[MAX_THREADS] = { false };
+	double pct[MAX_THREADS], demand[MAX_THREADS];
+	bool taken[MAX_THREADS] = { false }, by_demand = us->src.schedstat;
 
 	for (int i = 0; i < to->nthreads; i++) {
-		const struct thread_cpu *was = find_thread(from, to->th[i].tid);
+		const struct thread_cpu *t = &to->th[i],
+					*was = find_thread(from->th, from->nthreads, t->tid);
 
-		pct[i] = cpu_pct(us, to->th[i].ticks - (was ? was->ticks : to->th[i].ticks), from,
-				 to);
+		pct[i] = cpu_pct(us, t->ticks - (was ? was->ticks : t->ticks), from, to);
+		demand[i] = us->src.schedstat ? demand_of(was, t, to->at - from->at) : -1;
+		by_demand &= !was || demand[i] >= 0;
 	}
 	for (o->ntop = 0; o->ntop < TOP_THREADS && o->ntop < to->nthreads; o->ntop++) {
+		const double *key = by_demand ? demand : pct;
 		int best = -1;
 
 		for (int i = 0; i < to->nthreads; i++)
-			if (!taken[i] && (best < 0 || pct[i] > pct[best]))
+			if (!taken[i] && (best < 0 || key[i] > key[best]))
 				best = i;
 		taken[best] = true;
 		o->top[o->ntop] = to->th[best];
 		o->top_pct[o->ntop] = pct[best];
+		o->top_demand[o->ntop] = demand[best];
 	}
 }
 
@@ -564,6 +611,8 @@ static void set_state(struct collector *c, struct uctx *u, enum uffd_orphan_stat
 	if (o->ntop && n < (int)sizeof(detail))
 		n += snprintf(detail + n, sizeof(detail) - n, ", busiest %s %.0f%%", o->top[0].comm,
 			      o->top_pct[0]);
+	if (o->ntop && o->top_demand[0] >= 0 && n < (int)sizeof(detail))
+		n += snprintf(detail + n, sizeof(detail) - n, " (wants %.0f%%)", o->top_demand[0]);
 	if (n < (int)sizeof(detail))
 		snprintf(detail + n, sizeof(detail) - n, ", %llu faults unresolved",
 			 (unsigned long long)o->total);
@@ -576,7 +625,9 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 	struct orphan *o = u->orphan;
 	const struct sample *prev = o->count ? &o->samples[o->head] : NULL, *base = NULL;
 	struct sample *s = &o->samples[(o->head + 1) % o->cap];
-	double window_pct = -1, recent_pct = -1;
+	struct uffd_load l = { -1, -1, -1, -1 };
+	double unused;
+	int busiest;
 
 	s->nthreads = us->src.threads
 			      ? us->src.threads(us->src.ctx, u->owner->pid, s->th, MAX_THREADS)
@@ -602,15 +653,28 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 			break;
 		}
 	}
-	if (base)
-		window_pct = cpu_pct(us, s->ticks - base->ticks, base, s);
-	if (prev)
-		recent_pct = cpu_pct(us, s->ticks - prev->ticks, prev, s);
-	o->cpu_pct = window_pct >= 0 ? window_pct : recent_pct > 0 ? recent_pct : 0;
+	if (base) {
+		l.window_pct = cpu_pct(us, s->ticks - base->ticks, base, s);
+		if (us->src.schedstat)
+			l.window_demand =
+				uffd_thread_demand(base->th, base->nthreads, s->th, s->nthreads,
+						   s->at - base->at, &unused, &busiest);
+	}
+	if (prev) {
+		l.recent_pct = cpu_pct(us, s->ticks - prev->ticks, prev, s);
+		if (us->src.schedstat)
+			uffd_thread_demand(prev->th, prev->nthreads, s->th, s->nthreads,
+					   s->at - prev->at, &l.recent_demand, &busiest);
+	}
+	o->cpu_pct = l.window_pct >= 0 ? l.window_pct : l.recent_pct > 0 ? l.recent_pct : 0;
+	o->demand_pct = l.window_demand;
 	if (base || prev)
 		top_threads(us, o, base ? base : prev, s);
+	/* before a whole window: the latest sample's busiest, as cpu_pct does */
+	if (!base && o->ntop)
+		o->demand_pct = o->top_demand[0];
 	find_restarted(c, u);
-	set_state(c, u, uffd_classify(window_pct, recent_pct, o->total, us->spin_pct), now);
+	set_state(c, u, uffd_classify(&l, o->total, us->spin_pct), now);
 }
 
 void uffd_tick(struct collector *c, uint64_t now)

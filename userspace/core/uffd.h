@@ -19,6 +19,7 @@
 
 struct collector;
 struct proc;
+struct uffd_state;
 
 /*
  * Everything the core learns about userfaultfds outside the ring buffer, set by the tracer
@@ -43,6 +44,7 @@ struct uffd_source {
 	bool (*fdinfo)(void *ctx, uint32_t pid, int fd, uint64_t *pending, uint64_t *total);
 	bool (*registered)(void *ctx, uint32_t pid, uint64_t *registered, uint64_t *resident);
 	long tick_hz; /* USER_HZ of the ticks above; 0: this host's */
+	bool schedstat; /* threads() fills run_ns and wait_ns: spinning is judged by demand */
 	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
 };
 
@@ -54,12 +56,41 @@ enum uffd_orphan_state {
 };
 
 /*
- * The state an orphaned guest is in from what its owner's threads and uffd show:
- * window_pct is the owner's CPU over the whole --spin-window (negative until the watch has
- * lasted that long), recent_pct over the latest sample, total the faults not yet resolved.
+ * How an orphaned guest's owner takes the CPU, in % of one core; negative: not known (the
+ * watch has not lasted a window yet, or no schedstat). Granted is utime + stime of the whole
+ * owner; demand is schedstat's run + run-queue wait, what its threads wanted whatever share a
+ * loaded host gave them.
  */
-enum uffd_orphan_state uffd_classify(double window_pct, double recent_pct, uint64_t total,
-				     double spin_pct);
+struct uffd_load {
+	double window_pct, recent_pct; /* granted over --spin-window, over the latest sample */
+	/*
+	 * The busiest thread's demand over --spin-window. One thread, not the owner's sum: a
+	 * spinning vCPU is one thread that wants a whole core, while a multi-vCPU guest's idle
+	 * vCPUs each want a little (timers, housekeeping), and their sum, with the run-queue
+	 * wait they cause each other on a busy host, would reach a core without any of them
+	 * spinning.
+	 */
+	double window_demand;
+	/* every thread's demand together over the latest sample: asleep means all of them */
+	double recent_demand;
+};
+
+/*
+ * The state an orphaned guest is in from what its owner's threads and uffd show: spinning
+ * when the busiest thread's demand over the whole --spin-window reaches spin_pct (where
+ * demand is not known: the owner's granted CPU, as before schedstat); stalled with faults
+ * unresolved (total) and the owner's threads asleep over the latest sample.
+ */
+enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct);
+/*
+ * Demand (run + wait, % of one core) of each thread in to that from also has, over wall_ns:
+ * the busiest one's, and in *sum all of them; *busiest its index in to. Negative (and *sum
+ * negative) if any of those threads lacks schedstat in either sample.
+ */
+double uffd_thread_demand(const struct thread_cpu *from, int nfrom, const struct thread_cpu *to,
+			  int nto, uint64_t wall_ns, double *sum, int *busiest);
+/* "demand" or "granted": what spinning is judged by (trace.attach.spin_basis). */
+const char *uffd_spin_basis(const struct uffd_state *us);
 const char *uffd_state_name(enum uffd_orphan_state s);
 
 #define MAX_HANDLERS 8
@@ -83,9 +114,9 @@ struct orphan {
 	struct handler pager; /* the handler that went last */
 	struct proc *restarted;
 	uint64_t pending, total;
-	double cpu_pct;
+	double cpu_pct, demand_pct; /* granted, and the busiest thread's demand (-1: unknown) */
 	struct thread_cpu top[TOP_THREADS];
-	double top_pct[TOP_THREADS];
+	double top_pct[TOP_THREADS], top_demand[TOP_THREADS]; /* top_demand -1: unknown */
 	int ntop;
 	struct sample *samples; /* ring, cap entries, newest at head */
 	int cap, count, head;

@@ -353,15 +353,28 @@ static void w_serves(void *ctx,
 	rb_free(&l.out);
 }
 
-_Static_assert(sizeof(struct thread_cpu) == 40, "thread_cpu layout in RAW_THREADS");
+_Static_assert(offsetof(struct thread_cpu, run_ns) == RAW_THREAD_LEN,
+	       "thread_cpu layout in RAW_THREADS");
 
 static int w_threads(void *ctx, uint32_t pid, struct thread_cpu *out, int max)
 {
 	struct capture *cap = ctx;
 	int n = cap->uffd.threads(cap->uffd.ctx, pid, out, max);
-	uint32_t head[2] = { pid, (uint32_t)n };
+	struct raw_buf b = { 0 };
 
-	put_rec(cap, RAW_THREADS, 0, head, sizeof(head), out, n > 0 ? n * sizeof(*out) : 0);
+	rb_u32(&b, pid);
+	rb_u32(&b, n);
+	for (int i = 0; i < n; i++)
+		rb_put(&b, &out[i], RAW_THREAD_LEN);
+	/* after all the threads: a reader of older captures finds none and judges by granted */
+	for (int i = 0; i < n; i++) {
+		rb_u64(&b, out[i].run_ns);
+		rb_u64(&b, out[i].wait_ns);
+		rb_u32(&b, out[i].sched);
+		rb_u32(&b, 0);
+	}
+	put_rec(cap, RAW_THREADS, 0, b.p, b.len, NULL, 0);
+	rb_free(&b);
 	return n;
 }
 
@@ -411,7 +424,8 @@ void capture_wrap_uffd(struct capture *cap, struct uffd_source *src)
 	struct {
 		uint32_t ioctls_traced, serves;
 		int64_t tick_hz;
-	} r = { src->ioctls_traced, src->serves != NULL, src->tick_hz };
+		uint32_t schedstat, pad;
+	} r = { src->ioctls_traced, src->serves != NULL, src->tick_hz, src->schedstat, 0 };
 
 	if (!cap)
 		return;

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * An orphaned guest's symptoms, from /proc: its threads' CPU time and state, its uffd's
- * unresolved faults, and how much of its memory is still registered. Read only for owners
- * of contexts that matter, never host-wide.
+ * An orphaned guest's symptoms, from /proc: its threads' CPU time, run-queue wait and state,
+ * its uffd's unresolved faults, and how much of its memory is still registered. Read only for
+ * owners of contexts that matter, never host-wide.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,30 @@ bool proc_cpu_ticks(int pid, uint64_t *ticks)
 	return true;
 }
 
+bool parse_schedstat(const char *line, struct thread_cpu *t)
+{
+	unsigned long long run, wait;
+
+	t->sched = sscanf(line, "%llu %llu", &run, &wait) == 2;
+	t->run_ns = t->sched ? run : 0;
+	t->wait_ns = t->sched ? wait : 0;
+	return t->sched;
+}
+
+/* name under the task dir dfd into buf (NUL-terminated); false if unreadable. */
+static bool read_at(int dfd, const char *name, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, len - 1); /* both files fit one read: procfs hands them whole */
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0;
+}
+
 int proc_threads(int pid, struct thread_cpu *out, int max)
 {
 	char path[64], line[512];
@@ -62,14 +87,21 @@ int proc_threads(int pid, struct thread_cpu *out, int max)
 	dir = opendir(path);
 	if (!dir)
 		return -1;
+	/* relative to the task dir: each file is one short lookup, not a walk from /proc */
 	while (n < max && (d = readdir(dir))) {
 		char name[64];
 
 		if (d->d_name[0] < '0' || d->d_name[0] > '9')
 			continue;
-		snprintf(name, sizeof(name), "task/%.20s/stat", d->d_name);
-		if (read_proc(pid, name, line, sizeof(line)) && parse_task_stat(line, &out[n]))
-			n++;
+		snprintf(name, sizeof(name), "%.20s/stat", d->d_name);
+		if (!read_at(dirfd(dir), name, line, sizeof(line)) ||
+		    !parse_task_stat(line, &out[n]))
+			continue;
+		snprintf(name, sizeof(name), "%.20s/schedstat", d->d_name);
+		if (!read_at(dirfd(dir), name, line, sizeof(line)) ||
+		    !parse_schedstat(line, &out[n]))
+			out[n].sched = false, out[n].run_ns = out[n].wait_ns = 0;
+		n++;
 	}
 	closedir(dir);
 	return n;
@@ -167,4 +199,6 @@ void procfs_uffd_source(struct uffd_source *src)
 	src->fdinfo = src_fdinfo;
 	src->registered = src_registered;
 	src->tick_hz = sysconf(_SC_CLK_TCK);
+	/* the host has schedstat at all (CONFIG_SCHED_INFO): spinning is judged by demand */
+	src->schedstat = access("/proc/self/schedstat", R_OK) == 0;
 }

@@ -13,9 +13,11 @@ struct uffd_source;
 
 /* Parse one /proc/PID/task/TID/stat line. */
 bool parse_task_stat(const char *line, struct thread_cpu *t);
+/* Parse one /proc/PID/task/TID/schedstat line into run_ns, wait_ns and sched. */
+bool parse_schedstat(const char *line, struct thread_cpu *t);
 /* CPU ticks the whole process used, exited threads included (so it never goes down). */
 bool proc_cpu_ticks(int pid, uint64_t *ticks);
-/* Every thread of pid, up to max; -1 if the process is gone. */
+/* Every thread of pid with its schedstat, up to max; -1 if the process is gone. */
 int proc_threads(int pid, struct thread_cpu *out, int max);
 /* pending: and total: of fd's fdinfo; false if unreadable (closed, or not a uffd). */
 bool uffd_fdinfo(int pid, int fd, uint64_t *pending, uint64_t *total);

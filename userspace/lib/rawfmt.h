@@ -46,6 +46,13 @@ enum raw_type {
 	RAW_CLOCK = 41,
 };
 
+/*
+ * THREADS: each thread as the first RAW_THREAD_LEN bytes of struct thread_cpu, then (captures
+ * since schedstat) each thread's u64 run_ns, u64 wait_ns, u32 sched, 4 pad.
+ */
+#define RAW_THREAD_LEN 40
+#define RAW_SCHED_LEN  24
+
 #define RAW_TICK_VSOCK 0x1
 #define RAW_TICK_UFFD  0x2
 

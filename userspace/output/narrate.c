@@ -84,6 +84,15 @@ static void pager_summary(FILE *f, struct json_object *p)
 		fprintf(f, " exited with status %lld", (long long)jgeti(ex, "code"));
 }
 
+/*
+ * A spinning thread's demand (schedstat run + run-queue wait) is worth telling beside what it
+ * got only when a loaded host held it back: 10 points of a core is beyond sampling jitter.
+ */
+static bool held_back(double demand_pct, double cpu_pct)
+{
+	return demand_pct > 0 && demand_pct - cpu_pct >= 10;
+}
+
 static void orphan_summary(FILE *f, struct json_object *x)
 {
 	struct json_object *u = jget(x, "uffd");
@@ -97,8 +106,17 @@ static void orphan_summary(FILE *f, struct json_object *x)
 		state == UFFD_SPINNING	? "spinning"
 		: state == UFFD_STALLED ? "stalled"
 					: "without a pager");
-	if (state == UFFD_SPINNING)
+	if (state == UFFD_SPINNING) {
+		struct json_object *busy =
+			json_object_array_length(jget(x, "threads"))
+				? json_object_array_get_idx(jget(x, "threads"), 0)
+				: NULL;
+
 		fprintf(f, " at %.0f%% CPU", jgetd(x, "cpu_pct"));
+		if (busy && held_back(jgetd(busy, "demand_pct"), jgetd(busy, "cpu_pct")))
+			fprintf(f, " (its busiest thread wants %.0f%% of a core, gets %.0f%%)",
+				jgetd(busy, "demand_pct"), jgetd(busy, "cpu_pct"));
+	}
 	fprintf(f, ", %llu faults unresolved.", (unsigned long long)jgeti(u, "total"));
 	if (jgets(x, "note"))
 		fprintf(f, " Note: %s.", jgets(x, "note"));
@@ -301,13 +319,20 @@ void narrate_uffd_orphan(FILE *f, struct render_ctx *c, const struct rv *x)
 	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING) {
 		fprintf(f, "; guest spinning at %.3g%% CPU since %s", rgetd(x, "cpu_pct"),
 			rel(c, x, "state_since"));
+		/* busiest by demand where the report has it (spin_basis "demand") */
+		const char *key = rgetd(x, "demand_pct") > 0 ? "demand_pct" : "cpu_pct";
+
 		for (size_t i = 0; i < rlen(x, "threads"); i++) {
 			const struct rv *t = ridx(x, "threads", i);
 
-			if (!busy || rgetd(t, "cpu_pct") > rgetd(busy, "cpu_pct"))
+			if (!busy || rgetd(t, key) > rgetd(busy, key))
 				busy = t;
 		}
-		if (busy)
+		if (busy && held_back(rgetd(busy, "demand_pct"), rgetd(busy, "cpu_pct")))
+			fprintf(f, " (busiest thread %s wants %.3g%% of a core, gets %.3g%%)",
+				E(c, rgets(busy, "comm")), rgetd(busy, "demand_pct"),
+				rgetd(busy, "cpu_pct"));
+		else if (busy)
 			fprintf(f, " (busiest thread %s %.3g%%)", E(c, rgets(busy, "comm")),
 				rgetd(busy, "cpu_pct"));
 	} else {

@@ -31,7 +31,7 @@ static const struct field tool_f[] = { F("name", T_STR), F("version", T_STR), EN
 static const struct field host_f[] = { F("hostname", T_STR), F("kernel", T_STR), END };
 static const struct field attach_f[] = {
 	F("process", T_STR), F("snapshot", T_STR), F("vsock", T_STR), F("vsock_since", T_TIME),
-	F("uffd", T_STR), END
+	F("uffd", T_STR), F("spin_basis", T_STR), END
 };
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT), END };
 static const struct field slice_f[] = {
@@ -131,7 +131,8 @@ static const struct field uffd_counts_f[] = {
 	F("total", T_INT), END
 };
 static const struct field thread_f[] = {
-	F("tid", T_INT), F("comm", T_STR), F("cpu_pct", T_NUM), F("state", T_STR), END
+	F("tid", T_INT),     F("comm", T_STR),	 F("cpu_pct", T_NUM),
+	F("demand_pct", T_NUM), F("state", T_STR), END
 };
 static const struct field restarted_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
@@ -143,7 +144,7 @@ static const struct field orphan_f[] = {
 	F("state_since", T_TIME), SUB("history", T_ARR, history_f), F("resolved_at", T_TIME),
 	F("resolution", T_STR), SUB("guest", T_OBJN, guest_f),
 	SUB("pager", T_OBJN, pager_f), SUB("uffd", T_OBJN, uffd_counts_f), F("cpu_pct", T_NUM),
-	SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
+	F("demand_pct", T_NUM), SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
 	F("note", T_STR), END
 };
 static const struct field other_f[] = { F("kind", T_STR), F("summary", T_STR), END };

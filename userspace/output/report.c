@@ -11,6 +11,7 @@
 #include "report.h"
 #include "report_uffd.h"
 #include "report_vsock.h"
+#include "uffd.h"
 #include "util.h"
 #include "vocab.h"
 
@@ -228,6 +229,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(attach, "vsock", jstr(m->attach->vsock));
 	add(attach, "vsock_since", jtime(m->attach->vsock_since_ns));
 	add(attach, "uffd", jstr(m->attach->uffd));
+	add(attach, "spin_basis", jstr(uffd_spin_basis(c->uffd)));
 	add(t, "attach", attach);
 	events = json_object_new_object();
 	add(events, "received", jint(c->received));
