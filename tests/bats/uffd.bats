@@ -261,6 +261,27 @@ busy_guest_not_flagged() {
 		.note == "pager restarted (pid \($new)) but never served this guest"'
 }
 
+@test "another job's pager of the same name is no restart of this guest's" {
+	record
+	start_guest --no-spin
+	kill -9 "$PAGER"
+	old=$PAGER
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	# first, a pager of the same name in a sibling job's dir; then this test's own
+	mkdir -p "$T/TestOtherJob9/001"
+	cp "$D/hypeman-uffd-pager" "$T/TestOtherJob9/001/"
+	"$T/TestOtherJob9/001/hypeman-uffd-pager" --sock "$T/TestOtherJob9/001/s" \
+		--ready "$T/other.listening" >/dev/null 2>&1 3>&- &
+	other=$!
+	wait_file "$T/other.listening"
+	start_pager restarted.sock
+	wait_report '.findings[] | select(.kind == "uffd_orphan") | .restarted_pager != null'
+	stop_record
+	orphan_is --argjson old "$old" --argjson new "$PAGER" --argjson other "$other" '
+		.pager.pid == $old and .restarted_pager.pid == $new and
+		.restarted_pager.pid != $other'
+}
+
 @test "a guest restored before cidtrace started is still covered" {
 	start_guest --no-spin
 	record

@@ -571,7 +571,19 @@ static void top_threads(struct uffd_state *us, struct orphan *o, const struct sa
 	}
 }
 
-/* A new process named like the lost pager, that has not touched this context. */
+/*
+ * A restarted pager is the same test's: on a shared runner, the pager another job starts
+ * under the same name is no restart of this one. Same test dir as the lost pager, or without
+ * one, the same parent.
+ */
+static bool same_test(const struct proc *p, const struct proc *lost)
+{
+	if (lost->test_dir)
+		return p->test_dir && !strcmp(p->test_dir, lost->test_dir);
+	return p->ppid == lost->ppid;
+}
+
+/* A new process named like the lost pager, of its test, that has not touched this context. */
 static void find_restarted(struct collector *c, struct uctx *u)
 {
 	struct orphan *o = u->orphan;
@@ -580,7 +592,7 @@ static void find_restarted(struct collector *c, struct uctx *u)
 		return;
 	pt_for_each(&c->pt, p) {
 		if (p->exited || p->start_ns <= o->since || p == u->owner ||
-		    strcmp(p->comm, o->pager.proc->comm))
+		    strcmp(p->comm, o->pager.proc->comm) || !same_test(p, o->pager.proc))
 			continue;
 		if (o->restarted && pt_by_start(&o->restarted, &p) < 0)
 			continue; /* the first started, whatever order the table is in */
