@@ -67,8 +67,9 @@
 	"      --scratch-root DIR   also find test dirs under DIR (repeatable; defaults:\n"        \
 	"                           $TMPDIR, /tmp, /ci)\n"                                         \
 	"      --test-dir-depth N   path components below a scratch root naming a test (2)\n"      \
-	"      --spin-threshold PCT an orphaned guest using PCT% of one core or more is\n"         \
-	"                           spinning (default 90)\n"                                       \
+	"      --spin-threshold PCT an orphaned guest whose busiest thread wants PCT% of one\n"    \
+	"                           core or more (on it or waiting for it) is spinning\n"          \
+	"                           (default 90)\n"                                                \
 	"      --spin-window SEC    ... sustained over SEC seconds (default 3)\n"                  \
 	"      --keep-processes N   exited processes kept for context only, at most N; and\n"      \
 	"                           as many released CIDs and closed uffds (default 10000,\n"      \
