@@ -141,6 +141,27 @@ orphan_is() {
 	fi
 }
 
+@test "a pager that serves N pages and exits cleanly is counted N through the release" {
+	record
+	start_guest --no-spin --pages 12 --unregister-after 12 --unregistered "$D/unregistered"
+	wait_file "$D/unregistered"
+	# both exit 0 on SIGTERM: the context is released with every page served, so its last
+	# counts are read after the release, not at the scan before it
+	kill -TERM "$PAGER" "$VMM"
+	wait "$PAGER"
+	wait "$VMM"
+	wait_report '.uffds[0].state == "released"'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+	if rq '.trace.attach.uffd == "fexit"' >/dev/null; then
+		rq --argjson p "$PAGER" '.uffds[0] | .state == "released" and .pages_served == 12 and
+			.handlers[0].pid == $p and .handlers[0].serving_ioctls == 12 and
+			.handlers[0].served_bytes == 12 * 4096'
+	else
+		rq '.uffds[0] | .state == "released" and .pages_served_from == "resident"'
+	fi
+}
+
 @test "the iterator alone (--no-fentry) finds the same orphan" {
 	record --no-fentry
 	start_guest --no-spin

@@ -44,6 +44,9 @@ struct uffd_source {
 	bool (*registered)(void *ctx, uint32_t pid, uint64_t *registered, uint64_t *resident);
 	long tick_hz; /* USER_HZ of the ticks above; 0: this host's */
 	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
+	/* serves keeps a released context's counts until read, and the core reads them (a
+	 * capture made before it did replays without: the core then makes the calls it made) */
+	bool final_counts;
 };
 
 /* An orphan's state, worst last: the first three of enum uffd_ctx_state. */
@@ -105,6 +108,7 @@ struct uctx {
 	int owner_fd;
 	uint64_t owner_gen, seen_gen;
 	bool owner_exiting, seeded, released;
+	bool counts_due; /* released with serve counts in the source not read since */
 	struct handler handlers[MAX_HANDLERS];
 	int nhandlers;
 	uint64_t first_seen_ns, released_ns;

@@ -146,6 +146,7 @@ void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 		t->modes->uffd = attach_mode_name(ATTACH_FEXIT);
 		src.serves = read_serves;
 		src.ioctls_traced = true;
+		src.final_counts = true;
 	} else if (t->verbose && !t->no_fentry) {
 		errmsg("fexit on userfaultfd_ioctl refused: userfaultfd from the iterator alone");
 	}
@@ -156,6 +157,11 @@ void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 	capture_tick(t->cap, c, now_boot_ns(), RAW_TICK_UFFD);
 	if (fd >= 0)
 		close(fd);
+}
+
+uint64_t uffd_hooks_overflow(struct uffd_hooks *t)
+{
+	return t->uffd_precise ? percpu_sum(t->uffd_precise->maps.uffd_serves_overflow) : 0;
 }
 
 void uffd_hooks_stop(struct uffd_hooks *t)
