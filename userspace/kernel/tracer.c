@@ -71,10 +71,12 @@ static void set_process_variant(struct proc_bpf *skel, bool tp_btf)
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exec, tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exit, tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_signal_generate, tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_task_rename, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_fork, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exec, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exit, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_signal_generate, !tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_task_rename, !tp_btf);
 }
 
 /* open -> size maps -> load -> attach, with tp_btf or its raw_tp twin. */
