@@ -21,16 +21,21 @@ struct {
 } uffd_serves SEC(".maps");
 
 /*
- * Serves of a (context, process) that found uffd_serves full: counted here, per CPU so the
- * counter never contends, instead of one ring-buffer record per serve, which would flood it
- * for as long as the map stays full. Userspace sums it into the report.
+ * Serves of a (context, process) that found uffd_serves full: counted here (index 0), per
+ * CPU so the counter never contends, instead of one ring-buffer record per serve, which would
+ * flood it for as long as the map stays full. Userspace sums it into the report. Index 1:
+ * when this CPU last sent one of them anyway (ns), OVERFLOW_SEND_NS apart: the record names
+ * a pager that began serving while the map was full, which otherwise only the next walk of
+ * every process's fds (10 s apart) would find.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, __u64);
 } uffd_serves_overflow SEC(".maps");
+
+#define OVERFLOW_SEND_NS 100000000ull
 
 /* Where a serving ioctl writes back how much it resolved: after dst/src/len/mode for COPY
  * and MOVE, after range/mode for the others. -1 if cmd does not serve faults. */
@@ -68,7 +73,7 @@ static __always_inline void count_serve(void *ctx, unsigned int cmd, long ret, _
 		.start_ns = BPF_CORE_READ(task, group_leader, start_boottime),
 	};
 	long err = bpf_map_update_elem(&uffd_serves, &key, &init, BPF_NOEXIST);
-	__u32 zero = 0;
+	__u32 zero = 0, one = 1;
 	__u64 *n;
 
 	if (!err) {
@@ -89,6 +94,11 @@ static __always_inline void count_serve(void *ctx, unsigned int cmd, long ret, _
 	n = bpf_map_lookup_elem(&uffd_serves_overflow, &zero);
 	if (n)
 		*n += 1;
+	n = bpf_map_lookup_elem(&uffd_serves_overflow, &one);
+	if (n && init.last_ns - *n >= OVERFLOW_SEND_NS) {
+		*n = init.last_ns;
+		emit_uffd(CT_EV_UFFD_IOCTL, ctx, cmd, ret, bytes);
+	}
 }
 
 /*
