@@ -109,6 +109,20 @@ static void exit_proc(struct collector *c, uint32_t pid, uint64_t ts, uint32_t s
 	feed(c, &e, sizeof(e));
 }
 
+/* A fresh world at 1 s: the owner and its pager forked, alive, the pager holding the uffd. */
+static void start_guest(struct collector *c, const struct collector_cfg *cfg,
+			const struct uffd_source *src)
+{
+	memset(&w, 0, sizeof(w));
+	collector_init(c, cfg);
+	c->now = fake_clock;
+	uffd_set_source(c->uffd, src);
+	w.now = SEC;
+	fork_proc(c, OWNER, w.now);
+	fork_proc(c, PAGER, w.now);
+	w.owner_alive = w.pager_holds = true;
+}
+
 /* Advance the fake clock to t, the owner burning pct % of a core meanwhile, and tick. */
 static void run_until(struct collector *c, uint64_t t, int pct)
 {
@@ -144,14 +158,7 @@ static void test_uffd_transitions(void)
 				   .tick_hz = 100 };
 	struct collector c;
 
-	memset(&w, 0, sizeof(w));
-	collector_init(&c, &cfg);
-	c.now = fake_clock;
-	uffd_set_source(c.uffd, &src);
-	w.now = SEC;
-	fork_proc(&c, OWNER, w.now);
-	fork_proc(&c, PAGER, w.now);
-	w.owner_alive = w.pager_holds = true;
+	start_guest(&c, &cfg, &src);
 
 	uffd_tick(&c, w.now); /* the first scan: a full walk finds the owner and its pager */
 	CHECK(w.scans == 1);
@@ -197,14 +204,7 @@ static void test_uffd_unregistered_is_not_lost(void)
 	struct uffd_source src = { .scan = fake_scan, .tick_hz = 100 }; /* no /proc readers */
 	struct collector c;
 
-	memset(&w, 0, sizeof(w));
-	collector_init(&c, &cfg);
-	c.now = fake_clock;
-	uffd_set_source(c.uffd, &src);
-	w.now = SEC;
-	fork_proc(&c, OWNER, w.now);
-	fork_proc(&c, PAGER, w.now);
-	w.owner_alive = w.pager_holds = true;
+	start_guest(&c, &cfg, &src);
 	uffd_tick(&c, w.now);
 	w.pager_holds = false;
 	exit_proc(&c, PAGER, w.now, 9);
@@ -264,15 +264,8 @@ static void test_uffd_final_counts(bool final_counts)
 	const struct uctx *u;
 	struct collector c;
 
-	memset(&w, 0, sizeof(w));
 	memset(&served, 0, sizeof(served));
-	collector_init(&c, &cfg);
-	c.now = fake_clock;
-	uffd_set_source(c.uffd, &src);
-	w.now = SEC;
-	fork_proc(&c, OWNER, w.now);
-	fork_proc(&c, PAGER, w.now);
-	w.owner_alive = w.pager_holds = true;
+	start_guest(&c, &cfg, &src);
 	uffd_rec(&c, CT_EV_UFFD_IOCTL, OWNER, CT_UFFDIO_API, CT_UFFD_OWNER);
 	served.present = true;
 	served.ioctls = 1;
@@ -315,14 +308,7 @@ static void test_uffd_outside_pids(void)
 	struct collector c;
 	struct proc *owner, *pager;
 
-	memset(&w, 0, sizeof(w));
-	collector_init(&c, &cfg);
-	c.now = fake_clock;
-	uffd_set_source(c.uffd, &src);
-	w.now = SEC;
-	fork_proc(&c, OWNER, w.now);
-	fork_proc(&c, PAGER, w.now);
-	w.owner_alive = w.pager_holds = true;
+	start_guest(&c, &cfg, &src);
 	uffd_tick(&c, w.now);
 	owner = pt_find(&c.pt, OWNER, OWNER * 1000);
 	pager = pt_find(&c.pt, PAGER, PAGER * 1000);
@@ -462,16 +448,22 @@ static void rename_proc(struct collector *c, uint32_t pid, const char *comm, uin
 	feed(c, &e, sizeof(e));
 }
 
+/* A collector that takes "firecracker" for a VMM's comm. */
+static void init_vmm_comm(struct collector *c, struct collector_cfg *cfg)
+{
+	*cfg = (struct collector_cfg){ .live = LIVE_NONE };
+	cfg->vmm_comms[cfg->nvmm_comms++] = "firecracker";
+	collector_init(c, cfg);
+}
+
 /* A rename without exec: the comm follows; a VMM name makes a VMM, a name away keeps it. */
 static void test_rename(void)
 {
-	struct collector_cfg cfg = { .live = LIVE_NONE };
-	const char *vmm = "firecracker";
+	struct collector_cfg cfg;
 	struct collector c;
 	struct proc *p;
 
-	cfg.vmm_comms[cfg.nvmm_comms++] = vmm;
-	collector_init(&c, &cfg);
+	init_vmm_comm(&c, &cfg);
 	exec_proc(&c, 300, 1, "criu", "restore", SEC, 0);
 	fork_child(&c, 301, 300, "criu", 2 * SEC);
 	p = pt_find_live(&c.pt, 301);
@@ -492,13 +484,11 @@ static void test_rename(void)
 /* A forked child has its parent's role only until it execs something else. */
 static void test_exec_resets_role(void)
 {
-	struct collector_cfg cfg = { .live = LIVE_NONE };
-	const char *vmm = "firecracker";
+	struct collector_cfg cfg;
 	struct collector c;
 	struct proc *p;
 
-	cfg.vmm_comms[cfg.nvmm_comms++] = vmm;
-	collector_init(&c, &cfg);
+	init_vmm_comm(&c, &cfg);
 	exec_proc(&c, 300, 1, "firecracker", "--api-sock=/ci/T/001/s", SEC, 0);
 	p = pt_find_live(&c.pt, 300);
 	CHECK(p && p->role == ROLE_VMM);
