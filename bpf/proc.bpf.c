@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Process lifecycle: fork, exec, group exit and fatal signals.
+ * Process lifecycle: fork, exec, renames, group exit and fatal signals.
  *
  * Every hook reads task_struct through CO-RE instead of tracepoint record layouts, which
  * changed across the kernels we support (6.16 moved sched_process_exit and added group_dead;
@@ -19,6 +19,28 @@ struct {
 	__type(key, __u32);
 	__type(value, struct ct_exec_event);
 } exec_scratch SEC(".maps");
+
+/*
+ * A process's renames in its current second: CT_RENAME_BURST are sent, the rest only
+ * remembered (the latest in comm), so that one renaming itself in a loop costs the ring
+ * buffer a few records a second, not one per prctl(). Made at its first rename, dropped at
+ * its exec and exit; LRU, so processes that renamed once and live on cannot fill it.
+ */
+struct rename_budget {
+	__u64 window_ns;
+	__u32 sent;
+	__u32 held; /* comm is a rename not sent yet */
+	char comm[CT_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* tgid */
+	__type(value, struct rename_budget);
+} rename_budgets SEC(".maps");
+
+#define NSEC_PER_SEC 1000000000ull
 
 #define SIGKILL 9
 #define SIG_DFL ((void *)0)
@@ -101,6 +123,8 @@ static __always_inline int on_exec(struct task_struct *task, struct linux_binprm
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, CT_EV_EXEC, task);
+	/* a rename held back from before the exec must not override its comm at exit */
+	bpf_map_delete_elem(&rename_budgets, &e->hdr.pid);
 	e->flags = job_cgroup_flag(task);
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	e->cwd_off = read_cwd(task, e->cwd, &e->flags);
@@ -186,6 +210,81 @@ static int uffd_fd_step(__u32 i, struct fd_walk *w)
 	return 0;
 }
 
+static __always_inline void emit_rename(struct task_struct *task, const char *comm)
+{
+	struct ct_rename_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		count_lost();
+		return;
+	}
+	fill_hdr(&e->hdr, CT_EV_RENAME, task);
+	__builtin_memcpy(e->comm, comm, sizeof(e->comm));
+	bpf_ringbuf_submit(e, submit_flags());
+}
+
+/*
+ * prctl(PR_SET_NAME), a write to /proc/PID/comm -> set_task_comm() -> __set_task_comm() ->
+ * trace_task_rename(task, comm), before task->comm is overwritten. Only a thread-group
+ * leader's comm is the process's (a thread's name, pthread_setname_np, is not), and kernel
+ * threads are no process of ours. begin_new_exec() renames through the same function: the
+ * exec record says that one (in_execve is set from bprm_execve() until the exec is done).
+ */
+static __always_inline int on_rename(struct task_struct *task, const char *newcomm)
+{
+	char comm[CT_COMM_LEN] = {}, old[CT_COMM_LEN] = {};
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct rename_budget *b, fresh = {};
+	bool same = true;
+
+	if (BPF_CORE_READ(task, pid) != tgid || (BPF_CORE_READ(task, flags) & PF_KTHREAD))
+		return 0;
+	if (bpf_core_field_exists(task->in_execve) &&
+	    BPF_CORE_READ_BITFIELD_PROBED(task, in_execve))
+		return 0;
+	bpf_probe_read_kernel_str(comm, sizeof(comm), newcomm);
+	bpf_probe_read_kernel_str(old, sizeof(old), &task->comm);
+	for (int i = 0; i < CT_COMM_LEN; i++)
+		same &= comm[i] == old[i];
+	if (same) /* a rename to the same name changes nothing, however often */
+		return 0;
+	b = bpf_map_lookup_elem(&rename_budgets, &tgid);
+	if (!b) {
+		fresh.window_ns = now;
+		fresh.sent = 1;
+		bpf_map_update_elem(&rename_budgets, &tgid, &fresh, BPF_ANY);
+		emit_rename(task, comm);
+		return 0;
+	}
+	if (now - b->window_ns >= NSEC_PER_SEC) {
+		b->window_ns = now;
+		b->sent = 0;
+	}
+	if (b->sent >= CT_RENAME_BURST) {
+		__builtin_memcpy(b->comm, comm, sizeof(b->comm));
+		b->held = 1;
+		return 0;
+	}
+	b->sent++;
+	b->held = 0; /* this one is newer than what was held */
+	emit_rename(task, comm);
+	return 0;
+}
+
+/* The process is gone: the rename it held back, so that it exits under its last comm. */
+static __always_inline void flush_rename(struct task_struct *task)
+{
+	__u32 tgid = BPF_CORE_READ(task, tgid);
+	struct rename_budget *b = bpf_map_lookup_elem(&rename_budgets, &tgid);
+
+	if (!b)
+		return;
+	if (b->held)
+		emit_rename(task, b->comm);
+	bpf_map_delete_elem(&rename_budgets, &tgid);
+}
+
 /*
  * The userfaultfds a dying process still holds: exit_files() runs after the exit
  * tracepoint, so its table is intact. A pager that dies between two iterator scans is known
@@ -221,6 +320,7 @@ static __always_inline int on_exit(struct task_struct *task)
 		uffds_at_exit(task);
 	if (!group_dead)
 		return 0;
+	flush_rename(task);
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count_lost();
@@ -328,6 +428,12 @@ int BPF_PROG(tp_btf_signal_generate, int sig, struct kernel_siginfo *info, struc
 	return on_signal(sig, task, result);
 }
 
+SEC("tp_btf/task_rename")
+int BPF_PROG(tp_btf_task_rename, struct task_struct *task, const char *comm)
+{
+	return on_rename(task, comm);
+}
+
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(raw_tp_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -352,4 +458,10 @@ int BPF_PROG(raw_tp_signal_generate, int sig, struct kernel_siginfo *info, struc
 	     int group, int result)
 {
 	return on_signal(sig, task, result);
+}
+
+SEC("raw_tp/task_rename")
+int BPF_PROG(raw_tp_task_rename, struct task_struct *task, const char *comm)
+{
+	return on_rename(task, comm);
 }

@@ -10,12 +10,32 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* include/uapi/asm-generic/errno-base.h: not in BTF, so not in vmlinux.h */
+#define EEXIST 17
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, struct ct_uffd_serve_key);
 	__type(value, struct ct_uffd_serve_stats);
 } uffd_serves SEC(".maps");
+
+/*
+ * Serves of a (context, process) that found uffd_serves full: counted here (index 0), per
+ * CPU so the counter never contends, instead of one ring-buffer record per serve, which would
+ * flood it for as long as the map stays full. Userspace sums it into the report. Index 1:
+ * when this CPU last sent one of them anyway (ns), OVERFLOW_SEND_NS apart: the record names
+ * a pager that began serving while the map was full, which otherwise only the next walk of
+ * every process's fds (10 s apart) would find.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, __u64);
+} uffd_serves_overflow SEC(".maps");
+
+#define OVERFLOW_SEND_NS 100000000ull
 
 /* Where a serving ioctl writes back how much it resolved: after dst/src/len/mode for COPY
  * and MOVE, after range/mode for the others. -1 if cmd does not serve faults. */
@@ -52,8 +72,33 @@ static __always_inline void count_serve(void *ctx, unsigned int cmd, long ret, _
 		.last_ns = bpf_ktime_get_boot_ns(),
 		.start_ns = BPF_CORE_READ(task, group_leader, start_boottime),
 	};
-	bpf_map_update_elem(&uffd_serves, &key, &init, BPF_NOEXIST);
-	emit_uffd(CT_EV_UFFD_IOCTL, ctx, cmd, ret, bytes);
+	long err = bpf_map_update_elem(&uffd_serves, &key, &init, BPF_NOEXIST);
+	__u32 zero = 0, one = 1;
+	__u64 *n;
+
+	if (!err) {
+		/* the first serve of this process for this context: say who serves it */
+		emit_uffd(CT_EV_UFFD_IOCTL, ctx, cmd, ret, bytes);
+		return;
+	}
+	if (err == -EEXIST) {
+		/* another CPU's serve of the same pair inserted it first */
+		s = bpf_map_lookup_elem(&uffd_serves, &key);
+		if (s) {
+			__sync_fetch_and_add(&s->ioctls, 1);
+			__sync_fetch_and_add(&s->bytes, bytes);
+		}
+		return;
+	}
+	/* full (-E2BIG) or no memory: counted, never one record per serve */
+	n = bpf_map_lookup_elem(&uffd_serves_overflow, &zero);
+	if (n)
+		*n += 1;
+	n = bpf_map_lookup_elem(&uffd_serves_overflow, &one);
+	if (n && init.last_ns - *n >= OVERFLOW_SEND_NS) {
+		*n = init.last_ns;
+		emit_uffd(CT_EV_UFFD_IOCTL, ctx, cmd, ret, bytes);
+	}
 }
 
 /*

@@ -34,6 +34,7 @@ enum ct_event_type {
 	CT_EV_UFFD_IOCTL = 10, /* userfaultfd_ioctl returned: API, (UN)REGISTER, first serve */
 	CT_EV_UFFD_RELEASE = 11, /* last reference to a userfaultfd file went */
 	CT_EV_UFFD_FILE = 12, /* a process holds a userfaultfd file: iterator, or at its exit */
+	CT_EV_RENAME = 13, /* a process renamed itself without exec (prctl PR_SET_NAME) */
 };
 
 /*
@@ -108,6 +109,19 @@ struct ct_signal_event {
 	char sender_comm[CT_COMM_LEN];
 };
 _Static_assert(sizeof(struct ct_signal_event) == 72, "ct_signal_event layout");
+
+/*
+ * CT_EV_RENAME: the thread-group leader's comm changed outside exec. hdr.comm is the comm
+ * before, comm the new one (NUL-padded). At most CT_RENAME_BURST per process and second
+ * are sent as they happen; the latest of those held back comes at the process's next rename
+ * after that second, or just before its exit record.
+ */
+struct ct_rename_event {
+	struct ct_event_hdr hdr;
+	char comm[CT_COMM_LEN];
+};
+_Static_assert(sizeof(struct ct_rename_event) == 64, "ct_rename_event layout");
+#define CT_RENAME_BURST 8
 
 /* Which hook saw a vsock event, for trace.attach and for deduplication. */
 enum ct_vsock_source {

@@ -168,6 +168,54 @@ start_load() {
 	fi
 }
 
+@test "a pager that serves N pages and exits cleanly is counted N through the release" {
+	record --raw "$T/cap.raw"
+	start_guest --no-spin --pages 12 --unregister-after 12 --unregistered "$D/unregistered"
+	wait_file "$D/unregistered"
+	# both exit 0 on SIGTERM: the context is released with every page served, so its last
+	# counts are read after the release, not at the scan before it
+	kill -TERM "$PAGER" "$VMM"
+	wait "$PAGER"
+	wait "$VMM"
+	wait_report '.uffds[0].state == "released"'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+	if rq '.trace.attach.uffd == "fexit"' >/dev/null; then
+		rq --argjson p "$PAGER" '.uffds[0] | .state == "released" and .pages_served == 12 and
+			.handlers[0].pid == $p and .handlers[0].serving_ioctls == 12 and
+			.handlers[0].served_bytes == 12 * 4096'
+	else
+		rq '.uffds[0] | .state == "released" and .pages_served_from == "resident"'
+	fi
+	# the final counts are read through the source: a replay reads them back the same
+	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
+	cmp "$R" "$T/replay.json"
+}
+
+@test "serves that find the count table full are counted, not sent one record each" {
+	# the second pager is still named: a serve that overflows is sent now and then
+	# a table of one (context, process) pair: the first guest's pager takes it
+	CIDTRACE_UFFD_SERVES_MAX=1 record
+	start_guest --no-spin --pages 2
+	first=$PAGER
+	start_pager second.sock
+	"$D/firecracker" --sock "$D/second.sock" --ready "$D/second.ready" --no-spin --pages 8 \
+		"${MODE[@]}" >/dev/null 2>&1 3>&- &
+	wait_file "$D/second.ready"
+	if ! rq '.trace.attach.uffd == "fexit"' >/dev/null; then
+		wait_report '.trace.events.uffd_serves_overflow == 0 and (.uffds | length) == 2'
+		stop_record
+		return 0 # iter mode counts no serves, so none overflow
+	fi
+	wait_report '.trace.events.uffd_serves_overflow == 8'
+	stop_record
+	rq --argjson a "$first" --argjson b "$PAGER" '.trace.events.lost == 0 and
+		.trace.events.uffd_serves_overflow == 8 and
+		([.uffds[].handlers[] | select(.pid == $a) | .serving_ioctls] == [2]) and
+		([.uffds[].handlers[] | select(.pid == $b) | .serving_ioctls] == [0]) and
+		([.findings[] | select(.kind == "uffd_orphan")] == [])'
+}
+
 @test "the iterator alone (--no-fentry) finds the same orphan" {
 	record --no-fentry
 	start_guest --no-spin

@@ -109,6 +109,20 @@ static void exit_proc(struct collector *c, uint32_t pid, uint64_t ts, uint32_t s
 	feed(c, &e, sizeof(e));
 }
 
+/* A fresh world at 1 s: the owner and its pager forked, alive, the pager holding the uffd. */
+static void start_guest(struct collector *c, const struct collector_cfg *cfg,
+			const struct uffd_source *src)
+{
+	memset(&w, 0, sizeof(w));
+	collector_init(c, cfg);
+	c->now = fake_clock;
+	uffd_set_source(c->uffd, src);
+	w.now = SEC;
+	fork_proc(c, OWNER, w.now);
+	fork_proc(c, PAGER, w.now);
+	w.owner_alive = w.pager_holds = true;
+}
+
 /* Advance the fake clock to t, the owner burning pct % of a core meanwhile, and tick. */
 static void run_until(struct collector *c, uint64_t t, int pct)
 {
@@ -144,14 +158,7 @@ static void test_uffd_transitions(void)
 				   .tick_hz = 100 };
 	struct collector c;
 
-	memset(&w, 0, sizeof(w));
-	collector_init(&c, &cfg);
-	c.now = fake_clock;
-	uffd_set_source(c.uffd, &src);
-	w.now = SEC;
-	fork_proc(&c, OWNER, w.now);
-	fork_proc(&c, PAGER, w.now);
-	w.owner_alive = w.pager_holds = true;
+	start_guest(&c, &cfg, &src);
 
 	uffd_tick(&c, w.now); /* the first scan: a full walk finds the owner and its pager */
 	CHECK(w.scans == 1);
@@ -197,20 +204,91 @@ static void test_uffd_unregistered_is_not_lost(void)
 	struct uffd_source src = { .scan = fake_scan, .tick_hz = 100 }; /* no /proc readers */
 	struct collector c;
 
-	memset(&w, 0, sizeof(w));
-	collector_init(&c, &cfg);
-	c.now = fake_clock;
-	uffd_set_source(c.uffd, &src);
-	w.now = SEC;
-	fork_proc(&c, OWNER, w.now);
-	fork_proc(&c, PAGER, w.now);
-	w.owner_alive = w.pager_holds = true;
+	start_guest(&c, &cfg, &src);
 	uffd_tick(&c, w.now);
 	w.pager_holds = false;
 	exit_proc(&c, PAGER, w.now, 9);
 	run_until(&c, w.now + 3 * SEC, 100);
 	CHECK(uffd_count_state(&c, UFFD_SERVED) == 1);
 	CHECK_STR(finding_str(&c, "kind"), "");
+	collector_free(&c);
+}
+
+/* The precise hooks' count table: one entry, the pager's for CTX, while it is there. */
+static struct {
+	bool present;
+	uint64_t ioctls;
+	int reads, deleted;
+} served;
+
+static void fake_serves(void *ctx,
+			bool (*fn)(const struct ct_uffd_serve_key *k,
+				   const struct ct_uffd_serve_stats *s, void *arg),
+			void *arg)
+{
+	struct ct_uffd_serve_key k = { .ctx = CTX, .pid = PAGER };
+	struct ct_uffd_serve_stats s = { .ioctls = served.ioctls,
+					 .bytes = served.ioctls * 4096,
+					 .last_ns = w.now,
+					 .start_ns = PAGER * 1000 };
+
+	served.reads++;
+	if (served.present && fn(&k, &s, arg)) {
+		served.present = false;
+		served.deleted++;
+	}
+}
+
+static void uffd_rec(struct collector *c, uint32_t type, uint32_t pid, uint32_t cmd, uint32_t flags)
+{
+	struct ct_uffd_event e = { .hdr = hdr(type, pid, w.now), .ctx = CTX, .cmd = cmd };
+
+	e.flags = flags;
+	feed(c, &e, sizeof(e));
+}
+
+/*
+ * fexit mode: a pager serves, then everything is released before the next scan. Its count is
+ * the final one, read after the release (before a report, without dropping the entry; at the
+ * next tick, dropping it). A capture from before (final_counts false) replays as it was made:
+ * the count the last scan read.
+ */
+static void test_uffd_final_counts(bool final_counts)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE, .spin_pct = 90, .spin_window_ns = SEC };
+	struct uffd_source src = { .scan = fake_scan,
+				   .serves = fake_serves,
+				   .tick_hz = 100,
+				   .ioctls_traced = true,
+				   .final_counts = final_counts };
+	const struct uctx *u;
+	struct collector c;
+
+	memset(&served, 0, sizeof(served));
+	start_guest(&c, &cfg, &src);
+	uffd_rec(&c, CT_EV_UFFD_IOCTL, OWNER, CT_UFFDIO_API, CT_UFFD_OWNER);
+	served.present = true;
+	served.ioctls = 1;
+	uffd_rec(&c, CT_EV_UFFD_IOCTL, PAGER, CT_UFFDIO_COPY, 0);
+	uffd_tick(&c, w.now);
+	u = uffd_contexts(c.uffd);
+	CHECK(u && u->nhandlers == 1 && u->handlers[0].ioctls == 1);
+	/* 16,390 more pages, the pager and the owner exit, all within one scan interval */
+	served.ioctls = 16391;
+	w.now += SEC / 10;
+	w.owner_alive = w.pager_holds = false;
+	exit_proc(&c, PAGER, w.now, 0);
+	uffd_rec(&c, CT_EV_UFFD_RELEASE, OWNER, 0, 0);
+	exit_proc(&c, OWNER, w.now, 0);
+	CHECK(u->released);
+	collector_refresh(&c);
+	CHECK(u->handlers[0].ioctls == (final_counts ? 16391 : 1));
+	CHECK(served.present); /* a report's read leaves the entry: a checkpoint writer's would */
+	run_until(&c, w.now + 3 * SEC, 0);
+	CHECK(u->handlers[0].ioctls == (final_counts ? 16391 : 1));
+	CHECK(served.deleted == (final_counts ? 1 : 0));
+	if (final_counts) /* read once after the release, then never again */
+		CHECK(served.reads == 3);
 	collector_free(&c);
 }
 
@@ -230,14 +308,7 @@ static void test_uffd_outside_pids(void)
 	struct collector c;
 	struct proc *owner, *pager;
 
-	memset(&w, 0, sizeof(w));
-	collector_init(&c, &cfg);
-	c.now = fake_clock;
-	uffd_set_source(c.uffd, &src);
-	w.now = SEC;
-	fork_proc(&c, OWNER, w.now);
-	fork_proc(&c, PAGER, w.now);
-	w.owner_alive = w.pager_holds = true;
+	start_guest(&c, &cfg, &src);
 	uffd_tick(&c, w.now);
 	owner = pt_find(&c.pt, OWNER, OWNER * 1000);
 	pager = pt_find(&c.pt, PAGER, PAGER * 1000);
@@ -368,16 +439,56 @@ static void fork_child(struct collector *c, uint32_t pid, uint32_t ppid, const c
 	fork_flags(c, pid, ppid, comm, ts, 0, sizeof(struct ct_fork_event));
 }
 
-/* A forked child has its parent's role only until it execs something else. */
-static void test_exec_resets_role(void)
+static void rename_proc(struct collector *c, uint32_t pid, const char *comm, uint64_t ts)
 {
-	struct collector_cfg cfg = { .live = LIVE_NONE };
-	const char *vmm = "firecracker";
+	struct ct_rename_event e = { .hdr = hdr(CT_EV_RENAME, pid, ts) };
+
+	/* NUL-padded, as the kernel sends it */
+	memcpy(e.comm, comm, strnlen(comm, sizeof(e.comm)));
+	feed(c, &e, sizeof(e));
+}
+
+/* A collector that takes "firecracker" for a VMM's comm. */
+static void init_vmm_comm(struct collector *c, struct collector_cfg *cfg)
+{
+	*cfg = (struct collector_cfg){ .live = LIVE_NONE };
+	cfg->vmm_comms[cfg->nvmm_comms++] = "firecracker";
+	collector_init(c, cfg);
+}
+
+/* A rename without exec: the comm follows; a VMM name makes a VMM, a name away keeps it. */
+static void test_rename(void)
+{
+	struct collector_cfg cfg;
 	struct collector c;
 	struct proc *p;
 
-	cfg.vmm_comms[cfg.nvmm_comms++] = vmm;
-	collector_init(&c, &cfg);
+	init_vmm_comm(&c, &cfg);
+	exec_proc(&c, 300, 1, "criu", "restore", SEC, 0);
+	fork_child(&c, 301, 300, "criu", 2 * SEC);
+	p = pt_find_live(&c.pt, 301);
+	CHECK(p && p->role == ROLE_NONE);
+	rename_proc(&c, 301, "firecracker", 3 * SEC);
+	CHECK_STR(p->comm, "firecracker");
+	CHECK(p->role == ROLE_VMM);
+	CHECK_STR(pt_find_live(&c.pt, 300)->comm, "criu");
+	rename_proc(&c, 301, "fc_main", 4 * SEC);
+	CHECK_STR(p->comm, "fc_main");
+	CHECK(p->role == ROLE_VMM);
+	/* a process the table does not hold is not made up from a rename */
+	rename_proc(&c, 999, "firecracker", 5 * SEC);
+	CHECK(!pt_find_live(&c.pt, 999));
+	collector_free(&c);
+}
+
+/* A forked child has its parent's role only until it execs something else. */
+static void test_exec_resets_role(void)
+{
+	struct collector_cfg cfg;
+	struct collector c;
+	struct proc *p;
+
+	init_vmm_comm(&c, &cfg);
 	exec_proc(&c, 300, 1, "firecracker", "--api-sock=/ci/T/001/s", SEC, 0);
 	p = pt_find_live(&c.pt, 300);
 	CHECK(p && p->role == ROLE_VMM);
@@ -502,9 +613,12 @@ int main(void)
 	test_uffd_transitions();
 	test_uffd_unregistered_is_not_lost();
 	test_uffd_outside_pids();
+	test_uffd_final_counts(true);
+	test_uffd_final_counts(false);
 	test_pid_reuse();
 	test_signal_cap();
 	test_exec_resets_role();
+	test_rename();
 	test_job_identity();
 	test_own_helper();
 	return check_done("test_core");

@@ -512,7 +512,9 @@ static void write_report(struct session *s)
 	int err, merr = 0;
 
 	s->meta.lost = tracer_lost(&s->t);
-	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost, &s->cp);
+	s->meta.uffd_serves_overflow = tracer_uffd_overflow(&s->t);
+	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost, s->meta.uffd_serves_overflow,
+			     &s->cp);
 	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
 	if (s->o->metrics)
 		merr = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
@@ -545,7 +547,7 @@ static __attribute__((noreturn)) void writer_main(struct session *s)
 	if (fd >= 0)
 		close(fd);
 	tracer_forked(&s->t);
-	tracer_before_report(&s->t, 0, s->meta.lost, &s->cp);
+	tracer_before_report(&s->t, 0, s->meta.lost, s->meta.uffd_serves_overflow, &s->cp);
 	res->report_err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
 	if (s->o->metrics)
 		res->metrics_err = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
@@ -600,6 +602,7 @@ static void checkpoint(struct session *s)
 		return;
 	}
 	s->meta.lost = tracer_lost(&s->t);
+	s->meta.uffd_serves_overflow = tracer_uffd_overflow(&s->t);
 	tracer_checkpoint(&s->t);
 	*s->result = (struct writer_result){ 0 };
 	pid = fork();

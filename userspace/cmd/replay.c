@@ -377,7 +377,7 @@ static bool read_config(struct raw_in *pl, struct collector_cfg *cfg, char **mod
 
 struct final {
 	bool seen;
-	uint64_t ended_ns, lost, vsock_since_ns;
+	uint64_t ended_ns, lost, vsock_since_ns, uffd_serves_overflow;
 	struct raw_stats raw;
 	struct attach_modes modes;
 	uint64_t ringbuf_bytes;
@@ -409,6 +409,8 @@ static void read_meta(struct raw_in *pl, struct final *m)
 		m->cp.max_stall_ns = ri_u64(pl);
 		m->have_cp = true;
 	}
+	if (pl->off < pl->len) /* older captures: none counted */
+		m->uffd_serves_overflow = ri_u64(pl);
 	m->seen = !pl->bad;
 }
 
@@ -679,9 +681,12 @@ int replay_command(int argc, char **argv)
 						   .cpu_ticks = r_cpu_ticks,
 						   .fdinfo = r_fdinfo,
 						   .registered = r_registered };
+			uint32_t serves;
 
 			src.ioctls_traced = ri_u32(&pl);
-			src.serves = ri_u32(&pl) ? r_serves : NULL;
+			serves = ri_u32(&pl);
+			src.serves = serves & 1 ? r_serves : NULL;
+			src.final_counts = serves & 2;
 			src.tick_hz = ri_u64(&pl);
 			/* older captures end here: no schedstat, spinning judged by granted */
 			src.schedstat = pl.len - pl.off >= 4 && ri_u32(&pl);
@@ -710,6 +715,7 @@ int replay_command(int argc, char **argv)
 	if (fin.seen && !r->why) {
 		meta.ended_ns = fin.ended_ns;
 		meta.lost = fin.lost;
+		meta.uffd_serves_overflow = fin.uffd_serves_overflow;
 		meta.attach = &fin.modes;
 		meta.raw = &fin.raw;
 		meta.ring_buffer_bytes = fin.ringbuf_bytes;

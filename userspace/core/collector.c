@@ -188,6 +188,23 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 }
 
 /*
+ * The process renamed itself without exec (a restorer's child taking its guest's name): comm
+ * is now that name, argv and exe stay as of the last exec. A VMM name makes it a VMM. A name
+ * away from one keeps the role: its uffd or vsock may have earned it, and a VMM may name
+ * itself after it started (QEMU's -name process=). One the table no longer holds (retired)
+ * stays gone.
+ */
+static void on_rename(struct collector *c, const struct ct_rename_event *e)
+{
+	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+
+	if (!p || p->exited)
+		return;
+	copy_comm(p->comm, e->comm);
+	classify(c, p);
+}
+
+/*
  * The group is gone: its live children are reparented (to a subreaper or init). Outside
  * --pid, neither it nor they are ever listed: they let go of it, or a process that forks and
  * exits in a loop (a daemon's double fork, over and over) would hold a chain of exited
@@ -291,6 +308,10 @@ int collector_handle(void *ctx, void *data, size_t len)
 	case CT_EV_UFFD_FILE:
 		if (len >= sizeof(struct ct_uffd_event))
 			uffd_handle(c, data);
+		break;
+	case CT_EV_RENAME:
+		if (len >= sizeof(struct ct_rename_event))
+			on_rename(c, data);
 		break;
 	case CT_EV_MODULE_LOAD:
 		if (len >= sizeof(struct ct_module_event) && c->on_module_load) {

@@ -44,6 +44,7 @@ struct uffd_state {
 	bool have_src;
 	uint64_t gen, next_scan_ns, next_full_ns;
 	bool need_full;
+	bool counts_due; /* a released context's final serve counts wait in the source */
 	double spin_pct;
 	uint64_t window_ns;
 	long tick_hz;
@@ -226,6 +227,9 @@ static void release(struct collector *c, struct uctx *u, uint64_t ts)
 	u->released = true;
 	c->uffd->nplain += !u->orphan;
 	u->released_ns = ts;
+	/* the source holds its counts up to the release: read them before they are dropped */
+	u->counts_due = c->uffd->src.serves && c->uffd->src.final_counts;
+	c->uffd->counts_due |= u->counts_due;
 	for (int i = 0; i < u->nhandlers; i++) /* nobody holds a released file */
 		if (!u->handlers[i].gone_ns)
 			u->handlers[i].gone_ns =
@@ -354,24 +358,79 @@ static void on_file(const struct ct_uffd_event *e, void *arg)
 	}
 }
 
+static bool serves_ctx(const struct uctx *u, const struct proc *p)
+{
+	for (int i = 0; p && i < u->nhandlers; i++)
+		if (u->handlers[i].proc == p)
+			return true;
+	return p && p == u->owner;
+}
+
+/*
+ * The released context whose final counts an entry holds. The kernel may hand a freed
+ * context's address to a new one before they are read: an entry of a process that served the
+ * released one is its, any other the live one's. (A process serving both under one address
+ * has one entry for both; the map cannot tell them apart.)
+ */
+static struct uctx *due_ctx(struct uffd_state *us, uint64_t key, const struct proc *p, bool live)
+{
+	struct uctx *any = NULL;
+
+	for (struct uctx *u = us->ctxs; u; u = u->next) {
+		if (u->key != key || !u->counts_due)
+			continue;
+		if (serves_ctx(u, p))
+			return u;
+		any = u;
+	}
+	return live ? NULL : any;
+}
+
+struct serves_arg {
+	struct collector *c;
+	bool keep; /* a report's read: the entries stay for the event loop's */
+};
+
 static bool on_serves(const struct ct_uffd_serve_key *k, const struct ct_uffd_serve_stats *s,
 		      void *arg)
 {
-	struct collector *c = arg;
-	struct uctx *u = find_ctx(c->uffd, k->ctx, true);
+	struct serves_arg *a = arg;
+	struct collector *c = a->c;
+	struct uctx *live = find_ctx(c->uffd, k->ctx, true);
 	struct proc *p = pt_find(&c->pt, k->pid, s->start_ns);
+	struct uctx *u = due_ctx(c->uffd, k->ctx, p, live);
 	struct handler *h;
 
 	if (!u)
-		return true; /* released: its counts are final and no longer needed */
-	if (p && p == u->owner)
-		return false;
-	if (p && (h = get_handler(c, u, p))) {
+		u = live;
+	if (!u)
+		return !a->keep; /* released and read: no longer needed */
+	if (p && p != u->owner && (h = get_handler(c, u, p))) {
 		h->ioctls = s->ioctls;
 		h->bytes = s->bytes;
 		h->last_ns = s->last_ns;
 	}
-	return false;
+	return u->released && !a->keep; /* a released context's counts are final */
+}
+
+/*
+ * Every count in the source. The event loop's read (keep false) drops the released contexts'
+ * entries once read; a report's (keep true) leaves them: a checkpoint's writer is a fork,
+ * and what it deleted from the map the event loop would never see.
+ */
+static void read_serves(struct collector *c, bool keep)
+{
+	struct uffd_state *us = c->uffd;
+	struct serves_arg a = { c, keep };
+
+	if (!us->src.serves)
+		return;
+	us->src.serves(us->src.ctx, on_serves, &a);
+	if (keep)
+		return;
+	for (struct uctx *u = us->ctxs; u; u = u->next)
+		u->counts_due = false;
+	us->counts_due = false;
 }
 
 /* smaps walks the page tables: for a big guest that is milliseconds, so not every tick. */
@@ -516,8 +575,7 @@ static void scan(struct collector *c, uint64_t now)
 		us->need_full = false;
 		us->next_full_ns = now + FULL_SCAN_NS;
 	}
-	if (us->src.serves)
-		us->src.serves(us->src.ctx, on_serves, c);
+	read_serves(c, false);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
 		if (u->released)
 			continue;
@@ -703,6 +761,8 @@ void uffd_tick(struct collector *c, uint64_t now)
 		scan(c, now);
 		us->next_scan_ns = now + SCAN_NS;
 	}
+	if (us->counts_due) /* once a tick, however many contexts were released */
+		read_serves(c, false);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
 		struct orphan *o = u->orphan;
 
@@ -832,6 +892,9 @@ const char *uffd_ctx_state(const struct uctx *u)
 void uffd_refresh(struct collector *c)
 {
 	uint64_t now = 0;
+
+	if (c->uffd->counts_due) /* released since the last tick: its final counts */
+		read_serves(c, true);
 
 	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
 		if (!uffd_wanted(c, u) || u->released || u->orphan)

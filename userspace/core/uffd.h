@@ -46,6 +46,9 @@ struct uffd_source {
 	long tick_hz; /* USER_HZ of the ticks above; 0: this host's */
 	bool schedstat; /* threads() fills run_ns and wait_ns: spinning is judged by demand */
 	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
+	/* serves keeps a released context's counts until read, and the core reads them (a
+	 * capture made before it did replays without: the core then makes the calls it made) */
+	bool final_counts;
 };
 
 /* An orphan's state, worst last: the first three of enum uffd_ctx_state. */
@@ -136,6 +139,7 @@ struct uctx {
 	int owner_fd;
 	uint64_t owner_gen, seen_gen;
 	bool owner_exiting, seeded, released;
+	bool counts_due; /* released with serve counts in the source not read since */
 	struct handler handlers[MAX_HANDLERS];
 	int nhandlers;
 	uint64_t first_seen_ns, released_ns;

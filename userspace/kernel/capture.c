@@ -425,7 +425,8 @@ void capture_wrap_uffd(struct capture *cap, struct uffd_source *src)
 		uint32_t ioctls_traced, serves;
 		int64_t tick_hz;
 		uint32_t schedstat, pad;
-	} r = { src->ioctls_traced, src->serves != NULL, src->tick_hz, src->schedstat, 0 };
+	} r = { src->ioctls_traced, (src->serves != NULL) | (uint32_t)src->final_counts << 1,
+		src->tick_hz, src->schedstat, 0 };
 
 	if (!cap)
 		return;
@@ -664,5 +665,6 @@ void capture_meta(struct capture *cap, const struct capture_meta *m, struct raw_
 	rb_u64(&b, m->cp ? m->cp->failed : 0);
 	rb_u64(&b, m->cp ? m->cp->last_stall_ns : 0);
 	rb_u64(&b, m->cp ? m->cp->max_stall_ns : 0);
+	rb_u64(&b, m->uffd_serves_overflow);
 	put_buf(cap, RAW_META, 0, &b);
 }

@@ -30,6 +30,7 @@ struct capture_meta {
 	const char *process, *snapshot, *vsock, *uffd;
 	uint64_t ringbuf_bytes;
 	const struct checkpoint_stats *cp; /* trace.checkpoints */
+	uint64_t uffd_serves_overflow;
 };
 
 /* Open path (truncated); records wait in memory until capture_start. NULL and errno. */

@@ -3,6 +3,8 @@
 #ifndef CIDTRACE_MAPS_H
 #define CIDTRACE_MAPS_H
 
+#include <stdint.h>
+
 struct bpf_map;
 struct proc_bpf;
 
@@ -11,5 +13,7 @@ struct proc_bpf;
  * (`cidtrace cids` and `guests` have no tracer), a token ring buffer.
  */
 void share_maps(struct proc_bpf *proc, struct bpf_map *events, struct bpf_map *lost);
+/* A per-CPU counter (one-entry PERCPU_ARRAY of u64), summed over CPUs; 0 if unreadable. */
+uint64_t percpu_sum(const struct bpf_map *map);
 
 #endif

@@ -71,10 +71,12 @@ static void set_process_variant(struct proc_bpf *skel, bool tp_btf)
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exec, tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_sched_process_exit, tp_btf);
 	bpf_program__set_autoload(skel->progs.tp_btf_signal_generate, tp_btf);
+	bpf_program__set_autoload(skel->progs.tp_btf_task_rename, tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_fork, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exec, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_sched_process_exit, !tp_btf);
 	bpf_program__set_autoload(skel->progs.raw_tp_signal_generate, !tp_btf);
+	bpf_program__set_autoload(skel->progs.raw_tp_task_rename, !tp_btf);
 }
 
 /* open -> size maps -> load -> attach, with tp_btf or its raw_tp twin. */
@@ -280,18 +282,12 @@ int tracer_consume(struct tracer *t)
 
 uint64_t tracer_lost(struct tracer *t)
 {
-	int ncpus = libbpf_num_possible_cpus();
-	uint64_t total = 0, *vals;
-	uint32_t zero = 0;
+	return percpu_sum(t->proc->maps.lost_events);
+}
 
-	if (ncpus <= 0)
-		return 0;
-	vals = calloc(ncpus, sizeof(*vals));
-	if (vals && !bpf_map_lookup_elem(bpf_map__fd(t->proc->maps.lost_events), &zero, vals))
-		for (int i = 0; i < ncpus; i++)
-			total += vals[i];
-	free(vals);
-	return total;
+uint64_t tracer_uffd_overflow(struct tracer *t)
+{
+	return uffd_hooks_overflow(&t->uffd);
 }
 
 void tracer_stop(struct tracer *t)
@@ -344,7 +340,7 @@ void tracer_tick(struct tracer *t, uint64_t now)
 }
 
 void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost,
-			  const struct checkpoint_stats *cp)
+			  uint64_t uffd_overflow, const struct checkpoint_stats *cp)
 {
 	struct capture_meta m = { ended_ns,
 				  lost,
@@ -354,7 +350,8 @@ void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost,
 				  t->modes.vsock,
 				  t->modes.uffd,
 				  t->ringbuf_bytes,
-				  cp };
+				  cp,
+				  uffd_overflow };
 
 	tracer_refresh_orphans(t, t->collector);
 	if (!t->cap)

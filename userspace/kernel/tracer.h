@@ -58,6 +58,8 @@ int tracer_fd(struct tracer *t);
 /* Hand every available record to the collector. */
 int tracer_consume(struct tracer *t);
 uint64_t tracer_lost(struct tracer *t);
+/* Serves the uffd hooks could not count per (context, process): their map was full. */
+uint64_t tracer_uffd_overflow(struct tracer *t);
 void tracer_stop(struct tracer *t);
 /* Seed c with every process alive now, through the task iterator. 0 or -errno. */
 int tracer_snapshot(struct tracer *t, struct collector *c);
@@ -82,10 +84,10 @@ void tracer_job(struct tracer *t, pid_t pid, const char *cgroup);
 void tracer_tick(struct tracer *t, uint64_t now);
 /*
  * A report is about to be written (the final one if ended_ns): refresh orphans, mark it; the
- * final one's meta (lost, cp: the checkpoints) goes to the capture.
+ * final one's meta (lost, uffd_overflow, cp: the checkpoints) goes to the capture.
  */
 void tracer_before_report(struct tracer *t, uint64_t ended_ns, uint64_t lost,
-			  const struct checkpoint_stats *cp);
+			  uint64_t uffd_overflow, const struct checkpoint_stats *cp);
 /*
  * A checkpoint: its writer is about to be forked. trace.raw as of now, which the writer cannot
  * ask the capture for.

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -101,10 +102,14 @@ static void read_serves(void *ctx,
 
 static struct uffd_bpf *load_precise(struct uffd_hooks *t)
 {
+	const char *env = getenv("CIDTRACE_UFFD_SERVES_MAX"); /* tests: fill uffd_serves */
+	long max = env ? strtol(env, NULL, 10) : 0;
 	struct uffd_bpf *skel = uffd_bpf__open();
 
 	if (!skel)
 		return NULL;
+	if (max > 0 && max < 4096)
+		bpf_map__set_max_entries(skel->maps.uffd_serves, max);
 	share_maps(t->proc, skel->maps.events, skel->maps.lost_events);
 	if (uffd_bpf__load(skel) || uffd_bpf__attach(skel)) {
 		uffd_bpf__destroy(skel);
@@ -146,6 +151,7 @@ void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 		t->modes->uffd = attach_mode_name(ATTACH_FEXIT);
 		src.serves = read_serves;
 		src.ioctls_traced = true;
+		src.final_counts = true;
 	} else if (t->verbose && !t->no_fentry) {
 		errmsg("fexit on userfaultfd_ioctl refused: userfaultfd from the iterator alone");
 	}
@@ -156,6 +162,11 @@ void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 	capture_tick(t->cap, c, now_boot_ns(), RAW_TICK_UFFD);
 	if (fd >= 0)
 		close(fd);
+}
+
+uint64_t uffd_hooks_overflow(struct uffd_hooks *t)
+{
+	return t->uffd_precise ? percpu_sum(t->uffd_precise->maps.uffd_serves_overflow) : 0;
 }
 
 void uffd_hooks_stop(struct uffd_hooks *t)

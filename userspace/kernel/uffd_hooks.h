@@ -27,6 +27,8 @@ struct uffd_hooks {
 
 void uffd_hooks_start(struct uffd_hooks *h, struct collector *c);
 void uffd_hooks_stop(struct uffd_hooks *h);
+/* Serves not counted per (context, process) because uffd_serves was full; 0 without fexit. */
+uint64_t uffd_hooks_overflow(struct uffd_hooks *h);
 /* The userfaultfd file iterator alone, for a snapshot; uffd_hooks_stop() unloads it. */
 bool uffd_load_iter(struct uffd_hooks *h);
 /* Every (process, fd) holding a userfaultfd now, as CT_EV_UFFD_FILE records. 0 or -errno. */

@@ -33,7 +33,8 @@ static const struct field attach_f[] = {
 	F("process", T_STR), F("snapshot", T_STR), F("vsock", T_STR), F("vsock_since", T_TIME),
 	F("uffd", T_STR), F("spin_basis", T_STR), END
 };
-static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT), END };
+static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
+					 F("uffd_serves_overflow", T_INT), END };
 static const struct field slice_f[] = {
 	F("scope", T_STR), F("since", T_TIME), F("until", T_TIME), END
 };

@@ -234,6 +234,7 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	events = json_object_new_object();
 	add(events, "received", jint(c->received));
 	add(events, "lost", jint(m->lost));
+	add(events, "uffd_serves_overflow", jint(m->uffd_serves_overflow));
 	add(t, "events", events);
 	add(t, "ring_buffer_bytes", m->ring_buffer_bytes ? jint(m->ring_buffer_bytes) : NULL);
 	add(t, "checkpoints", checkpoints_json(m->checkpoints));

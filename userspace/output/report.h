@@ -38,6 +38,7 @@ struct report_meta {
 	uint64_t ended_ns; /* 0 while tracing goes on */
 	const struct attach_modes *attach;
 	uint64_t lost;
+	uint64_t uffd_serves_overflow; /* trace.events.uffd_serves_overflow */
 	bool verbose;
 	const char *hostname, *kernel; /* a replay's, from its capture; NULL: this host's */
 	const struct raw_stats *raw; /* --raw: trace.raw; NULL without it */
