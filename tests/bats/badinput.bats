@@ -30,7 +30,7 @@ load helper
 	# the usage text is printed as it is, not as a format: one percent sign, not two
 	run "$CIDTRACE" record --help
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"an orphaned guest using PCT% of one core or more"* ]]
+	[[ "$output" == *"busiest thread wants PCT% of one"* ]]
 	[[ "$output" != *"%%"* ]]
 	run "$CIDTRACE" --version
 	[ "$status" -eq 0 ]
