@@ -53,7 +53,9 @@ load helper
 	run complete_words cidtrace doctor --
 	[ "$(sort <<<"$output" | tr '\n' ' ')" = "--help --json " ]
 	run complete_words cidtrace record --re
-	[ "$output" = --ready-file ]
+	[ "$(sort <<<"$output" | tr '\n' ' ')" = "--ready-file --reap-grace " ]
+	run complete_words cidtrace record --ki
+	[ "$output" = --kill-orphans ]
 	run complete_words cidtrace run --re
 	[[ "$output" == *--reap* && "$output" == *--reap-grace* && "$output" == *--ready-file* ]]
 	run complete_words cidtrace run --du

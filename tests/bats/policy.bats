@@ -41,7 +41,7 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	[ "$status" -eq 0 ]
 }
 
-@test "--fail-on, --only and --reap usage errors exit 2 with one line" {
+@test "--fail-on, --only, --reap and --kill-orphans usage errors exit 2 with one line" {
 	run "$CIDTRACE" run --fail-on vmm_leak,bogus -- true
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
@@ -57,6 +57,18 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	[ "$status" -eq 2 ]
 	run "$CIDTRACE" record --reap --scope "$D"
 	[ "$status" -eq 2 ]
+	run "$CIDTRACE" record --kill-orphans
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[ "$output" = "cidtrace record: --kill-orphans needs --scope (see cidtrace record --help)" ]
+	run "$CIDTRACE" run --kill-orphans=3 -- true
+	[ "$status" -eq 2 ]
+	[ "$output" = "cidtrace run: --kill-orphans needs --scope (see cidtrace run --help)" ]
+	for grace in x -1 0 "" 2s 0.05; do
+		run "$CIDTRACE" record --scope "$D" --kill-orphans="$grace"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+	done
 	run "$CIDTRACE" run --metrics /nonexistent-dir/m.prom -- true
 	[ "$status" -eq 2 ]
 	[ "$output" = "cidtrace: cannot write metrics '/nonexistent-dir/m.prom': No such file or directory" ]
@@ -74,7 +86,7 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	alive "$b" firecracker
 	rq --argjson a "$a" --arg d "$A" '.reaped | length == 1 and .[0].pid == $a and
 		.[0].action == "sigterm" and .[0].exited == true and .[0].role == "vmm" and
-		.[0].comm == "firecracker" and (.[0].at | test("Z$"))'
+		.[0].reason == "vmm_leak" and .[0].comm == "firecracker" and (.[0].at | test("Z$"))'
 	# the leak happened: reaping it does not hide the finding
 	rq --argjson a "$a" '[.findings[] | select(.kind == "vmm_leak") | .pid] == [$a]'
 	proc_json "$a" | jq -e '.exit.signal == 15 and .fatal_signals[0].sender_comm == "cidtrace"'

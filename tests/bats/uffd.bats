@@ -349,3 +349,50 @@ busy_guest_not_flagged() {
 	rq --argjson g "$VMM" '.findings[] | select(.kind == "vmm_leak" and .pid == $g) |
 		.uffd.state == "stalled" and (.uffd.id | test("^uffd-"))'
 }
+
+@test "--kill-orphans stops the orphaned VMM in scope, never its pager nor a guest outside" {
+	# a guest of another job, outside --scope: orphaned first, so it was due first too
+	O="$T/TestOtherJob9/001"
+	mkdir -p "$O"
+	cp "$D/firecracker" "$D/hypeman-uffd-pager" "$O/"
+	"$O/hypeman-uffd-pager" --sock "$O/s" --ready "$O/listening" >/dev/null 2>&1 3>&- &
+	opager=$!
+	wait_file "$O/listening"
+	"$O/firecracker" --sock "$O/s" --ready "$O/guest.ready" "${MODE[@]}" --no-spin \
+		>/dev/null 2>&1 3>&- &
+	ovmm=$!
+	wait_file "$O/guest.ready"
+	record --kill-orphans=1 --spin-window 1 --raw "$T/cap.raw"
+	start_guest
+	kill -9 "$opager"
+	wait "$opager" || true
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"sigterm"'
+	# the fixture exits 0 on SIGTERM: not killed by SIGKILL
+	wait "$VMM"
+	wait_report --argjson g "$VMM" '.reaped[] | select(.pid == $g) | .exited'
+	stop_record
+	rq --argjson g "$VMM" '(.reaped | length) == 1 and (.reaped[0] | .pid == $g and
+		.role == "vmm" and .action == "sigterm" and .reason == "uffd_orphan" and .exited)'
+	orphan_is --argjson g "$VMM" '.guest.pid == $g and .resolution == "the guest'"'"'s VMM exited"'
+	grep -qE '"event":"uffd".*"state":"sigterm".*pager lost [0-9.]+ s ago: SIGTERM to firecracker' \
+		"$T/live.ndjson"
+	kill -0 "$ovmm"
+	# a replay kills nothing, and tells the same actions and lines
+	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" --json >"$T/replay.ndjson"
+	cmp "$R" "$T/replay.json"
+	diff "$T/live.ndjson" "$T/replay.ndjson"
+}
+
+@test "--kill-orphans leaves alone a guest whose restarted pager takes over within the grace" {
+	record --kill-orphans=5
+	start_guest --no-spin --resend "$D/restarted.sock"
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"pager_lost"'
+	start_pager restarted.sock
+	wait_line "$T/live.ndjson" '"state":"resolved"'
+	stop_record
+	rq '.reaped == []'
+	orphan_is '.resolution == "a new pager took over"'
+	kill -0 "$VMM"
+}

@@ -17,10 +17,11 @@
 #define CTX   0xffff888012345678ull
 #define OWNER 100
 #define PAGER 200
+#define NEWPG 300 /* a restarted pager: only a full walk finds it */
 
 /* The world the fake sources describe. */
 static struct {
-	bool pager_holds, owner_alive;
+	bool pager_holds, owner_alive, new_pager_holds;
 	uint64_t ticks; /* the owner's CPU, in ticks of 100 Hz */
 	uint64_t faults;
 	uint64_t now;
@@ -53,6 +54,8 @@ static int fake_scan(void *ctx, uint32_t pid, void (*fn)(const struct ct_uffd_ev
 		file(fn, arg, OWNER, CT_UFFD_OWNER);
 	if (w.pager_holds && (!pid || pid == PAGER))
 		file(fn, arg, PAGER, 0);
+	if (w.new_pager_holds && (!pid || pid == NEWPG))
+		file(fn, arg, NEWPG, 0);
 	return 0;
 }
 
@@ -133,6 +136,14 @@ static void run_until(struct collector *c, uint64_t t, int pct)
 	}
 }
 
+/* Every /proc reader of the fake world: a watch samples the owner. */
+static const struct uffd_source watched_src = { .scan = fake_scan,
+						.threads = fake_threads,
+						.cpu_ticks = fake_cpu_ticks,
+						.fdinfo = fake_fdinfo,
+						.registered = fake_registered,
+						.tick_hz = 100 };
+
 static const char *finding_str(struct collector *c, const char *key)
 {
 	static char buf[128];
@@ -150,15 +161,9 @@ static const char *finding_str(struct collector *c, const char *key)
 static void test_uffd_transitions(void)
 {
 	struct collector_cfg cfg = { .live = LIVE_NONE, .spin_pct = 90, .spin_window_ns = SEC };
-	struct uffd_source src = { .scan = fake_scan,
-				   .threads = fake_threads,
-				   .cpu_ticks = fake_cpu_ticks,
-				   .fdinfo = fake_fdinfo,
-				   .registered = fake_registered,
-				   .tick_hz = 100 };
 	struct collector c;
 
-	start_guest(&c, &cfg, &src);
+	start_guest(&c, &cfg, &watched_src);
 
 	uffd_tick(&c, w.now); /* the first scan: a full walk finds the owner and its pager */
 	CHECK(w.scans == 1);
@@ -194,6 +199,57 @@ static void test_uffd_transitions(void)
 	run_until(&c, w.now + SEC, 0);
 	CHECK_STR(finding_str(&c, "resolution"), "the guest's VMM exited");
 	CHECK(uffd_count_state(&c, UFFD_STALLED) == 0 && uffd_count_state(&c, UFFD_SPINNING) == 0);
+	collector_free(&c);
+}
+
+/*
+ * --kill-orphans: the owner is due once, only after the grace and a full walk made after it
+ * that found no handler; a restarted pager that got the uffd within the grace, which only a
+ * full walk can see, saves it. Its action's exited is set by the owner's exit.
+ */
+static void test_kill_orphans(bool restarted)
+{
+	struct collector_cfg cfg = {
+		.live = LIVE_NONE, .spin_pct = 90, .spin_window_ns = SEC, .kill_orphans_ns = 2 * SEC
+	};
+	struct proc *due[4];
+	struct collector c;
+	uint64_t lost;
+	int n = 0;
+
+	start_guest(&c, &cfg, &watched_src);
+	uffd_tick(&c, w.now);
+	run_until(&c, 2 * SEC, 5);
+	w.pager_holds = false;
+	lost = w.now;
+	exit_proc(&c, PAGER, lost, 9);
+	w.faults = 1;
+	while (!finding_str(&c, "kind")[0] && w.now < lost + SEC)
+		run_until(&c, w.now + SEC / 10, 100);
+	CHECK_STR(finding_str(&c, "kind"), "uffd_orphan");
+	if (restarted) {
+		fork_proc(&c, NEWPG, w.now);
+		w.new_pager_holds = true;
+	}
+	while (!n && w.now < lost + 4 * SEC) {
+		run_until(&c, w.now + SEC / 10, 100);
+		n = uffd_kills_due(&c, w.now, due, 4);
+	}
+	if (restarted) {
+		CHECK(n == 0);
+		CHECK_STR(finding_str(&c, "resolution"), "a new pager took over");
+		collector_free(&c);
+		return;
+	}
+	CHECK(n == 1 && due[0]->pid == OWNER && w.now >= lost + 2 * SEC);
+	run_until(&c, w.now + SEC, 100);
+	CHECK(uffd_kills_due(&c, w.now, due, 4) == 0); /* handed out once */
+	uffd_log_kill(&c, due[0], "sigterm", w.now);
+	CHECK(c.reaped.n == 1 && !strcmp(c.reaped.v[0].reason, "uffd_orphan") &&
+	      !c.reaped.v[0].exited);
+	w.owner_alive = false;
+	exit_proc(&c, OWNER, w.now + 1, 0);
+	CHECK(c.reaped.v[0].exited);
 	collector_free(&c);
 }
 
@@ -611,6 +667,8 @@ static void test_own_helper(void)
 int main(void)
 {
 	test_uffd_transitions();
+	test_kill_orphans(false);
+	test_kill_orphans(true);
 	test_uffd_unregistered_is_not_lost();
 	test_uffd_outside_pids();
 	test_uffd_final_counts(true);

@@ -2,7 +2,7 @@
 /*
  * `cidtrace record` and `cidtrace run`: trace with BPF until a signal, --duration or the end
  * of CMD, printing live events, and write the report. Both share the tracing loop, trace(),
- * and every option but record's --duration and run's --reap, --reap-grace and CMD.
+ * and every option but record's --duration and run's --reap and CMD.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -82,7 +82,12 @@
 	"                           findings: comma list of cid_conflict, uffd_orphan,\n"          \
 	"                           vmm_leak, lost_events\n"                                       \
 	"      --raw FILE           also capture every input of the trace to FILE, for\n"          \
-	"                           `cidtrace replay` (docs/raw-format.md)\n"
+	"                           `cidtrace replay` (docs/raw-format.md)\n"                      \
+	"      --kill-orphans[=GRACE]\n"                                                           \
+	"                           stop (SIGTERM, then SIGKILL) the VMM of a guest whose\n"       \
+	"                           pager has been lost for GRACE seconds (default 2) and that\n"  \
+	"                           no new pager took over; needs --scope; never a pager\n"        \
+	"      --reap-grace SEC     SIGTERM to SIGKILL (default 5)\n"
 
 const char record_help[] =
 	"usage: cidtrace record [options]\n"
@@ -104,7 +109,8 @@ const char record_help[] =
 	"  sudo cidtrace record --scope /ci/TestQEMUBoot123 --ready-file /run/ct.ready &\n"
 	"  sudo cidtrace record --json --duration 60 -o /tmp/ct.json | jq .\n"
 	"  sudo cidtrace record --json --only conflict,uffd | jq .\n"
-	"  sudo cidtrace record --duration 60 -o /tmp/ct.json --raw /tmp/ct.raw\n";
+	"  sudo cidtrace record --duration 60 -o /tmp/ct.json --raw /tmp/ct.raw\n"
+	"  sudo cidtrace record --scope /ci --kill-orphans=5 -q\n";
 
 const char run_help[] =
 	"usage: cidtrace run [options] [--] CMD [ARGS...]\n"
@@ -118,7 +124,6 @@ const char run_help[] =
 	"      --reap[=dry-run]     at the end, stop the VMMs the job leaked in --scope\n"
 	"                           (needed), then their pagers (SIGTERM, then SIGKILL);\n"
 	"                           dry-run: only list\n"
-	"      --reap-grace SEC     SIGTERM to SIGKILL (default 5)\n"
 	"      --as-root            run CMD as root under sudo too (else it runs as SUDO_UID\n"
 	"                           and SUDO_GID, with that user's groups, no capabilities)\n"
 	"      --user NAME          run CMD as NAME (or a uid) of /etc/passwd, with its groups\n"
@@ -188,6 +193,7 @@ enum {
 	OPT_LOG,
 	OPT_KEEP_PROCESSES,
 	OPT_KEEP_FOR,
+	OPT_KILL_ORPHANS,
 };
 
 /* clang-format off */
@@ -214,6 +220,8 @@ enum {
 	{ "fail-on", required_argument, NULL, OPT_FAIL_ON },                    \
 	{ "raw", required_argument, NULL, OPT_RAW },                            \
 	{ "log", required_argument, NULL, OPT_LOG },                            \
+	{ "kill-orphans", optional_argument, NULL, OPT_KILL_ORPHANS },          \
+	{ "reap-grace", required_argument, NULL, OPT_REAP_GRACE },              \
 	{ "help", no_argument, NULL, 'h' }
 /* clang-format on */
 
@@ -226,7 +234,6 @@ const struct option record_options[] = {
 const struct option run_options[] = {
 	TRACE_LONG_OPTIONS,
 	{ "reap", optional_argument, NULL, OPT_REAP },
-	{ "reap-grace", required_argument, NULL, OPT_REAP_GRACE },
 	{ "as-root", no_argument, NULL, OPT_AS_ROOT },
 	{ "user", required_argument, NULL, OPT_USER },
 	{ NULL, 0, NULL, 0 },
@@ -349,6 +356,15 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 		case OPT_REAP_GRACE:
 			err = parse_seconds(optarg, &o->reap_opts.grace_s, "--reap-grace");
 			break;
+		case OPT_KILL_ORPHANS:
+			secs = 2;
+			if (optarg)
+				err = parse_seconds(optarg, &secs, "--kill-orphans");
+			/* 0 would stop a guest whose pager is restarting: no time to take over */
+			if (!err && secs < 0.1)
+				err = usage_error("--kill-orphans needs at least 0.1 seconds");
+			cfg->kill_orphans_ns = secs * 1e9;
+			break;
 		case OPT_AS_ROOT:
 			as_root = true;
 			break;
@@ -375,6 +391,8 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 	/* never a VMM outside the job's own directories */
 	if (o->reap && !cfg->nscopes)
 		return usage_error("%s needs --scope", "--reap");
+	if (cfg->kill_orphans_ns && !cfg->nscopes)
+		return usage_error("%s needs --scope", "--kill-orphans");
 	return -1;
 }
 
@@ -451,6 +469,7 @@ struct session {
 	struct collector c;
 	struct tracer t;
 	struct job_cgroup cg; /* `run`'s, once made */
+	struct guard guard; /* --kill-orphans */
 	struct report_meta meta;
 	struct finding_counts counts; /* in the report last written by cidtrace itself */
 	struct checkpoint_stats cp;
@@ -738,6 +757,7 @@ static int trace(struct options *o)
 		return EXIT_RUNTIME;
 	}
 	s.cp.interval_ns = o->checkpoint * 1e9;
+	guard_init(&s.guard, o->reap_opts.grace_s);
 	clock_init();
 	collector_init(&s.c, &o->cfg);
 	live_observe(&s.c);
@@ -810,6 +830,8 @@ static int trace(struct options *o)
 		}
 		now = now_boot_ns();
 		tracer_tick(&s.t, now);
+		if (o->cfg.kill_orphans_ns)
+			guard_tick(&s.guard, &s.t, now);
 		if (deadline && now >= deadline)
 			stopping = true;
 		if (!stopping && (hup || (next_checkpoint && now >= next_checkpoint))) {
@@ -837,6 +859,7 @@ static int trace(struct options *o)
 		exit_code = EXIT_RUNTIME;
 	if (o->fail_on && exit_code == EXIT_OK)
 		exit_code = check_findings(&s);
+	guard_free(&s.guard);
 	tracer_stop(&s.t);
 	collector_free(&s.c);
 	live_log_close();

@@ -372,6 +372,9 @@ static bool read_config(struct raw_in *pl, struct collector_cfg *cfg, char **mod
 		for (int i = 0; i < n; i++)
 			(*command)[i] = ri_str(pl);
 	}
+	/* older captures end here: no --kill-orphans */
+	if (pl->off < pl->len)
+		cfg->kill_orphans_ns = ri_u64(pl);
 	return !pl->bad && *mode;
 }
 
@@ -414,8 +417,11 @@ static void read_meta(struct raw_in *pl, struct final *m)
 	m->seen = !pl->bad;
 }
 
-/* RAW_REAP: one --reap action, into the core's reap log as kernel/reap.c logged it. */
-static void add_reaped(struct replay *r, struct raw_in *pl)
+/*
+ * RAW_REAP: one --reap action, into the core's reap log as kernel/reap.c logged it; with
+ * RAW_REAP_UFFD_ORPHAN, a --kill-orphans one, which the core also tells the live lines.
+ */
+static void add_reaped(struct replay *r, struct raw_in *pl, uint16_t flags)
 {
 	uint32_t pid = ri_u32(pl), exited = ri_u32(pl);
 	uint64_t start_ns = ri_u64(pl), at_ns = ri_u64(pl);
@@ -429,7 +435,10 @@ static void add_reaped(struct replay *r, struct raw_in *pl)
 		i++;
 	if (!check(r, pl, p && i < 4))
 		return;
-	collector_log_reap(&r->c, p, actions[i], at_ns)->exited = exited;
+	if (flags & RAW_REAP_UFFD_ORPHAN)
+		uffd_log_kill(&r->c, p, actions[i], at_ns)->exited = exited;
+	else
+		collector_log_reap(&r->c, p, actions[i], at_ns)->exited = exited;
 }
 
 static void ring(struct replay *r, struct raw_in *pl)
@@ -698,7 +707,7 @@ int replay_command(int argc, char **argv)
 			set_vsock_source(r, &pl);
 			break;
 		case RAW_REAP:
-			add_reaped(r, &pl);
+			add_reaped(r, &pl, flags);
 			break;
 		case RAW_META:
 			read_meta(&pl, &fin);

@@ -143,6 +143,7 @@ struct reap_action *collector_log_reap(struct collector *c, struct proc *p, cons
 	collector_ref(c, p);
 	a->proc = p;
 	a->action = action;
+	a->reason = "vmm_leak";
 	a->at_ns = at_ns;
 	return a;
 }

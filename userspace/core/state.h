@@ -61,6 +61,8 @@ struct collector_cfg {
 	pid_t self_pid; /* cidtrace itself (never in scope, the job's parent); 0: none */
 	double spin_pct; /* --spin-threshold: % of one core */
 	uint64_t spin_window_ns; /* --spin-window */
+	/* --kill-orphans: stop an orphan's owner once it was pager-lost this long; 0: never */
+	uint64_t kill_orphans_ns;
 	/* --keep-processes: exited processes kept for context only, and also released CIDs
 	 * and closed uffd contexts kept, at most (0: no limit) */
 	uint32_t keep_processes;
@@ -86,12 +88,17 @@ struct core_observer {
 		     const char *state, const char *detail);
 };
 
-/* One --reap action: kernel/reap.c logs it, the report lists it in reaped[]. */
+/*
+ * One --reap or --kill-orphans action: kernel/reap.c logs it, the report lists it in reaped[].
+ */
 struct reap_action {
 	struct proc *proc; /* kept in the table: the report shows it */
 	const char *action; /* "sigterm", "sigkill", "would_kill" (dry run) or "gone" */
+	const char *reason; /* "vmm_leak" (--reap) or "uffd_orphan" (--kill-orphans) */
 	uint64_t at_ns;
-	bool exited; /* gone when the action's wait ended */
+	/* gone when the action's wait ended; --kill-orphans waits for nothing: its latest
+	 * action on a process is marked when that process's exit arrives */
+	bool exited;
 };
 
 struct reap_log {
@@ -130,7 +137,7 @@ struct collector {
 	uint64_t started_ns; /* CLOCK_BOOTTIME when tracing became ready */
 	bool header_printed;
 	struct core_observer observer; /* set after collector_init; none by default */
-	struct reap_log reaped; /* --reap's actions, in order */
+	struct reap_log reaped; /* --reap's and --kill-orphans' actions, in order */
 	struct retention_stats retention;
 	struct proc_queue context; /* exited processes kept for context only, by exit */
 };
@@ -167,7 +174,10 @@ bool collector_is_leak(const struct collector *c, const struct proc *p, uint64_t
 /* A pager --reap may stop: the same tests as collector_is_leak but for the role. */
 bool collector_is_leaked_pager(const struct collector *c, const struct proc *p, uint64_t ended_ns);
 
-/* Log a --reap action on p (which the report then keeps); the caller may set its exited. */
+/*
+ * Log a --reap action on p (which the report then keeps), reason "vmm_leak"; the caller may
+ * set its exited. --kill-orphans' go through uffd_log_kill().
+ */
 struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,
 				       uint64_t at_ns);
 /* Mark p kept if the report must show it, whatever happens to it later. */

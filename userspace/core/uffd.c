@@ -43,6 +43,7 @@ struct uffd_state {
 	struct uffd_source src;
 	bool have_src;
 	uint64_t gen, next_scan_ns, next_full_ns;
+	uint64_t full_tried_ns, full_ns; /* the latest full walk tried, and done */
 	bool need_full;
 	bool counts_due; /* a released context's final serve counts wait in the source */
 	double spin_pct;
@@ -288,11 +289,26 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e)
 	cap_contexts(c, e->hdr.ts_ns);
 }
 
+/* --kill-orphans' latest action on p: p has exited since */
+static void kill_exited(struct collector *c, const struct proc *p)
+{
+	for (int i = c->reaped.n - 1; i >= 0; i--) {
+		struct reap_action *a = &c->reaped.v[i];
+
+		if (a->proc == p && !strcmp(a->reason, "uffd_orphan")) {
+			a->exited = true;
+			return;
+		}
+	}
+}
+
 void uffd_on_exit(struct collector *c, const struct proc *p)
 {
 	struct uffd_state *us = c->uffd;
 
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
+		if (u->owner == p && u->orphan && u->orphan->killed)
+			kill_exited(c, p);
 		if (u->released)
 			continue;
 		if (u->owner == p) {
@@ -567,6 +583,8 @@ static void scan(struct collector *c, uint64_t now)
 	bool full = !us->gen || us->need_full || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
 
+	if (full)
+		us->full_tried_ns = now;
 	if (!full) {
 		scan_known(c, &a);
 	} else if (us->src.scan(us->src.ctx, 0, on_file, &a)) {
@@ -574,6 +592,7 @@ static void scan(struct collector *c, uint64_t now)
 	} else {
 		us->need_full = false;
 		us->next_full_ns = now + FULL_SCAN_NS;
+		us->full_ns = now;
 	}
 	read_serves(c, false);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
@@ -747,6 +766,29 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 	set_state(c, u, uffd_classify(&l, o->total, us->spin_pct), now);
 }
 
+/* --kill-orphans: o's owner is to be stopped from when on; 0: never */
+static uint64_t kill_at(const struct collector *c, const struct uctx *u)
+{
+	const struct orphan *o = u->orphan;
+
+	if (!c->cfg.kill_orphans_ns || !o || o->resolved_ns || o->kill_due || u->owner->exited ||
+	    !collector_in_view(c, u->owner))
+		return 0;
+	return o->since + c->cfg.kill_orphans_ns;
+}
+
+/* An orphan's grace ran out since the latest full walk was tried: walk now (once). */
+static bool kill_unconfirmed(struct collector *c, uint64_t now)
+{
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+		uint64_t at = kill_at(c, u);
+
+		if (at && now >= at && c->uffd->full_tried_ns < at)
+			return true;
+	}
+	return false;
+}
+
 void uffd_tick(struct collector *c, uint64_t now)
 {
 	struct uffd_state *us = c->uffd;
@@ -754,6 +796,11 @@ void uffd_tick(struct collector *c, uint64_t now)
 
 	if (!us->have_src)
 		return;
+	/* a walk costs 0.3 us per open fd: however many graces run out, one each WATCH_NS */
+	if (now >= us->full_tried_ns + WATCH_NS && kill_unconfirmed(c, now)) {
+		us->need_full = true;
+		us->next_scan_ns = now;
+	}
 	for (struct uctx *u = us->ctxs; u && !live; u = u->next)
 		live = !u->released;
 	/* with the precise hooks a new context announces itself; without, only a scan finds it */
@@ -913,6 +960,52 @@ const struct uctx *uffd_contexts(const struct uffd_state *us)
 bool uffd_counts_serves(const struct uffd_state *us)
 {
 	return us->src.serves != NULL;
+}
+
+int uffd_kills_due(struct collector *c, uint64_t now, struct proc **out, int max)
+{
+	int n = 0;
+
+	for (struct uctx *u = c->uffd->ctxs; u && n < max; u = u->next) {
+		uint64_t at = kill_at(c, u);
+		bool dup = false;
+
+		if (!at || now < at || c->uffd->full_ns < at)
+			continue;
+		u->orphan->kill_due = true;
+		for (int i = 0; i < n; i++)
+			dup |= out[i] == u->owner;
+		if (!dup)
+			out[n++] = u->owner;
+	}
+	return n;
+}
+
+struct reap_action *uffd_log_kill(struct collector *c, struct proc *owner, const char *action,
+				  uint64_t at_ns)
+{
+	struct reap_action *a = collector_log_reap(c, owner, action, at_ns);
+	struct uctx *latest = NULL;
+	char detail[160];
+
+	a->reason = "uffd_orphan";
+	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+		if (u->owner != owner || !u->orphan)
+			continue;
+		u->orphan->killed = true;
+		if (!latest || u->orphan->since > latest->orphan->since)
+			latest = u;
+	}
+	if (!latest)
+		return a;
+	snprintf(detail, sizeof(detail), "uffd-%u pager lost %.1f s ago: %s %s pid %u", latest->id,
+		 (at_ns > latest->orphan->since ? at_ns - latest->orphan->since : 0) / 1e9,
+		 !strcmp(action, "sigterm")   ? "SIGTERM to"
+		 : !strcmp(action, "sigkill") ? "SIGKILL to"
+					      : "already gone:",
+		 owner->comm, owner->pid);
+	live_line(c, latest, at_ns, action, detail);
+	return a;
 }
 
 bool uffd_holds_as_handler(const struct collector *c, const struct proc *p)

@@ -19,6 +19,7 @@
 
 struct collector;
 struct proc;
+struct reap_action;
 struct uffd_state;
 
 /*
@@ -121,6 +122,8 @@ struct orphan {
 	struct thread_cpu top[TOP_THREADS];
 	double top_pct[TOP_THREADS], top_demand[TOP_THREADS]; /* top_demand -1: unknown */
 	int ntop;
+	bool kill_due; /* --kill-orphans: its owner was handed to the edge to stop */
+	bool killed; /* ... and the edge logged an action on it (uffd_log_kill) */
 	struct sample *samples; /* ring, cap entries, newest at head */
 	int cap, count, head;
 	uint64_t next_watch_ns;
@@ -166,6 +169,20 @@ void uffd_retain(struct collector *c, uint64_t now);
  * 2 s of c's clock) of the contexts it shows that are neither released nor orphaned (an
  * orphan's watch reads its own). */
 void uffd_refresh(struct collector *c);
+/*
+ * --kill-orphans: the owners to stop now, up to max, each handed out once: an orphan in view
+ * (scope, --pid, job) pager-lost for the grace (cfg.kill_orphans_ns), that a full walk of every
+ * process's fds made after the grace ran out still found without a handler (without the
+ * precise hooks, a restarted pager that got the uffd shows only there). uffd_tick() makes that
+ * walk; the edge calls this after it and stops what it gets (kernel/reap.c).
+ */
+int uffd_kills_due(struct collector *c, uint64_t now, struct proc **out, int max);
+/*
+ * Log a --kill-orphans action on owner in reaped[] (reason "uffd_orphan") and as a live line
+ * of its orphaned context. The edge calls it as it acts; a replay, from the capture.
+ */
+struct reap_action *uffd_log_kill(struct collector *c, struct proc *owner, const char *action,
+				  uint64_t at_ns);
 /* p holds a live context of another process's as a handler: still a pager after an exec. */
 bool uffd_holds_as_handler(const struct collector *c, const struct proc *p);
 /* The live pagers (role pager) that held or served owner's contexts, up to max. */

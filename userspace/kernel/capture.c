@@ -282,6 +282,7 @@ void capture_config(struct capture *cap, const struct collector_cfg *cfg, const 
 	rb_u16(&b, n);
 	for (int i = 0; i < n; i++)
 		rb_str(&b, command[i]);
+	rb_u64(&b, cfg->kill_orphans_ns);
 	put_buf(cap, RAW_CONFIG, 0, &b);
 }
 
@@ -627,17 +628,34 @@ void capture_forked(struct capture *cap, struct collector *c)
 		vsock_set_source(c->vsock, &cap->vsock);
 }
 
+static void put_reap(struct capture *cap, const struct reap_action *a, uint16_t flags)
+{
+	struct {
+		uint32_t pid, exited;
+		uint64_t start_ns, at_ns;
+	} r = { a->proc->pid, a->exited, a->proc->start_ns, a->at_ns };
+
+	put_rec(cap, RAW_REAP, flags, &r, sizeof(r), a->action, strlen(a->action));
+}
+
 void capture_reaped(struct capture *cap, const struct reap_log *log)
 {
-	for (int i = 0; cap && log && i < log->n; i++) {
-		const struct reap_action *a = &log->v[i];
-		struct {
-			uint32_t pid, exited;
-			uint64_t start_ns, at_ns;
-		} r = { a->proc->pid, a->exited, a->proc->start_ns, a->at_ns };
+	/* --kill-orphans' actions went out as they were taken */
+	for (int i = 0; cap && log && i < log->n; i++)
+		if (strcmp(log->v[i].reason, "uffd_orphan"))
+			put_reap(cap, &log->v[i], 0);
+}
 
-		put_rec(cap, RAW_REAP, 0, &r, sizeof(r), a->action, strlen(a->action));
-	}
+void capture_kill(struct capture *cap, struct collector *c, struct proc *owner, const char *action,
+		  uint64_t at_ns, bool exited)
+{
+	struct reap_action a = {
+		.proc = owner, .action = action, .at_ns = at_ns, .exited = exited
+	};
+
+	if (cap)
+		put_reap(cap, &a, RAW_REAP_UFFD_ORPHAN);
+	uffd_log_kill(c, owner, action, at_ns)->exited = exited;
 }
 
 void capture_meta(struct capture *cap, const struct capture_meta *m, struct raw_stats *st)

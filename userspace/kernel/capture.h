@@ -68,6 +68,9 @@ void capture_job(struct capture *cap, struct collector *c, pid_t pid, const char
  */
 void capture_report(struct capture *cap);
 void capture_reaped(struct capture *cap, const struct reap_log *log);
+/* A --kill-orphans action on owner, as it is taken: logged, then told to the core. */
+void capture_kill(struct capture *cap, struct collector *c, struct proc *owner, const char *action,
+		  uint64_t at_ns, bool exited);
 /*
  * In a forked child: c's clock and sources are the real ones again (the wrappers' lock may be
  * held by the writer thread, which the fork did not copy). Nothing it reads is captured.

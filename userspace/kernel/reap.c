@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -10,6 +11,7 @@
 
 #include "jobcg.h"
 #include "reap.h"
+#include "tracer.h"
 #include "uffd.h"
 #include "util.h"
 
@@ -45,37 +47,50 @@ static bool wait_exit(int pidfd, int ms)
 }
 
 /*
- * SIGTERM, then SIGKILL after the grace. The pidfd is opened first and the process checked
- * through /proc after: if (pid, start time) still match then, the pidfd is that process, and
- * signals sent through it cannot reach a later process that reused the pid. Returns true if it
- * is gone (or would be, in a dry run).
+ * A pidfd of p, opened first and p checked through /proc after: if (pid, start time) still
+ * match then, the pidfd is that process, and signals sent through it cannot reach a later
+ * process that reused the pid. Then p must still be in scope and in the job's cgroup. -1 if
+ * not, *gone: p has exited (else it was left running, and stderr says why; who: "reap").
  */
-static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o)
+static int open_checked(struct collector *c, struct proc *p, const char *who, bool *gone)
 {
 	int pidfd = pidfd_open(p->pid, 0);
 	struct ct_event_hdr now;
-	struct reap_action *a;
 	char state = 0;
-	bool gone;
 
-	if (pidfd < 0 || !proc_same(p->pid, p->start_ns, &now, &state) || state == 'Z') {
-		collector_log_reap(c, p, "gone", now_boot_ns())->exited = true;
+	*gone = pidfd < 0 || !proc_same(p->pid, p->start_ns, &now, &state) || state == 'Z';
+	if (*gone) {
 		if (pidfd >= 0)
 			close(pidfd);
-		return true;
+		return -1;
 	}
 	if (!still_in_scope(c, p->pid)) {
-		errmsg("reap: %s pid %u no longer references a --scope dir; left running", p->comm,
-		       p->pid);
+		errmsg("%s: %s pid %u no longer references a --scope dir; left running", who,
+		       p->comm, p->pid);
 		close(pidfd);
-		return false;
+		return -1;
 	}
 	/* the job's cgroup: only root can move a process out of it, or into it */
 	if (c->cfg.job_cgroup && !jobcg_holds(c->cfg.job_cgroup, p->pid)) {
-		errmsg("reap: %s pid %u is no longer in the job's cgroup; left running", p->comm,
+		errmsg("%s: %s pid %u is no longer in the job's cgroup; left running", who, p->comm,
 		       p->pid);
 		close(pidfd);
-		return false;
+		return -1;
+	}
+	return pidfd;
+}
+
+/* SIGTERM, then SIGKILL after the grace. true if p is gone (or would be, in a dry run). */
+static bool stop(struct collector *c, struct proc *p, const struct reap_opts *o)
+{
+	struct reap_action *a;
+	bool gone;
+	int pidfd = open_checked(c, p, "reap", &gone);
+
+	if (pidfd < 0) {
+		if (gone)
+			collector_log_reap(c, p, "gone", now_boot_ns())->exited = true;
+		return gone;
 	}
 	if (o->dry_run) {
 		collector_log_reap(c, p, "would_kill", now_boot_ns());
@@ -118,4 +133,69 @@ void reap(struct collector *c, uint64_t ended_ns, const struct reap_opts *o)
 				stop(c, pagers[j], o);
 	}
 	free(vmms);
+}
+
+void guard_init(struct guard *g, double grace_s)
+{
+	memset(g, 0, sizeof(*g));
+	g->grace_ns = grace_s * 1e9;
+}
+
+/* Is p already being stopped? */
+static bool guarding(const struct guard *g, const struct proc *p)
+{
+	for (int i = 0; i < g->n; i++)
+		if (g->v[i].proc == p)
+			return true;
+	return false;
+}
+
+void guard_tick(struct guard *g, struct tracer *t, uint64_t now)
+{
+	struct proc *due[GUARD_MAX];
+	int n;
+
+	/* SIGKILL to what outlived the grace since SIGTERM; never a wait here */
+	for (int i = 0; i < g->n;) {
+		struct guard_kill *k = &g->v[i];
+		bool exited = wait_exit(k->pidfd, 0);
+
+		if (!exited && now < k->kill_at) {
+			i++;
+			continue;
+		}
+		if (!exited && !pidfd_send_signal(k->pidfd, SIGKILL, NULL, 0))
+			tracer_kill(t, k->proc, "sigkill", now_boot_ns(), false);
+		close(k->pidfd);
+		*k = g->v[--g->n];
+	}
+	n = uffd_kills_due(t->collector, now, due, GUARD_MAX - g->n);
+	for (int i = 0; i < n; i++) {
+		struct proc *p = due[i];
+		bool gone;
+		int pidfd;
+
+		if (guarding(g, p))
+			continue;
+		pidfd = open_checked(t->collector, p, "kill-orphans", &gone);
+		if (pidfd >= 0 && pidfd_send_signal(pidfd, SIGTERM, NULL, 0)) {
+			gone = errno == ESRCH;
+			close(pidfd);
+			pidfd = -1;
+		}
+		if (pidfd < 0) {
+			if (gone)
+				tracer_kill(t, p, "gone", now_boot_ns(), true);
+			continue;
+		}
+		tracer_kill(t, p, "sigterm", now_boot_ns(), false);
+		g->v[g->n++] = (struct guard_kill){ pidfd, p, now + g->grace_ns };
+	}
+}
+
+void guard_free(struct guard *g)
+{
+	for (int i = 0; i < g->n; i++)
+		close(g->v[i].pidfd);
+	g->n = 0;
 }

@@ -381,6 +381,12 @@ void tracer_reaped(struct tracer *t)
 	capture_reaped(t->cap, &t->collector->reaped);
 }
 
+void tracer_kill(struct tracer *t, struct proc *owner, const char *action, uint64_t at_ns,
+		 bool exited)
+{
+	capture_kill(t->cap, t->collector, owner, action, at_ns, exited);
+}
+
 const struct raw_stats *tracer_raw(struct tracer *t)
 {
 	return t->cap ? &t->raw : NULL;

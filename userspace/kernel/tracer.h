@@ -101,6 +101,9 @@ void tracer_checkpoint(struct tracer *t);
 void tracer_forked(struct tracer *t);
 /* --reap is done: its actions, in c's reap log, go to the capture. */
 void tracer_reaped(struct tracer *t);
+/* A --kill-orphans action on owner, taken now: to the core (reaped[], a live line), captured. */
+void tracer_kill(struct tracer *t, struct proc *owner, const char *action, uint64_t at_ns,
+		 bool exited);
 /* trace.raw for the report: NULL without --raw. */
 const struct raw_stats *tracer_raw(struct tracer *t);
 

@@ -31,7 +31,7 @@ enum raw_type {
 	RAW_PPID = 10,
 	RAW_UFFD_SOURCE = 11,
 	RAW_VSOCK_SOURCE = 12,
-	RAW_REAP = 13,
+	RAW_REAP = 13, /* flags: RAW_REAP_UFFD_ORPHAN */
 	RAW_META = 14, /* the final report's meta: the last record of a complete capture */
 	/* results of the core's source calls, served back in order */
 	RAW_UFFD_SCAN = 32,
@@ -55,6 +55,9 @@ enum raw_type {
 
 #define RAW_TICK_VSOCK 0x1
 #define RAW_TICK_UFFD  0x2
+
+/* REAP: a --kill-orphans action, logged as it was taken (else --reap's, after the trace) */
+#define RAW_REAP_UFFD_ORPHAN 0x1
 
 /* The header's variable part, in this order after the fixed 40 bytes. */
 struct raw_header {

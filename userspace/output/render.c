@@ -163,7 +163,8 @@ static const struct field uffds_f[] = {
 };
 static const struct field reaped_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("role", T_STR), F("action", T_STR), F("at", T_TIME), F("exited", T_BOOL), END
+	F("role", T_STR), F("action", T_STR), F("reason", T_STR), F("at", T_TIME),
+	F("exited", T_BOOL), END
 };
 static const struct field root_f[] = {
 	F("schema", T_STR), SUB("tool", T_OBJN, tool_f), SUB("host", T_OBJN, host_f),

@@ -120,7 +120,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 	free(leaks);
 }
 
-/* reaped[]: what --reap did, empty without it. */
+/* reaped[]: what --reap and --kill-orphans did, empty without them. */
 static struct json_object *reap_json(const struct reap_log *log)
 {
 	struct json_object *arr = json_object_new_array();
@@ -133,6 +133,7 @@ static struct json_object *reap_json(const struct reap_log *log)
 			o, "role",
 			jstr(role_name(a->proc->role == ROLE_VMM ? ROLE_VMM : ROLE_PAGER)));
 		json_object_object_add(o, "action", jstr(a->action));
+		json_object_object_add(o, "reason", jstr(a->reason));
 		json_object_object_add(o, "at", jtime(a->at_ns));
 		json_object_object_add(o, "exited", json_object_new_boolean(a->exited));
 		json_object_array_add(arr, o);
