@@ -73,6 +73,9 @@ load helper
 	foreign doctor -o x.json
 	foreign report --json "$R"
 	foreign record --reap --scope "$T"
+	# a start of a name is not the option it begins (getopt_long would take it)
+	foreign record --dur 5
+	foreign report --form html "$R"
 	foreign record --format html
 	foreign run --duration 5 -- true
 	foreign run --no-color -- true

@@ -72,20 +72,48 @@ static int bad_option(int opt, char **argv)
 	return usage_error("unknown option %.*s", len, arg);
 }
 
+/* The word of the long option o getopt_long just took (its value may be the next word). */
+static const char *option_word(const struct option *o, char **argv)
+{
+	const char *word = argv[optind - 1];
+
+	if (o->has_arg != no_argument && optarg && optarg == word && optind >= 2)
+		word = argv[optind - 2];
+	return word;
+}
+
+/*
+ * getopt_long takes any start of a long option's name for the option: `record --reap` would
+ * be read as --reap-grace, and a word as whatever option it begins. Only whole names count.
+ */
+static bool abbreviated(const struct option *o, const char *word)
+{
+	if (strncmp(word, "--", 2))
+		return false;
+	word += 2;
+	return (size_t)(strchrnul(word, '=') - word) != strlen(o->name);
+}
+
 /* Turn away options that are not cmd's, answer --help; -1 if the handler is to run. */
 static int check_options(const struct command *cmd, int argc, char **argv)
 {
-	int opt;
+	const char *word;
+	int opt, idx;
 
 	optind = 0;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, cmd->shortopts, cmd->options, NULL)) != -1) {
+	while ((idx = -1, opt = getopt_long(argc, argv, cmd->shortopts, cmd->options, &idx)) !=
+	       -1) {
+		if (opt == '?' || opt == ':')
+			return bad_option(opt, argv);
+		word = idx >= 0 ? option_word(&cmd->options[idx], argv) : NULL;
+		if (word && abbreviated(&cmd->options[idx], word))
+			return usage_error("unknown option %.*s",
+					   (int)(strchrnul(word, '=') - word), word);
 		if (opt == 'h') {
 			fputs(cmd->help, stdout);
 			return EXIT_OK;
 		}
-		if (opt == '?' || opt == ':')
-			return bad_option(opt, argv);
 	}
 	return -1;
 }
