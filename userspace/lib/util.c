@@ -335,8 +335,6 @@ static int create_temp(int dirfd, const char *name, char *tmp, size_t len)
 	return fd;
 }
 
-/* The target itself must be a regular file (or absent): rename would replace a symlink, but
- * a directory or device named by -o is a user mistake worth reporting. */
 /*
  * What may be replaced by a rename: nothing yet, a regular file or a symlink (the link itself
  * is replaced). Never a directory, and never a device, FIFO or socket: root renaming a report
@@ -415,17 +413,16 @@ static void hold_exit_signal(sigset_t *old)
 int atomic_open(const char *path, struct atomic_file *af)
 {
 	char dirbuf[4096];
-	int fd = -1, ret;
+	int fd, ret;
 	sigset_t old;
 
 	memset(af, 0, sizeof(*af));
-	af->dirfd = open_parent(path, dirbuf, sizeof(dirbuf), &af->name);
+	af->dirfd = open_target(path, dirbuf, sizeof(dirbuf), &af->name);
 	if (af->dirfd < 0)
 		return af->dirfd;
-	ret = check_target(af->dirfd, af->name);
 	hold_exit_signal(&old);
-	if (!ret && (fd = create_temp(af->dirfd, af->name, af->tmp, sizeof(af->tmp))) < 0)
-		ret = fd;
+	fd = create_temp(af->dirfd, af->name, af->tmp, sizeof(af->tmp));
+	ret = fd < 0 ? fd : 0;
 	if (!ret && !(af->f = fdopen(fd, "w"))) {
 		ret = -errno;
 		close(fd);
@@ -466,23 +463,18 @@ int atomic_write_probe(const char *path)
 {
 	char dirbuf[4096], tmp[4096];
 	const char *name;
-	int dirfd, fd, ret;
+	int dirfd, fd;
 
-	dirfd = open_parent(path, dirbuf, sizeof(dirbuf), &name);
+	dirfd = open_target(path, dirbuf, sizeof(dirbuf), &name);
 	if (dirfd < 0)
 		return dirfd;
-	ret = check_target(dirfd, name);
-	if (!ret) {
-		fd = create_temp(dirfd, name, tmp, sizeof(tmp));
-		if (fd < 0) {
-			ret = fd;
-		} else {
-			close(fd);
-			unlinkat(dirfd, tmp, 0);
-		}
+	fd = create_temp(dirfd, name, tmp, sizeof(tmp));
+	if (fd >= 0) {
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
 	}
 	close(dirfd);
-	return ret;
+	return fd < 0 ? fd : 0;
 }
 
 int atomic_write_stream(const char *path, int (*fn)(FILE *f, void *ctx), void *ctx)
@@ -531,12 +523,10 @@ int private_create(const char *path)
 	const char *name;
 	int dirfd, fd;
 
-	dirfd = open_parent(path, dirbuf, sizeof(dirbuf), &name);
+	dirfd = open_target(path, dirbuf, sizeof(dirbuf), &name);
 	if (dirfd < 0)
 		return dirfd;
-	fd = check_target(dirfd, name);
-	if (!fd)
-		fd = create_temp(dirfd, name, tmp, sizeof(tmp));
+	fd = create_temp(dirfd, name, tmp, sizeof(tmp));
 	if (fd >= 0 && renameat(dirfd, tmp, dirfd, name) < 0) {
 		int err = -errno;
 
