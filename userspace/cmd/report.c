@@ -1,14 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `cidtrace report FILE`: read a report, check it, and render it as text, HTML or JSON. */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -60,57 +58,6 @@ const struct option report_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* The whole file, refusing one larger than REPORT_MAX_BYTES before reading it. */
-static char *read_report(const char *path, size_t *len)
-{
-	size_t cap = 1 << 16, n = 0;
-	char *buf = NULL;
-	struct stat st;
-	ssize_t got;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		errmsg("cannot read report '%s': %s", path, strerror(errno));
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		errmsg("cannot read report '%s': %s", path, strerror(EISDIR));
-		goto fail;
-	}
-	if (st.st_size > REPORT_MAX_BYTES)
-		goto too_large;
-	for (;;) {
-		if (n == cap || !buf) {
-			cap = buf ? cap * 2 : cap;
-			buf = xrealloc(buf, cap);
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			errmsg("cannot read report '%s': %s", path, strerror(errno));
-			goto fail;
-		}
-		if (got == 0)
-			break;
-		n += got;
-		/* a pipe or a file that grew while being read */
-		if (n > REPORT_MAX_BYTES)
-			goto too_large;
-	}
-	close(fd);
-	*len = n;
-	return buf;
-too_large:
-	errmsg("report '%s' is larger than %u MiB; refusing to read it", path,
-	       REPORT_MAX_BYTES >> 20);
-fail:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return NULL;
-}
-
 int report_render_file(const char *path, const char *format, const char *out, bool color,
 		       const struct slice *slice)
 {
@@ -127,8 +74,13 @@ int report_render_file(const char *path, const char *format, const char *out, bo
 	 * past the freed input and serve the tree from a heap that only grows.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 << 10);
-	in = read_report(path, &len);
-	if (!in)
+	ret = report_read(path, false, &in, &len);
+	if (ret == -EFBIG)
+		errmsg("report '%s' is larger than %u MiB; refusing to read it", path,
+		       REPORT_MAX_BYTES >> 20);
+	else if (ret)
+		errmsg("cannot read report '%s': %s", path, strerror(-ret));
+	if (ret)
 		return EXIT_INPUT;
 	ret = report_parse(in, len, &r, err, sizeof(err));
 	free(in);

@@ -1,10 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "json.h"
 #include "previous.h"
@@ -40,43 +37,6 @@ static bool report_v1(const char *schema, char *err, size_t errlen)
 	return false;
 }
 
-/*
- * The file at path, whole: a regular file (a FIFO or device planted at -o neither blocks nor
- * feeds cidtrace forever) of at most REPORT_MAX_BYTES, never through a symlink. NULL with
- * why in err.
- */
-static char *read_whole(const char *path, size_t *len, char *err, size_t errlen)
-{
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	char *buf = NULL;
-	size_t n = 0;
-	ssize_t got;
-
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s", strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "not a regular file");
-	} else if (st.st_size > REPORT_MAX_BYTES) {
-		snprintf(err, errlen, "larger than %u MiB", REPORT_MAX_BYTES >> 20);
-	} else {
-		/* what the file holds past the size fstat gave (it grew) is not read */
-		buf = xmalloc(st.st_size ? st.st_size : 1);
-		while (n < (size_t)st.st_size) {
-			got = read(fd, buf + n, st.st_size - n);
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got <= 0)
-				break; /* cut short: the parser says where */
-			n += got;
-		}
-		*len = n;
-	}
-	if (fd >= 0)
-		close(fd);
-	return buf;
-}
-
 bool previous_read(const char *path, struct trace_previous *p, char *why, size_t len)
 {
 	char err[256] = "";
@@ -85,10 +45,17 @@ bool previous_read(const char *path, struct trace_previous *p, char *why, size_t
 	size_t n = 0;
 	char *buf;
 	bool ok = false;
+	int ret;
 
 	memset(p, 0, sizeof(*p));
-	buf = read_whole(path, &n, err, sizeof(err));
-	if (!buf) {
+	ret = report_read(path, true, &buf, &n);
+	if (ret == -EFBIG)
+		snprintf(err, sizeof(err), "larger than %u MiB", REPORT_MAX_BYTES >> 20);
+	else if (ret == -EINVAL || ret == -EISDIR)
+		snprintf(err, sizeof(err), "not a regular file");
+	else if (ret)
+		snprintf(err, sizeof(err), "%s", strerror(-ret));
+	if (ret) {
 		snprintf(why, len, "no previous report read at '%s': %s", path, err);
 		return false;
 	}

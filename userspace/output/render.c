@@ -250,6 +250,51 @@ static bool supported(const char *schema, char *err, size_t errlen)
 	return false;
 }
 
+int report_read(const char *path, bool own_output, char **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (own_output ? O_NOFOLLOW | O_NONBLOCK : 0));
+	size_t cap = 1 << 16, n = 0;
+	char *data = NULL;
+	struct stat st;
+	ssize_t got;
+	int ret = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		ret = -errno;
+	else if (S_ISDIR(st.st_mode))
+		ret = -EISDIR;
+	else if (own_output && !S_ISREG(st.st_mode))
+		ret = -EINVAL;
+	else if (st.st_size > REPORT_MAX_BYTES)
+		ret = -EFBIG;
+	while (!ret) {
+		if (n == cap || !data) {
+			cap = data ? cap * 2 : cap;
+			data = xrealloc(data, cap);
+		}
+		got = read(fd, data + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			ret = got < 0 ? -errno : 0;
+			break;
+		}
+		n += got;
+		/* a pipe or a file that grew while being read */
+		if (n > REPORT_MAX_BYTES)
+			ret = -EFBIG;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (ret) {
+		free(data);
+		return ret;
+	}
+	*buf = data;
+	*len = n;
+	return 0;
+}
+
 int report_parse(const char *buf, size_t len, struct report *r, char *err, size_t errlen)
 {
 	memset(r, 0, sizeof(*r));

@@ -38,6 +38,14 @@ struct report {
 };
 
 /*
+ * The whole file at path into *buf (*len bytes), refusing one larger than REPORT_MAX_BYTES
+ * (-EFBIG, before reading where fstat can tell) or a directory (-EISDIR). own_output: the
+ * path is cidtrace's own -o, where another user may have planted something: never through a
+ * symlink (-ELOOP), only a regular file (-EINVAL; a FIFO neither blocks nor feeds it). 0 or
+ * -errno, with nothing allocated.
+ */
+int report_read(const char *path, bool own_output, char **buf, size_t *len);
+/*
  * Parse and validate buf, normalize it into r. Returns 0, or -1 with a lowercase reason in
  * err ("truncated JSON at byte 812"). Never reads past len; buf need not be NUL-terminated.
  */
