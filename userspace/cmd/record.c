@@ -473,7 +473,6 @@ struct session {
 	struct report_meta meta;
 	struct finding_counts counts; /* in the report last written by cidtrace itself */
 	struct checkpoint_stats cp;
-	pid_t self;
 	pid_t writer; /* the checkpoint writer that runs; 0: none */
 	struct writer_result *result; /* shared with the writers */
 	bool report_failed;
@@ -525,18 +524,29 @@ static void report_outcome(struct session *s, const char *report_why, const char
 	s->metrics_failed = metrics_why != NULL;
 }
 
+/* The kernel side's counters, into the meta of the next report (before it, or a fork). */
+static void read_counters(struct session *s)
+{
+	s->meta.lost = tracer_lost(&s->t);
+	s->meta.uffd_serves_overflow = tracer_uffd_overflow(&s->t);
+}
+
+/* The report and --metrics from s as it is now: 0 or -errno in *err and *merr. */
+static void write_files(struct session *s, int *err, int *merr)
+{
+	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost, s->meta.uffd_serves_overflow,
+			     &s->cp);
+	*err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
+	*merr = s->o->metrics ? metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts) : 0;
+}
+
 /* The report and --metrics, by cidtrace itself: the first one, and the final one. */
 static void write_report(struct session *s)
 {
-	int err, merr = 0;
+	int err, merr;
 
-	s->meta.lost = tracer_lost(&s->t);
-	s->meta.uffd_serves_overflow = tracer_uffd_overflow(&s->t);
-	tracer_before_report(&s->t, s->meta.ended_ns, s->meta.lost, s->meta.uffd_serves_overflow,
-			     &s->cp);
-	err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
-	if (s->o->metrics)
-		merr = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
+	read_counters(s);
+	write_files(s, &err, &merr);
 	report_outcome(s, err ? strerror(-err) : NULL, merr ? strerror(-merr) : NULL);
 }
 
@@ -556,7 +566,7 @@ static __attribute__((noreturn)) void writer_main(struct session *s)
 	if (!errno)
 		setpriority(PRIO_PROCESS, 0, prio + WRITER_NICE < 19 ? prio + WRITER_NICE : 19);
 	if (atomic_exit_on(WRITER_DEATH_SIGNAL, EXIT_RUNTIME) ||
-	    prctl(PR_SET_PDEATHSIG, WRITER_DEATH_SIGNAL) || getppid() != s->self)
+	    prctl(PR_SET_PDEATHSIG, WRITER_DEATH_SIGNAL) || getppid() != s->c.cfg.self_pid)
 		_exit(EXIT_RUNTIME);
 	/* short of memory (a unit's MemoryMax), the OOM killer takes the writer, not cidtrace */
 	fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -566,10 +576,7 @@ static __attribute__((noreturn)) void writer_main(struct session *s)
 	if (fd >= 0)
 		close(fd);
 	tracer_forked(&s->t);
-	tracer_before_report(&s->t, 0, s->meta.lost, s->meta.uffd_serves_overflow, &s->cp);
-	res->report_err = report_write(s->o->output, &s->c, &s->meta, &s->counts);
-	if (s->o->metrics)
-		res->metrics_err = metrics_write(s->o->metrics, &s->c, &s->meta, &s->counts);
+	write_files(s, &res->report_err, &res->metrics_err);
 	res->done = true;
 	_exit(res->report_err || res->metrics_err ? EXIT_RUNTIME : EXIT_OK);
 }
@@ -620,8 +627,7 @@ static void checkpoint(struct session *s)
 			errmsg("checkpoint: skipped, the last one is still being written");
 		return;
 	}
-	s->meta.lost = tracer_lost(&s->t);
-	s->meta.uffd_serves_overflow = tracer_uffd_overflow(&s->t);
+	read_counters(s);
 	tracer_checkpoint(&s->t);
 	*s->result = (struct writer_result){ 0 };
 	pid = fork();
@@ -706,7 +712,7 @@ static int trace(struct options *o)
 				     .command = o->command };
 	uint64_t next_checkpoint, deadline = 0;
 	int sfd, ret, exit_code = EXIT_OK;
-	struct session s = { .o = o, .self = getpid() };
+	struct session s = { .o = o };
 	struct trace_previous previous;
 	bool stopping = false, have_previous;
 	char why[512];
