@@ -46,8 +46,6 @@ static void classify(struct collector *c, struct proc *p)
 {
 	char dir[PATH_MAX];
 
-	if (p->helper)
-		return; /* its argv is cidtrace's, which names the scope */
 	if (testdir_from_argv(&c->cfg.td, p->argv, p->argv_len, p->argv_truncated, dir,
 			      sizeof(dir)) ||
 	    testdir_from_path(&c->cfg.td, p->cwd, dir, sizeof(dir)))
@@ -112,6 +110,14 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 		p->seeded = false;
 		return;
 	}
+	/*
+	 * cidtrace forks only `run`'s command and its checkpoint writers: a writer is no
+	 * process of the trace (its argv is cidtrace's, which names the scope), so it never
+	 * enters the table, and its exit finds nothing.
+	 */
+	if (c->cfg.self_pid && e->hdr.ppid == (uint32_t)c->cfg.self_pid &&
+	    e->hdr.pid != (uint32_t)c->cfg.job_pid)
+		return;
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
 	set_in_job(c, p, flags);
@@ -120,8 +126,7 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 	    e->hdr.ppid == (uint32_t)c->cfg.self_pid)
 		p->in_job = true;
 	collector_update_keep(c, p);
-	if (!p->helper)
-		collector_notify(c, fork, p, e->hdr.ts_ns);
+	collector_notify(c, fork, p, e->hdr.ts_ns);
 }
 
 /* A relative exec filename is relative to the cwd at exec time. */
@@ -183,8 +188,7 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	p->role = uffd_holds_as_handler(c, p) ? ROLE_PAGER : ROLE_NONE;
 	set_in_job(c, p, e->flags);
 	classify(c, p);
-	if (!p->helper)
-		collector_notify(c, exec, p, e->hdr.ts_ns);
+	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
 
 /*
@@ -236,8 +240,7 @@ static void on_group_exit(struct collector *c, const struct ct_exit_event *e)
 	if (!p->orphaned)
 		p->ppid = e->hdr.ppid;
 	collector_update_keep(c, p);
-	if (!p->helper)
-		collector_notify(c, exit, p, e->hdr.ts_ns);
+	collector_notify(c, exit, p, e->hdr.ts_ns);
 	uffd_on_exit(c, p);
 	orphan_children(c, p);
 	collector_retire(c, p);
@@ -253,7 +256,7 @@ static void on_fatal_signal(struct collector *c, const struct ct_signal_event *e
 	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
 	struct fatal_signal *s;
 
-	if (!p || p->helper)
+	if (!p)
 		return;
 	p->sigs_total++;
 	if (p->nsigs >= PROC_SIGS_MAX)

@@ -63,7 +63,6 @@ struct proc {
 	bool keep : 1; /* the report needs it even after exit */
 	bool queued : 1; /* on the retention queue */
 	bool emit : 1; /* scratch mark while writing a report */
-	bool helper : 1; /* cidtrace's own (a checkpoint writer): never in scope, kept or told */
 };
 
 /* Exited processes kept for context only, oldest exit first: retention drops from the head. */

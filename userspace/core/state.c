@@ -69,7 +69,7 @@ bool collector_is_leaked_pager(const struct collector *c, const struct proc *p, 
 /* A process the report must keep, whatever happens to it later. */
 void collector_update_keep(struct collector *c, struct proc *p)
 {
-	if (p->helper || !collector_in_pids(c, p))
+	if (!collector_in_pids(c, p))
 		return;
 	if (p->role != ROLE_NONE || p->in_scope || p->orphaned || p->nsigs ||
 	    (p->exit_status & 0x7f) || (p->in_job && p->pid == (uint32_t)c->cfg.job_pid))
@@ -108,9 +108,6 @@ struct proc *collector_proc(struct collector *c, const struct ct_event_hdr *h)
 	p = pt_add(&c->pt, h->pid, h->start_ns, h->ppid);
 	collector_set_in_pids(c, p);
 	copy_comm(p->comm, h->comm);
-	/* cidtrace forks only `run`'s command and its checkpoint writers, which are no one's */
-	p->helper = c->cfg.self_pid && h->ppid == (uint32_t)c->cfg.self_pid &&
-		    h->pid != (uint32_t)c->cfg.job_pid;
 	return p;
 }
 
