@@ -25,6 +25,34 @@ teardown() {
 	rm -rf "$T"
 }
 
+# A real KVM guest ($D/firecracker, a copy of tests/fixtures/uffd_vmm) whose memory its pager
+# ($D/hypeman-uffd-pager, of uffd_pager) serves over $D/uffd.sock, once both are ready: PAGER
+# and VMM are their pids. Arguments go to the guest (--no-spin, ...).
+start_kvm_guest() {
+	"$D/hypeman-uffd-pager" --sock "$D/uffd.sock" --ready "$D/listening" >/dev/null 2>&1 3>&- &
+	PAGER=$!
+	wait_file "$D/listening"
+	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" "$@" >/dev/null 2>&1 3>&- &
+	VMM=$!
+	wait_file "$D/guest.ready"
+}
+
+# Append to the job script $1 (created if absent) what starts the guest ($D/firecracker) once
+# its pager listens on $D/uffd.sock, notes its pid in $D/vmm.pid, and leaves once a checkpoint
+# of $R shows the pager holding the guest's uffd (status 1 if none does in 30 s).
+guest_job() {
+	cat >>"$1" <<-EOF
+	while [ ! -e "$D/listening" ]; do sleep 0.01; done
+	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" --no-spin >/dev/null 2>&1 &
+	echo \$! >"$D/vmm.pid"
+	for i in \$(seq 600); do
+		jq -e '.uffds[0].handlers[0].holding' "$R" >/dev/null 2>&1 && exit 0
+		sleep 0.05
+	done
+	exit 1
+	EOF
+}
+
 # Poll for a file the code under test creates; bounded, so a missing file fails the test.
 wait_file() {
 	local i

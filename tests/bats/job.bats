@@ -127,16 +127,7 @@ job_script() {
 	EOF
 	sh "$D/pager.sh" 3>&- &
 	# the job: a guest served by that pager; it leaves once a checkpoint shows it held
-	cat >"$D/job.sh" <<-EOF
-	while [ ! -e "$D/listening" ]; do sleep 0.01; done
-	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" --no-spin >/dev/null 2>&1 &
-	echo \$! >"$D/vmm.pid"
-	for i in \$(seq 600); do
-		jq -e '.uffds[0].handlers[0].holding' "$R" >/dev/null 2>&1 && exit 0
-		sleep 0.05
-	done
-	exit 1
-	EOF
+	guest_job "$D/job.sh"
 	run ct_run --scope "$D" --checkpoint 0.1 --reap --ready-file "$T/ready" -- sh "$D/job.sh"
 	[ "$status" -eq 0 ]
 	vmm=$(cat "$D/vmm.pid") pager=$(cat "$D/pager.pid")

@@ -19,15 +19,6 @@ need_kvm() {
 	cp "$FIX/uffd_pager" "$D/hypeman-uffd-pager"
 }
 
-start_guest() { # fixture options
-	"$D/hypeman-uffd-pager" --sock "$D/uffd.sock" --ready "$D/listening" >/dev/null 2>&1 3>&- &
-	PAGER=$!
-	wait_file "$D/listening"
-	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" "$@" >/dev/null 2>&1 3>&- &
-	VMM=$!
-	wait_file "$D/guest.ready"
-}
-
 guests_json() {
 	"$CIDTRACE" guests --json --scratch-root "$T" >"$T/guests.json"
 }
@@ -50,7 +41,7 @@ wait_guest() {
 
 @test "guests: a served guest shows its pager" {
 	need_kvm
-	start_guest --no-spin
+	start_kvm_guest --no-spin
 	wait_guest "$VMM" '.uffd.state == "served"'
 	guest_is "$VMM" "$(printf '.uffd.pager_pid == %s and .comm == "firecracker"' "$PAGER")"
 	guest_is "$VMM" '.uffd.registered_bytes > 0 and .orphaned == false and .cids == [] and
@@ -65,7 +56,7 @@ wait_guest() {
 
 @test "guests: a guest whose pager was killed and whose vCPUs sleep is stalled" {
 	need_kvm
-	start_guest --no-spin
+	start_kvm_guest --no-spin
 	kill -9 "$PAGER"
 	wait_guest "$VMM" '.uffd.state == "stalled"'
 	guest_is "$VMM" '.uffd.pager_pid == null and .uffd.total >= 1 and .cpu_pct < 10'
@@ -73,7 +64,7 @@ wait_guest() {
 
 @test "guests: a guest whose pager was killed and whose vCPU spins is spinning, first" {
 	need_kvm
-	start_guest
+	start_kvm_guest
 	kill -9 "$PAGER"
 	# Judged by demand: a spinning vCPU wants a whole core however little of one a busy CI
 	# runner gives it, so the default threshold holds.

@@ -56,17 +56,8 @@ start_job() {
 	JOB=$!
 }
 
-start_guest() {
-	"$D/hypeman-uffd-pager" --sock "$D/uffd.sock" --ready "$D/listening" >/dev/null 2>&1 3>&- &
-	PAGER=$!
-	wait_file "$D/listening"
-	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" >/dev/null 2>&1 3>&- &
-	VMM=$!
-	wait_file "$D/guest.ready"
-}
-
 @test "soak: 200,000 processes, --keep-processes 5000 --checkpoint 1: 0 lost, capped, counted" {
-	start_guest
+	start_kvm_guest
 	start_job
 	# --pid: the job and the guest only, so every count below is exact
 	"$CIDTRACE" record -q -o "$R" --ready-file "$T/ready" --scratch-root "$T" --scope "$D" \
