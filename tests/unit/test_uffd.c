@@ -38,6 +38,9 @@ static void test_classify(void)
 	/* asleep by demand: a thread waiting on a run queue is not asleep */
 	CHECK(classify(5, 5, 50, 50, 1) == ORPHAN_PAGER_LOST);
 	CHECK(classify(5, 5, 8, 8, 1) == ORPHAN_STALLED);
+	/* ...nor is an idle thread awake whose wake-ups wait on a loaded run queue (a TCG VM) */
+	CHECK(classify(0, 0, 10.3, 10.3, 1) == ORPHAN_STALLED);
+	CHECK(classify(12, 12, 12, 12, 1) == ORPHAN_PAGER_LOST); /* it runs: awake */
 	CHECK_STR(uffd_state_name(ORPHAN_SPINNING), "spinning");
 	CHECK_STR(uffd_state_name(ORPHAN_STALLED), "stalled");
 	CHECK_STR(uffd_state_name(ORPHAN_PAGER_LOST), "pager_lost");

@@ -24,9 +24,15 @@
 /* How often an orphan's owner is sampled, and its registered memory re-read. */
 #define WATCH_NS 500000000ull
 #define SMAPS_NS 2000000000ull
-/* Below this share of one core over the latest sample, the owner's threads are asleep. */
-#define ASLEEP_PCT  10.0
-#define MAX_THREADS 64
+/*
+ * The owner's threads are asleep when, together over the latest sample, they ran for less
+ * than ASLEEP_PCT of one core and (where schedstat tells) wanted less than AWAKE_DEMAND_PCT:
+ * a busy thread starved on a loaded host is awake, while an idle one whose brief wake-ups
+ * wait long on a run queue (a TCG VM under load: 0 % run, 10 % wait) is still asleep.
+ */
+#define ASLEEP_PCT	 10.0
+#define AWAKE_DEMAND_PCT 50.0
+#define MAX_THREADS	 64
 
 struct sample {
 	uint64_t at;
@@ -54,11 +60,12 @@ struct uffd_state {
 enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct)
 {
 	double spin = l->window_demand >= 0 ? l->window_demand : l->window_pct;
-	double awake = l->recent_demand >= 0 ? l->recent_demand : l->recent_pct;
+	bool asleep = l->recent_pct >= 0 && l->recent_pct < ASLEEP_PCT &&
+		      (l->recent_demand < 0 || l->recent_demand < AWAKE_DEMAND_PCT);
 
 	if (spin >= 0 && spin >= spin_pct)
 		return ORPHAN_SPINNING;
-	if (total > 0 && awake >= 0 && awake < ASLEEP_PCT)
+	if (total > 0 && asleep)
 		return ORPHAN_STALLED;
 	return ORPHAN_PAGER_LOST;
 }
