@@ -24,6 +24,9 @@ struct fatal_signal {
 	char sender_comm[CT_COMM_LEN + 1];
 };
 
+/* pid namespace levels kept per process; deeper nesting keeps the outermost ones */
+#define PROC_NSPID_MAX 4
+
 struct proc {
 	struct proc *hnext; /* hash chain, by pid */
 	struct proc *parent; /* parent's entry at fork; held while this entry exists */
@@ -41,6 +44,13 @@ struct proc {
 	const char *argv; /* NUL-separated, argv_len bytes */
 	const char *test_dir;
 	struct fatal_signal *sigs; /* the first nsigs, at most PROC_SIGS_MAX */
+	/* cgroup v2 path as BPF saw it at the last fork, exec or snapshot (shared; NULL: unknown) */
+	const char *cgroup;
+	/* namespace inode numbers as BPF saw them at the last fork, exec or snapshot (0: unknown) */
+	uint64_t pid_ns, mnt_ns, net_ns;
+	/* its pid in each pid namespace, outermost (the host's, == pid) first */
+	uint32_t nspid[PROC_NSPID_MAX];
+	uint8_t nspid_levels; /* entries of nspid[] filled; 0: unknown */
 	uint32_t pid;
 	uint32_t ppid;
 	uint32_t original_ppid; /* the parent that exited, once orphaned */

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Which container a process runs in, from its cgroup v2 path: the runtimes name their
+ * cgroups after the container id (docker, containerd, cri-o, podman, systemd-nspawn) or
+ * the pod UID (Kubernetes). Pure string logic, unit-tested over real path formats.
+ */
+#ifndef CIDTRACE_CONTAINER_H
+#define CIDTRACE_CONTAINER_H
+
+#include <stdbool.h>
+
+#define CONTAINER_ID_MAX 64
+
+struct container_id {
+	const char *runtime; /* a static name: "docker", "containerd", "cri-o", ... */
+	char id[CONTAINER_ID_MAX + 1]; /* the container id, or the machine name for nspawn */
+	char pod_uid[36 + 1]; /* Kubernetes pod UID (dashes restored), or "" */
+};
+
+/* Fill *out from a cgroup v2 path ("/system.slice/docker-<id>.scope"). false: none found. */
+bool container_from_cgroup(const char *cgroup, struct container_id *out);
+
+#endif
