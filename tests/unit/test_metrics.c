@@ -33,7 +33,9 @@ static const char *write_metrics(const char *path, const struct attach_modes *mo
 				 const struct finding_counts *fc)
 {
 	struct collector_cfg cfg = { 0 };
-	struct report_meta m = { .mode = "record", .attach = modes, .lost = 3 };
+	struct report_meta m = {
+		.mode = "record", .attach = modes, .lost = 3, .uffd_serves_overflow = 9
+	};
 	struct collector c;
 	FILE *f;
 	size_t n;
@@ -112,6 +114,7 @@ int main(void)
 	/* readable by node_exporter's user: it holds no user's data */
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 07777) == 0644);
 	CHECK(strstr(text, "cidtrace_events_lost_total 3\n") != NULL);
+	CHECK(strstr(text, "cidtrace_uffd_serves_overflow_total 9\n") != NULL);
 	CHECK(strstr(text, "cidtrace_trace_complete 0\n") != NULL);
 	CHECK(strstr(text, "# TYPE cidtrace_guests gauge\n") != NULL);
 

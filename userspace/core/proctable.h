@@ -46,8 +46,11 @@ struct proc {
 	struct fatal_signal *sigs; /* the first nsigs, at most PROC_SIGS_MAX */
 	/* cgroup v2 path as BPF saw it at the last fork, exec or snapshot (shared; NULL: unknown) */
 	const char *cgroup;
-	/* namespace inode numbers as BPF saw them at the last fork, exec or snapshot (0: unknown) */
-	uint64_t pid_ns, mnt_ns, net_ns;
+	/*
+	 * namespace inode numbers as BPF saw them at the last fork, exec or snapshot (0: unknown);
+	 * the kernel's are 32-bit (ns_common.inum)
+	 */
+	uint32_t pid_ns, mnt_ns, net_ns;
 	/* its pid in each pid namespace, outermost (the host's, == pid) first */
 	uint32_t nspid[PROC_NSPID_MAX];
 	uint8_t nspid_levels; /* entries of nspid[] filled; 0: unknown */

@@ -121,6 +121,10 @@ int metrics_write(const char *path, struct collector *c, const struct report_met
 	header(f, "cidtrace_events_lost_total", "counter",
 	       "Records the kernel side could not queue.");
 	fprintf(f, "cidtrace_events_lost_total %llu\n", (unsigned long long)m->lost);
+	header(f, "cidtrace_uffd_serves_overflow_total", "counter",
+	       "userfaultfd serves the per-handler count table had no room for (counted, not sent).");
+	fprintf(f, "cidtrace_uffd_serves_overflow_total %llu\n",
+		(unsigned long long)m->uffd_serves_overflow);
 	header(f, "cidtrace_guests", "gauge", "userfaultfd guests by the state of their pager.");
 	for (size_t i = 0; i < sizeof(guest_states) / sizeof(guest_states[0]); i++)
 		fprintf(f, "cidtrace_guests{uffd_state=\"%s\"} %d\n",
