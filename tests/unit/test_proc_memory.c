@@ -13,7 +13,7 @@
 #include "check.h"
 #include "collector.h"
 
-#define N	     100000
+#define N 100000
 /*
  * bytes of heap per kept process, table included: 352 B x 100,000 is 34 MiB, which leaves the
  * recorder's other ~25 MiB within the 64 MB target. Issue 13's namespace and cgroup identity
