@@ -42,7 +42,7 @@ const char cids_help[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 ok (also when no CID is bound), 2 usage error, 3 environment (not root,\n"
-	"no BPF, no BTF).\n"
+	"no BPF, no BTF, not in the host pid namespace).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace cids\n"
