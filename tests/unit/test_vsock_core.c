@@ -423,6 +423,20 @@ static struct json_object *cids(struct json_object **out, size_t want)
 	return *out;
 }
 
+/*
+ * qemu-a (pid 100) binds CID 42 in NET_A with flags_a, and holds it; then qemu-b (pid 200)
+ * fails to bind it in net_b with flags_b.
+ */
+static void across(uint32_t flags_a, uint32_t net_b, uint32_t flags_b)
+{
+	setup();
+	fork_(100, 10, 1, "qemu-a");
+	fork_(200, 20, 1, "qemu-b");
+	bind_ns(100, 10, 0xa000, 42, 0, 100 * MS, NET_A, flags_a);
+	holds(0xa000, 100, 10, 0);
+	bind_ns(200, 20, 0xb000, 42, -EADDRINUSE, 200 * MS, net_b, flags_b);
+}
+
 static size_t nfindings(void)
 {
 	struct json_object *arr = json_object_new_array();
@@ -442,12 +456,7 @@ static void test_netns_global(void)
 {
 	struct json_object *arr, *bs, *f;
 
-	setup();
-	fork_(100, 10, 1, "qemu-a");
-	fork_(200, 20, 1, "qemu-b");
-	bind_ns(100, 10, 0xa000, 42, 0, 100 * MS, NET_A, 0);
-	holds(0xa000, 100, 10, 0);
-	bind_ns(200, 20, 0xb000, 42, -EADDRINUSE, 200 * MS, NET_B, 0);
+	across(0, NET_B, 0);
 	f = finding(&arr);
 	CHECK_STR(str(f, "classification"), cid_class_name(CLASS_LIVE_DUPLICATE));
 	CHECK(num(holder0(f), "pid") == 100);
@@ -467,12 +476,7 @@ static void test_netns_global(void)
 	done(NULL);
 
 	/* 7.0 in global mode (the default): the file's namespaces differ, the CID is shared. */
-	setup();
-	fork_(100, 10, 1, "qemu-a");
-	fork_(200, 20, 1, "qemu-b");
-	bind_ns(100, 10, 0xa000, 42, 0, 100 * MS, NET_A, CT_VSOCK_NET_FILE);
-	holds(0xa000, 100, 10, 0);
-	bind_ns(200, 20, 0xb000, 42, -EADDRINUSE, 200 * MS, NET_B, CT_VSOCK_NET_FILE);
+	across(CT_VSOCK_NET_FILE, NET_B, CT_VSOCK_NET_FILE);
 	f = finding(&arr);
 	CHECK_STR(str(f, "classification"), cid_class_name(CLASS_LIVE_DUPLICATE));
 	CHECK_STR(str(f, "net_ns_of"), "file");
@@ -517,12 +521,7 @@ static void test_netns_local(void)
 	done(arr);
 
 	/* A failure in a namespace where nobody we know holds it names no other's holder. */
-	setup();
-	fork_(100, 10, 1, "qemu-a");
-	fork_(300, 30, 1, "qemu-c");
-	bind_ns(100, 10, 0xa000, 42, 0, 100 * MS, NET_A, FILE_LOCAL);
-	holds(0xa000, 100, 10, 0);
-	bind_ns(300, 30, 0xc000, 42, -EADDRINUSE, 200 * MS, NET_C, FILE_LOCAL);
+	across(FILE_LOCAL, NET_C, FILE_LOCAL);
 	f = finding(&arr);
 	CHECK_STR(str(f, "classification"), cid_class_name(CLASS_NO_HOLDER_FOUND));
 	CHECK_STR(str(f, "binding"), NULL);

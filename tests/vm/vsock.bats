@@ -103,6 +103,19 @@ start_qemu() {
 	QPID=$!
 }
 
+# refused QB DB QA: the second QEMU, QB (of test dir DB), gives up, refused its CID, while the
+# first, QA, runs on; the recorder is stopped once QB is gone.
+refused() {
+	local st=0
+	"$WAIT" 90 gone "$1"
+	wait "$1" || st=$?
+	stop_record
+	cat "$2/qemu.log"
+	[ "$st" -ne 0 ]
+	grep -q 'unable to set guest cid: Address already in use' "$2/qemu.log"
+	[ -e "/proc/$3" ]
+}
+
 # attempt NAME CID: one --no-hold SET_GUEST_CID attempt; sets APID (its pid), ARC (its exit
 # status: 0 bound, 98 EADDRINUSE, 22 EINVAL).
 attempt() {
@@ -123,15 +136,8 @@ attempt() {
 	[ "$qa_ppid" -eq "$ME" ]
 	start_qemu "$db" $cid
 	qb=$QPID
-	"$WAIT" 90 gone "$qb"
-	st=0
-	wait "$qb" || st=$?
-	stop_record
 	# what the kernel did: the second QEMU could not set its CID and gave up; the first runs
-	cat "$db/qemu.log"
-	[ "$st" -ne 0 ]
-	grep -q 'unable to set guest cid: Address already in use' "$db/qemu.log"
-	[ -e "/proc/$qa" ]
+	refused "$qb" "$db" "$qa"
 
 	rq --argjson cid $cid --argjson qa "$qa" --argjson ppid "$qa_ppid" --argjson qb "$qb" \
 		--argjson me "$ME" --arg da "$da" --arg db "$db" '
@@ -178,15 +184,8 @@ attempt() {
 	qemu_argv "$db" $cid
 	unshare -n "${QEMU_ARGV[@]}" >"$db/qemu.log" 2>&1 3>&- &
 	qb=$!
-	"$WAIT" 90 gone "$qb"
-	st=0
-	wait "$qb" || st=$?
-	stop_record
 	# before Linux 7.0 the namespaces change nothing: the kernel refused the second QEMU
-	cat "$db/qemu.log"
-	[ "$st" -ne 0 ]
-	grep -q 'unable to set guest cid: Address already in use' "$db/qemu.log"
-	[ -e "/proc/$qa" ]
+	refused "$qb" "$db" "$qa"
 
 	rq --argjson cid $cid --argjson qa "$qa" --argjson qb "$qb" --argjson na "$na" \
 		--argjson host "$host" '

@@ -268,6 +268,10 @@ void narrate_cid_conflict(FILE *f, struct render_ctx *c, const struct rv *x)
 		fputs("; bound by ", f);
 		proc_phrase(f, c, rget(x, "binder"), NULL);
 	}
+	if (rget(x, "net_ns") && rget(x, "holder_net_ns") &&
+	    rgeti(x, "net_ns") != rgeti(x, "holder_net_ns"))
+		fprintf(f, "; across network namespaces net:[%lld] and net:[%lld]",
+			(long long)rgeti(x, "net_ns"), (long long)rgeti(x, "holder_net_ns"));
 	if (cls) {
 		fputs(" \u2192 ", f);
 		words(f, c, cls);
