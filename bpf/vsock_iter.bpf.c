@@ -31,6 +31,7 @@ int iter_vsock_files(struct bpf_iter__task_file *ctx)
 	e.source = CT_SRC_ITER;
 	e.fd = ctx->fd;
 	e.holder_flags = holder_flags(task);
+	vsock_net(&e, vsock, task);
 	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
 	return 0;
 }

@@ -136,10 +136,19 @@ enum ct_vsock_source {
 #define CT_HOLDER_COREDUMP 0x2 /* signal->core_state set: dumping core */
 
 /*
+ * ct_vsock_event.net_flags. Linux 7.0 (a69686327e42) keeps the opener's network namespace in
+ * struct vhost_vsock, and a CID is unique only among files whose namespaces can reach each
+ * other: the same namespace, or two in "global" mode (every namespace before 7.0).
+ */
+#define CT_VSOCK_NET_FILE  0x1 /* net_ns is the vhost file's (vhost_vsock->net), not the task's */
+#define CT_VSOCK_NET_LOCAL 0x2 /* and that namespace is in vsock "local" mode: its own CIDs */
+
+/*
  * CT_EV_VSOCK_BIND, CT_EV_VSOCK_RELEASE and CT_EV_VSOCK_FILE. instance is the struct
  * vhost_vsock the file points to: the same for every process holding that file, so it is
  * the binding's identity. It is a kernel address: the collector maps it to an opaque id and
- * never prints it.
+ * never prints it. net_ns and net_flags were appended to the 80-byte record: a reader takes
+ * a shorter one (an older capture) as net_ns 0, unknown.
  */
 struct ct_vsock_event {
 	struct ct_event_hdr hdr;
@@ -149,8 +158,12 @@ struct ct_vsock_event {
 	__u32 source;
 	__u32 fd; /* iteration: the holder's fd */
 	__u32 holder_flags; /* iteration: CT_HOLDER_* */
+	/* network namespace inode: the file's (CT_VSOCK_NET_FILE), else the event's task's */
+	__u32 net_ns;
+	__u32 net_flags; /* CT_VSOCK_NET_* */
 };
-_Static_assert(sizeof(struct ct_vsock_event) == 80, "ct_vsock_event layout");
+_Static_assert(sizeof(struct ct_vsock_event) == 88, "ct_vsock_event layout");
+#define CT_VSOCK_V1_LEN 80 /* a vsock record before net_ns */
 
 /* CT_EV_MODULE_LOAD */
 struct ct_module_event {

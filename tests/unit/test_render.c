@@ -326,7 +326,8 @@ int main(void)
 	CHECK(strstr(n,
 		     "\"guest\":null,\"pager\":null,\"uffd\":null,\"cpu_pct\":0,\"demand_pct\":0,"
 		     "\"threads\":[]") != NULL);
-	CHECK(strstr(n, "\"attempts\":0,\"attempt\":null,\"holder\":[]") != NULL);
+	CHECK(strstr(n, "\"attempts\":0,\"attempt\":null,\"net_ns\":null,\"net_ns_of\":null,"
+			"\"holder\":[]") != NULL);
 	CHECK(strstr(n, "{\"kind\":null,\"summary\":null}]") != NULL);
 	CHECK(strstr(n, "\"cids\":[{\"id\":null,\"cid\":0,\"binder\":null,") != NULL);
 	/* a repeated field: the last one counts, even when it is of the wrong type */

@@ -85,9 +85,16 @@ static void signal_exit(uint32_t pid, uint32_t ppid, uint64_t start, const char 
 static void vsock(uint32_t type, uint32_t pid, uint64_t start, const char *comm, uint64_t ts,
 		  uint64_t instance, uint64_t cid, int ret)
 {
-	struct ct_vsock_event e = {
-		hdr(type, pid, 1, start, ts, comm), instance, cid, ret, CT_SRC_FEXIT, 0, 0
-	};
+	/* each VMM in a network namespace of its own: on a kernel before 7.0 the CID is shared */
+	struct ct_vsock_event e = { hdr(type, pid, 1, start, ts, comm),
+				    instance,
+				    cid,
+				    ret,
+				    CT_SRC_FEXIT,
+				    0,
+				    0,
+				    pid == QEMU1_PID ? 4026531840u : 4026532400u,
+				    0 };
 
 	feed(&e, sizeof(e));
 }

@@ -103,6 +103,19 @@ start_qemu() {
 	QPID=$!
 }
 
+# refused QB DB QA: the second QEMU, QB (of test dir DB), gives up, refused its CID, while the
+# first, QA, runs on; the recorder is stopped once QB is gone.
+refused() {
+	local st=0
+	"$WAIT" 90 gone "$1"
+	wait "$1" || st=$?
+	stop_record
+	cat "$2/qemu.log"
+	[ "$st" -ne 0 ]
+	grep -q 'unable to set guest cid: Address already in use' "$2/qemu.log"
+	[ -e "/proc/$3" ]
+}
+
 # attempt NAME CID: one --no-hold SET_GUEST_CID attempt; sets APID (its pid), ARC (its exit
 # status: 0 bound, 98 EADDRINUSE, 22 EINVAL).
 attempt() {
@@ -123,15 +136,8 @@ attempt() {
 	[ "$qa_ppid" -eq "$ME" ]
 	start_qemu "$db" $cid
 	qb=$QPID
-	"$WAIT" 90 gone "$qb"
-	st=0
-	wait "$qb" || st=$?
-	stop_record
 	# what the kernel did: the second QEMU could not set its CID and gave up; the first runs
-	cat "$db/qemu.log"
-	[ "$st" -ne 0 ]
-	grep -q 'unable to set guest cid: Address already in use' "$db/qemu.log"
-	[ -e "/proc/$qa" ]
+	refused "$qb" "$db" "$qa"
 
 	rq --argjson cid $cid --argjson qa "$qa" --argjson ppid "$qa_ppid" --argjson qb "$qb" \
 		--argjson me "$ME" --arg da "$da" --arg db "$db" '
@@ -153,6 +159,44 @@ attempt() {
 		.id == $b and .binder.pid == $qa and .binder.test_dir == $da and
 		.binder.comm == "qemu-system-x86" and .bound_at != null and .released_at == null and
 		.released_by == null)'
+}
+
+@test "netns: two QEMUs in two network namespaces on one CID: a conflict before 7.0, both namespaces named" {
+	need_qemu
+	local cid=3120 da="$T/TestVsockNetnsA1111/001" db="$T/TestVsockNetnsB2222/001" host na
+	mkdir -p "$da" "$db"
+	host=$(stat -Lc %i /proc/self/ns/net)
+	start_record
+	# Each QEMU in a network namespace of its own, as two containers' would be: unshare
+	# without --fork execs QEMU in place, so $! is QEMU's pid.
+	qemu_argv "$da" $cid
+	unshare -n "${QEMU_ARGV[@]}" >"$da/qemu.log" 2>&1 3>&- &
+	qa=$!
+	"$WAIT" 90 monitor "$da/qemu.sock"
+	na=$(stat -Lc %i "/proc/$qa/ns/net")
+	[ "$na" -ne "$host" ]
+	# cids names the holder's namespace (the file's is only known on 7.0+)
+	run "$CIDTRACE" cids --json --scratch-root "$T"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e --argjson cid $cid --argjson qa "$qa" --argjson na "$na" '
+		[.[] | select(.cid == $cid)] | length == 1 and (.[0] | .pid == $qa and
+		.net_ns == $na and .net_ns_of == "holder" and .ns_mode == "global")'
+	qemu_argv "$db" $cid
+	unshare -n "${QEMU_ARGV[@]}" >"$db/qemu.log" 2>&1 3>&- &
+	qb=$!
+	# before Linux 7.0 the namespaces change nothing: the kernel refused the second QEMU
+	refused "$qb" "$db" "$qa"
+
+	rq --argjson cid $cid --argjson qa "$qa" --argjson qb "$qb" --argjson na "$na" \
+		--argjson host "$host" '
+		[.findings[] | select(.kind == "cid_conflict" and .cid == $cid)] | length == 1 and (.[0] |
+		.net_ns as $nb | .classification == "live_duplicate" and .attempt.pid == $qb and
+		.holder[0].pid == $qa and .holder_net_ns == $na and .net_ns_of == "binder" and
+		($nb | type) == "number" and $nb != $na and $nb != $host and
+		(.summary | contains("network namespaces net:[\($nb)] and net:[\($na)]")))'
+	rq --argjson cid $cid --argjson qa "$qa" --argjson na "$na" '
+		[.cids[] | select(.cid == $cid)] | length == 1 and (.[0] | .binder.pid == $qa and
+		.net_ns == $na and .net_ns_of == "binder" and .ns_mode == "global")'
 }
 
 @test "a retrier against a holder that is dumping core: one teardown_race finding" {
@@ -304,8 +348,9 @@ inherited_fd_case() {
 		.source == "iter" and .age_s >= 0)'
 	run "$CIDTRACE" cids --scratch-root "$T"
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "CID"*"PID"*"PPID"*"COMM"*"STATE"*"AGE"*"TEST_DIR" ]]
-	echo "$output" | grep -E "^$cid +$hp +$ME +vsock_holder +running +[0-9]+\.[0-9]s +$D$"
+	[[ "${lines[0]}" == "CID"*"NETNS"*"PID"*"PPID"*"COMM"*"STATE"*"AGE"*"TEST_DIR" ]]
+	netns=$(stat -Lc %i "/proc/$hp/ns/net")
+	echo "$output" | grep -E "^$cid +$netns +$hp +$ME +vsock_holder +running +[0-9]+\.[0-9]s +$D$"
 	start_record
 	attempt a $cid
 	[ "$ARC" -eq 98 ]

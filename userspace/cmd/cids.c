@@ -28,13 +28,17 @@
 const char cids_help[] =
 	"usage: cidtrace cids [--json] [--scratch-root DIR]... [--test-dir-depth N]\n"
 	"\n"
-	"List the vhost-vsock CIDs bound on this host now, one line per binding: CID, the\n"
-	"holder's pid, ppid and comm, its state (running, exiting, dumping_core), age and test\n"
-	"dir. Read from the kernel with the BPF task_file iterator, else from /proc. Needs root.\n"
+	"List the vhost-vsock CIDs bound on this host now, one line per binding: CID, network\n"
+	"namespace, the holder's pid, ppid and comm, its state (running, exiting,\n"
+	"dumping_core), age and test dir. Read from the kernel with the BPF task_file\n"
+	"iterator, else from /proc. Needs root. NETNS is the vhost file's namespace on Linux\n"
+	"7.0+ (marked *: \"local\" vsock mode, its CIDs are its own), else the holder's: before\n"
+	"7.0, CIDs are one space for the host whatever the namespaces.\n"
 	"\n"
 	"options:\n"
 	"      --json               print one JSON document instead of the table: an array\n"
-	"                           with an object per binding (cid, pid, ppid, comm,\n"
+	"                           with an object per binding (cid, net_ns, net_ns_of\n"
+	"                           (\"file\" or \"holder\"), ns_mode, pid, ppid, comm,\n"
 	"                           test_dir, age_s, state, source)\n"
 	"      --scratch-root DIR   also find test dirs under DIR (repeatable; defaults:\n"
 	"                           $TMPDIR, /tmp, /ci)\n"
@@ -42,7 +46,7 @@ const char cids_help[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 ok (also when no CID is bound), 2 usage error, 3 environment (not root,\n"
-	"no BPF, no BTF).\n"
+	"no BPF, no BTF, not in the host pid namespace).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace cids\n"
@@ -116,6 +120,13 @@ static int list_cids(const struct testdir_cfg *td, bool json)
 			struct json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "cid", jint(r->e.cid));
+			json_object_object_add(o, "net_ns", r->e.net_ns ? jint(r->e.net_ns) : NULL);
+			json_object_object_add(
+				o, "net_ns_of",
+				jstr(r->e.net_flags & CT_VSOCK_NET_FILE ? "file" : "holder"));
+			json_object_object_add(
+				o, "ns_mode",
+				jstr(r->e.net_flags & CT_VSOCK_NET_LOCAL ? "local" : "global"));
 			json_object_object_add(o, "pid", jint(r->e.hdr.pid));
 			json_object_object_add(o, "ppid", jint(r->e.hdr.ppid));
 			json_object_object_add(
@@ -136,13 +147,14 @@ static int list_cids(const struct testdir_cfg *td, bool json)
 	} else if (!tab.n) {
 		puts("no vhost-vsock CIDs bound on this host");
 	} else {
-		printf("%-10s %7s %7s %-16s %-12s %9s  %s\n", "CID", "PID", "PPID", "COMM", "STATE",
-		       "AGE", "TEST_DIR");
+		printf("%-10s %-11s %7s %7s %-16s %-12s %9s  %s\n", "CID", "NETNS", "PID", "PPID",
+		       "COMM", "STATE", "AGE", "TEST_DIR");
 		for (size_t i = 0; i < tab.n; i++) {
 			const struct row *r = &tab.rows[i];
 			size_t clen = strnlen(r->e.hdr.comm, CT_COMM_LEN);
 
-			printf("%-10llu %7u %7u ", (unsigned long long)r->e.cid, r->e.hdr.pid,
+			printf("%-10llu %10u%c %7u %7u ", (unsigned long long)r->e.cid, r->e.net_ns,
+			       r->e.net_flags & CT_VSOCK_NET_LOCAL ? '*' : ' ', r->e.hdr.pid,
 			       r->e.hdr.ppid);
 			fput_escaped(stdout, r->e.hdr.comm, clen);
 			printf("%*s %-12s %8.1fs  ", (int)(16 - clen), "", state(r->e.holder_flags),

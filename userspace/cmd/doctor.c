@@ -21,6 +21,7 @@
 #include "vocab.h"
 #include "json.h"
 #include "options.h"
+#include "pidns.h"
 #include "tracer.h"
 #include "util.h"
 #include "vsock_hooks.h"
@@ -32,11 +33,11 @@
 const char doctor_help[] =
 	"usage: cidtrace doctor [--json]\n"
 	"\n"
-	"Say what this host supports (kernel, root, BTF, tracefs, fentry, kprobes, BPF\n"
-	"iterators, vhost_vsock, /dev/kvm, userfaultfd, RLIMIT_MEMLOCK) and which attach mode\n"
-	"cidtrace will use per hook family, found by loading the hooks as record would. A line\n"
-	"per item: OK, degraded or missing, with the fix. Without root it still says what it\n"
-	"can.\n"
+	"Say what this host supports (kernel, root, BTF, pid namespace, tracefs, fentry, kprobes,\n"
+	"BPF iterators, vhost_vsock, /dev/kvm, userfaultfd, RLIMIT_MEMLOCK) and which attach\n"
+	"mode cidtrace will use per hook family, found by loading the hooks as record would. A\n"
+	"line per item: OK, degraded or missing, with the fix. Without root it still says what\n"
+	"it can.\n"
 	"\n"
 	"options:\n"
 	"      --json               print one JSON document instead of the lines, schema\n"
@@ -45,7 +46,7 @@ const char doctor_help[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 recording will work, 2 usage error, 3 it will not (see the items\n"
-	"missing).\n"
+	"missing: in a container, the pid namespace).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace doctor\n"
@@ -257,6 +258,8 @@ static int diagnose(bool json)
 {
 	bool root = tracer_has_caps(), btf = !access("/sys/kernel/btf/vmlinux", R_OK), recording;
 	struct doctor d = { .n = 0 };
+	char ns[160];
+	bool host_ns = pidns_check(ns, sizeof(ns)) == PIDNS_HOST;
 
 	check_kernel(&d);
 	add(&d, root ? OK : MISSING, "root", "run it with sudo (or grant CAP_BPF and CAP_PERFMON)",
@@ -265,8 +268,12 @@ static int diagnose(bool json)
 		 : "not root, no CAP_BPF+CAP_PERFMON");
 	add(&d, btf ? OK : MISSING, "BTF", "rebuild with CONFIG_DEBUG_INFO_BTF=y",
 	    "/sys/kernel/btf/vmlinux %s", btf ? "present" : "absent");
+	/* record, run, cids and guests refuse to run elsewhere: pids and /proc would disagree */
+	add(&d, host_ns ? OK : MISSING, "pid namespace",
+	    "run cidtrace in the host pid namespace (docker --pid=host, kubernetes hostPID: true)",
+	    "%s", ns);
 	check_tracing(&d);
-	recording = check_bpf(&d, root && btf);
+	recording = check_bpf(&d, root && btf) && host_ns;
 	check_host(&d);
 	if (json) {
 		struct json_object *doc = json_object_new_object(), *arr = json_object_new_array();

@@ -50,7 +50,7 @@ const char guests_help[] =
 	"  -h, --help               this help\n"
 	"\n"
 	"exit codes: 0 ok (also when no VMM runs), 2 usage error, 3 environment (not root, no\n"
-	"BPF, no BTF, no task iterator).\n"
+	"BPF, no BTF, no task iterator, not in the host pid namespace).\n"
 	"\n"
 	"examples:\n"
 	"  sudo cidtrace guests --scratch-root /ci\n"

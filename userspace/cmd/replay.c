@@ -642,8 +642,13 @@ int replay_command(int argc, char **argv)
 			collector_link_parents(&r->c);
 			break;
 		case RAW_VSOCK_SEED:
-			if (check(r, &pl, pl.len >= sizeof(struct ct_vsock_event))) {
-				memcpy(r->rec, pl.p, sizeof(struct ct_vsock_event));
+			if (check(r, &pl, pl.len >= CT_VSOCK_V1_LEN)) {
+				/* an older capture's seed has no net_ns: 0, unknown */
+				memset(r->rec, 0, sizeof(struct ct_vsock_event));
+				memcpy(r->rec, pl.p,
+				       pl.len < sizeof(struct ct_vsock_event)
+					       ? pl.len
+					       : sizeof(struct ct_vsock_event));
 				vsock_seed(&r->c, (const void *)r->rec);
 			}
 			break;

@@ -303,8 +303,13 @@ int collector_handle(void *ctx, void *data, size_t len)
 		break;
 	case CT_EV_VSOCK_BIND:
 	case CT_EV_VSOCK_RELEASE:
-		if (len >= sizeof(struct ct_vsock_event))
-			vsock_handle(c, data);
+		if (len >= CT_VSOCK_V1_LEN) {
+			/* an older capture's record has no net_ns: 0, unknown */
+			struct ct_vsock_event v = { 0 };
+
+			memcpy(&v, data, len < sizeof(v) ? len : sizeof(v));
+			vsock_handle(c, &v);
+		}
 		break;
 	case CT_EV_UFFD_IOCTL:
 	case CT_EV_UFFD_RELEASE:

@@ -79,22 +79,37 @@ static struct binding *active_binding(struct vsock_state *vs, uint64_t instance)
 	return NULL;
 }
 
-static struct binding *binding_for_cid(struct vsock_state *vs, uint64_t cid)
+bool vsock_cid_shared(uint32_t ns_a, uint32_t flags_a, uint32_t ns_b, uint32_t flags_b)
+{
+	if (!((flags_a | flags_b) & CT_VSOCK_NET_LOCAL))
+		return true;
+	return ns_a && ns_a == ns_b;
+}
+
+/* Does binding b hold the CID event e asks for, in e's CID space? */
+static bool holds(const struct binding *b, const struct ct_vsock_event *e)
+{
+	return b->cid == e->cid &&
+	       vsock_cid_shared(b->net_ns, b->net_flags, e->net_ns, e->net_flags);
+}
+
+static struct binding *binding_for_cid(struct vsock_state *vs, const struct ct_vsock_event *e)
 {
 	for (struct binding *b = vs->bindings; b; b = b->next)
-		if (b->cid == cid && !b->released)
+		if (!b->released && holds(b, e))
 			return b;
 	return NULL;
 }
 
-/* The binding that had cid, released no longer than RELEASE_GRACE_NS before ts. */
-static struct binding *releasing_binding(struct vsock_state *vs, uint64_t cid, uint64_t ts)
+/* The binding that had e's CID, released no longer than RELEASE_GRACE_NS before e. */
+static struct binding *releasing_binding(struct vsock_state *vs, const struct ct_vsock_event *e)
 {
+	uint64_t ts = e->hdr.ts_ns;
 	struct binding *found = NULL;
 
 	for (struct binding *b = vs->bindings; b; b = b->next)
-		if (b->cid == cid && b->released && b->released_ns &&
-		    b->released_ns + RELEASE_GRACE_NS >= ts && b->released_ns <= ts)
+		if (b->released && b->released_ns && b->released_ns + RELEASE_GRACE_NS >= ts &&
+		    b->released_ns <= ts && holds(b, e))
 			found = b; /* the latest such */
 	return found;
 }
@@ -111,15 +126,17 @@ static void release(struct vsock_state *vs, struct binding *b, uint64_t ts,
 	}
 }
 
-static struct binding *add_binding(struct collector *c, uint64_t instance, uint64_t cid,
+static struct binding *add_binding(struct collector *c, const struct ct_vsock_event *e,
 				   struct proc *binder, uint64_t bound_ns)
 {
 	struct vsock_state *vs = c->vsock;
 	struct binding *b = xcalloc(1, sizeof(*b)), **tail = &vs->bindings;
 
-	b->instance = instance;
+	b->instance = e->instance;
 	b->id = ++vs->next_id;
-	b->cid = cid;
+	b->cid = e->cid;
+	b->net_ns = e->net_ns;
+	b->net_flags = e->net_flags;
 	b->binder = binder;
 	b->bound_ns = bound_ns;
 	binder->keep = true;
@@ -270,8 +287,8 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 	struct conflict *f;
 	char detail[160];
 
-	if (kind == CID_CONFLICT && !(b = binding_for_cid(vs, e->cid)))
-		b = releasing_binding(vs, e->cid, e->hdr.ts_ns);
+	if (kind == CID_CONFLICT && !(b = binding_for_cid(vs, e)))
+		b = releasing_binding(vs, e);
 	f = find_conflict(vs, kind, p, e->cid, b);
 	if (!f) {
 		f = xcalloc(1, sizeof(*f));
@@ -290,6 +307,8 @@ static void on_attempt_failed(struct collector *c, struct proc *p, const struct 
 	}
 	f->attempts++;
 	f->last_ns = e->hdr.ts_ns;
+	f->net_ns = e->net_ns;
+	f->net_flags = e->net_flags;
 	find_holders(c, f, e->hdr.ts_ns);
 	if (f->attempts > 1)
 		return; /* one live line per finding, not one per retry */
@@ -358,10 +377,10 @@ void vsock_handle(struct collector *c, const struct ct_vsock_event *e)
 		return; /* the same CID again on the same fd: nothing changes */
 	if (b)
 		release(vs, b, e->hdr.ts_ns, &e->hdr); /* a new CID on the same fd frees the old */
-	/* a binding of this CID that we still think active must have gone unseen */
-	for (struct binding *old; (old = binding_for_cid(vs, e->cid));)
+	/* a binding of this CID, in this CID space, still active for us must have gone unseen */
+	for (struct binding *old; (old = binding_for_cid(vs, e));)
 		release(vs, old, 0, NULL);
-	b = add_binding(c, e->instance, e->cid, p, e->hdr.ts_ns);
+	b = add_binding(c, e, p, e->hdr.ts_ns);
 	snprintf(detail, sizeof(detail), "cid %llu bound (vsock-%u)", (unsigned long long)e->cid,
 		 b->id);
 	collector_notify(c, vsock, "bind", p, e->hdr.ts_ns, e->cid, detail);
@@ -376,7 +395,7 @@ void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
 
 	if (!p || active_binding(c->vsock, e->instance))
 		return;
-	add_binding(c, e->instance, e->cid, p, 0);
+	add_binding(c, e, p, 0);
 }
 
 bool vsock_wanted(const struct collector *c, const struct conflict *f)

@@ -49,6 +49,11 @@ struct binding {
 	uint64_t instance; /* kernel address: identity only, never printed */
 	unsigned int id; /* printed as vsock-<id> */
 	uint64_t cid;
+	/*
+	 * Network namespace inode (0: unknown, a capture of an older cidtrace) and
+	 * CT_VSOCK_NET_*: the file's namespace on Linux 7.0+, else the binder's.
+	 */
+	uint32_t net_ns, net_flags;
 	struct proc *binder; /* kept in the process table for the report */
 	uint64_t bound_ns; /* 0: bound before the trace began */
 	uint64_t released_ns;
@@ -70,6 +75,7 @@ struct conflict {
 	struct proc *attempt;
 	uint64_t cid;
 	struct binding *binding; /* NULL: nobody we know holds the CID */
+	uint32_t net_ns, net_flags; /* the failed bind's, as in struct binding */
 	uint64_t first_ns, last_ns, attempts, scanned_ns;
 	struct held holders[VSOCK_MAX_HOLDERS];
 	int nholders;
@@ -101,11 +107,20 @@ const struct conflict *vsock_conflicts(const struct vsock_state *vs);
 /*
  * Why a bind failed: invalid_cid, host_local_cid, no_holder_found, teardown_race,
  * inherited_fd, orphan_holder or live_duplicate. Decided here, from the holders found at the
- * latest attempt; may ask /dev/vsock for this host's own CID (once).
+ * latest attempt of the binding that holds the CID in the attempt's CID space (keyed by
+ * (net_ns, cid) where Linux 7.0's local mode applies: vsock_cid_shared()); may ask
+ * /dev/vsock for this host's own CID (once).
  */
 enum cid_class vsock_classify(struct vsock_state *vs, const struct conflict *f);
 /* The classification's name, or for an invalid_cid its kind's. */
 const char *vsock_classification(struct vsock_state *vs, const struct conflict *f);
+/*
+ * Would the kernel refuse a CID to one file because the other holds it? Linux 7.0's duplicate
+ * check (vhost_vsock_get(cid, net)): yes within one network namespace, or between two in
+ * "global" mode; a namespace in "local" mode has CIDs of its own. Before 7.0 every record is
+ * global (no CT_VSOCK_NET_LOCAL): one CID space for the host, whatever the namespaces.
+ */
+bool vsock_cid_shared(uint32_t ns_a, uint32_t flags_a, uint32_t ns_b, uint32_t flags_b);
 /* A holder at time at: "dumping_core", "exiting" or "running". */
 enum holder_state vsock_holder_state(const struct held *h, uint64_t at);
 

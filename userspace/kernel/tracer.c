@@ -16,6 +16,7 @@
 #include "capture.h"
 #include "iter.skel.h"
 #include "maps.h"
+#include "pidns.h"
 #include "proc.skel.h"
 #include "tracer.h"
 #include "uffd_hooks.h"
@@ -62,7 +63,7 @@ int tracer_check_env(void)
 		       "CONFIG_DEBUG_INFO_BTF=y (6.1 or later)");
 		return EXIT_ENV;
 	}
-	return EXIT_OK;
+	return pidns_require_host();
 }
 
 static void set_process_variant(struct proc_bpf *skel, bool tp_btf)

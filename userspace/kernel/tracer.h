@@ -48,7 +48,10 @@ struct tracer {
  */
 uint32_t tracer_ringbuf_size(uint64_t bytes);
 
-/* Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do. */
+/*
+ * Exits codes: EXIT_OK, or EXIT_ENV with one line on stderr saying why and what to do: no
+ * privileges, no bpf(), no BTF, or not in the host's pid namespace (pidns.h).
+ */
 int tracer_check_env(void);
 /* CAP_SYS_ADMIN, or CAP_BPF and CAP_PERFMON (true where capget itself fails: let BPF say). */
 bool tracer_has_caps(void);

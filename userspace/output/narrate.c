@@ -55,12 +55,20 @@ static void conflict_summary(FILE *f, struct json_object *x, enum finding_kind k
 	}
 	fputs("; held by ", f);
 	who(f, h);
-	fprintf(f, ", %s%s.",
+	fprintf(f, ", %s%s",
 		cls == CLASS_TEARDOWN_RACE   ? "which was still dying: a teardown race"
 		: cls == CLASS_INHERITED_FD  ? "which inherited the vhost fd from its exited binder"
 		: cls == CLASS_ORPHAN_HOLDER ? "an orphan whose parent is gone"
 					     : "a live VMM using the same CID",
 		hdir && adir && !same_str(hdir, adir) ? "; the two tests share a CID" : "");
+	/* Two containers' VMMs collide here only because CIDs are one host-wide space. */
+	if (jget(x, "net_ns") && jget(x, "holder_net_ns") &&
+	    jgeti(x, "net_ns") != jgeti(x, "holder_net_ns"))
+		fprintf(f,
+			"; from network namespaces net:[%lld] and net:[%lld], which share CIDs "
+			"before Linux 7.0 and in its global mode",
+			(long long)jgeti(x, "net_ns"), (long long)jgeti(x, "holder_net_ns"));
+	fputc('.', f);
 }
 
 /* What became of the pager: "closed its uffd", "got SIGKILL from pid 1 and exited", ... */
@@ -260,6 +268,10 @@ void narrate_cid_conflict(FILE *f, struct render_ctx *c, const struct rv *x)
 		fputs("; bound by ", f);
 		proc_phrase(f, c, rget(x, "binder"), NULL);
 	}
+	if (rget(x, "net_ns") && rget(x, "holder_net_ns") &&
+	    rgeti(x, "net_ns") != rgeti(x, "holder_net_ns"))
+		fprintf(f, "; across network namespaces net:[%lld] and net:[%lld]",
+			(long long)rgeti(x, "net_ns"), (long long)rgeti(x, "holder_net_ns"));
 	if (cls) {
 		fputs(" \u2192 ", f);
 		words(f, c, cls);

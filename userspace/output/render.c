@@ -83,7 +83,8 @@ static const struct field ref_f[] = {
 };
 static const struct field released_by_f[] = { F("pid", T_INT), F("comm", T_STR), END };
 static const struct field cid_f[] = {
-	F("id", T_STR), F("cid", T_INT), SUB("binder", T_OBJN, ref_f), F("bound_at", T_TIME),
+	F("id", T_STR), F("cid", T_INT), SUB("binder", T_OBJN, ref_f), F("net_ns", T_INTN),
+	F("net_ns_of", T_STR), F("ns_mode", T_STR), F("bound_at", T_TIME),
 	F("released_at", T_TIME), SUB("released_by", T_OBJN, released_by_f), END
 };
 static const struct field brief_f[] = {
@@ -99,14 +100,15 @@ static const struct field holder_f[] = {
 static const struct field conflict_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("cid", T_INT), F("at", T_TIME),
 	F("first_at", T_TIME), F("last_at", T_TIME), F("attempts", T_INT),
-	SUB("attempt", T_OBJN, brief_f), SUB("holder", T_ARR, holder_f), F("binding", T_STR),
+	SUB("attempt", T_OBJN, brief_f), F("net_ns", T_INTN), F("net_ns_of", T_STR),
+	SUB("holder", T_ARR, holder_f), F("binding", T_STR), F("holder_net_ns", T_INTN),
 	SUB("binder", T_OBJN, brief_f), F("bound_at", T_TIME), F("released_at", T_TIME),
 	F("classification", T_STR), END
 };
 static const struct field invalid_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("cid", T_INT), F("at", T_TIME),
 	F("first_at", T_TIME), F("last_at", T_TIME), F("attempts", T_INT),
-	SUB("attempt", T_OBJN, brief_f), END
+	SUB("attempt", T_OBJN, brief_f), F("net_ns", T_INTN), F("net_ns_of", T_STR), END
 };
 static const struct field leak_uffd_f[] = {
 	F("id", T_STR), F("state", T_STR), F("pager_pid", T_INT), END

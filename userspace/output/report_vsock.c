@@ -17,6 +17,32 @@ static struct json_object *binding_id(const struct binding *b)
 	return jstr(id);
 }
 
+/* A namespace inode, or null: unknown (a capture of an older cidtrace). */
+static struct json_object *net_ns_json(uint32_t ns)
+{
+	return ns ? jint(ns) : NULL;
+}
+
+/* Whose namespace: the vhost file's (Linux 7.0+), or the process's at the (attempted) bind. */
+static struct json_object *net_ns_of_json(uint32_t ns, uint32_t flags)
+{
+	return ns ? jstr(flags & CT_VSOCK_NET_FILE ? "file" : "binder") : NULL;
+}
+
+static void add_net_ns(struct json_object *o, uint32_t ns, uint32_t flags)
+{
+	json_object_object_add(o, "net_ns", net_ns_json(ns));
+	json_object_object_add(o, "net_ns_of", net_ns_of_json(ns, flags));
+}
+
+/* "local": 7.0's per-namespace CIDs; "global": one space for the host (all before 7.0). */
+static struct json_object *ns_mode_json(const struct binding *b)
+{
+	if (!b->net_ns)
+		return NULL;
+	return jstr(b->net_flags & CT_VSOCK_NET_LOCAL ? "local" : "global");
+}
+
 struct json_object *vsock_cids_json(const struct collector *c)
 {
 	struct json_object *arr = json_object_new_array();
@@ -27,6 +53,8 @@ struct json_object *vsock_cids_json(const struct collector *c)
 		json_object_object_add(o, "id", binding_id(b));
 		json_object_object_add(o, "cid", jint(b->cid));
 		json_object_object_add(o, "binder", proc_ref_json(b->binder));
+		add_net_ns(o, b->net_ns, b->net_flags);
+		json_object_object_add(o, "ns_mode", ns_mode_json(b));
 		json_object_object_add(o, "bound_at", jtime(b->bound_ns));
 		json_object_object_add(o, "released_at", jtime(b->released_ns));
 		if (b->released && b->released_by_pid) {
@@ -72,6 +100,7 @@ void vsock_findings_json(const struct collector *c, struct json_object *findings
 		json_object_object_add(o, "last_at", jtime(f->last_ns));
 		json_object_object_add(o, "attempts", jint(f->attempts));
 		json_object_object_add(o, "attempt", proc_json_brief(f->attempt));
+		add_net_ns(o, f->net_ns, f->net_flags);
 		if (f->kind == CID_CONFLICT) {
 			holders = json_object_new_array();
 			for (int i = 0; i < f->nholders; i++)
@@ -79,6 +108,7 @@ void vsock_findings_json(const struct collector *c, struct json_object *findings
 						      holder_json(&f->holders[i], f->last_ns));
 			json_object_object_add(o, "holder", holders);
 			json_object_object_add(o, "binding", b ? binding_id(b) : NULL);
+			json_object_object_add(o, "holder_net_ns", net_ns_json(b ? b->net_ns : 0));
 			json_object_object_add(
 				o, "binder",
 				b && (!f->nholders || b->binder != f->holders[0].proc)
