@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The cgroup v2 path parser over the runtimes' real formats, and hostile input. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "container.h"
+
+#define ID64 "3f2a9c0d1e8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170615e4d3c2b1a09f8e7"
+#define ID2  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define UID  "8f0e6b3c-1d2a-4c5b-9e7f-0a1b2c3d4e5f"
+#define UIDU "8f0e6b3c_1d2a_4c5b_9e7f_0a1b2c3d4e5f"
+
+static struct container_id got;
+
+/* "runtime id pod_uid" for a path, or NULL when none is found. */
+static const char *parse(const char *cgroup)
+{
+	static char buf[256];
+
+	if (!container_from_cgroup(cgroup, &got)) {
+		CHECK(!got.runtime && !got.id[0] && !got.pod_uid[0]);
+		return NULL;
+	}
+	snprintf(buf, sizeof(buf), "%s %s %s", got.runtime, got.id[0] ? got.id : "-",
+		 got.pod_uid[0] ? got.pod_uid : "-");
+	return buf;
+}
+
+int main(void)
+{
+	char *huge;
+
+	/* docker: systemd driver, cgroupfs driver, GitHub Actions' --cgroup-parent */
+	CHECK_STR(parse("/system.slice/docker-" ID64 ".scope"), "docker " ID64 " -");
+	CHECK_STR(parse("/docker/" ID64), "docker " ID64 " -");
+	CHECK_STR(parse("/actions_job/" ID64), "docker " ID64 " -");
+	/* docker in docker: the inner container is the one the process is in */
+	CHECK_STR(parse("/system.slice/docker-" ID64 ".scope/docker/" ID2), "docker " ID2 " -");
+	/* containerd: nerdctl and a scope of its own, Kubernetes' cri-containerd */
+	CHECK_STR(parse("/system.slice/containerd-" ID64 ".scope"), "containerd " ID64 " -");
+	CHECK_STR(parse("/system.slice/nerdctl-" ID64 ".scope"), "containerd " ID64 " -");
+	CHECK_STR(parse("/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" UIDU
+			".slice/cri-containerd-" ID64 ".scope"),
+		  "containerd " ID64 " " UID);
+	/* cri-o, with the "container" child it makes for the payload; conmon is not in it */
+	CHECK_STR(parse("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UIDU
+			".slice/crio-" ID64 ".scope/container"),
+		  "cri-o " ID64 " " UID);
+	CHECK_STR(parse("/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" UIDU
+			".slice/crio-conmon-" ID64 ".scope"),
+		  "kubernetes - " UID);
+	/* podman: systemd and cgroupfs; its conmon; a pod's machine slice is no nspawn machine */
+	CHECK_STR(parse("/machine.slice/libpod-" ID64 ".scope"), "podman " ID64 " -");
+	CHECK_STR(parse("/libpod_parent/libpod-" ID64), "podman " ID64 " -");
+	CHECK_STR(parse("/machine.slice/libpod-conmon-" ID64 ".scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-libpod_pod_" ID2 ".slice/libpod-" ID64 ".scope"),
+		  "podman " ID64 " -");
+	CHECK_STR(parse("/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-" ID64
+			".scope/container"),
+		  "podman " ID64 " -");
+	/* systemd-nspawn: \x2d is '-'; machinectl's unit; libvirt's guests register alike */
+	CHECK_STR(parse("/machine.slice/machine-ci\\x2drunner\\x2d7.scope"),
+		  "systemd-nspawn ci-runner-7 -");
+	CHECK_STR(parse("/machine.slice/machine-ci.scope/payload"), "systemd-nspawn ci -");
+	CHECK_STR(parse("/machine.slice/systemd-nspawn@build\\x2d1.service/payload"),
+		  "systemd-nspawn build-1 -");
+	CHECK_STR(parse("/machine.slice/machine-qemu\\x2d3\\x2dguest.scope/libvirt/emulator"),
+		  "libvirt qemu-3-guest -");
+	CHECK_STR(parse("/machine.slice/machine-qemu.scope"), "systemd-nspawn qemu -");
+	/* Kubernetes: guaranteed pods have no qos slice; cgroupfs driver; kubelet's own root */
+	CHECK_STR(parse("/kubepods.slice/kubepods-pod" UIDU ".slice/cri-containerd-" ID64 ".scope"),
+		  "containerd " ID64 " " UID);
+	CHECK_STR(parse("/kubepods/burstable/pod" UID "/" ID64), "kubernetes " ID64 " " UID);
+	CHECK_STR(parse("/kubepods/pod" UID "/" ID64), "kubernetes " ID64 " " UID);
+	CHECK_STR(parse("/kubepods/burstable/pod" UID), "kubernetes - " UID);
+	CHECK_STR(parse("/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
+			"kubelet-kubepods-besteffort-pod" UIDU ".slice/cri-containerd-" ID64
+			".scope"),
+		  "containerd " ID64 " " UID);
+	/* kind: a node in docker, a pod in the node; the pod's container wins */
+	CHECK_STR(parse("/system.slice/docker-" ID2 ".scope/kubelet.slice/kubelet-kubepods.slice/"
+			"kubelet-kubepods-pod" UIDU ".slice/cri-containerd-" ID64 ".scope"),
+		  "containerd " ID64 " " UID);
+	/* a pod inside a container forgets the outer container's id */
+	CHECK_STR(parse("/system.slice/docker-" ID2 ".scope/kubepods/pod" UID),
+		  "kubernetes - " UID);
+
+	/* no container */
+	CHECK_STR(parse("/"), NULL);
+	CHECK_STR(parse(""), NULL);
+	CHECK_STR(parse(NULL), NULL);
+	CHECK_STR(parse("/user.slice/user-1000.slice/session-3.scope"), NULL);
+	CHECK_STR(parse("/system.slice/docker.service"), NULL);
+	CHECK_STR(parse("/system.slice/containerd.service"), NULL);
+	CHECK_STR(parse("/cidtrace-job.4242"), NULL);
+	/* hostile and garbage: wrong lengths, case, characters, escapes, a relative path */
+	CHECK_STR(parse("/system.slice/docker-" ID64 "0.scope"), NULL);
+	CHECK_STR(parse("/system.slice/docker-3F2A9C0D1E8B7A6F5E4D3C2B1A09F8E7D6C5B4A3928170615E4D3"
+			"C2B1A09F8E7.scope"),
+		  NULL);
+	CHECK_STR(parse("/system.slice/docker-" ID64 ".scopex"), NULL);
+	CHECK_STR(parse("system.slice/docker-" ID64 ".scope"), NULL);
+	CHECK_STR(parse("/" ID64), NULL);
+	CHECK_STR(parse("/kubepods/pod" UIDU), NULL);
+	CHECK_STR(parse("/pod" UID "/" ID64), NULL);
+	CHECK_STR(parse("/kubepods.slice/kubepods-pod" UID ".slice"), NULL);
+	CHECK_STR(parse("/kubepods.slice/kubepods-podzzzzzzzz_1d2a_4c5b_9e7f_0a1b2c3d4e5f.slice"),
+		  NULL);
+	CHECK_STR(parse("/evil.slice/x-pod" UIDU ".slice"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-.scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-a\\x2.scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-a\\x.scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-a\\.scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-a\\x0a.scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-a\\x2fb.scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-\x1b[31m.scope"), NULL);
+	CHECK_STR(parse("/machine.slice/machine-"
+			"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope"),
+		  NULL);
+	CHECK_STR(
+		parse("/machine.slice/machine-"
+		      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.scope"),
+		"systemd-nspawn aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa -");
+	CHECK_STR(parse("//docker//" ID64 "//"), "docker " ID64 " -");
+	CHECK_STR(parse("/docker-" ID64 ".scope/.."), "docker " ID64 " -");
+	/* a path longer than any runtime makes is refused, not cut */
+	huge = malloc(8192);
+	if (huge) {
+		memset(huge, '/', 8191);
+		huge[8191] = '\0';
+		memcpy(huge + 8191 - strlen("docker-" ID64 ".scope"), "docker-" ID64 ".scope",
+		       strlen("docker-" ID64 ".scope"));
+		CHECK_STR(parse(huge), NULL);
+		memset(huge, 'a', 8191);
+		CHECK_STR(parse(huge), NULL);
+		free(huge);
+	}
+	return check_done("test_container");
+}
