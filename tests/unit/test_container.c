@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "container.h"
+#include "state.h"
 
 #define ID64 "3f2a9c0d1e8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170615e4d3c2b1a09f8e7"
 #define ID2  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -25,6 +26,45 @@ static const char *parse(const char *cgroup)
 	snprintf(buf, sizeof(buf), "%s %s %s", got.runtime, got.id[0] ? got.id : "-",
 		 got.pod_uid[0] ? got.pod_uid : "-");
 	return buf;
+}
+
+/* --scope-cgroup, --scope-container and --scope's mount namespace. */
+static void scope_checks(void)
+{
+	struct collector_cfg cfg = { .scope_mnt_ns = 4026531841ull };
+
+	/* no selector: every cgroup, even unknown; --scope only in cidtrace's mount namespace */
+	CHECK(collector_cgroup_selected(&cfg, NULL));
+	CHECK(collector_scope_ns(&cfg, 4026531841ull));
+	CHECK(collector_scope_ns(&cfg, 0));
+	CHECK(!collector_scope_ns(&cfg, 4026532999ull));
+	CHECK(!collector_scoped(&cfg));
+
+	cfg.scope_cgroups[cfg.nscope_cgroups++] = "/ci/jobA";
+	CHECK(collector_scoped(&cfg));
+	CHECK(collector_cgroup_selected(&cfg, "/ci/jobA"));
+	CHECK(collector_cgroup_selected(&cfg, "/ci/jobA/vmm"));
+	CHECK(!collector_cgroup_selected(&cfg, "/ci/jobA2"));
+	CHECK(!collector_cgroup_selected(&cfg, "/ci"));
+	CHECK(!collector_cgroup_selected(&cfg, NULL));
+	/* selected processes' --scope dirs are their own, in their own mount namespace */
+	CHECK(collector_scope_ns(&cfg, 4026532999ull));
+
+	cfg.nscope_cgroups = 0;
+	cfg.scope_containers[cfg.nscope_containers++] = "3f2a9c0d1e8b";
+	CHECK(collector_cgroup_selected(&cfg, "/system.slice/docker-" ID64 ".scope"));
+	CHECK(collector_cgroup_selected(&cfg, "/docker/" ID64 "/sub"));
+	CHECK(!collector_cgroup_selected(&cfg, "/system.slice/docker-" ID2 ".scope"));
+	CHECK(!collector_cgroup_selected(&cfg, "/3f2a9c0d1e8b"));
+	/* a prefix shorter than 12 characters must be the whole id */
+	cfg.scope_containers[0] = "3f2a9c0d1e8";
+	CHECK(!collector_cgroup_selected(&cfg, "/system.slice/docker-" ID64 ".scope"));
+	cfg.scope_containers[0] = "ci";
+	CHECK(collector_cgroup_selected(&cfg, "/machine.slice/machine-ci.scope"));
+	CHECK(!collector_cgroup_selected(&cfg, "/machine.slice/machine-ci2.scope"));
+	/* a pod's own cgroup has no container id to match */
+	cfg.scope_containers[0] = UID;
+	CHECK(!collector_cgroup_selected(&cfg, "/kubepods/pod" UID));
 }
 
 int main(void)
@@ -136,5 +176,6 @@ int main(void)
 		CHECK_STR(parse(huge), NULL);
 		free(huge);
 	}
+	scope_checks();
 	return check_done("test_container");
 }

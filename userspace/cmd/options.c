@@ -13,6 +13,7 @@
 
 #include "collector.h"
 #include "commands.h"
+#include "container.h"
 #include "options.h"
 #include "slice.h"
 #include "testdir.h"
@@ -238,6 +239,43 @@ int opt_scope(struct collector_cfg *cfg, const char *arg)
 	return 0;
 }
 
+int opt_scope_cgroup(struct collector_cfg *cfg, const char *arg)
+{
+	char norm[PATH_MAX];
+
+	if (cfg->nscope_cgroups >= MAX_LIST)
+		return usage_error("too many %s options", "--scope-cgroup");
+	/* the kernel's names: a cgroupfs mount path is no cgroup path and would match nothing */
+	if (!path_normalize(arg, strlen(arg), norm, sizeof(norm)) || !strncmp(norm, "/sys/fs/", 8))
+		return usage_error(
+			"--scope-cgroup '%s': give the cgroup v2 path as /proc/PID/cgroup "
+			"shows it after 0::, e.g. /system.slice/ci-job.scope",
+			arg);
+	if (!strcmp(norm, "/"))
+		return usage_error(
+			"--scope-cgroup / holds every process: name the job's own cgroup");
+	cfg->scope_cgroups[cfg->nscope_cgroups++] = xstrdup(norm);
+	return 0;
+}
+
+int opt_scope_container(struct collector_cfg *cfg, const char *arg)
+{
+	size_t n = strlen(arg);
+
+	if (cfg->nscope_containers >= MAX_LIST)
+		return usage_error("too many %s options", "--scope-container");
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)arg[i]) && !strchr("-_.", arg[i]))
+			n = 0;
+	if (!n || n > CONTAINER_ID_MAX)
+		return usage_error("--scope-container '%s': give a container id (or its first %d "
+				   "characters at least), a pod UID's container id, or an nspawn "
+				   "machine name",
+				   arg, CONTAINER_ID_PREFIX_MIN);
+	cfg->scope_containers[cfg->nscope_containers++] = arg;
+	return 0;
+}
+
 int opt_slice(struct slice *s, int opt, const char *arg)
 {
 	const char *flag = opt == OPT_SLICE_SINCE ? "--since" : "--until";
@@ -273,6 +311,7 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 {
 	struct testdir_cfg *td = &cfg->td;
 	const char *tmpdir = getenv("TMPDIR");
+	struct stat st;
 
 	memset(cfg, 0, sizeof(*cfg));
 	td->depth = 2;
@@ -281,6 +320,9 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 	cfg->keep_processes = KEEP_PROCESSES_DEFAULT;
 	cfg->keep_for_ns = KEEP_FOR_NS_DEFAULT;
 	cfg->self_pid = getpid();
+	/* --scope's paths are cidtrace's own mount namespace's */
+	if (!stat("/proc/self/ns/mnt", &st))
+		cfg->scope_mnt_ns = st.st_ino;
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;
 	td->roots[td->nroots++] = "/tmp";

@@ -42,6 +42,10 @@ void collector_cfg_defaults(struct collector_cfg *cfg);
  */
 int opt_scope(struct collector_cfg *cfg, const char *arg);
 int opt_scratch_root(struct collector_cfg *cfg, const char *arg);
+/* --scope-cgroup: an absolute cgroup v2 path other than /, normalized. 0 or the usage error. */
+int opt_scope_cgroup(struct collector_cfg *cfg, const char *arg);
+/* --scope-container: a container id, a prefix of one, or a machine name. 0 or the error. */
+int opt_scope_container(struct collector_cfg *cfg, const char *arg);
 
 /* The slice options of report and replay (slice.h), in their option tables with SLICE_OPTIONS. */
 enum slice_opt { OPT_SLICE_SCOPE = 300, OPT_SLICE_SINCE, OPT_SLICE_UNTIL };

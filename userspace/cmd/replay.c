@@ -375,6 +375,19 @@ static bool read_config(struct raw_in *pl, struct collector_cfg *cfg, char **mod
 	/* older captures end here: no --kill-orphans */
 	if (pl->off < pl->len)
 		cfg->kill_orphans_ns = ri_u64(pl);
+	/* ... or here: --scope in any mount namespace, no --scope-cgroup, --scope-container */
+	if (pl->off < pl->len) {
+		cfg->scope_mnt_ns = ri_u64(pl);
+		if ((n = ri_u16(pl)) > MAX_LIST)
+			return false;
+		for (cfg->nscope_cgroups = 0; cfg->nscope_cgroups < n; cfg->nscope_cgroups++)
+			cfg->scope_cgroups[cfg->nscope_cgroups] = ri_str(pl);
+		if ((n = ri_u16(pl)) > MAX_LIST)
+			return false;
+		for (cfg->nscope_containers = 0; cfg->nscope_containers < n;
+		     cfg->nscope_containers++)
+			cfg->scope_containers[cfg->nscope_containers] = ri_str(pl);
+	}
 	return !pl->bad && *mode;
 }
 

@@ -38,6 +38,19 @@ static void set_str(struct collector *c, const char **dst, const char *src)
 	pt_set_str(&c->pt, dst, src, src ? strlen(src) : 0);
 }
 
+void collector_set_in_scope(struct collector *c, struct proc *p)
+{
+	/* cidtrace names the scope in its own argv; that does not put it in scope */
+	bool dirs = !c->cfg.nscopes;
+
+	p->in_scope = false;
+	if (p->pid == (uint32_t)c->cfg.self_pid || !collector_scoped(&c->cfg))
+		return;
+	for (int i = 0; i < c->cfg.nscopes && !dirs && collector_scope_ns(&c->cfg, p->mnt_ns); i++)
+		dirs = refs_dir(p->argv, p->argv_len, p->argv_truncated, p->cwd, c->cfg.scopes[i]);
+	p->in_scope = dirs && collector_cgroup_selected(&c->cfg, p->cgroup);
+}
+
 /*
  * test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. A
  * role only ever grows here: an exec resets it first (on_proc_exec).
@@ -52,12 +65,7 @@ static void classify(struct collector *c, struct proc *p)
 		set_str(c, &p->test_dir, dir);
 	else
 		set_str(c, &p->test_dir, NULL);
-	p->in_scope = false;
-	/* cidtrace names the scope in its own argv; that does not put it in scope */
-	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)c->cfg.self_pid;
-	     i++)
-		p->in_scope =
-			refs_dir(p->argv, p->argv_len, p->argv_truncated, p->cwd, c->cfg.scopes[i]);
+	collector_set_in_scope(c, p);
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
 			p->role = ROLE_VMM;

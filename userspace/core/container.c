@@ -4,7 +4,7 @@
  * name, for the cgroupfs drivers' bare ids); the innermost container component wins, so a
  * container inside a container (docker in docker, a Kubernetes pod's containers) is named by
  * the one the process is really in. A name is only what whoever made the cgroup chose: see
- * docs/containers.md for what that means for --scope-container.
+ * docs/containers.md for what that means for --scope-container and --reap.
  */
 #include <string.h>
 
@@ -267,4 +267,13 @@ bool container_from_cgroup(const char *cgroup, struct container_id *out)
 	if (any)
 		*out = found;
 	return any;
+}
+
+bool container_id_matches(const struct container_id *c, const char *id)
+{
+	size_t n = strlen(id);
+
+	if (!c->id[0] || !n)
+		return false;
+	return !strcmp(c->id, id) || (n >= CONTAINER_ID_PREFIX_MIN && !strncmp(c->id, id, n));
 }

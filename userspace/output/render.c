@@ -59,7 +59,8 @@ static const struct field trace_f[] = {
 	SUB("previous", T_OBJN, previous_f),
 	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f),
 	F("ring_buffer_bytes", T_INTN), SUB("checkpoints", T_OBJN, checkpoints_f),
-	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
+	SUB("job", T_OBJN, job_f), F("scope", T_STRS), F("scope_mnt_ns", T_INTN),
+	F("scope_cgroups", T_STRS), F("scope_containers", T_STRS),
 	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), SUB("slice", T_OBJO, slice_f),
 	SUB("retention", T_OBJN, retention_f), END
 };
@@ -73,13 +74,15 @@ static const struct field signal_f[] = {
 static const struct field process_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("exe", T_STR),
 	F("argv", T_STRS), F("argv_truncated", T_BOOL), F("cwd", T_STR), F("test_dir", T_STR),
-	F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL), F("original_ppid", T_INTN),
+	F("mnt_ns", T_INTN), F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL),
+	F("original_ppid", T_INTN),
 	F("orphaned", T_BOOL), F("started_at", T_TIME), F("exited_at", T_TIME),
 	SUB("exit", T_OBJN, exit_f), SUB("fatal_signals", T_ARR, signal_f),
 	F("fatal_signals_total", T_INT), END
 };
 static const struct field ref_f[] = {
-	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR), END
+	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
+	F("mnt_ns", T_INTN), END
 };
 static const struct field released_by_f[] = { F("pid", T_INT), F("comm", T_STR), END };
 static const struct field cid_f[] = {
@@ -88,11 +91,12 @@ static const struct field cid_f[] = {
 };
 static const struct field brief_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("ppid", T_INT), F("argv", T_STRS), END
+	F("mnt_ns", T_INTN), F("ppid", T_INT), F("argv", T_STRS), END
 };
 static const struct field holder_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("ppid", T_INT), F("argv", T_STRS), F("orphaned", T_BOOL), F("original_ppid", T_INTN),
+	F("mnt_ns", T_INTN), F("ppid", T_INT), F("argv", T_STRS), F("orphaned", T_BOOL),
+	F("original_ppid", T_INTN),
 	F("state_at_conflict", T_STR), F("exited_at", T_TIME),
 	SUB("fatal_signals", T_ARR, signal_f), END
 };
@@ -113,16 +117,18 @@ static const struct field leak_uffd_f[] = {
 };
 static const struct field leak_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("pid", T_INT), F("ppid", T_INT),
-	F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR), F("orphaned", T_BOOL),
+	F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR), F("mnt_ns", T_INTN),
+	F("orphaned", T_BOOL),
 	F("started_at", T_TIME), F("age_s", T_NUM), SUB("uffd", T_OBJN, leak_uffd_f), END
 };
 static const struct field guest_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR),
-	F("argv", T_STRS), F("test_dir", T_STR), F("orphaned", T_BOOL), F("exited_at", T_TIME), END
+	F("argv", T_STRS), F("test_dir", T_STR), F("mnt_ns", T_INTN), F("orphaned", T_BOOL),
+	F("exited_at", T_TIME), END
 };
 static const struct field pager_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("ppid", T_INT), F("argv", T_STRS),
+	F("mnt_ns", T_INTN), F("ppid", T_INT), F("argv", T_STRS),
 	F("exited_at", T_TIME), SUB("exit", T_OBJN, exit_f),
 	SUB("fatal_signals", T_ARR, signal_f), END
 };
@@ -137,7 +143,7 @@ static const struct field thread_f[] = {
 };
 static const struct field restarted_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("started_at", T_TIME), END
+	F("mnt_ns", T_INTN), F("started_at", T_TIME), END
 };
 static const struct field history_f[] = { F("state", T_STR), F("at", T_TIME), END };
 static const struct field orphan_f[] = {
@@ -151,7 +157,7 @@ static const struct field orphan_f[] = {
 static const struct field other_f[] = { F("kind", T_STR), F("summary", T_STR), END };
 static const struct field handler_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("holding", T_BOOL), F("serving_ioctls", T_INT), F("served_bytes", T_INT),
+	F("mnt_ns", T_INTN), F("holding", T_BOOL), F("serving_ioctls", T_INT), F("served_bytes", T_INT),
 	F("last_served_at", T_TIME), F("exited_at", T_TIME), END
 };
 static const struct field uffds_f[] = {
@@ -163,7 +169,7 @@ static const struct field uffds_f[] = {
 };
 static const struct field reaped_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("role", T_STR), F("action", T_STR), F("reason", T_STR), F("at", T_TIME),
+	F("mnt_ns", T_INTN), F("role", T_STR), F("action", T_STR), F("reason", T_STR), F("at", T_TIME),
 	F("exited", T_BOOL), END
 };
 static const struct field root_f[] = {

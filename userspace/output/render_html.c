@@ -23,6 +23,8 @@
 struct row {
 	const struct rv *src; /* the processes[] entry, or the reference that named it */
 	const char *test_dir;
+	/* a test dir is a path in one mount namespace: two containers' /tmp/T/001 differ */
+	int64_t mnt_ns; /* 0: unknown */
 	int64_t from_us, to_us; /* lifetime, clipped to the trace */
 	uint32_t seq; /* the order found */
 	int y;
@@ -45,6 +47,7 @@ struct html {
 	struct mark *marks; /* in the order drawn: by finding */
 	size_t nmarks, capmarks;
 	bool drawing; /* false: the first pass, which only collects rows */
+	int64_t scope_mnt_ns; /* trace.scope_mnt_ns: the host's mount namespace; 0: unknown */
 	int next_id;
 };
 
@@ -92,6 +95,7 @@ static void add_row(struct html *h, const struct rv *src)
 	row = &h->rows[h->nrows];
 	row->src = src;
 	row->test_dir = rgets(src, "test_dir");
+	row->mnt_ns = rgeti(src, "mnt_ns");
 	row->seq = h->nrows;
 	if (!rgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
 		row->from_us = r->t0_us;
@@ -147,6 +151,8 @@ static int by_group(const void *a, const void *b)
 		return x->test_dir ? -1 : 1;
 	if (x->test_dir && strcmp(x->test_dir, y->test_dir))
 		return strcmp(x->test_dir, y->test_dir);
+	if (x->test_dir && x->mnt_ns != y->mnt_ns)
+		return x->mnt_ns < y->mnt_ns ? -1 : 1;
 	if (x->from_us != y->from_us)
 		return x->from_us < y->from_us ? -1 : 1;
 	if (rgeti(x->src, "pid") != rgeti(y->src, "pid"))
@@ -158,7 +164,7 @@ static bool new_group(const struct row *rows, size_t i)
 {
 	const char *a = i ? rows[i - 1].test_dir : NULL, *b = rows[i].test_dir;
 
-	return !i || !a != !b || (a && strcmp(a, b));
+	return !i || !a != !b || (a && (strcmp(a, b) || rows[i - 1].mnt_ns != rows[i].mnt_ns));
 }
 
 static int xpos(struct html *h, int64_t us)
@@ -424,6 +430,21 @@ static void axis(struct html *h, int height)
 	}
 }
 
+/*
+ * A group's label: its test dir, and the mount namespace it is a path in when that is not the
+ * one --scope names (the host's), so that two containers' same path read as two tests.
+ */
+static void group_label(struct html *h, const struct row *row)
+{
+	struct render_ctx *c = &h->c;
+
+	fprintf(h->f, "<text class=\"group\" x=\"4\" y=\"%d\">%s", row->y - 6,
+		row->test_dir ? E(c, row->test_dir) : "(no test dir)");
+	if (row->test_dir && row->mnt_ns && row->mnt_ns != h->scope_mnt_ns)
+		fprintf(h->f, " (mount namespace %lld)", (long long)row->mnt_ns);
+	fputs("</text>\n", h->f);
+}
+
 static void rows_svg(struct html *h)
 {
 	struct render_ctx *c = &h->c;
@@ -433,8 +454,7 @@ static void rows_svg(struct html *h)
 		const struct rv *p = row->src;
 
 		if (new_group(h->rows, i))
-			fprintf(h->f, "<text class=\"group\" x=\"4\" y=\"%d\">%s</text>\n",
-				row->y - 6, row->test_dir ? E(c, row->test_dir) : "(no test dir)");
+			group_label(h, row);
 		fprintf(h->f,
 			"<g class=\"row\" id=\"row%zu\"><text class=\"label\" x=\"14\" y=\"%d\">"
 			"%s pid %lld</text>",
@@ -577,6 +597,7 @@ void render_html(FILE *f, const struct report *r)
 	int height;
 
 	render_ctx_init(&h.c, r, html_escape, false);
+	h.scope_mnt_ns = rgeti(rget(r->root, "trace"), "scope_mnt_ns");
 	proc_index_init(&h.row_index, row_key, &h);
 	proc_index_init(&h.proc_index, process_key, r->root);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"

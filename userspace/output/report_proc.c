@@ -31,6 +31,11 @@ struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
 	return arr;
 }
 
+struct json_object *mnt_ns_json(const struct proc *p)
+{
+	return p->mnt_ns ? jint(p->mnt_ns) : NULL;
+}
+
 struct json_object *proc_ref_json(const struct proc *p)
 {
 	struct json_object *o = json_object_new_object();
@@ -39,6 +44,7 @@ struct json_object *proc_ref_json(const struct proc *p)
 	add(o, "start_ns", jint(p->start_ns));
 	add(o, "comm", jstr(p->comm));
 	add(o, "test_dir", jstr_or_null(p->test_dir));
+	add(o, "mnt_ns", mnt_ns_json(p));
 	return o;
 }
 

@@ -8,7 +8,12 @@
 
 #include "proctable.h"
 
-/* pid, start_ns, comm, test_dir: which process, and which test it belongs to. */
+/*
+ * The mount namespace a process's test_dir is a path in (its inode number), null when unknown:
+ * two containers' /tmp/TestX/001 are two test dirs.
+ */
+struct json_object *mnt_ns_json(const struct proc *p);
+/* pid, start_ns, comm, test_dir, mnt_ns: which process, and which test it belongs to. */
 struct json_object *proc_ref_json(const struct proc *p);
 /* proc_ref_json plus ppid and argv: enough to find the process's command. */
 struct json_object *proc_json_brief(const struct proc *p);
