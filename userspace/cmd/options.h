@@ -48,16 +48,25 @@ int opt_scope_cgroup(struct collector_cfg *cfg, const char *arg);
 int opt_scope_container(struct collector_cfg *cfg, const char *arg);
 
 /* The slice options of report and replay (slice.h), in their option tables with SLICE_OPTIONS. */
-enum slice_opt { OPT_SLICE_SCOPE = 300, OPT_SLICE_SINCE, OPT_SLICE_UNTIL };
+enum slice_opt {
+	OPT_SLICE_SCOPE = 300,
+	OPT_SLICE_SINCE,
+	OPT_SLICE_UNTIL,
+	OPT_SLICE_CGROUP,
+	OPT_SLICE_CONTAINER,
+};
 /* clang-format off */
 #define SLICE_OPTIONS                                                          \
 	{ "scope", required_argument, NULL, OPT_SLICE_SCOPE },                  \
 	{ "since", required_argument, NULL, OPT_SLICE_SINCE },                  \
-	{ "until", required_argument, NULL, OPT_SLICE_UNTIL }
+	{ "until", required_argument, NULL, OPT_SLICE_UNTIL },                  \
+	{ "scope-cgroup", required_argument, NULL, OPT_SLICE_CGROUP },          \
+	{ "scope-container", required_argument, NULL, OPT_SLICE_CONTAINER }
 /* clang-format on */
 /*
  * --scope (a directory as --scope resolves it, which need not exist any more: its deepest
- * existing part is resolved), --since or --until (slice_parse_time) into s. Returns 0 or the
+ * existing part is resolved), --scope-cgroup, --scope-container (checked as record's), --since
+ * or --until (slice_parse_time) into s. Returns 0 or the
  * usage error (also when since is after until).
  */
 int opt_slice(struct slice *s, int opt, const char *arg);

@@ -40,7 +40,7 @@ const char replay_help[] =
 	"      --json               live events as NDJSON on stdout, as record --json printed\n"
 	"                           them (the report itself is -o OUT)\n"
 	"  -q, --quiet              no live events\n"
-	"      --scope DIR, --since T, --until T\n"
+	"      --scope DIR, --scope-cgroup PATH, --scope-container ID, --since T, --until T\n"
 	"                           OUT is only a slice of the report: one job's processes, CIDs,\n"
 	"                           userfaultfds and findings (as in `cidtrace report`); the whole\n"
 	"                           report is never written at OUT\n"
@@ -578,6 +578,8 @@ int replay_command(int argc, char **argv)
 		case OPT_SLICE_SCOPE:
 		case OPT_SLICE_SINCE:
 		case OPT_SLICE_UNTIL:
+		case OPT_SLICE_CGROUP:
+		case OPT_SLICE_CONTAINER:
 			if ((err = opt_slice(&slice, opt, optarg)))
 				return err;
 			break;

@@ -36,7 +36,8 @@ static const struct field attach_f[] = {
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
 					 F("uffd_serves_overflow", T_INT), END };
 static const struct field slice_f[] = {
-	F("scope", T_STR), F("since", T_TIME), F("until", T_TIME), END
+	F("scope", T_STR), F("cgroup", T_STR), F("container", T_STR), F("since", T_TIME),
+	F("until", T_TIME), END
 };
 static const struct field checkpoints_f[] = {
 	F("interval_s", T_NUM), F("written", T_INT), F("skipped", T_INT), F("failed", T_INT),
@@ -71,11 +72,14 @@ static const struct field signal_f[] = {
 	F("signal", T_INT), F("name", T_STR), F("at", T_TIME), F("sender_pid", T_INT),
 	F("sender_comm", T_STR), END
 };
+static const struct field container_f[] = {
+	F("runtime", T_STR), F("id", T_STR), F("pod_uid", T_STR), END
+};
 static const struct field process_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("exe", T_STR),
 	F("argv", T_STRS), F("argv_truncated", T_BOOL), F("cwd", T_STR), F("test_dir", T_STR),
-	F("mnt_ns", T_INTN), F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL),
-	F("original_ppid", T_INTN),
+	F("mnt_ns", T_INTN), F("cgroup", T_STR), SUB("container", T_OBJN, container_f),
+	F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL), F("original_ppid", T_INTN),
 	F("orphaned", T_BOOL), F("started_at", T_TIME), F("exited_at", T_TIME),
 	SUB("exit", T_OBJN, exit_f), SUB("fatal_signals", T_ARR, signal_f),
 	F("fatal_signals_total", T_INT), END
