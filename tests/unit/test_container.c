@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "collector.h"
 #include "container.h"
 #include "state.h"
 
@@ -65,6 +66,49 @@ static void scope_checks(void)
 	/* a pod's own cgroup has no container id to match */
 	cfg.scope_containers[0] = UID;
 	CHECK(!collector_cgroup_selected(&cfg, "/kubepods/pod" UID));
+}
+
+/* in_scope of a process at one path in three places: the host, a container, a chosen cgroup. */
+static void in_scope_checks(void)
+{
+	static const char argv[] = "firecracker\0--api-sock\0/tmp/T/001/fc.sock";
+	struct collector_cfg cfg = { .scopes = { "/tmp/T" }, .nscopes = 1, .scope_mnt_ns = 100 };
+	struct collector c;
+	struct proc p = { .pid = 42, .argv = argv, .argv_len = sizeof(argv) - 1 };
+
+	collector_init(&c, &cfg);
+	p.mnt_ns = 100;
+	collector_set_in_scope(&c, &p);
+	CHECK(p.in_scope);
+	/* a container's /tmp/T is another directory */
+	p.mnt_ns = 200;
+	collector_set_in_scope(&c, &p);
+	CHECK(!p.in_scope);
+	/* unknown (a capture from before namespaces): as before, by the path */
+	p.mnt_ns = 0;
+	collector_set_in_scope(&c, &p);
+	CHECK(p.in_scope);
+	collector_free(&c);
+
+	/* a chosen cgroup: its processes' own /tmp/T, and no other's */
+	cfg.scope_cgroups[cfg.nscope_cgroups++] = "/ctB";
+	collector_init(&c, &cfg);
+	p.mnt_ns = 200;
+	p.cgroup = "/ctB";
+	collector_set_in_scope(&c, &p);
+	CHECK(p.in_scope);
+	p.cgroup = "/ctA";
+	collector_set_in_scope(&c, &p);
+	CHECK(!p.in_scope);
+	p.cgroup = NULL;
+	collector_set_in_scope(&c, &p);
+	CHECK(!p.in_scope);
+	/* cidtrace itself names the scope in its argv: never in it */
+	p.cgroup = "/ctB";
+	p.pid = c.cfg.self_pid = 7;
+	collector_set_in_scope(&c, &p);
+	CHECK(!p.in_scope);
+	collector_free(&c);
 }
 
 int main(void)
@@ -177,5 +221,6 @@ int main(void)
 		free(huge);
 	}
 	scope_checks();
+	in_scope_checks();
 	return check_done("test_container");
 }
