@@ -66,8 +66,8 @@ enum slice_opt {
 /*
  * --scope (a directory as --scope resolves it, which need not exist any more: its deepest
  * existing part is resolved), --scope-cgroup, --scope-container (checked as record's), --since
- * or --until (slice_parse_time) into s. Returns 0 or the
- * usage error (also when since is after until).
+ * or --until (slice_parse_time) into s. Returns 0 or the usage error (also when since is after
+ * until).
  */
 int opt_slice(struct slice *s, int opt, const char *arg);
 int opt_test_dir_depth(struct collector_cfg *cfg, const char *arg);
