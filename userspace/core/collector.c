@@ -107,11 +107,41 @@ static void set_in_job(struct collector *c, struct proc *p, uint32_t flags)
 		p->in_job = flags & CT_JOB_CGROUP;
 }
 
+/*
+ * Namespaces, pid chain and cgroup v2 path as a fork, exec or snapshot record read them
+ * (ns_info NULL: a record from before them, which leaves them unknown). A path that did not
+ * fit (CT_CGROUP_TRUNCATED) is unknown too: cut short, it would name another cgroup.
+ */
+static void set_ns(struct collector *c, struct proc *p, const struct ct_ns_info *ns,
+		   const char *cgroup, size_t avail)
+{
+	uint32_t levels = ns ? ns->pid_level + 1 : 0;
+	size_t len = ns ? ns->cgroup_len : 0;
+
+	if (!ns || !ns->nspid[0]) {
+		p->pid_ns = p->mnt_ns = p->net_ns = 0;
+		p->nspid_levels = 0;
+		p->nspid_truncated = false;
+	} else {
+		p->pid_ns = ns->pid_ns;
+		p->mnt_ns = ns->mnt_ns;
+		p->net_ns = ns->net_ns;
+		p->nspid_truncated = levels > PROC_NSPID_MAX;
+		p->nspid_levels = levels > PROC_NSPID_MAX ? PROC_NSPID_MAX : levels;
+		memset(p->nspid, 0, sizeof(p->nspid));
+		memcpy(p->nspid, ns->nspid, p->nspid_levels * sizeof(p->nspid[0]));
+	}
+	if (len > avail || len >= CT_CGROUP_MAX)
+		len = 0;
+	pt_set_str(&c->pt, &p->cgroup, len ? cgroup : NULL, len);
+}
+
 static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, size_t len)
 {
 	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
-	/* a capture from before the fork record had flags */
-	uint32_t flags = len >= sizeof(*e) ? e->flags : 0;
+	/* a capture from before the fork record had flags, or namespaces */
+	uint32_t flags = len >= CT_FORK_V2_LEN ? e->flags : 0;
+	bool has_ns = len >= CT_FORK_FIXED_LEN;
 
 	if (p) {
 		/* Seen by the startup snapshot too: it did start under the trace. */
@@ -128,6 +158,8 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 		return;
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
+	if (has_ns)
+		set_ns(c, p, &e->ns, e->cgroup, len - CT_FORK_FIXED_LEN);
 	set_in_job(c, p, flags);
 	/* the command itself: cidtrace forked it, and moves it into the job cgroup before exec */
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
@@ -188,6 +220,7 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	filename[CT_PATH_MAX] = '\0';
 	set_exe(c, p, filename);
 	set_argv(c, p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
+	set_ns(c, p, &e->ns, e->cgroup, CT_CGROUP_MAX);
 	/*
 	 * A new image: the role a fork copied from the parent, or the old image earned, goes (a
 	 * VMM's helper that execs `sleep` is no VMM). The comm gives VMMs back; a pager that kept
@@ -352,6 +385,7 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 	set_cwd(c, p, e);
 	set_str(c, &p->exe, exe);
 	set_argv(c, p, argv, argv_len, argv_truncated);
+	set_ns(c, p, &e->ns, e->cgroup, CT_CGROUP_MAX);
 	classify(c, p);
 }
 
