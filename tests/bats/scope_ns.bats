@@ -72,8 +72,8 @@ start_container() {
 	local name=$1 cg=$2
 	new_cgroup "$cg"
 	container_script "$name"
-	setsid sh "$X/$name.sh" "$CGROOT$cg" "$X/$name.ready" "$DIR" "$FIX/idle" \
-		</dev/null >/dev/null 2>&1 3>&- &
+	setsid -f sh "$X/$name.sh" "$CGROOT$cg" "$X/$name.ready" "$DIR" "$FIX/idle" \
+		</dev/null >/dev/null 2>&1 3>&-
 	wait_file "$X/$name.ready"
 	printf -v "${name}_PID" '%s' "$(vmm_in "$CGROOT$cg")"
 }
@@ -162,9 +162,9 @@ mnt_ns_of() {
 	IDLE_READY="$X/evil/ready" exec "$X/evil/firecracker" --api-sock "$DIR/fc.sock"
 	EOF
 	CGS+=("$CGROOT/cidtrace-evil.$TAG/cidtrace-ctA.$TAG")
-	sh -c "echo \$\$ >'$CGROOT/cidtrace-evil.$TAG/cgroup.procs'
+	setsid -f sh -c "echo \$\$ >'$CGROOT/cidtrace-evil.$TAG/cgroup.procs'
 		exec setpriv --reuid 65534 --regid 65534 --clear-groups sh '$X/evil.sh'" \
-		</dev/null >/dev/null 2>&1 3>&- &
+		</dev/null >/dev/null 2>&1 3>&-
 	wait_file "$X/evil/ready"
 	evil=$(vmm_in "$CGROOT/cidtrace-evil.$TAG/cidtrace-ctA.$TAG")
 	[ -n "$evil" ]
@@ -177,8 +177,8 @@ mnt_ns_of() {
 			'$FIX/idle' </dev/null >/dev/null 2>&1 &
 		while [ ! -e '$X/A.ready' ]; do sleep 0.01; done"
 	[ "$status" -eq 0 ]
-	a=$(jq -r --arg d "$DIR" '[.processes[] | select(.role == "vmm" and .in_job)] |
-		map(.pid) | .[]' "$R")
+	# the selected container's VMM: in scope, the job's, though not in the job's own cgroup
+	a=$(jq -r '[.processes[] | select(.role == "vmm" and .in_scope)] | map(.pid) | .[]' "$R")
 	[ -n "$a" ]
 	# A's VMM was reaped, and only it
 	rq --argjson a "$a" '[.reaped[] | .pid] == [$a] and .reaped[0].exited'
@@ -231,4 +231,27 @@ mnt_ns_of() {
 	grep -qxF "0::$SCOPE/payload" "/proc/$vmm/cgroup"
 	proc_json "$vmm" | jq -e --arg n "$NAME" --arg c "$SCOPE/payload" \
 		'.cgroup == $c and .container.runtime == "systemd-nspawn" and .container.id == $n'
+}
+
+@test "--reap reads the cgroup again at kill time: a VMM moved out of the chosen cgroup is left running" {
+	new_cgroup "/cidtrace-ctA.$TAG"
+	new_cgroup "/cidtrace-moved.$TAG"
+	container_script A
+	# the job's container VMM leaves the chosen cgroup after its last fork and exec: the
+	# trace still has it there, /proc does not
+	run ct_run --scope-cgroup "/cidtrace-ctA.$TAG" --reap --reap-grace 2 -- \
+		sh -c "setsid -f sh '$X/A.sh' '$CGROOT/cidtrace-ctA.$TAG' '$X/A.ready' '$DIR' \
+			'$FIX/idle' </dev/null >/dev/null 2>&1
+		while [ ! -e '$X/A.ready' ]; do sleep 0.01; done
+		for p in \$(cat '$CGROOT/cidtrace-ctA.$TAG/cgroup.procs'); do
+			[ \"\$(cat /proc/\$p/comm)\" != firecracker ] ||
+				echo \$p >'$CGROOT/cidtrace-moved.$TAG/cgroup.procs'
+		done"
+	[ "$status" -eq 0 ]
+	a=$(vmm_in "$CGROOT/cidtrace-moved.$TAG")
+	[ -n "$a" ]
+	alive "$a"
+	rq --argjson a "$a" '[.findings[] | select(.kind == "vmm_leak") | .pid] == [$a]'
+	rq --argjson a "$a" '[.reaped[] | select(.pid == $a)] == []'
+	[[ "$output" == *"reap: firecracker pid $a is no longer in the selected cgroup or container; left running"* ]]
 }

@@ -134,6 +134,9 @@ static void set_ns(struct collector *c, struct proc *p, const struct ct_ns_info 
 	if (len > avail || len >= CT_CGROUP_MAX)
 		len = 0;
 	pt_set_str(&c->pt, &p->cgroup, len ? cgroup : NULL, len);
+	/* --scope is a path of one mount namespace, --scope-cgroup a cgroup: a fork learns them
+	 * after inherit() classified it */
+	collector_set_in_scope(c, p);
 }
 
 static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, size_t len)
