@@ -93,6 +93,11 @@ alive() { # pid: still running, not a zombie
 	[ "${st%% *}" != Z ]
 }
 
+# The NSpid chain of /proc/PID/status as a JSON array, the host's pid first.
+nspid() {
+	awk '/^NSpid:/ { $1 = ""; print }' "/proc/$1/status" | jq -sc .
+}
+
 mnt_ns_of() {
 	stat -Lc %i "/proc/$1/ns/mnt"
 }
@@ -112,12 +117,11 @@ mnt_ns_of() {
 	# the same path, two test dirs: (mnt_ns, test_dir) pairs
 	rq --arg d "$DIR" '[.processes[] | select(.test_dir == $d and .role == "vmm") |
 		[.mnt_ns, .test_dir]] | unique | length == 2'
-	# each with its cgroup and its pid chain, host first, then the container's (the
-	# container's init is 1, its VMM 2)
-	proc_json "$A_PID" | jq -e --arg c "/cidtrace-ctA.$TAG" --argjson p "$A_PID" \
-		'.cgroup == $c and .ns.pid == [$p, 2]'
-	proc_json "$B_PID" | jq -e --arg c "/cidtrace-ctB.$TAG" --argjson p "$B_PID" \
-		'.cgroup == $c and .ns.pid == [$p, 2]'
+	# each with its cgroup and its pid chain, host first, as /proc/PID/status says (NSpid)
+	proc_json "$A_PID" | jq -e --arg c "/cidtrace-ctA.$TAG" --argjson p "$(nspid "$A_PID")" \
+		'.cgroup == $c and .ns.pid == $p and .ns.mnt_ns == .mnt_ns and (.ns.pid | length) == 2'
+	proc_json "$B_PID" | jq -e --arg c "/cidtrace-ctB.$TAG" --argjson p "$(nspid "$B_PID")" \
+		'.cgroup == $c and .ns.pid == $p and .ns.mnt_ns == .mnt_ns and (.ns.pid | length) == 2'
 	# the HTML groups them apart: the label names the container's mount namespace
 	"$CIDTRACE" report --format html "$R" >"$T/r.html"
 	grep -qF "(mount namespace $ma)" "$T/r.html"

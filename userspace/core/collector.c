@@ -134,9 +134,6 @@ static void set_ns(struct collector *c, struct proc *p, const struct ct_ns_info 
 	if (len > avail || len >= CT_CGROUP_MAX)
 		len = 0;
 	pt_set_str(&c->pt, &p->cgroup, len ? cgroup : NULL, len);
-	/* --scope is a path of one mount namespace, --scope-cgroup a cgroup: a fork learns them
-	 * after inherit() classified it */
-	collector_set_in_scope(c, p);
 }
 
 static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, size_t len)
@@ -161,8 +158,12 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 		return;
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
-	if (has_ns)
+	if (has_ns) {
 		set_ns(c, p, &e->ns, e->cgroup, len - CT_FORK_FIXED_LEN);
+		/* inherit() classified it: its scope depends on these too (a path is one mount
+		 * namespace's, --scope-cgroup a cgroup) */
+		collector_set_in_scope(c, p);
+	}
 	set_in_job(c, p, flags);
 	/* the command itself: cidtrace forked it, and moves it into the job cgroup before exec */
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
