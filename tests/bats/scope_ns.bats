@@ -259,3 +259,20 @@ mnt_ns_of() {
 	rq --argjson a "$a" '[.reaped[] | select(.pid == $a)] == []'
 	[[ "$output" == *"reap: firecracker pid $a is no longer in the selected cgroup or container; left running"* ]]
 }
+
+@test "run: the job's own VMM in a mount namespace of its own is still in --scope, and reaped" {
+	cp "$FIX/idle" "$DIR/firecracker"
+	# unshare -m: a private mount namespace, in the job's cgroup, the same directories
+	run ct_run --scope "$DIR" --reap -- sh -c "
+		IDLE_READY='$X/own.ready' setsid -f unshare -m '$DIR/firecracker' --api-sock '$DIR/fc.sock' \
+			</dev/null >/dev/null 2>&1
+		while [ ! -e '$X/own.ready' ]; do sleep 0.01; done"
+	[ "$status" -eq 0 ]
+	# (other VMMs on the host are in the report too, outside the job)
+	rq '[.processes[] | select(.role == "vmm" and .in_job)] | length == 1'
+	a=$(jq -r '.processes[] | select(.role == "vmm" and .in_job) | .pid' "$R")
+	rq --argjson a "$a" '[.reaped[] | .pid] == [$a] and .reaped[0].exited'
+	rq --argjson a "$a" '.trace.scope_mnt_ns as $h | .processes[] | select(.pid == $a) |
+		.in_job and .in_scope and .mnt_ns != $h'
+	run ! alive "$a"
+}

@@ -40,13 +40,19 @@ static void set_str(struct collector *c, const char **dst, const char *src)
 
 void collector_set_in_scope(struct collector *c, struct proc *p)
 {
-	/* cidtrace names the scope in its own argv; that does not put it in scope */
+	/*
+	 * A path is one mount namespace's: cidtrace's, or, for the processes of `run`'s job
+	 * cgroup (only root puts a process there), their own: a job that runs its VMM in a
+	 * mount namespace of its own (unshare -m, a jailer) still names its own directories.
+	 */
+	bool ns = collector_scope_ns(&c->cfg, p->mnt_ns) || (c->cfg.job_cgroup && p->in_job);
 	bool dirs = !c->cfg.nscopes;
 
 	p->in_scope = false;
+	/* cidtrace names the scope in its own argv; that does not put it in scope */
 	if (p->pid == (uint32_t)c->cfg.self_pid || !collector_scoped(&c->cfg))
 		return;
-	for (int i = 0; i < c->cfg.nscopes && !dirs && collector_scope_ns(&c->cfg, p->mnt_ns); i++)
+	for (int i = 0; i < c->cfg.nscopes && !dirs && ns; i++)
 		dirs = refs_dir(p->argv, p->argv_len, p->argv_truncated, p->cwd, c->cfg.scopes[i]);
 	p->in_scope = dirs && collector_cgroup_selected(&c->cfg, p->cgroup);
 }
@@ -158,17 +164,17 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 		return;
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
-	if (has_ns) {
+	if (has_ns)
 		set_ns(c, p, &e->ns, e->cgroup, len - CT_FORK_FIXED_LEN);
-		/* inherit() classified it: its scope depends on these too (a path is one mount
-		 * namespace's, --scope-cgroup a cgroup) */
-		collector_set_in_scope(c, p);
-	}
 	set_in_job(c, p, flags);
 	/* the command itself: cidtrace forked it, and moves it into the job cgroup before exec */
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
 	    e->hdr.ppid == (uint32_t)c->cfg.self_pid)
 		p->in_job = true;
+	/* inherit() classified it: its scope depends on these too (a path is one mount
+	 * namespace's, --scope-cgroup a cgroup, and the job's own namespaces are the job's) */
+	if (has_ns)
+		collector_set_in_scope(c, p);
 	collector_update_keep(c, p);
 	collector_notify(c, fork, p, e->hdr.ts_ns);
 }

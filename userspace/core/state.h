@@ -185,7 +185,8 @@ bool collector_cgroup_selected(const struct collector_cfg *cfg, const char *cgro
 /*
  * --scope's directories apply to a process in mount namespace mnt_ns: cidtrace's own (0:
  * unknown, taken as it). With --scope-cgroup or --scope-container, the directories are the
- * selected processes' own, whatever their mount namespace.
+ * selected processes' own, whatever their mount namespace (and, collector_set_in_scope()
+ * adds, those of `run`'s job cgroup).
  */
 bool collector_scope_ns(const struct collector_cfg *cfg, uint64_t mnt_ns);
 /*

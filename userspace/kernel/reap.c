@@ -34,10 +34,11 @@ static uint64_t mnt_ns_of(uint32_t pid)
 /*
  * Read /proc again: the table's view of argv and cwd may be stale, and a kill is final. A
  * --scope path names a directory of cidtrace's mount namespace only: another namespace's
- * /tmp/TestX/001 is another container's (unless --scope-cgroup or --scope-container chose
- * the processes, whose own paths --scope then names). An unreadable namespace is refused.
+ * /tmp/TestX/001 is another container's, unless --scope-cgroup or --scope-container chose
+ * the processes, or it is in `run`'s job cgroup (own_ns): their own paths --scope then names.
+ * An unreadable namespace is refused.
  */
-static bool still_in_scope(const struct collector *c, uint32_t pid)
+static bool still_in_scope(const struct collector *c, uint32_t pid, bool own_ns)
 {
 	char argv[8192], cwd[PATH_MAX], link[64];
 	bool truncated;
@@ -46,7 +47,7 @@ static bool still_in_scope(const struct collector *c, uint32_t pid)
 
 	if (!c->cfg.nscopes)
 		return true;
-	if (!collector_scope_ns(&c->cfg, mnt_ns_of(pid) ?: UINT64_MAX))
+	if (!own_ns && !collector_scope_ns(&c->cfg, mnt_ns_of(pid) ?: UINT64_MAX))
 		return false;
 	len = read_proc_raw(pid, "cmdline", argv, sizeof(argv), &truncated);
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
@@ -65,15 +66,13 @@ static bool still_in_scope(const struct collector *c, uint32_t pid)
  * a delegated subtree, and nobody can move another user's process into theirs): in a
  * --scope-cgroup or --scope-container when given, else in the job's cgroup when there is
  * one, else in the container cidtrace (and so the job it started) runs in, or in none if
- * cidtrace runs in none. NULL if so, else why not.
+ * cidtrace runs in none. cg: the process's cgroup now. NULL if so, else why not.
  */
-static const char *not_in_job(const struct collector *c, uint32_t pid)
+static const char *not_in_job(const struct collector *c, const char *cg)
 {
-	char cg[PATH_MAX], own[PATH_MAX];
+	char own[PATH_MAX];
 	struct container_id a, b;
 
-	if (!jobcg_path_of(pid, cg, sizeof(cg)))
-		return "its cgroup cannot be read";
 	if (c->cfg.nscope_cgroups || c->cfg.nscope_containers)
 		return collector_cgroup_selected(&c->cfg, cg) ? NULL
 							      : "is no longer in the selected "
@@ -108,8 +107,8 @@ static int open_checked(struct collector *c, struct proc *p, const char *who, bo
 {
 	int pidfd = pidfd_open(p->pid, 0);
 	struct ct_event_hdr now;
+	char state = 0, cg[PATH_MAX];
 	const char *why;
-	char state = 0;
 
 	*gone = pidfd < 0 || !proc_same(p->pid, p->start_ns, &now, &state) || state == 'Z';
 	if (*gone) {
@@ -117,10 +116,11 @@ static int open_checked(struct collector *c, struct proc *p, const char *who, bo
 			close(pidfd);
 		return -1;
 	}
-	if (!still_in_scope(c, p->pid))
+	if (!jobcg_path_of(p->pid, cg, sizeof(cg)))
+		why = "has a cgroup that cannot be read";
+	else if (!(why = not_in_job(c, cg)) &&
+		 !still_in_scope(c, p->pid, c->cfg.job_cgroup && path_under(cg, c->cfg.job_cgroup)))
 		why = "no longer references a --scope dir of its mount namespace";
-	else
-		why = not_in_job(c, p->pid);
 	if (why) {
 		errmsg("%s: %s pid %u %s; left running", who, p->comm, p->pid, why);
 		close(pidfd);
