@@ -90,6 +90,21 @@ static void in_scope_checks(void)
 	CHECK(p.in_scope);
 	collector_free(&c);
 
+	/* `run`'s job cgroup: its processes' own mount namespace (a VMM under unshare -m) */
+	cfg.job_pid = 9;
+	cfg.job_cgroup = "/cidtrace-job.9";
+	collector_init(&c, &cfg);
+	p.mnt_ns = 200;
+	p.in_job = true;
+	collector_set_in_scope(&c, &p);
+	CHECK(p.in_scope);
+	p.in_job = false;
+	collector_set_in_scope(&c, &p);
+	CHECK(!p.in_scope);
+	collector_free(&c);
+	cfg.job_pid = 0;
+	cfg.job_cgroup = NULL;
+
 	/* a chosen cgroup: its processes' own /tmp/T, and no other's */
 	cfg.scope_cgroups[cfg.nscope_cgroups++] = "/ctB";
 	collector_init(&c, &cfg);
