@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include "container.h"
 #include "json.h"
 #include "report_proc.h"
 
@@ -29,6 +30,47 @@ struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
 		json_object_array_add(arr, so);
 	}
 	return arr;
+}
+
+struct json_object *ns_json(const struct proc *p)
+{
+	struct json_object *o, *pids;
+
+	if (!p->nspid_levels)
+		return NULL;
+	o = json_object_new_object();
+	pids = json_object_new_array();
+	for (int i = 0; i < p->nspid_levels; i++)
+		json_object_array_add(pids, jint(p->nspid[i]));
+	add(o, "pid", pids);
+	add(o, "pid_truncated", jbool(p->nspid_truncated));
+	add(o, "pid_ns", jint(p->pid_ns));
+	add(o, "mnt_ns", jint(p->mnt_ns));
+	add(o, "net_ns", jint(p->net_ns));
+	return o;
+}
+
+/*
+ * Which container the cgroup path names. The parser (container_from_cgroup(), core/container.c)
+ * comes with --scope-container; until this tree has it, no process is in a known container.
+ */
+static bool proc_container(const struct proc *p, struct container_id *out)
+{
+	return false;
+}
+
+struct json_object *container_json(const struct proc *p)
+{
+	struct container_id id;
+	struct json_object *o;
+
+	if (!p->cgroup || !proc_container(p, &id))
+		return NULL;
+	o = json_object_new_object();
+	add(o, "runtime", jstr(id.runtime));
+	add(o, "id", jstr(id.id));
+	add(o, "pod_uid", id.pod_uid[0] ? jstr(id.pod_uid) : NULL);
+	return o;
 }
 
 struct json_object *proc_ref_json(const struct proc *p)
