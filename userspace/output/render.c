@@ -72,13 +72,18 @@ static const struct field signal_f[] = {
 	F("signal", T_INT), F("name", T_STR), F("at", T_TIME), F("sender_pid", T_INT),
 	F("sender_comm", T_STR), END
 };
+static const struct field ns_f[] = {
+	F("pid", T_INTS), F("pid_truncated", T_BOOL), F("pid_ns", T_INT), F("mnt_ns", T_INT),
+	F("net_ns", T_INT), END
+};
 static const struct field container_f[] = {
 	F("runtime", T_STR), F("id", T_STR), F("pod_uid", T_STR), END
 };
 static const struct field process_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("exe", T_STR),
 	F("argv", T_STRS), F("argv_truncated", T_BOOL), F("cwd", T_STR), F("test_dir", T_STR),
-	F("mnt_ns", T_INTN), F("cgroup", T_STR), SUB("container", T_OBJN, container_f),
+	F("mnt_ns", T_INTN), SUB("ns", T_OBJN, ns_f), F("cgroup", T_STR),
+	SUB("container", T_OBJN, container_f),
 	F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL), F("original_ppid", T_INTN),
 	F("orphaned", T_BOOL), F("started_at", T_TIME), F("exited_at", T_TIME),
 	SUB("exit", T_OBJN, exit_f), SUB("fatal_signals", T_ARR, signal_f),
@@ -416,6 +421,14 @@ char *html_escape(const char *s)
 	return out;
 }
 
+static void process_key(const void *root, uint32_t i, int64_t *pid, int64_t *start_ns)
+{
+	const struct rv *p = ridx(root, "processes", i);
+
+	*pid = rgeti(p, "pid");
+	*start_ns = rgeti(p, "start_ns");
+}
+
 void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(const char *s),
 		     bool color)
 {
@@ -425,6 +438,7 @@ void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(
 	c->bold = color ? "\033[1m" : "";
 	c->red = color ? "\033[1;31m" : "";
 	c->reset = color ? "\033[0m" : "";
+	proc_index_init(&c->procs, process_key, r->root);
 }
 
 void render_ctx_release(struct render_ctx *c)
@@ -439,6 +453,7 @@ void render_ctx_free(struct render_ctx *c)
 	render_ctx_release(c);
 	free(c->owned);
 	free(c->bindings);
+	proc_index_free(&c->procs);
 }
 
 /*
@@ -497,6 +512,53 @@ static int by_id(const void *a, const void *b, void *cids)
 	int d = strcmp(rgets(&v[x], "id"), rgets(&v[y], "id"));
 
 	return d ? d : (x > y) - (x < y);
+}
+
+const struct rv *process_of(struct render_ctx *c, const struct rv *ref)
+{
+	const struct rv *root = c->r->root;
+	uint32_t i;
+
+	if (!c->procs_indexed) {
+		c->procs_indexed = true;
+		for (size_t k = 0; k < rlen(root, "processes"); k++)
+			if (rgeti(ridx(root, "processes", k), "pid") > 0)
+				proc_index_add(&c->procs, k);
+	}
+	i = proc_index_find(&c->procs, rgeti(ref, "pid"), rgeti(ref, "start_ns"));
+	return i == PROC_NONE ? ref : ridx(root, "processes", i);
+}
+
+/* A container id as docker shows it: a 64-digit hex id by its first 12 digits. */
+#define SHORT_ID 12
+
+bool where_phrase(struct render_ctx *c, const struct rv *p, char *buf, size_t len)
+{
+	const struct rv *ns = rget(p, "ns"), *ct = rget(p, "container");
+	size_t levels = rlen(ns, "pid");
+	const struct rv *inner = levels ? ridx(ns, "pid", levels - 1) : NULL;
+	/* the innermost pid, where the chain has it and it is not the host's */
+	bool inside =
+		levels > 1 && inner && !rgetb(ns, "pid_truncated") && inner->i != rgeti(p, "pid");
+	const char *id = rgets(ct, "id");
+	char shortid[SHORT_ID + 1];
+	size_t n = 0, cut = SHORT_ID;
+
+	buf[0] = '\0';
+	if (id && strlen(id) > SHORT_ID) {
+		/* a runtime's ids are hex; a name made to look like one is cut between characters */
+		while (cut && ((unsigned char)id[cut] & 0xc0) == 0x80)
+			cut--;
+		memcpy(shortid, id, cut);
+		shortid[cut] = '\0';
+		n = snprintf(buf, len, "container %s\u2026", E(c, shortid));
+	} else if (id) {
+		n = snprintf(buf, len, "container %s", E(c, id));
+	}
+	if (inside && n < len)
+		snprintf(buf + n, len - n, "%spid %lld %s", n ? ", " : "", (long long)inner->i,
+			 n ? "inside" : "in its pid namespace");
+	return buf[0];
 }
 
 const struct rv *binding_of(struct render_ctx *c, const char *id)

@@ -42,8 +42,6 @@ struct html {
 	struct row *rows;
 	size_t nrows, caprows;
 	struct proc_index row_index; /* rows by (pid, start_ns), in the order of rows[] */
-	struct proc_index proc_index; /* processes[] with a pid, built on first use */
-	bool procs_indexed;
 	struct mark *marks; /* in the order drawn: by finding */
 	size_t nmarks, capmarks;
 	bool drawing; /* false: the first pass, which only collects rows */
@@ -69,14 +67,6 @@ static void row_key(const void *h, uint32_t i, int64_t *pid, int64_t *start_ns)
 
 	*pid = rgeti(src, "pid");
 	*start_ns = rgeti(src, "start_ns");
-}
-
-static void process_key(const void *root, uint32_t i, int64_t *pid, int64_t *start_ns)
-{
-	const struct rv *p = ridx(root, "processes", i);
-
-	*pid = rgeti(p, "pid");
-	*start_ns = rgeti(p, "start_ns");
 }
 
 static struct row *find_row(struct html *h, int64_t pid, int64_t start_ns)
@@ -106,25 +96,6 @@ static void add_row(struct html *h, const struct rv *src)
 	proc_index_add(&h->row_index, h->nrows++);
 }
 
-/* The processes[] entry of a process, or ref itself when the report did not keep it. */
-static const struct rv *process_of(struct html *h, const struct rv *ref)
-{
-	const struct rv *procs = h->c.r->root;
-	uint32_t i;
-
-	if (!h->procs_indexed) {
-		h->procs_indexed = true;
-		for (size_t k = 0; k < rlen(procs, "processes"); k++) {
-			const struct rv *p = ridx(procs, "processes", k);
-
-			if (rgeti(p, "pid") > 0)
-				proc_index_add(&h->proc_index, k);
-		}
-	}
-	i = proc_index_find(&h->proc_index, rgeti(ref, "pid"), rgeti(ref, "start_ns"));
-	return i == PROC_NONE ? ref : ridx(procs, "processes", i);
-}
-
 /*
  * The row of a process a finding or binding names. The first pass adds it and returns NULL,
  * so that nothing is drawn before the layout exists; the drawing pass returns it.
@@ -139,7 +110,7 @@ static struct row *row_of(struct html *h, const struct rv *ref)
 	if (h->drawing)
 		return row;
 	if (!row)
-		add_row(h, process_of(h, ref));
+		add_row(h, process_of(&h->c, ref));
 	return NULL;
 }
 
@@ -234,10 +205,13 @@ static void bar(struct html *h, size_t finding, const char *cls, const struct ro
 static void proc_title(struct html *h, const struct rv *p)
 {
 	struct render_ctx *c = &h->c;
+	const char *dir = rgets(p, "test_dir");
+	char where[160];
+	bool in = where_phrase(c, process_of(c, p), where, sizeof(where));
 
 	fprintf(h->f, "%s pid %lld", E(c, rgets(p, "comm")), (long long)rgeti(p, "pid"));
-	if (rgets(p, "test_dir"))
-		fprintf(h->f, " (%s)", E(c, rgets(p, "test_dir")));
+	if (dir || in)
+		fprintf(h->f, " (%s%s%s)", dir ? E(c, dir) : "", dir && in ? ", " : "", where);
 }
 
 static void time_pair(struct html *h, const struct rv *o, const char *from, const char *to,
@@ -599,7 +573,6 @@ void render_html(FILE *f, const struct report *r)
 	render_ctx_init(&h.c, r, html_escape, false);
 	h.scope_mnt_ns = rgeti(rget(r->root, "trace"), "scope_mnt_ns");
 	proc_index_init(&h.row_index, row_key, &h);
-	proc_index_init(&h.proc_index, process_key, r->root);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
@@ -639,6 +612,5 @@ void render_html(FILE *f, const struct report *r)
 	free(h.rows);
 	free(h.marks);
 	proc_index_free(&h.row_index);
-	proc_index_free(&h.proc_index);
 	render_ctx_free(&h.c);
 }

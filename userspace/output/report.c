@@ -9,6 +9,7 @@
 #include "narrate.h"
 #include "collector.h"
 #include "report.h"
+#include "report_proc.h"
 #include "report_uffd.h"
 #include "report_vsock.h"
 #include "uffd.h"
@@ -36,6 +37,9 @@ static struct json_object *process_json(const struct proc *p)
 	add(o, "cwd", jstr_or_null(p->cwd));
 	add(o, "test_dir", jstr_or_null(p->test_dir));
 	add(o, "mnt_ns", mnt_ns_json(p));
+	add(o, "ns", ns_json(p));
+	add(o, "cgroup", jstr_or_null(p->cgroup));
+	add(o, "container", container_json(p));
 	add(o, "role", jstr_or_null(role_name(p->role)));
 	add(o, "in_scope", jbool(p->in_scope));
 	add(o, "in_job", jbool(p->in_job));

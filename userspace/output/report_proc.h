@@ -19,6 +19,10 @@ struct json_object *proc_ref_json(const struct proc *p);
 struct json_object *proc_json_brief(const struct proc *p);
 /* {code, signal, core_dumped}, or NULL while it lives. */
 struct json_object *exit_json(const struct proc *p);
+/* {pid: [NSpid, host's first], pid_truncated, pid_ns, mnt_ns, net_ns}, or NULL: unknown. */
+struct json_object *ns_json(const struct proc *p);
+/* {runtime, id, pod_uid} of the container its cgroup names, or NULL: none. */
+struct json_object *container_json(const struct proc *p);
 /* A process's fatal_signals[]: those kept (the first PROC_SIGS_MAX) received up to until_ns. */
 struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
 
