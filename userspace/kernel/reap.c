@@ -66,25 +66,29 @@ static bool still_in_scope(const struct collector *c, uint32_t pid, bool own_ns)
  * a delegated subtree, and nobody can move another user's process into theirs): in a
  * --scope-cgroup or --scope-container when given, else in the job's cgroup when there is
  * one, else in the container cidtrace (and so the job it started) runs in, or in none if
- * cidtrace runs in none. cg: the process's cgroup now. NULL if so, else why not.
+ * cidtrace runs in none. cg: the process's cgroup v2 path now (NULL: none). NULL if so, else
+ * why not.
  */
 static const char *not_in_job(const struct collector *c, const char *cg)
 {
 	char own[PATH_MAX];
 	struct container_id a, b;
 
-	if (c->cfg.nscope_cgroups || c->cfg.nscope_containers)
-		return collector_cgroup_selected(&c->cfg, cg) ? NULL
-							      : "is no longer in the selected "
-								"cgroup or container";
-	if (c->cfg.job_cgroup)
+	if (c->cfg.nscope_cgroups || c->cfg.nscope_containers || c->cfg.job_cgroup) {
+		if (!cg)
+			return "has no cgroup v2 path to check";
+		if (c->cfg.nscope_cgroups || c->cfg.nscope_containers)
+			return collector_cgroup_selected(&c->cfg, cg)
+				       ? NULL
+				       : "is no longer in the selected cgroup or container";
 		return path_under(cg, c->cfg.job_cgroup) ? NULL
 							 : "is no longer in the job's cgroup";
-	if (!jobcg_path_of(getpid(), own, sizeof(own)))
-		return "cidtrace's own cgroup cannot be read";
-	container_from_cgroup(own, &a);
+	}
+	/* a host without cgroup v2 (no "0::" line) has no container to tell either */
+	container_from_cgroup(jobcg_path_of(getpid(), own, sizeof(own)) ? own : NULL, &a);
 	container_from_cgroup(cg, &b);
-	if (a.runtime != b.runtime || strcmp(a.id, b.id) || strcmp(a.pod_uid, b.pod_uid))
+	if (strcmp(a.runtime ?: "", b.runtime ?: "") || strcmp(a.id, b.id) ||
+	    strcmp(a.pod_uid, b.pod_uid))
 		return "is in another container than the job";
 	return NULL;
 }
@@ -109,6 +113,7 @@ static int open_checked(struct collector *c, struct proc *p, const char *who, bo
 	struct ct_event_hdr now;
 	char state = 0, cg[PATH_MAX];
 	const char *why;
+	bool have_cg;
 
 	*gone = pidfd < 0 || !proc_same(p->pid, p->start_ns, &now, &state) || state == 'Z';
 	if (*gone) {
@@ -116,10 +121,11 @@ static int open_checked(struct collector *c, struct proc *p, const char *who, bo
 			close(pidfd);
 		return -1;
 	}
-	if (!jobcg_path_of(p->pid, cg, sizeof(cg)))
-		why = "has a cgroup that cannot be read";
-	else if (!(why = not_in_job(c, cg)) &&
-		 !still_in_scope(c, p->pid, c->cfg.job_cgroup && path_under(cg, c->cfg.job_cgroup)))
+	have_cg = jobcg_path_of(p->pid, cg, sizeof(cg));
+	why = not_in_job(c, have_cg ? cg : NULL);
+	if (!why &&
+	    !still_in_scope(c, p->pid,
+			    have_cg && c->cfg.job_cgroup && path_under(cg, c->cfg.job_cgroup)))
 		why = "no longer references a --scope dir of its mount namespace";
 	if (why) {
 		errmsg("%s: %s pid %u %s; left running", who, p->comm, p->pid, why);
