@@ -276,3 +276,30 @@ mnt_ns_of() {
 		.in_job and .in_scope and .mnt_ns != $h'
 	run ! alive "$a"
 }
+
+@test "bad --scope-cgroup and --scope-container: exit 2 with one line, on record, run and report" {
+	run "$CIDTRACE" record --scope-cgroup /
+	[ "$status" -eq 2 ]
+	[ "$output" = "cidtrace record: --scope-cgroup / holds every process: name the job's own cgroup (see cidtrace record --help)" ]
+	run "$CIDTRACE" run --scope-cgroup "$CGROOT/x" -- true
+	[ "$status" -eq 2 ]
+	[[ "$output" == "cidtrace run: --scope-cgroup '$CGROOT/x': give the cgroup v2 path as /proc/PID/cgroup shows it after 0::"* ]]
+	run "$CIDTRACE" run --scope-cgroup relative -- true
+	[ "$status" -eq 2 ]
+	[ "${#lines[@]}" -eq 1 ]
+	# a name no runtime makes: control characters, a path, too long, empty
+	for bad in "$(printf 'ab\033[2Jcd')" ../x "" "$(printf 'a%.0s' {1..65})"; do
+		run "$CIDTRACE" record --scope-container "$bad"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == "cidtrace record: --scope-container '"* ]]
+	done
+	echo '{"schema":"cidtrace.report/1"}' >"$R"
+	run "$CIDTRACE" report "$R" --scope-cgroup /a --scope-cgroup /b
+	[ "$status" -eq 2 ]
+	[ "$output" = "cidtrace report: --scope-cgroup is given once: a slice is of one job (see cidtrace report --help)" ]
+	# --reap and --kill-orphans take a cgroup or a container for a scope
+	run "$CIDTRACE" run --reap -- true
+	[ "$status" -eq 2 ]
+	[ "$output" = "cidtrace run: --reap needs --scope, --scope-cgroup or --scope-container (see cidtrace run --help)" ]
+}
