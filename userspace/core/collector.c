@@ -171,9 +171,13 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
 	    e->hdr.ppid == (uint32_t)c->cfg.self_pid)
 		p->in_job = true;
-	/* inherit() classified it: its scope depends on these too (a path is one mount
-	 * namespace's, --scope-cgroup a cgroup, and the job's own namespaces are the job's) */
-	if (has_ns)
+	/*
+	 * inherit() classified it with its namespaces and cgroup unknown, which only a cgroup
+	 * selection or another mount namespace than cidtrace's changes (a path is one mount
+	 * namespace's, and the job's own are the job's): the common fork is classified once.
+	 */
+	if (has_ns && (c->cfg.nscope_cgroups || c->cfg.nscope_containers ||
+		       !collector_scope_ns(&c->cfg, p->mnt_ns)))
 		collector_set_in_scope(c, p);
 	collector_update_keep(c, p);
 	collector_notify(c, fork, p, e->hdr.ts_ns);
