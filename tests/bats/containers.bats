@@ -89,7 +89,7 @@ check_vmm() {
 	[ -d /mnt ] || skip "no /mnt to bind the test dir to"
 	new_cgroup "cidtrace-test-$$-A"
 	new_cgroup "cidtrace-test-$$-B"
-	start_record
+	start_record --raw "$T/cap.raw"
 	container A "$CGROOT/cidtrace-test-$$-A" exec
 	container B "$CGROOT/cidtrace-test-$$-B" child
 	wait_file "$T/A.ready"
@@ -104,6 +104,9 @@ check_vmm() {
 		[.processes[] | select(.role == "vmm" and (.cgroup == $a or .cgroup == $b)) | .ns] |
 		length == 2 and .[0].pid_ns != .[1].pid_ns and .[0].mnt_ns != .[1].mnt_ns and
 		.[0].net_ns != .[1].net_ns and all(.mnt_ns != $host)'
+	# the capture replays to the same report
+	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
+	cmp "$R" "$T/replay.json"
 	# their ancestors that made them, on the host: a one-level chain
 	rq --argjson host "$(inode /proc/self/ns/pid)" '[.processes[] | select(.comm == "unshare")] |
 		length == 2 and all(.ns.pid == [.pid] and .ns.pid_ns == $host)'
