@@ -17,6 +17,8 @@ setup() {
 teardown() {
 	local cg
 	[ -n "${RPID:-}" ] && kill -KILL "$RPID" 2>/dev/null || true
+	# outside our cgroups, only what references this test's dir
+	pkill -KILL -f "$T/" 2>/dev/null || true
 	# every process in our cgroups (the namespaces' init first takes its namespace along),
 	# then the cgroups themselves, innermost first, once they are empty
 	for cg in "${CGS[@]}"; do
@@ -89,7 +91,7 @@ check_vmm() {
 	[ -d /mnt ] || skip "no /mnt to bind the test dir to"
 	new_cgroup "cidtrace-test-$$-A"
 	new_cgroup "cidtrace-test-$$-B"
-	start_record
+	start_record --raw "$T/cap.raw"
 	container A "$CGROOT/cidtrace-test-$$-A" exec
 	container B "$CGROOT/cidtrace-test-$$-B" child
 	wait_file "$T/A.ready"
@@ -104,6 +106,9 @@ check_vmm() {
 		[.processes[] | select(.role == "vmm" and (.cgroup == $a or .cgroup == $b)) | .ns] |
 		length == 2 and .[0].pid_ns != .[1].pid_ns and .[0].mnt_ns != .[1].mnt_ns and
 		.[0].net_ns != .[1].net_ns and all(.mnt_ns != $host)'
+	# the capture replays to the same report
+	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
+	cmp "$R" "$T/replay.json"
 	# their ancestors that made them, on the host: a one-level chain
 	rq --argjson host "$(inode /proc/self/ns/pid)" '[.processes[] | select(.comm == "unshare")] |
 		length == 2 and all(.ns.pid == [.pid] and .ns.pid_ns == $host)'
@@ -173,4 +178,20 @@ check_vmm() {
 	[ "$status" -eq 0 ]
 	run ! grep -q '<b>' "$T/r.html"
 	run ! grep -q $'\033' "$T/r.html"
+}
+
+@test "pid namespaces nested deeper than kept: the outermost 4 pids, marked truncated" {
+	# any user who may make user namespaces can nest pid namespaces 32 deep
+	mkdir -p "$T/TestDeep1/001"
+	cp "$IDLE" "$T/TestDeep1/001/qemu-system-x86_64"
+	cat >"$T/nest.sh" <<-'S'
+	if [ "$1" -gt 0 ]; then exec unshare -p --fork sh "$0" $(($1 - 1)) "$2"; fi
+	IDLE_READY="$2/vmm.ready" exec "$2/qemu-system-x86_64" -name nested
+	S
+	start_record
+	sh "$T/nest.sh" 5 "$T/TestDeep1/001" >/dev/null 2>&1 3>&- &
+	wait_file "$T/TestDeep1/001/vmm.ready"
+	stop_record
+	rq '[.processes[] | select(.argv[-1] == "nested")] | length == 1 and
+		(.[0] | (.ns.pid | length) == 4 and .ns.pid[0] == .pid and .ns.pid_truncated == true)'
 }

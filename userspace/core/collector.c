@@ -114,27 +114,27 @@ static void set_in_job(struct collector *c, struct proc *p, uint32_t flags)
 }
 
 /*
- * Namespaces, pid chain and cgroup v2 path as a fork, exec or snapshot record read them
- * (ns_info NULL: a record from before them, which leaves them unknown). A path that did not
- * fit (CT_CGROUP_TRUNCATED) is unknown too: cut short, it would name another cgroup.
+ * Namespaces, pid chain and cgroup v2 path as a fork, exec or snapshot record read them;
+ * avail: the path's bytes the record holds. No pid (an exec record of a format 1 capture)
+ * leaves the namespaces unknown. A path that did not fit (CT_CGROUP_TRUNCATED, length 0) is
+ * unknown too: cut short, it would name another cgroup.
  */
 static void set_ns(struct collector *c, struct proc *p, const struct ct_ns_info *ns,
 		   const char *cgroup, size_t avail)
 {
-	uint32_t levels = ns ? ns->pid_level + 1 : 0;
-	size_t len = ns ? ns->cgroup_len : 0;
+	uint32_t levels = ns->pid_level + 1;
+	size_t len = ns->cgroup_len;
 
-	if (!ns || !ns->nspid[0]) {
-		p->pid_ns = p->mnt_ns = p->net_ns = 0;
-		p->nspid_levels = 0;
-		p->nspid_truncated = false;
-	} else {
+	memset(p->nspid, 0, sizeof(p->nspid));
+	p->nspid_levels = 0;
+	p->nspid_truncated = false;
+	p->pid_ns = p->mnt_ns = p->net_ns = 0;
+	if (ns->nspid[0]) {
 		p->pid_ns = ns->pid_ns;
 		p->mnt_ns = ns->mnt_ns;
 		p->net_ns = ns->net_ns;
 		p->nspid_truncated = levels > PROC_NSPID_MAX;
 		p->nspid_levels = levels > PROC_NSPID_MAX ? PROC_NSPID_MAX : levels;
-		memset(p->nspid, 0, sizeof(p->nspid));
 		memcpy(p->nspid, ns->nspid, p->nspid_levels * sizeof(p->nspid[0]));
 	}
 	if (len > avail || len >= CT_CGROUP_MAX)
