@@ -41,7 +41,8 @@ FIX_BINS   := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(FIX_SRCS)) $(B
 FUZZ_SRCS  := tests/fuzz/fuzz_report.c userspace/output/render.c userspace/output/render_text.c \
 	      userspace/output/narrate.c userspace/core/vocab.c userspace/output/reader.c \
 	      userspace/output/rtree.c userspace/output/proc_index.c userspace/output/render_html.c \
-	      userspace/output/slice.c userspace/core/testdir.c userspace/lib/json.c \
+	      userspace/output/slice.c userspace/core/testdir.c userspace/core/container.c \
+	      userspace/lib/json.c \
 	      userspace/lib/util.c
 FUZZ_SECONDS ?= 60
 

@@ -134,4 +134,115 @@ static __always_inline __u16 read_cwd(struct task_struct *task, char *buf, __u32
 	return w.pos;
 }
 
+/*
+ * The task's namespaces and its pid in each pid namespace, as /proc/PID/ns and NSpid show
+ * them from the host. The pid is the thread group's (its leader's struct pid), whose
+ * numbers[] run from the host's namespace (0) to the process's own (level).
+ */
+static __always_inline void read_ns(struct task_struct *task, struct ct_ns_info *ns)
+{
+	struct pid *pid = BPF_CORE_READ(task, group_leader, thread_pid);
+	struct nsproxy *nsp = BPF_CORE_READ(task, nsproxy);
+	struct upid *up = __builtin_preserve_access_index(&pid->numbers[0]);
+	__u32 level = BPF_CORE_READ(pid, level);
+
+	ns->pid_level = level;
+	/* pid namespaces nest at most 32 deep (MAX_PID_NS_LEVEL) */
+	ns->pid_ns = pid ? BPF_CORE_READ(up + (level & 31), ns, ns.inum) : 0;
+	/* exit_task_namespaces() clears nsproxy: a dying task's are unknown (0) */
+	ns->mnt_ns = BPF_CORE_READ(nsp, mnt_ns, ns.inum);
+	ns->net_ns = BPF_CORE_READ(nsp, net_ns, ns.inum);
+	for (int i = 0; i < CT_NSPID_MAX; i++)
+		ns->nspid[i] = pid && i <= level ? BPF_CORE_READ(up + i, nr) : 0;
+	ns->__pad0 = 0;
+}
+
+struct cgroup_walk {
+	struct cgroup *cg;
+	__u64 *kns; /* CT_CGROUP_DEPTH kernfs nodes, the task's cgroup's first */
+	char *buf; /* CT_CGROUP_MAX bytes, and as many writable after them */
+	__u32 n; /* kns filled */
+	__u32 pos;
+	__u32 flags;
+};
+
+/* Up one level: the cgroup's kernfs node kept, unless it is the root. Returns 1 to stop. */
+static int cgroup_up(__u32 i, struct cgroup_walk *w)
+{
+	struct cgroup *cg = w->cg;
+	struct cgroup_subsys_state *parent = BPF_CORE_READ(cg, self.parent);
+
+	if (!parent)
+		return 1;
+	if (i >= CT_CGROUP_DEPTH) {
+		w->flags |= CT_CGROUP_TRUNCATED;
+		return 1;
+	}
+	w->kns[i & (CT_CGROUP_DEPTH - 1)] = (__u64)BPF_CORE_READ(cg, kn);
+	w->n = i + 1;
+	w->cg = container_of(parent, struct cgroup, self);
+	return 0;
+}
+
+/* Down one level: "/name" appended, the root's child first. Returns 1 to stop. */
+static int cgroup_down(__u32 i, struct cgroup_walk *w)
+{
+	struct kernfs_node *kn;
+	__u32 pos = w->pos;
+	long len;
+
+	if (i >= w->n)
+		return 1;
+	if (pos >= CT_CGROUP_MAX - 1) {
+		w->flags |= CT_CGROUP_TRUNCATED;
+		return 1;
+	}
+	kn = (struct kernfs_node *)w->kns[(w->n - 1 - i) & (CT_CGROUP_DEPTH - 1)];
+	w->buf[pos & (CT_CGROUP_MAX - 1)] = '/';
+	pos++;
+	/* the name may run past CT_CGROUP_MAX into the slack: the length check below drops it */
+	len = bpf_probe_read_kernel_str(w->buf + (pos & (CT_CGROUP_MAX - 1)), CT_CGROUP_MAX,
+					BPF_CORE_READ(kn, name));
+	if (len <= 0) {
+		w->flags |= CT_CGROUP_TRUNCATED;
+		return 1;
+	}
+	w->pos = pos + len - 1;
+	return 0;
+}
+
+/*
+ * The task's cgroup v2 path (the default hierarchy's, as the "0::" line of /proc/PID/cgroup
+ * shows it from the host) into buf, which has CT_CGROUP_MAX bytes and as many writable after
+ * them; kns is scratch for CT_CGROUP_DEPTH node pointers. The nodes are collected going up
+ * and written going down, so the path starts at buf[0]. Returns its length: 0 when unknown,
+ * or when it did not fit (CT_CGROUP_TRUNCATED in *flags): a path missing components would
+ * name another cgroup. Read at fork, exec and the snapshot, so a process that is gone, or
+ * whose cgroup is, by the time anyone asks still has it.
+ */
+static __always_inline __u32 read_cgroup(struct task_struct *task, char *buf, __u64 *kns,
+					 __u32 *flags)
+{
+	struct cgroup_walk w = { .kns = kns, .buf = buf };
+
+	buf[0] = '\0';
+	w.cg = BPF_CORE_READ(task, cgroups, dfl_cgrp);
+	if (!w.cg)
+		return 0;
+	bpf_loop(CT_CGROUP_DEPTH + 1, cgroup_up, &w, 0);
+	if (!w.n && !w.flags) {
+		buf[0] = '/';
+		buf[1] = '\0';
+		return 1;
+	}
+	if (!w.flags)
+		bpf_loop(CT_CGROUP_DEPTH, cgroup_down, &w, 0);
+	if (w.flags || w.pos > CT_CGROUP_MAX - 1) {
+		*flags |= CT_CGROUP_TRUNCATED;
+		buf[0] = '\0';
+		return 0;
+	}
+	return w.pos;
+}
+
 #endif /* CIDTRACE_COMMON_BPF_H */

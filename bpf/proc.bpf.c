@@ -12,13 +12,35 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Per-CPU scratch for exec records, too large for the 512-byte BPF stack. */
+/*
+ * Per-CPU scratch for exec and fork records, too large for the 512-byte BPF stack. The
+ * cgroup path is written with CT_CGROUP_MAX writable bytes after it (argv in an exec record,
+ * slack in a fork's), and kns holds read_cgroup()'s nodes.
+ */
+struct exec_scratch {
+	struct ct_exec_event e;
+	__u64 kns[CT_CGROUP_DEPTH];
+};
+
+struct fork_scratch {
+	struct ct_fork_event e;
+	char slack[CT_CGROUP_MAX];
+	__u64 kns[CT_CGROUP_DEPTH];
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ct_exec_event);
+	__type(value, struct exec_scratch);
 } exec_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct fork_scratch);
+} fork_scratch SEC(".maps");
 
 /*
  * A process's renames in its current second: CT_RENAME_BURST are sent, the rest only
@@ -90,21 +112,29 @@ static __always_inline __u32 job_cgroup_flag(struct task_struct *task)
  */
 static __always_inline int on_fork(struct task_struct *child)
 {
+	struct fork_scratch *s;
 	struct ct_fork_event *e;
+	__u32 zero = 0, len;
 
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) ||
 	    (BPF_CORE_READ(child, flags) & PF_KTHREAD))
 		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count_lost();
+	s = bpf_map_lookup_elem(&fork_scratch, &zero);
+	if (!s)
 		return 0;
-	}
+	e = &s->e;
 	fill_hdr(&e->hdr, CT_EV_FORK, child);
-	/* copy_process() has put the child in its cgroup (cgroup_post_fork) by now */
+	/* copy_process() has put the child in its cgroup (cgroup_post_fork) by now, and its
+	 * namespaces and struct pid are set up (copy_namespaces(), alloc_pid()) */
 	e->flags = job_cgroup_flag(child);
 	e->__pad0 = 0;
-	bpf_ringbuf_submit(e, submit_flags());
+	read_ns(child, &e->ns);
+	len = read_cgroup(child, e->cgroup, s->kns, &e->flags);
+	e->ns.cgroup_len = len;
+	/* only the path's bytes: most forks' records stay far below the full size */
+	if (bpf_ringbuf_output(&events, e, CT_FORK_FIXED_LEN + (len & (CT_CGROUP_MAX - 1)),
+			       submit_flags()))
+		count_lost();
 	return 0;
 }
 
@@ -115,19 +145,24 @@ static __always_inline int on_fork(struct task_struct *child)
 static __always_inline int on_exec(struct task_struct *task, struct linux_binprm *bprm)
 {
 	__u32 zero = 0, argv_len;
+	struct exec_scratch *s;
 	struct ct_exec_event *e;
 	unsigned long start, end;
 	__u64 size;
 
-	e = bpf_map_lookup_elem(&exec_scratch, &zero);
-	if (!e)
+	s = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!s)
 		return 0;
+	e = &s->e;
 	fill_hdr(&e->hdr, CT_EV_EXEC, task);
 	/* a rename held back from before the exec must not override its comm at exit */
 	bpf_map_delete_elem(&rename_budgets, &e->hdr.pid);
 	e->flags = job_cgroup_flag(task);
 	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	e->cwd_off = read_cwd(task, e->cwd, &e->flags);
+	read_ns(task, &e->ns);
+	/* before argv, which is its slack */
+	e->ns.cgroup_len = read_cgroup(task, e->cgroup, s->kns, &e->flags);
 
 	start = BPF_CORE_READ(task, mm, arg_start);
 	end = BPF_CORE_READ(task, mm, arg_end);

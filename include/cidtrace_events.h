@@ -20,6 +20,12 @@
 #define CT_PATH_MAX 512
 /* directory levels walked to rebuild a cwd; deeper paths are marked truncated. */
 #define CT_PATH_DEPTH 32
+/* pid namespace levels sent per process, the outermost (the host's) first */
+#define CT_NSPID_MAX 4
+/* cgroup v2 path bytes kept, its NUL included: a power of two so BPF can mask offsets. */
+#define CT_CGROUP_MAX 512
+/* cgroup levels below the root walked to build the path; deeper paths are marked truncated. */
+#define CT_CGROUP_DEPTH 16
 
 enum ct_event_type {
 	CT_EV_FORK = 1,
@@ -60,11 +66,37 @@ _Static_assert(sizeof(struct ct_event_hdr) == 48, "ct_event_hdr layout");
  * Userspace sets the cgroup's id (its directory's inode) before the job starts.
  */
 #define CT_JOB_CGROUP 0x4
+/*
+ * The process's cgroup v2 path is deeper than CT_CGROUP_DEPTH levels or longer than
+ * CT_CGROUP_MAX - 1 bytes, or could not be read: exec, task and fork flags, cgroup_len 0.
+ * The names are any user's who may make cgroups (a delegated subtree): without the bound one
+ * could make every record of the processes in it as long as they like.
+ */
+#define CT_CGROUP_TRUNCATED 0x8
+
+/*
+ * Namespaces and pid chain of a process, read from its task at fork, exec and the snapshot.
+ * Inode numbers are what the links in /proc/PID/ns show ("pid:[4026531836]").
+ */
+struct ct_ns_info {
+	__u32 pid_ns; /* its own pid namespace (task_active_pid_ns); 0: not read */
+	__u32 mnt_ns;
+	__u32 net_ns;
+	__u32 pid_level; /* its pid namespace's depth: 0 is the host's */
+	/* its pid in each namespace from the host's down, as NSpid in /proc/PID/status:
+	 * min(pid_level + 1, CT_NSPID_MAX) entries, the innermost missing when deeper */
+	__u32 nspid[CT_NSPID_MAX];
+	__u32 cgroup_len; /* bytes of the cgroup v2 path, no NUL; 0: unknown (see flags) */
+	__u32 __pad0;
+};
+_Static_assert(sizeof(struct ct_ns_info) == 40, "ct_ns_info layout");
 
 /*
  * CT_EV_EXEC and CT_EV_TASK. Variable length: argv follows the fixed part and only argv_len
  * bytes of it are sent. cwd is written backwards from the end of its buffer (that is how a
- * dentry walk produces it), so it starts at cwd_off.
+ * dentry walk produces it), so it starts at cwd_off. ns and cgroup (the default hierarchy's
+ * path from its root, "/" for the root, ns.cgroup_len bytes) came after the first
+ * CT_EXEC_V1_FIXED_LEN bytes; raw captures of format 1 hold exec records without them.
  */
 struct ct_exec_event {
 	struct ct_event_hdr hdr;
@@ -75,23 +107,33 @@ struct ct_exec_event {
 	__u32 __pad1;
 	char filename[CT_PATH_MAX];
 	char cwd[CT_PATH_MAX];
+	struct ct_ns_info ns;
+	char cgroup[CT_CGROUP_MAX];
 	char argv[CT_ARGV_MAX];
 };
-_Static_assert(sizeof(struct ct_exec_event) == 48 + 16 + 2 * CT_PATH_MAX + CT_ARGV_MAX,
+_Static_assert(sizeof(struct ct_exec_event) ==
+		       48 + 16 + 2 * CT_PATH_MAX + 40 + CT_CGROUP_MAX + CT_ARGV_MAX,
 	       "ct_exec_event layout");
-#define CT_EXEC_FIXED_LEN (sizeof(struct ct_exec_event) - CT_ARGV_MAX)
+#define CT_EXEC_FIXED_LEN    (sizeof(struct ct_exec_event) - CT_ARGV_MAX)
+#define CT_EXEC_V1_FIXED_LEN (48 + 16 + 2 * CT_PATH_MAX) /* before ns and cgroup */
 
 /*
- * CT_EV_FORK: the header describes the new process; ppid is its parent. flags was appended
- * to the 48-byte header-only record: a reader takes a 48-byte fork as flags 0.
+ * CT_EV_FORK: the header describes the new process; ppid is its parent. Each version
+ * appended to the one before, so no offset moved: flags to the 48-byte header-only record (a
+ * reader takes a 48-byte fork as flags 0), then ns and the cgroup path (a 56-byte fork has
+ * neither). Variable length: only ns.cgroup_len bytes of cgroup are sent.
  */
 struct ct_fork_event {
 	struct ct_event_hdr hdr;
-	__u32 flags; /* CT_JOB_CGROUP */
+	__u32 flags; /* CT_JOB_CGROUP, CT_CGROUP_TRUNCATED */
 	__u32 __pad0;
+	struct ct_ns_info ns;
+	char cgroup[CT_CGROUP_MAX];
 };
-_Static_assert(sizeof(struct ct_fork_event) == 56, "ct_fork_event layout");
-#define CT_FORK_V1_LEN sizeof(struct ct_event_hdr) /* a fork record before flags */
+_Static_assert(sizeof(struct ct_fork_event) == 96 + CT_CGROUP_MAX, "ct_fork_event layout");
+#define CT_FORK_V1_LEN	  sizeof(struct ct_event_hdr) /* a fork record before flags */
+#define CT_FORK_V2_LEN	  56 /* before ns and cgroup */
+#define CT_FORK_FIXED_LEN (sizeof(struct ct_fork_event) - CT_CGROUP_MAX)
 
 /* CT_EV_EXIT: the last thread of the group is exiting. */
 struct ct_exit_event {

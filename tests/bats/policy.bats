@@ -52,7 +52,7 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	run "$CIDTRACE" run --reap -- true
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[ "$output" = "cidtrace run: --reap needs --scope (see cidtrace run --help)" ]
+	[ "$output" = "cidtrace run: --reap needs --scope, --scope-cgroup or --scope-container (see cidtrace run --help)" ]
 	run "$CIDTRACE" run --reap=later --scope "$D" -- true
 	[ "$status" -eq 2 ]
 	run "$CIDTRACE" record --reap --scope "$D"
@@ -60,10 +60,10 @@ alive() { # pid, comm: the same process still runs (a zombie has exited: it is n
 	run "$CIDTRACE" record --kill-orphans
 	[ "$status" -eq 2 ]
 	[ "${#lines[@]}" -eq 1 ]
-	[ "$output" = "cidtrace record: --kill-orphans needs --scope (see cidtrace record --help)" ]
+	[ "$output" = "cidtrace record: --kill-orphans needs --scope, --scope-cgroup or --scope-container (see cidtrace record --help)" ]
 	run "$CIDTRACE" run --kill-orphans=3 -- true
 	[ "$status" -eq 2 ]
-	[ "$output" = "cidtrace run: --kill-orphans needs --scope (see cidtrace run --help)" ]
+	[ "$output" = "cidtrace run: --kill-orphans needs --scope, --scope-cgroup or --scope-container (see cidtrace run --help)" ]
 	for grace in x -1 0 "" 2s 0.05; do
 		run "$CIDTRACE" record --scope "$D" --kill-orphans="$grace"
 		[ "$status" -eq 2 ]

@@ -121,7 +121,8 @@ findings_of() {
 		jq -e --arg o "$S/job$o" '[.findings[] | tostring | select(contains($o))] == []' \
 			"$T/$j.json"
 		jq -e --arg d "$S/job$j" '.schema == "cidtrace.report/1" and .trace.slice ==
-			{scope: $d, since: null, until: null} and .trace.final' "$T/$j.json"
+			{scope: $d, cgroup: null, container: null, since: null, until: null} and
+			.trace.final' "$T/$j.json"
 		# the processes the jobs were written to leave: signalled, orphaned, the VMM
 		jq -e --argjson k "$(cat "$S/job$j/killed.pid")" \
 			--argjson orphan "$(cat "$S/job$j/orphan.pid")" \

@@ -665,6 +665,73 @@ static void test_own_helper(void)
 	collector_free(&c);
 }
 
+/* A fork record as BPF sends it: ns, then only the path's bytes. */
+static void fork_ns(struct collector *c, uint32_t pid, const struct ct_ns_info *ns,
+		    const char *cgroup, uint32_t flags)
+{
+	struct ct_fork_event e = { .hdr = hdr(CT_EV_FORK, pid, SEC), .flags = flags, .ns = *ns };
+
+	e.hdr.ppid = 1;
+	e.ns.cgroup_len = strlen(cgroup);
+	memcpy(e.cgroup, cgroup, e.ns.cgroup_len);
+	feed(c, &e, CT_FORK_FIXED_LEN + e.ns.cgroup_len);
+}
+
+/* Namespaces and cgroup from fork and exec records; unknown from older and truncated ones. */
+static void test_ns(void)
+{
+	struct ct_ns_info ns = {
+		.pid_ns = 11, .mnt_ns = 12, .net_ns = 13, .pid_level = 1, .nspid = { 900, 2 }
+	};
+	struct ct_ns_info deep = { .pid_ns = 21, .pid_level = 5, .nspid = { 901, 5, 4, 3 } };
+	struct collector_cfg cfg = { .live = LIVE_NONE };
+	struct ct_exec_event *x = calloc(1, sizeof(*x));
+	struct collector c;
+	struct proc *p;
+
+	collector_init(&c, &cfg);
+	fork_ns(&c, 900, &ns, "/ci/job-a", 0);
+	p = pt_find(&c.pt, 900, 900 * 1000);
+	CHECK(p && p->pid_ns == 11 && p->mnt_ns == 12 && p->net_ns == 13 && p->nspid_levels == 2 &&
+	      p->nspid[0] == 900 && p->nspid[1] == 2 && !p->nspid_truncated);
+	CHECK_STR(p ? p->cgroup : NULL, "/ci/job-a");
+	/* an exec in another cgroup and namespace (setns, then exec) */
+	x->hdr = hdr(CT_EV_EXEC, 900, 2 * SEC);
+	x->hdr.ppid = 1;
+	x->cwd_off = CT_PATH_MAX - 2;
+	strcpy(x->cwd + CT_PATH_MAX - 2, "/");
+	x->ns = ns;
+	x->ns.mnt_ns = 14;
+	x->ns.cgroup_len = strlen("/ci/job-b");
+	strcpy(x->cgroup, "/ci/job-b");
+	feed(&c, x, CT_EXEC_FIXED_LEN);
+	CHECK(p && p->mnt_ns == 14);
+	CHECK_STR(p ? p->cgroup : NULL, "/ci/job-b");
+	/* deeper than PROC_NSPID_MAX: the outermost kept, the innermost said to be missing */
+	fork_ns(&c, 901, &deep, "/", 0);
+	p = pt_find(&c.pt, 901, 901 * 1000);
+	CHECK(p && p->nspid_levels == PROC_NSPID_MAX && p->nspid_truncated && p->nspid[3] == 3);
+	CHECK_STR(p ? p->cgroup : NULL, "/");
+	/* a path BPF could not keep, and a record shorter than its cgroup_len says: no path */
+	fork_ns(&c, 902, &ns, "", CT_CGROUP_TRUNCATED);
+	p = pt_find(&c.pt, 902, 902 * 1000);
+	CHECK(p && !p->cgroup && p->nspid_levels == 2);
+	{
+		struct ct_fork_event e = { .hdr = hdr(CT_EV_FORK, 903, SEC), .ns = ns };
+
+		e.ns.cgroup_len = 100;
+		feed(&c, &e, CT_FORK_FIXED_LEN + 10);
+		p = pt_find(&c.pt, 903, 903 * 1000);
+		CHECK(p && !p->cgroup && p->pid_ns == 11);
+	}
+	/* a fork record of an earlier cidtrace: unknown, not inherited */
+	fork_flags(&c, 904, 900, "sh", SEC, 0, CT_FORK_V2_LEN);
+	p = pt_find(&c.pt, 904, 904 * 1000);
+	CHECK(p && !p->cgroup && !p->nspid_levels && !p->pid_ns);
+	free(x);
+	collector_free(&c);
+}
+
 int main(void)
 {
 	test_uffd_transitions();
@@ -680,5 +747,6 @@ int main(void)
 	test_rename();
 	test_job_identity();
 	test_own_helper();
+	test_ns();
 	return check_done("test_core");
 }

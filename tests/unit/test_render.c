@@ -106,6 +106,55 @@ static void test_window_line(void)
 	CHECK(strstr(rendered(whole, true), "retention") == NULL);
 }
 
+/* A vmm_leak of pid 4242 whose processes[] entry has ns and container (JSON members). */
+static char *where_report(const char *ns, const char *container)
+{
+	char *s;
+
+	if (asprintf(&s,
+		     "{\"schema\":\"cidtrace.report/1\",\"processes\":[{\"pid\":4242,"
+		     "\"start_ns\":7,\"comm\":\"qemu\",\"ns\":%s,\"container\":%s}],"
+		     "\"findings\":[{\"kind\":\"vmm_leak\",\"pid\":4242,\"start_ns\":7,"
+		     "\"comm\":\"qemu\"}]}",
+		     ns, container) < 0)
+		abort();
+	return s;
+}
+
+/* "qemu pid 4242 (container 3f2a…, pid 17 inside)": from the process's processes[] entry. */
+static void test_where(void)
+{
+	const char *inner = "{\"pid\":[4242,17],\"pid_truncated\":false,\"pid_ns\":1,"
+			    "\"mnt_ns\":2,\"net_ns\":3}";
+	const char *docker = "{\"runtime\":\"docker\",\"id\":\"3f2a5c9d0e1b77aa"
+			     "0000000000000000000000000000000000000000000000\",\"pod_uid\":null}";
+	char *r;
+
+	r = where_report(inner, docker);
+	CHECK(strstr(rendered(r, false), "qemu pid 4242 (container 3f2a5c9d0e1b\u2026, pid 17 "
+					 "inside) started") != NULL);
+	CHECK(strstr(rendered(r, true), "container 3f2a5c9d0e1b\u2026, pid 17 inside") != NULL);
+	/* ns.pid is read back and written again as integers */
+	CHECK(strstr(normalized(r), "\"pid\":[4242,17],\"pid_truncated\":false") != NULL);
+	free(r);
+	r = where_report(inner, "null");
+	CHECK(strstr(rendered(r, false), "qemu pid 4242 (pid 17 in its pid namespace)") != NULL);
+	free(r);
+	/* on the host, or with the innermost pid missing: nothing to say */
+	r = where_report("{\"pid\":[4242]}", "null");
+	CHECK(strstr(rendered(r, false), "qemu pid 4242 started") != NULL);
+	free(r);
+	r = where_report("{\"pid\":[4242,1,2,3],\"pid_truncated\":true}", "null");
+	CHECK(strstr(rendered(r, false), "qemu pid 4242 started") != NULL);
+	free(r);
+	/* a name whoever made the cgroup chose: escaped like argv in both views */
+	r = where_report(inner, "{\"runtime\":\"systemd-nspawn\",\"id\":\"<b>\\u001b[31m\"}");
+	CHECK(strstr(rendered(r, false), "(container <b>\\x1b[31m, pid 17 inside)") != NULL);
+	CHECK(strstr(rendered(r, true), "<b>") == NULL);
+	CHECK(strstr(rendered(r, true), "container &lt;b&gt;") != NULL);
+	free(r);
+}
+
 /* A report whose processes[0].argv holds n empty strings. */
 static char *argv_report(size_t n)
 {
@@ -222,6 +271,7 @@ int main(void)
 	struct report r;
 
 	test_window_line();
+	test_where();
 	char err[256];
 	int64_t us;
 	const char *n;

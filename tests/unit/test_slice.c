@@ -257,11 +257,12 @@ static void test_trace_slice(const char *doc)
 {
 	char *s = sliced(doc, &(struct slice){ .scope = "/w/jobA" });
 
-	CHECK(strstr(s, "\"slice\":{\n      \"scope\":\"/w/jobA\",\n      \"since\":null,\n"
+	CHECK(strstr(s, "\"slice\":{\n      \"scope\":\"/w/jobA\",\n      \"cgroup\":null,\n"
+			"      \"container\":null,\n      \"since\":null,\n"
 			"      \"until\":null\n    }") != NULL);
 	free(s);
 	s = sliced(doc, &(struct slice){ .has_since = true, .since_us = at("00:04:00") });
-	CHECK(strstr(s, "\"scope\":null,\n      \"since\":\"2026-01-01T00:04:00.000000Z\"") !=
+	CHECK(strstr(s, "\"container\":null,\n      \"since\":\"2026-01-01T00:04:00.000000Z\"") !=
 	      NULL);
 	free(s);
 }
@@ -334,8 +335,53 @@ static void test_hostile(void)
 	CHECK_STR(list(s, "processes"), "5/1 6/1 7/0 -1/0 9/1 9/2 11/-5");
 	CHECK_STR(list(s, "findings"), "uffd_orphan");
 	/* what an earlier slice said and cannot be read is dropped, as an unparsable time is */
-	CHECK(strstr(s, "\"scope\":\"/w/j\",\n      \"since\":null") != NULL);
+	CHECK(strstr(s, "\"scope\":\"/w/j\",\n      \"cgroup\":null") != NULL);
+	CHECK(strstr(s, "\"container\":null,\n      \"since\":null") != NULL);
 	free(s);
+	free(doc);
+}
+
+#define ID64 "3f2a9c0d1e8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170615e4d3c2b1a09f8e7"
+
+/*
+ * Containers: the same path on the host (mount namespace 100, the recorder's), in a docker
+ * container and in a cgroup of its own, and in a report from before mnt_ns. --scope is the
+ * host's path; a cgroup or a container picks one job, whose own path --scope then is.
+ */
+static void test_containers(void)
+{
+	char *doc =
+		json("{'schema':'cidtrace.report/1','trace':{'scope_mnt_ns':100},'processes':["
+		     "{'pid':70,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'mnt_ns':100,"
+		     "'cgroup':'/ci/host'},"
+		     "{'pid':71,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'mnt_ns':201,"
+		     "'cgroup':'/system.slice/docker-" ID64 ".scope'},"
+		     "{'pid':72,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'mnt_ns':202,"
+		     "'cgroup':'/ctB'},"
+		     "{'pid':73,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s']}],"
+		     /* a reference with no cgroup is in no cgroup's slice */
+		     "'findings':[{'kind':'invalid_cid','attempt':{'pid':74,'mnt_ns':202,"
+		     "'argv':['/tmp/T/001']}}]}");
+	struct {
+		struct slice s;
+		const char *processes, *findings;
+	} cases[] = {
+		{ { .scope = "/tmp/T" }, "70/1 73/1", "" },
+		{ { .scope = "/tmp/T", .cgroup = "/ctB" }, "72/1", "" },
+		{ { .cgroup = "/ct" }, "", "" },
+		{ { .container = "3f2a9c0d1e8b" }, "71/1", "" },
+		{ { .container = "3f2a9c0d1e8" }, "", "" },
+		{ { .cgroup = "/system.slice", .container = ID64 }, "71/1", "" },
+		{ { .cgroup = "/ctB", .container = ID64 }, "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *s = sliced(doc, &cases[i].s);
+
+		CHECK_STR(list(s, "processes"), cases[i].processes);
+		CHECK_STR(list(s, "findings"), cases[i].findings);
+		free(s);
+	}
 	free(doc);
 }
 
@@ -348,6 +394,7 @@ int main(void)
 	test_trace_slice(doc);
 	test_again(doc);
 	test_hostile();
+	test_containers();
 	free(doc);
 	return check_done("test_slice");
 }

@@ -13,6 +13,7 @@
 
 #include "collector.h"
 #include "commands.h"
+#include "container.h"
 #include "options.h"
 #include "slice.h"
 #include "testdir.h"
@@ -238,6 +239,65 @@ int opt_scope(struct collector_cfg *cfg, const char *arg)
 	return 0;
 }
 
+/* A --scope-cgroup PATH, normalized and copied; NULL after the usage error. */
+static char *cgroup_arg(const char *arg, const char *flag)
+{
+	char norm[PATH_MAX];
+
+	/* the kernel's names: a cgroupfs mount path is no cgroup path and would match nothing */
+	if (!path_normalize(arg, strlen(arg), norm, sizeof(norm)) ||
+	    !strncmp(norm, "/sys/fs/", 8)) {
+		usage_error(
+			"%s '%s': give the cgroup v2 path as /proc/PID/cgroup shows it after 0::, "
+			"e.g. /system.slice/ci-job.scope",
+			flag, arg);
+		return NULL;
+	}
+	if (!strcmp(norm, "/")) {
+		usage_error("%s / holds every process: name the job's own cgroup", flag);
+		return NULL;
+	}
+	return xstrdup(norm);
+}
+
+/* A --scope-container ID: what a container id or machine name can be. false: usage error. */
+static bool container_arg(const char *arg, const char *flag)
+{
+	size_t n = strlen(arg);
+
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)arg[i]) && !strchr("-_.", arg[i]))
+			n = 0;
+	if (n && n <= CONTAINER_ID_MAX)
+		return true;
+	usage_error("%s '%s': give a container id (or its first %d characters at least), or an "
+		    "nspawn machine name",
+		    flag, arg, CONTAINER_ID_PREFIX_MIN);
+	return false;
+}
+
+int opt_scope_cgroup(struct collector_cfg *cfg, const char *arg)
+{
+	char *cg;
+
+	if (cfg->nscope_cgroups >= MAX_LIST)
+		return usage_error("too many %s options", "--scope-cgroup");
+	if (!(cg = cgroup_arg(arg, "--scope-cgroup")))
+		return EXIT_USAGE;
+	cfg->scope_cgroups[cfg->nscope_cgroups++] = cg;
+	return 0;
+}
+
+int opt_scope_container(struct collector_cfg *cfg, const char *arg)
+{
+	if (cfg->nscope_containers >= MAX_LIST)
+		return usage_error("too many %s options", "--scope-container");
+	if (!container_arg(arg, "--scope-container"))
+		return EXIT_USAGE;
+	cfg->scope_containers[cfg->nscope_containers++] = arg;
+	return 0;
+}
+
 int opt_slice(struct slice *s, int opt, const char *arg)
 {
 	const char *flag = opt == OPT_SLICE_SINCE ? "--since" : "--until";
@@ -248,6 +308,19 @@ int opt_slice(struct slice *s, int opt, const char *arg)
 			return usage_error("--scope is given once: a slice is of one directory");
 		s->scope = resolve_dir(arg, false, "--scope");
 		return s->scope ? 0 : EXIT_USAGE;
+	}
+	if (opt == OPT_SLICE_CGROUP) {
+		if (s->cgroup)
+			return usage_error("--scope-cgroup is given once: a slice is of one job");
+		s->cgroup = cgroup_arg(arg, "--scope-cgroup");
+		return s->cgroup ? 0 : EXIT_USAGE;
+	}
+	if (opt == OPT_SLICE_CONTAINER) {
+		if (s->container)
+			return usage_error(
+				"--scope-container is given once: a slice is of one job");
+		s->container = arg;
+		return container_arg(arg, "--scope-container") ? 0 : EXIT_USAGE;
 	}
 	if (!slice_parse_time(arg, &us))
 		return usage_error("%s '%s' is no time: give RFC 3339 (2026-11-27T03:42:36Z, "
@@ -273,6 +346,7 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 {
 	struct testdir_cfg *td = &cfg->td;
 	const char *tmpdir = getenv("TMPDIR");
+	struct stat st;
 
 	memset(cfg, 0, sizeof(*cfg));
 	td->depth = 2;
@@ -281,6 +355,9 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 	cfg->keep_processes = KEEP_PROCESSES_DEFAULT;
 	cfg->keep_for_ns = KEEP_FOR_NS_DEFAULT;
 	cfg->self_pid = getpid();
+	/* --scope's paths are cidtrace's own mount namespace's */
+	if (!stat("/proc/self/ns/mnt", &st))
+		cfg->scope_mnt_ns = st.st_ino;
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;
 	td->roots[td->nroots++] = "/tmp";

@@ -42,19 +42,32 @@ void collector_cfg_defaults(struct collector_cfg *cfg);
  */
 int opt_scope(struct collector_cfg *cfg, const char *arg);
 int opt_scratch_root(struct collector_cfg *cfg, const char *arg);
+/* --scope-cgroup: an absolute cgroup v2 path other than /, normalized. 0 or the usage error. */
+int opt_scope_cgroup(struct collector_cfg *cfg, const char *arg);
+/* --scope-container: a container id, a prefix of one, or a machine name. 0 or the error. */
+int opt_scope_container(struct collector_cfg *cfg, const char *arg);
 
 /* The slice options of report and replay (slice.h), in their option tables with SLICE_OPTIONS. */
-enum slice_opt { OPT_SLICE_SCOPE = 300, OPT_SLICE_SINCE, OPT_SLICE_UNTIL };
+enum slice_opt {
+	OPT_SLICE_SCOPE = 300,
+	OPT_SLICE_SINCE,
+	OPT_SLICE_UNTIL,
+	OPT_SLICE_CGROUP,
+	OPT_SLICE_CONTAINER,
+};
 /* clang-format off */
 #define SLICE_OPTIONS                                                          \
 	{ "scope", required_argument, NULL, OPT_SLICE_SCOPE },                  \
 	{ "since", required_argument, NULL, OPT_SLICE_SINCE },                  \
-	{ "until", required_argument, NULL, OPT_SLICE_UNTIL }
+	{ "until", required_argument, NULL, OPT_SLICE_UNTIL },                  \
+	{ "scope-cgroup", required_argument, NULL, OPT_SLICE_CGROUP },          \
+	{ "scope-container", required_argument, NULL, OPT_SLICE_CONTAINER }
 /* clang-format on */
 /*
  * --scope (a directory as --scope resolves it, which need not exist any more: its deepest
- * existing part is resolved), --since or --until (slice_parse_time) into s. Returns 0 or the
- * usage error (also when since is after until).
+ * existing part is resolved), --scope-cgroup, --scope-container (checked as record's), --since
+ * or --until (slice_parse_time) into s. Returns 0 or the usage error (also when since is after
+ * until).
  */
 int opt_slice(struct slice *s, int opt, const char *arg);
 int opt_test_dir_depth(struct collector_cfg *cfg, const char *arg);

@@ -58,7 +58,15 @@
 	"                           stdout; SIGHUP reopens it, for logrotate\n"                    \
 	"  -q, --quiet              no live events\n"                                              \
 	"  -v, --verbose            say what is attached and why; show the libbpf log\n"           \
-	"      --scope DIR          only processes whose argv or cwd reference DIR (repeatable)\n" \
+	"      --scope DIR          only processes whose argv or cwd reference DIR, a path\n"      \
+	"                           in cidtrace's own mount namespace (repeatable)\n"              \
+	"      --scope-cgroup PATH  only processes in cgroup v2 PATH or below it, as\n"            \
+	"                           /proc/PID/cgroup shows it (repeatable; ANDed with\n"           \
+	"                           --scope, whose DIRs are then those processes' own)\n"          \
+	"      --scope-container ID only processes in container ID (a docker, containerd,\n"       \
+	"                           cri-o or podman id, or 12 of its first characters or\n"        \
+	"                           more; an nspawn machine name), by their cgroup\n"              \
+	"                           (repeatable; as --scope-cgroup)\n"                             \
 	"      --pid PID            only PID and its descendants (repeatable; ANDed with\n"        \
 	"                           --scope)\n"                                                    \
 	"      --only KINDS         live lines of these kinds only: comma list of fork, exec,\n"   \
@@ -86,7 +94,8 @@
 	"      --kill-orphans[=GRACE]\n"                                                           \
 	"                           stop (SIGTERM, then SIGKILL) the VMM of a guest whose\n"       \
 	"                           pager has been lost for GRACE seconds (default 2) and that\n"  \
-	"                           no new pager took over; needs --scope; never a pager\n"        \
+	"                           no new pager took over; needs --scope (or -cgroup,\n"          \
+	"                           -container); never a pager\n"                                  \
 	"      --reap-grace SEC     SIGTERM to SIGKILL (default 5)\n"
 
 const char record_help[] =
@@ -121,9 +130,11 @@ const char run_help[] =
 	"under sudo, CMD runs as the user who ran sudo.\n"
 	"\n"
 	"options:\n" TRACE_OPTIONS_HELP
-	"      --reap[=dry-run]     at the end, stop the VMMs the job leaked in --scope\n"
-	"                           (needed), then their pagers (SIGTERM, then SIGKILL);\n"
-	"                           dry-run: only list\n"
+	"      --reap[=dry-run]     at the end, stop the VMMs the job leaked in --scope,\n"
+	"                           --scope-cgroup or --scope-container (one needed), then\n"
+	"                           their pagers (SIGTERM, then SIGKILL); each still in the\n"
+	"                           job's cgroup, or the selected cgroup or container, when\n"
+	"                           signalled; dry-run: only list\n"
 	"      --as-root            run CMD as root under sudo too (else it runs as SUDO_UID\n"
 	"                           and SUDO_GID, with that user's groups, no capabilities)\n"
 	"      --user NAME          run CMD as NAME (or a uid) of /etc/passwd, with its groups\n"
@@ -175,6 +186,8 @@ enum {
 	OPT_RING_BUFFER_SIZE,
 	OPT_JSON,
 	OPT_SCOPE,
+	OPT_SCOPE_CGROUP,
+	OPT_SCOPE_CONTAINER,
 	OPT_VMM_COMM,
 	OPT_SCRATCH_ROOT,
 	OPT_DEPTH,
@@ -206,6 +219,8 @@ enum {
 	{ "quiet", no_argument, NULL, 'q' },                                    \
 	{ "verbose", no_argument, NULL, 'v' },                                  \
 	{ "scope", required_argument, NULL, OPT_SCOPE },                        \
+	{ "scope-cgroup", required_argument, NULL, OPT_SCOPE_CGROUP },          \
+	{ "scope-container", required_argument, NULL, OPT_SCOPE_CONTAINER },    \
 	{ "vmm-comm", required_argument, NULL, OPT_VMM_COMM },                  \
 	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },          \
 	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },               \
@@ -294,6 +309,12 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 			break;
 		case OPT_SCOPE:
 			err = opt_scope(cfg, optarg);
+			break;
+		case OPT_SCOPE_CGROUP:
+			err = opt_scope_cgroup(cfg, optarg);
+			break;
+		case OPT_SCOPE_CONTAINER:
+			err = opt_scope_container(cfg, optarg);
 			break;
 		case OPT_VMM_COMM:
 			err = opt_vmm_comm(cfg, optarg);
@@ -389,10 +410,12 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 	if (o->log && cfg->live == LIVE_NONE)
 		return usage_error("--log and -q exclude each other");
 	/* never a VMM outside the job's own directories */
-	if (o->reap && !cfg->nscopes)
-		return usage_error("%s needs --scope", "--reap");
-	if (cfg->kill_orphans_ns && !cfg->nscopes)
-		return usage_error("%s needs --scope", "--kill-orphans");
+	if (o->reap && !collector_scoped(cfg))
+		return usage_error("%s needs --scope, --scope-cgroup or --scope-container",
+				   "--reap");
+	if (cfg->kill_orphans_ns && !collector_scoped(cfg))
+		return usage_error("%s needs --scope, --scope-cgroup or --scope-container",
+				   "--kill-orphans");
 	return -1;
 }
 

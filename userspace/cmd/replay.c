@@ -40,7 +40,7 @@ const char replay_help[] =
 	"      --json               live events as NDJSON on stdout, as record --json printed\n"
 	"                           them (the report itself is -o OUT)\n"
 	"  -q, --quiet              no live events\n"
-	"      --scope DIR, --since T, --until T\n"
+	"      --scope DIR, --scope-cgroup PATH, --scope-container ID, --since T, --until T\n"
 	"                           OUT is only a slice of the report: one job's processes, CIDs,\n"
 	"                           userfaultfds and findings (as in `cidtrace report`); the whole\n"
 	"                           report is never written at OUT\n"
@@ -375,6 +375,19 @@ static bool read_config(struct raw_in *pl, struct collector_cfg *cfg, char **mod
 	/* older captures end here: no --kill-orphans */
 	if (pl->off < pl->len)
 		cfg->kill_orphans_ns = ri_u64(pl);
+	/* ... or here: --scope in any mount namespace, no --scope-cgroup, --scope-container */
+	if (pl->off < pl->len) {
+		cfg->scope_mnt_ns = ri_u64(pl);
+		if ((n = ri_u16(pl)) > MAX_LIST)
+			return false;
+		for (cfg->nscope_cgroups = 0; cfg->nscope_cgroups < n; cfg->nscope_cgroups++)
+			cfg->scope_cgroups[cfg->nscope_cgroups] = ri_str(pl);
+		if ((n = ri_u16(pl)) > MAX_LIST)
+			return false;
+		for (cfg->nscope_containers = 0; cfg->nscope_containers < n;
+		     cfg->nscope_containers++)
+			cfg->scope_containers[cfg->nscope_containers] = ri_str(pl);
+	}
 	return !pl->bad && *mode;
 }
 
@@ -441,16 +454,36 @@ static void add_reaped(struct replay *r, struct raw_in *pl, uint16_t flags)
 		collector_log_reap(&r->c, p, actions[i], at_ns)->exited = exited;
 }
 
+/*
+ * A format 1 exec record into r->rec as this cidtrace's: the fixed part it had, namespaces
+ * and cgroup unknown (zero), then its argv. Returns the new length.
+ */
+static size_t exec_v1(struct replay *r, const uint8_t *rec, size_t len)
+{
+	const size_t grow = CT_EXEC_FIXED_LEN - CT_EXEC_V1_FIXED_LEN;
+
+	memcpy(r->rec, rec, CT_EXEC_V1_FIXED_LEN);
+	memset(r->rec + CT_EXEC_V1_FIXED_LEN, 0, grow);
+	memcpy(r->rec + CT_EXEC_FIXED_LEN, rec + CT_EXEC_V1_FIXED_LEN, len - CT_EXEC_V1_FIXED_LEN);
+	return len + grow;
+}
+
 static void ring(struct replay *r, struct raw_in *pl)
 {
 	const struct ct_event_hdr *h = (const void *)r->rec;
+	size_t len = pl->len;
 
-	if (!check(r, pl, pl->len <= sizeof(r->rec)))
+	if (!check(r, pl, len <= sizeof(r->rec)))
 		return;
-	memcpy(r->rec, pl->p, pl->len);
-	if (pl->len >= sizeof(*h) && h->ts_ns > r->last_ns)
+	memcpy(r->rec, pl->p, len);
+	if (len >= sizeof(*h) && h->ts_ns > r->last_ns)
 		r->last_ns = h->ts_ns;
-	collector_handle(&r->c, r->rec, pl->len);
+	if (r->h.format < 2 && len >= CT_EXEC_V1_FIXED_LEN && h->type == CT_EV_EXEC) {
+		if (!check(r, pl, len + CT_EXEC_FIXED_LEN - CT_EXEC_V1_FIXED_LEN <= sizeof(r->rec)))
+			return;
+		len = exec_v1(r, pl->p, len);
+	}
+	collector_handle(&r->c, r->rec, len);
 }
 
 static void seed(struct replay *r, struct raw_in *pl)
@@ -461,7 +494,8 @@ static void seed(struct replay *r, struct raw_in *pl)
 	char *exe = NULL;
 	size_t n;
 
-	ri_copy(pl, e, CT_EXEC_FIXED_LEN);
+	memset(e, 0, CT_EXEC_FIXED_LEN);
+	ri_copy(pl, e, r->h.format < 2 ? CT_EXEC_V1_FIXED_LEN : CT_EXEC_FIXED_LEN);
 	argv = ri_bytes(pl, argv_len);
 	n = pl->len - pl->off;
 	if (!check(r, pl, argv_len <= CT_ARGV_MAX))
@@ -565,6 +599,8 @@ int replay_command(int argc, char **argv)
 		case OPT_SLICE_SCOPE:
 		case OPT_SLICE_SINCE:
 		case OPT_SLICE_UNTIL:
+		case OPT_SLICE_CGROUP:
+		case OPT_SLICE_CONTAINER:
 			if ((err = opt_slice(&slice, opt, optarg)))
 				return err;
 			break;

@@ -17,7 +17,8 @@
 
 const char report_help[] =
 	"usage: cidtrace report FILE [--format text|html|json] [-o OUT] [--no-color]\n"
-	"                            [--scope DIR] [--since T] [--until T]\n"
+	"                            [--scope DIR] [--scope-cgroup PATH] [--scope-container ID]\n"
+	"                            [--since T] [--until T]\n"
 	"\n"
 	"Render a report written by `cidtrace record` or `cidtrace run`: a story per finding\n"
 	"(text, the default; color only on a terminal), one self-contained HTML file with a\n"
@@ -32,7 +33,11 @@ const char report_help[] =
 	"      --no-color           no color in text, even on a terminal (also if NO_COLOR is set)\n"
 	"      --scope DIR          a slice: the processes whose argv or cwd names DIR (as\n"
 	"                           record's --scope; DIR may be gone), the CIDs they bound, the\n"
-	"                           userfaultfds they own, the findings about them\n"
+	"                           userfaultfds they own, the findings about them; DIR is a\n"
+	"                           path of the recorder's mount namespace\n"
+	"      --scope-cgroup PATH  a slice: the processes in cgroup v2 PATH or below it\n"
+	"      --scope-container ID a slice: the processes in container ID (or 12 of its first\n"
+	"                           characters or more); with either, DIR is theirs\n"
 	"      --since T            a slice: only processes still alive at T; T is RFC 3339\n"
 	"                           (2026-11-27T03:42:36Z, 2026-11-27T04:42:36.5+01:00) or @SECONDS\n"
 	"      --until T            a slice: only processes started by T\n"
@@ -147,6 +152,8 @@ int report_command(int argc, char **argv)
 		case OPT_SLICE_SCOPE:
 		case OPT_SLICE_SINCE:
 		case OPT_SLICE_UNTIL:
+		case OPT_SLICE_CGROUP:
+		case OPT_SLICE_CONTAINER:
 			/* its scope lives as long as the process, as record's --scope */
 			if ((ret = opt_slice(&slice, opt, optarg)))
 				return ret;

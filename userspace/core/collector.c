@@ -38,6 +38,25 @@ static void set_str(struct collector *c, const char **dst, const char *src)
 	pt_set_str(&c->pt, dst, src, src ? strlen(src) : 0);
 }
 
+void collector_set_in_scope(struct collector *c, struct proc *p)
+{
+	/*
+	 * A path is one mount namespace's: cidtrace's, or, for the processes of `run`'s job
+	 * cgroup (only root puts a process there), their own: a job that runs its VMM in a
+	 * mount namespace of its own (unshare -m, a jailer) still names its own directories.
+	 */
+	bool ns = collector_scope_ns(&c->cfg, p->mnt_ns) || (c->cfg.job_cgroup && p->in_job);
+	bool dirs = !c->cfg.nscopes;
+
+	p->in_scope = false;
+	/* cidtrace names the scope in its own argv; that does not put it in scope */
+	if (p->pid == (uint32_t)c->cfg.self_pid || !collector_scoped(&c->cfg))
+		return;
+	for (int i = 0; i < c->cfg.nscopes && !dirs && ns; i++)
+		dirs = refs_dir(p->argv, p->argv_len, p->argv_truncated, p->cwd, c->cfg.scopes[i]);
+	p->in_scope = dirs && collector_cgroup_selected(&c->cfg, p->cgroup);
+}
+
 /*
  * test_dir, scope and role follow from argv, cwd and comm; recomputed when those change. A
  * role only ever grows here: an exec resets it first (on_proc_exec).
@@ -52,12 +71,7 @@ static void classify(struct collector *c, struct proc *p)
 		set_str(c, &p->test_dir, dir);
 	else
 		set_str(c, &p->test_dir, NULL);
-	p->in_scope = false;
-	/* cidtrace names the scope in its own argv; that does not put it in scope */
-	for (int i = 0; i < c->cfg.nscopes && !p->in_scope && p->pid != (uint32_t)c->cfg.self_pid;
-	     i++)
-		p->in_scope =
-			refs_dir(p->argv, p->argv_len, p->argv_truncated, p->cwd, c->cfg.scopes[i]);
+	collector_set_in_scope(c, p);
 	for (int i = 0; i < c->cfg.nvmm_comms; i++)
 		if (!fnmatch(c->cfg.vmm_comms[i], p->comm, 0))
 			p->role = ROLE_VMM;
@@ -99,11 +113,41 @@ static void set_in_job(struct collector *c, struct proc *p, uint32_t flags)
 		p->in_job = flags & CT_JOB_CGROUP;
 }
 
+/*
+ * Namespaces, pid chain and cgroup v2 path as a fork, exec or snapshot record read them;
+ * avail: the path's bytes the record holds. No pid (an exec record of a format 1 capture)
+ * leaves the namespaces unknown. A path that did not fit (CT_CGROUP_TRUNCATED, length 0) is
+ * unknown too: cut short, it would name another cgroup.
+ */
+static void set_ns(struct collector *c, struct proc *p, const struct ct_ns_info *ns,
+		   const char *cgroup, size_t avail)
+{
+	uint32_t levels = ns->pid_level + 1;
+	size_t len = ns->cgroup_len;
+
+	memset(p->nspid, 0, sizeof(p->nspid));
+	p->nspid_levels = 0;
+	p->nspid_truncated = false;
+	p->pid_ns = p->mnt_ns = p->net_ns = 0;
+	if (ns->nspid[0]) {
+		p->pid_ns = ns->pid_ns;
+		p->mnt_ns = ns->mnt_ns;
+		p->net_ns = ns->net_ns;
+		p->nspid_truncated = levels > PROC_NSPID_MAX;
+		p->nspid_levels = levels > PROC_NSPID_MAX ? PROC_NSPID_MAX : levels;
+		memcpy(p->nspid, ns->nspid, p->nspid_levels * sizeof(p->nspid[0]));
+	}
+	if (len > avail || len >= CT_CGROUP_MAX)
+		len = 0;
+	pt_set_str(&c->pt, &p->cgroup, len ? cgroup : NULL, len);
+}
+
 static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, size_t len)
 {
 	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
-	/* a capture from before the fork record had flags */
-	uint32_t flags = len >= sizeof(*e) ? e->flags : 0;
+	/* a capture from before the fork record had flags, or namespaces */
+	uint32_t flags = len >= CT_FORK_V2_LEN ? e->flags : 0;
+	bool has_ns = len >= CT_FORK_FIXED_LEN;
 
 	if (p) {
 		/* Seen by the startup snapshot too: it did start under the trace. */
@@ -120,11 +164,21 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 		return;
 	p = collector_proc(c, &e->hdr);
 	inherit(c, p);
+	if (has_ns)
+		set_ns(c, p, &e->ns, e->cgroup, len - CT_FORK_FIXED_LEN);
 	set_in_job(c, p, flags);
 	/* the command itself: cidtrace forked it, and moves it into the job cgroup before exec */
 	if (c->cfg.job_pid && e->hdr.pid == (uint32_t)c->cfg.job_pid &&
 	    e->hdr.ppid == (uint32_t)c->cfg.self_pid)
 		p->in_job = true;
+	/*
+	 * inherit() classified it with its namespaces and cgroup unknown, which only a cgroup
+	 * selection or another mount namespace than cidtrace's changes (a path is one mount
+	 * namespace's, and the job's own are the job's): the common fork is classified once.
+	 */
+	if (has_ns && (c->cfg.nscope_cgroups || c->cfg.nscope_containers ||
+		       !collector_scope_ns(&c->cfg, p->mnt_ns)))
+		collector_set_in_scope(c, p);
 	collector_update_keep(c, p);
 	collector_notify(c, fork, p, e->hdr.ts_ns);
 }
@@ -180,6 +234,7 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	filename[CT_PATH_MAX] = '\0';
 	set_exe(c, p, filename);
 	set_argv(c, p, e->argv, argv_len, e->flags & CT_ARGV_TRUNCATED);
+	set_ns(c, p, &e->ns, e->cgroup, CT_CGROUP_MAX);
 	/*
 	 * A new image: the role a fork copied from the parent, or the old image earned, goes (a
 	 * VMM's helper that execs `sleep` is no VMM). The comm gives VMMs back; a pager that kept
@@ -349,6 +404,7 @@ void collector_seed(struct collector *c, const struct ct_exec_event *e, const ch
 	set_cwd(c, p, e);
 	set_str(c, &p->exe, exe);
 	set_argv(c, p, argv, argv_len, argv_truncated);
+	set_ns(c, p, &e->ns, e->cgroup, CT_CGROUP_MAX);
 	classify(c, p);
 }
 

@@ -10,6 +10,11 @@
 #include <stdbool.h>
 
 #define CONTAINER_ID_MAX 64
+/*
+ * --scope-container takes an id's prefix this long at least, as docker's short ids: shorter,
+ * it could name several containers. A shorter argument must be the whole id (a machine name).
+ */
+#define CONTAINER_ID_PREFIX_MIN 12
 
 struct container_id {
 	const char *runtime; /* a static name: "docker", "containerd", "cri-o", ... */
@@ -17,7 +22,13 @@ struct container_id {
 	char pod_uid[36 + 1]; /* Kubernetes pod UID (dashes restored), or "" */
 };
 
-/* Fill *out from a cgroup v2 path ("/system.slice/docker-<id>.scope"). false: none found. */
+/*
+ * Fill *out from a cgroup v2 path ("/system.slice/docker-<id>.scope"). false: none found (out
+ * zeroed). A Kubernetes pod's own cgroup, or its conmon's, gives runtime "kubernetes", the pod
+ * UID and an empty id. The innermost container component wins.
+ */
 bool container_from_cgroup(const char *cgroup, struct container_id *out);
+/* id names the container, whole or by a prefix of CONTAINER_ID_PREFIX_MIN characters or more. */
+bool container_id_matches(const struct container_id *c, const char *id);
 
 #endif

@@ -25,6 +25,7 @@ static void free_entry(struct proctable *pt, struct proc *p)
 	intern_put(&pt->strings, p->cwd);
 	intern_put(&pt->strings, p->argv);
 	intern_put(&pt->strings, p->test_dir);
+	intern_put(&pt->strings, p->cgroup);
 	free(p->sigs);
 	free(p);
 }

@@ -76,6 +76,7 @@ struct proc {
 	bool keep : 1; /* the report needs it even after exit */
 	bool queued : 1; /* on the retention queue */
 	bool emit : 1; /* scratch mark while writing a report */
+	bool nspid_truncated : 1; /* nested deeper than PROC_NSPID_MAX: the inner pids are missing */
 };
 
 /* Exited processes kept for context only, oldest exit first: retention drops from the head. */

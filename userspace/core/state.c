@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "state.h"
 #include "util.h"
 
@@ -36,12 +37,48 @@ void collector_set_in_pids(struct collector *c, struct proc *p)
 
 bool collector_in_job(const struct collector *c, const struct proc *p)
 {
-	return !c->cfg.job_pid || p->in_job;
+	/*
+	 * A container the job had a runtime start is no descendant of the command and not in
+	 * its cgroup: naming it with --scope-cgroup or --scope-container makes it the job's.
+	 */
+	return !c->cfg.job_pid || p->in_job ||
+	       ((c->cfg.nscope_cgroups || c->cfg.nscope_containers) &&
+		collector_cgroup_selected(&c->cfg, p->cgroup));
+}
+
+bool collector_scoped(const struct collector_cfg *cfg)
+{
+	return cfg->nscopes || cfg->nscope_cgroups || cfg->nscope_containers;
+}
+
+bool collector_cgroup_selected(const struct collector_cfg *cfg, const char *cgroup)
+{
+	struct container_id id;
+
+	if (!cfg->nscope_cgroups && !cfg->nscope_containers)
+		return true;
+	if (!cgroup)
+		return false;
+	for (int i = 0; i < cfg->nscope_cgroups; i++)
+		if (path_under(cgroup, cfg->scope_cgroups[i]))
+			return true;
+	if (!cfg->nscope_containers || !container_from_cgroup(cgroup, &id))
+		return false;
+	for (int i = 0; i < cfg->nscope_containers; i++)
+		if (container_id_matches(&id, cfg->scope_containers[i]))
+			return true;
+	return false;
+}
+
+bool collector_scope_ns(const struct collector_cfg *cfg, uint64_t mnt_ns)
+{
+	return cfg->nscope_cgroups || cfg->nscope_containers || !cfg->scope_mnt_ns || !mnt_ns ||
+	       mnt_ns == cfg->scope_mnt_ns;
 }
 
 bool collector_in_view(const struct collector *c, const struct proc *p)
 {
-	return (!c->cfg.nscopes || p->in_scope) && collector_in_pids(c, p) &&
+	return (!collector_scoped(&c->cfg) || p->in_scope) && collector_in_pids(c, p) &&
 	       collector_in_job(c, p);
 }
 

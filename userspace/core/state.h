@@ -45,6 +45,18 @@ struct collector_cfg {
 	struct testdir_cfg td;
 	const char *scopes[MAX_LIST]; /* normalized absolute dirs */
 	int nscopes;
+	/*
+	 * The mount namespace --scope's paths are in: cidtrace's own, the host's (0: any, as in
+	 * the replay of a capture from before it was recorded). A path is only a name within one
+	 * mount namespace: two containers' /tmp/TestX/001 are different directories.
+	 */
+	uint64_t scope_mnt_ns;
+	/* --scope-cgroup: cgroup v2 paths (a process in one or below it); none: any */
+	const char *scope_cgroups[MAX_LIST];
+	int nscope_cgroups;
+	/* --scope-container: container ids or their prefixes (12 characters at least) */
+	const char *scope_containers[MAX_LIST];
+	int nscope_containers;
 	const char *vmm_comms[MAX_LIST * 2]; /* fnmatch patterns on comm */
 	int nvmm_comms;
 	enum live_format live;
@@ -157,8 +169,31 @@ void collector_link_parents(struct collector *c);
  * ancestry was when it was linked: retention may drop an ancestor later.
  */
 bool collector_in_pids(const struct collector *c, const struct proc *p);
-/* `run`: p belongs to the job (proc.in_job); `record` has no job, and every process passes. */
+/*
+ * `run`: p belongs to the job (proc.in_job), or is in a --scope-cgroup or --scope-container;
+ * `record` has no job, and every process passes.
+ */
 bool collector_in_job(const struct collector *c, const struct proc *p);
+/* Any of --scope, --scope-cgroup, --scope-container was given: in_scope decides. */
+bool collector_scoped(const struct collector_cfg *cfg);
+/*
+ * A process whose cgroup v2 path is cgroup is selected by --scope-cgroup and
+ * --scope-container: it is in one of the cgroups, or in one of the containers (by the id its
+ * cgroup names). true without either option; false for an unknown (NULL) cgroup otherwise.
+ */
+bool collector_cgroup_selected(const struct collector_cfg *cfg, const char *cgroup);
+/*
+ * --scope's directories apply to a process in mount namespace mnt_ns: cidtrace's own (0:
+ * unknown, taken as it). With --scope-cgroup or --scope-container, the directories are the
+ * selected processes' own, whatever their mount namespace (and, collector_set_in_scope()
+ * adds, those of `run`'s job cgroup).
+ */
+bool collector_scope_ns(const struct collector_cfg *cfg, uint64_t mnt_ns);
+/*
+ * p->in_scope from its argv, cwd, mount namespace and cgroup: call again when any changes
+ * (classify does for argv and cwd; whatever learns a process's namespaces or cgroup, after).
+ */
+void collector_set_in_scope(struct collector *c, struct proc *p);
 /* In --scope (when given), under --pid and, for `run`, in the job. */
 bool collector_in_view(const struct collector *c, const struct proc *p);
 /*

@@ -663,7 +663,8 @@ static void top_threads(struct uffd_state *us, struct orphan *o, const struct sa
 static bool same_test(const struct proc *p, const struct proc *lost)
 {
 	if (lost->test_dir)
-		return p->test_dir && !strcmp(p->test_dir, lost->test_dir);
+		return p->test_dir && !strcmp(p->test_dir, lost->test_dir) &&
+		       p->mnt_ns == lost->mnt_ns;
 	return p->ppid == lost->ppid;
 }
 
@@ -926,7 +927,7 @@ void uffd_retain(struct collector *c, uint64_t now)
 
 bool uffd_wanted(const struct collector *c, const struct uctx *u)
 {
-	return !c->cfg.nscopes || (u->owner && u->owner->in_scope);
+	return !collector_scoped(&c->cfg) || (u->owner && u->owner->in_scope);
 }
 
 enum uffd_ctx_state uffd_ctx_state_of(const struct uctx *u)

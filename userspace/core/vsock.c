@@ -400,7 +400,7 @@ void vsock_seed(struct collector *c, const struct ct_vsock_event *e)
 
 bool vsock_wanted(const struct collector *c, const struct conflict *f)
 {
-	if (!c->cfg.nscopes || f->attempt->in_scope)
+	if (!collector_scoped(&c->cfg) || f->attempt->in_scope)
 		return true;
 	for (int i = 0; i < f->nholders; i++)
 		if (f->holders[i].proc->in_scope)

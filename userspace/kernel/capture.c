@@ -283,6 +283,13 @@ void capture_config(struct capture *cap, const struct collector_cfg *cfg, const 
 	for (int i = 0; i < n; i++)
 		rb_str(&b, command[i]);
 	rb_u64(&b, cfg->kill_orphans_ns);
+	rb_u64(&b, cfg->scope_mnt_ns);
+	rb_u16(&b, cfg->nscope_cgroups);
+	for (int i = 0; i < cfg->nscope_cgroups; i++)
+		rb_str(&b, cfg->scope_cgroups[i]);
+	rb_u16(&b, cfg->nscope_containers);
+	for (int i = 0; i < cfg->nscope_containers; i++)
+		rb_str(&b, cfg->scope_containers[i]);
 	put_buf(cap, RAW_CONFIG, 0, &b);
 }
 

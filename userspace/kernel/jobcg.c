@@ -198,7 +198,7 @@ int jobcg_remove(struct job_cgroup *cg)
 	return err;
 }
 
-bool jobcg_holds(const char *path, pid_t pid)
+bool jobcg_path_of(pid_t pid, char *out, size_t outsz)
 {
 	char buf[8192], *line, *end;
 	size_t n = read_proc(pid, "cgroup", buf, sizeof(buf));
@@ -207,7 +207,7 @@ bool jobcg_holds(const char *path, pid_t pid)
 		end = strchrnul(line, '\n');
 		if (!strncmp(line, "0::/", 4)) {
 			*end = '\0';
-			return path_under(line + 3, path);
+			return snprintf(out, outsz, "%s", line + 3) < (int)outsz;
 		}
 		if (!*end)
 			break;

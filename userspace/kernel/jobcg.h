@@ -34,7 +34,7 @@ int jobcg_enter(struct job_cgroup *cg, pid_t pid);
  * cgroup, then remove it. 0 or -errno; a cgroup never created is a no-op.
  */
 int jobcg_remove(struct job_cgroup *cg);
-/* The "0::" path of /proc/PID/cgroup is path or below it. */
-bool jobcg_holds(const char *path, pid_t pid);
+/* The "0::" path of /proc/PID/cgroup (its cgroup v2, now) into out. false: none, too long. */
+bool jobcg_path_of(pid_t pid, char *out, size_t outsz);
 
 #endif

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "jobcg.h"
 #include "reap.h"
 #include "tracer.h"
@@ -19,14 +21,35 @@
 #define KILL_WAIT_MS 2000
 #define MAX_PAGERS   8
 
-/* Read /proc again: the table's view of argv and cwd may be stale, and a kill is final. */
-static bool still_in_scope(const struct collector *c, uint32_t pid)
+/* The inode of /proc/PID/ns/mnt (its mount namespace now); 0 if unreadable. */
+static uint64_t mnt_ns_of(uint32_t pid)
+{
+	char link[64];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/%u/ns/mnt", pid);
+	return stat(link, &st) ? 0 : st.st_ino;
+}
+
+/*
+ * Read /proc again: the table's view of argv and cwd may be stale, and a kill is final. A
+ * --scope path names a directory of cidtrace's mount namespace only: another namespace's
+ * /tmp/TestX/001 is another container's, unless --scope-cgroup or --scope-container chose
+ * the processes, or it is in `run`'s job cgroup (own_ns): their own paths --scope then names.
+ * An unreadable namespace is refused.
+ */
+static bool still_in_scope(const struct collector *c, uint32_t pid, bool own_ns)
 {
 	char argv[8192], cwd[PATH_MAX], link[64];
 	bool truncated;
-	size_t len = read_proc_raw(pid, "cmdline", argv, sizeof(argv), &truncated);
+	size_t len;
 	ssize_t n;
 
+	if (!c->cfg.nscopes)
+		return true;
+	if (!own_ns && !collector_scope_ns(&c->cfg, mnt_ns_of(pid) ?: UINT64_MAX))
+		return false;
+	len = read_proc_raw(pid, "cmdline", argv, sizeof(argv), &truncated);
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);
 	n = readlink(link, cwd, sizeof(cwd) - 1);
 	cwd[n < 0 ? 0 : n] = '\0';
@@ -36,6 +59,38 @@ static bool still_in_scope(const struct collector *c, uint32_t pid)
 		if (refs_dir(argv, len, truncated, n > 0 ? cwd : NULL, c->cfg.scopes[i]))
 			return true;
 	return false;
+}
+
+/*
+ * Still the job's, by its cgroup now (only root can move a process between cgroups outside
+ * a delegated subtree, and nobody can move another user's process into theirs): in a
+ * --scope-cgroup or --scope-container when given, else in the job's cgroup when there is
+ * one, else in the container cidtrace (and so the job it started) runs in, or in none if
+ * cidtrace runs in none. cg: the process's cgroup v2 path now (NULL: none). NULL if so, else
+ * why not.
+ */
+static const char *not_in_job(const struct collector *c, const char *cg)
+{
+	char own[PATH_MAX];
+	struct container_id a, b;
+
+	if (c->cfg.nscope_cgroups || c->cfg.nscope_containers || c->cfg.job_cgroup) {
+		if (!cg)
+			return "has no cgroup v2 path to check";
+		if (c->cfg.nscope_cgroups || c->cfg.nscope_containers)
+			return collector_cgroup_selected(&c->cfg, cg)
+				       ? NULL
+				       : "is no longer in the selected cgroup or container";
+		return path_under(cg, c->cfg.job_cgroup) ? NULL
+							 : "is no longer in the job's cgroup";
+	}
+	/* a host without cgroup v2 (no "0::" line) has no container to tell either */
+	container_from_cgroup(jobcg_path_of(getpid(), own, sizeof(own)) ? own : NULL, &a);
+	container_from_cgroup(cg, &b);
+	if (strcmp(a.runtime ?: "", b.runtime ?: "") || strcmp(a.id, b.id) ||
+	    strcmp(a.pod_uid, b.pod_uid))
+		return "is in another container than the job";
+	return NULL;
 }
 
 /* true once the process behind pidfd has exited (a zombie counts), waiting up to ms. */
@@ -49,14 +104,16 @@ static bool wait_exit(int pidfd, int ms)
 /*
  * A pidfd of p, opened first and p checked through /proc after: if (pid, start time) still
  * match then, the pidfd is that process, and signals sent through it cannot reach a later
- * process that reused the pid. Then p must still be in scope and in the job's cgroup. -1 if
+ * process that reused the pid. Then p must still be in scope and the job's (not_in_job). -1 if
  * not, *gone: p has exited (else it was left running, and stderr says why; who: "reap").
  */
 static int open_checked(struct collector *c, struct proc *p, const char *who, bool *gone)
 {
 	int pidfd = pidfd_open(p->pid, 0);
 	struct ct_event_hdr now;
-	char state = 0;
+	char state = 0, cg[PATH_MAX];
+	const char *why;
+	bool have_cg;
 
 	*gone = pidfd < 0 || !proc_same(p->pid, p->start_ns, &now, &state) || state == 'Z';
 	if (*gone) {
@@ -64,16 +121,14 @@ static int open_checked(struct collector *c, struct proc *p, const char *who, bo
 			close(pidfd);
 		return -1;
 	}
-	if (!still_in_scope(c, p->pid)) {
-		errmsg("%s: %s pid %u no longer references a --scope dir; left running", who,
-		       p->comm, p->pid);
-		close(pidfd);
-		return -1;
-	}
-	/* the job's cgroup: only root can move a process out of it, or into it */
-	if (c->cfg.job_cgroup && !jobcg_holds(c->cfg.job_cgroup, p->pid)) {
-		errmsg("%s: %s pid %u is no longer in the job's cgroup; left running", who, p->comm,
-		       p->pid);
+	have_cg = jobcg_path_of(p->pid, cg, sizeof(cg));
+	why = not_in_job(c, have_cg ? cg : NULL);
+	if (!why &&
+	    !still_in_scope(c, p->pid,
+			    have_cg && c->cfg.job_cgroup && path_under(cg, c->cfg.job_cgroup)))
+		why = "no longer references a --scope dir of its mount namespace";
+	if (why) {
+		errmsg("%s: %s pid %u %s; left running", who, p->comm, p->pid, why);
 		close(pidfd);
 		return -1;
 	}

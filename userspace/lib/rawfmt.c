@@ -155,8 +155,9 @@ int raw_header_read(struct raw_in *f, struct raw_header *h)
 	len = ri_u16(f);
 	if (f->bad)
 		return -EIO;
-	if (version != RAW_VERSION)
+	if (version < RAW_VERSION_MIN || version > RAW_VERSION)
 		return -EPROTONOSUPPORT;
+	h->format = version;
 	if (len < RAW_HEADER_FIXED || len > f->len)
 		return -EIO;
 	hr = (struct raw_in){ f->p, len, f->off, false };

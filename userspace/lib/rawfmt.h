@@ -13,9 +13,14 @@
 
 #define RAW_MAGIC     "CTRAW\r\n\x1a"
 #define RAW_MAGIC_LEN 8
-#define RAW_VERSION   1
-#define RAW_REC_HDR   8 /* type u16, flags u16, len u32 */
-#define RAW_MAX_LEN   (1u << 24) /* no record is longer: a longer length means corruption */
+/*
+ * 2: exec records (RING and SEED) carry namespaces and the cgroup path before argv. A reader
+ * of 2 reads 1 too (RAW_VERSION_MIN): replay moves a version 1 exec record's argv up.
+ */
+#define RAW_VERSION	2
+#define RAW_VERSION_MIN 1
+#define RAW_REC_HDR	8 /* type u16, flags u16, len u32 */
+#define RAW_MAX_LEN	(1u << 24) /* no record is longer: a longer length means corruption */
 
 enum raw_type {
 	/* inputs the replay drives the core with, in order */
@@ -61,6 +66,7 @@ enum raw_type {
 
 /* The header's variable part, in this order after the fixed 40 bytes. */
 struct raw_header {
+	uint16_t format; /* format version, RAW_VERSION_MIN..RAW_VERSION */
 	int64_t wall_minus_boot_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME, fixed at start */
 	uint64_t boot_ns; /* CLOCK_BOOTTIME when the header was written */
 	uint32_t tick_hz, page_size;

@@ -62,7 +62,7 @@ static bool visible(const struct collector *c, const struct proc *p, enum live_k
 		return false;
 	if (p->role == ROLE_VMM)
 		return true;
-	if (c->cfg.nscopes)
+	if (collector_scoped(&c->cfg))
 		return p->in_scope;
 	if (c->cfg.job_pid)
 		return p->in_job;
@@ -110,6 +110,7 @@ static struct json_object *json_prefix(const char *event, const struct proc *p, 
 	json_object_object_add(o, "start_ns", jint(p->start_ns));
 	json_object_object_add(o, "comm", jstr(p->comm));
 	json_object_object_add(o, "test_dir", jstr_or_null(p->test_dir));
+	json_object_object_add(o, "mnt_ns", p->mnt_ns ? jint(p->mnt_ns) : NULL);
 	return o;
 }
 
@@ -248,7 +249,7 @@ void live_uffd(struct collector *c, const struct proc *owner, uint64_t ts, const
 {
 	struct json_object *f;
 
-	if (c->cfg.nscopes && !owner->in_scope)
+	if (collector_scoped(&c->cfg) && !owner->in_scope)
 		return; /* as in the report: a guest outside --scope is someone else's */
 	f = json_object_new_object();
 	json_object_object_add(f, "uffd", jstr(uffd_id));

@@ -177,15 +177,30 @@ void narrate_into(struct json_object *finding)
 	free(summary);
 }
 
-/* "qemu-system-x86 pid 812 (/ci/T/001, bound +3.002s)"; extra may be NULL. */
+/*
+ * "qemu-system-x86 pid 812 (/ci/T/001, bound +3.002s, container 3f2a5c9d0e1b…, pid 17
+ * inside)"; extra may be NULL. The pid is the host's: where the process's own namespace
+ * numbers it otherwise, that is what its job's log shows.
+ */
 static void proc_phrase(FILE *f, struct render_ctx *c, const struct rv *p, const char *extra)
 {
-	const char *dir = rgets(p, "test_dir");
+	const char *parts[3] = { rgets(p, "test_dir"), extra, NULL };
+	const char *sep = " (";
+	char where[160];
 
+	if (where_phrase(c, process_of(c, p), where, sizeof(where)))
+		parts[2] = where;
+	if (parts[0])
+		parts[0] = E(c, parts[0]);
 	fprintf(f, "%s pid %lld", E(c, rgets(p, "comm")), (long long)rgeti(p, "pid"));
-	if (dir || extra)
-		fprintf(f, " (%s%s%s)", dir ? E(c, dir) : "", dir && extra ? ", " : "",
-			extra ? extra : "");
+	for (int i = 0; i < 3; i++) {
+		if (!parts[i])
+			continue;
+		fprintf(f, "%s%s", sep, parts[i]);
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		fputc(')', f);
 }
 
 /* "got SIGKILL from pid 600 at +12.298s": the first fatal signal, which sealed its fate. */

@@ -44,6 +44,7 @@ struct parser {
 };
 
 static const struct field str_elem = { "", T_STR, NULL, 0 };
+static const struct field int_elem = { "", T_INT, NULL, 0 };
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
@@ -524,6 +525,8 @@ static bool element(struct parser *p, const struct field *f, struct rv *e)
 	}
 	if ((f->type == T_STRS || f->type == T_STRSN) && peek(p) == '"')
 		return string_value(p, &str_elem, e);
+	if (f->type == T_INTS)
+		return value(p, &int_elem, e);
 	return value(p, NULL, e);
 }
 
@@ -594,7 +597,7 @@ done:
 static bool value(struct parser *p, const struct field *f, struct rv *out)
 {
 	bool is_array = f && (f->type == T_ARR || f->type == T_STRS || f->type == T_STRSN ||
-			      f->type == T_FINDINGS);
+			      f->type == T_INTS || f->type == T_FINDINGS);
 
 	ws(p);
 	switch (peek(p)) {

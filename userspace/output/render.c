@@ -36,7 +36,8 @@ static const struct field attach_f[] = {
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
 					 F("uffd_serves_overflow", T_INT), END };
 static const struct field slice_f[] = {
-	F("scope", T_STR), F("since", T_TIME), F("until", T_TIME), END
+	F("scope", T_STR), F("cgroup", T_STR), F("container", T_STR), F("since", T_TIME),
+	F("until", T_TIME), END
 };
 static const struct field checkpoints_f[] = {
 	F("interval_s", T_NUM), F("written", T_INT), F("skipped", T_INT), F("failed", T_INT),
@@ -59,7 +60,8 @@ static const struct field trace_f[] = {
 	SUB("previous", T_OBJN, previous_f),
 	SUB("attach", T_OBJN, attach_f), SUB("events", T_OBJN, events_f),
 	F("ring_buffer_bytes", T_INTN), SUB("checkpoints", T_OBJN, checkpoints_f),
-	SUB("job", T_OBJN, job_f), F("scope", T_STRS),
+	SUB("job", T_OBJN, job_f), F("scope", T_STRS), F("scope_mnt_ns", T_INTN),
+	F("scope_cgroups", T_STRS), F("scope_containers", T_STRS),
 	F("scratch_roots", T_STRS), F("test_dir_depth", T_INT), SUB("slice", T_OBJO, slice_f),
 	SUB("retention", T_OBJN, retention_f), END
 };
@@ -70,16 +72,26 @@ static const struct field signal_f[] = {
 	F("signal", T_INT), F("name", T_STR), F("at", T_TIME), F("sender_pid", T_INT),
 	F("sender_comm", T_STR), END
 };
+static const struct field ns_f[] = {
+	F("pid", T_INTS), F("pid_truncated", T_BOOL), F("pid_ns", T_INT), F("mnt_ns", T_INT),
+	F("net_ns", T_INT), END
+};
+static const struct field container_f[] = {
+	F("runtime", T_STR), F("id", T_STR), F("pod_uid", T_STR), END
+};
 static const struct field process_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("exe", T_STR),
 	F("argv", T_STRS), F("argv_truncated", T_BOOL), F("cwd", T_STR), F("test_dir", T_STR),
+	F("mnt_ns", T_INTN), SUB("ns", T_OBJN, ns_f), F("cgroup", T_STR),
+	SUB("container", T_OBJN, container_f),
 	F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL), F("original_ppid", T_INTN),
 	F("orphaned", T_BOOL), F("started_at", T_TIME), F("exited_at", T_TIME),
 	SUB("exit", T_OBJN, exit_f), SUB("fatal_signals", T_ARR, signal_f),
 	F("fatal_signals_total", T_INT), END
 };
 static const struct field ref_f[] = {
-	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR), END
+	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
+	F("mnt_ns", T_INTN), END
 };
 static const struct field released_by_f[] = { F("pid", T_INT), F("comm", T_STR), END };
 static const struct field cid_f[] = {
@@ -89,11 +101,12 @@ static const struct field cid_f[] = {
 };
 static const struct field brief_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("ppid", T_INT), F("argv", T_STRS), END
+	F("mnt_ns", T_INTN), F("ppid", T_INT), F("argv", T_STRS), END
 };
 static const struct field holder_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("ppid", T_INT), F("argv", T_STRS), F("orphaned", T_BOOL), F("original_ppid", T_INTN),
+	F("mnt_ns", T_INTN), F("ppid", T_INT), F("argv", T_STRS), F("orphaned", T_BOOL),
+	F("original_ppid", T_INTN),
 	F("state_at_conflict", T_STR), F("exited_at", T_TIME),
 	SUB("fatal_signals", T_ARR, signal_f), END
 };
@@ -115,16 +128,18 @@ static const struct field leak_uffd_f[] = {
 };
 static const struct field leak_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("pid", T_INT), F("ppid", T_INT),
-	F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR), F("orphaned", T_BOOL),
+	F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR), F("mnt_ns", T_INTN),
+	F("orphaned", T_BOOL),
 	F("started_at", T_TIME), F("age_s", T_NUM), SUB("uffd", T_OBJN, leak_uffd_f), END
 };
 static const struct field guest_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR),
-	F("argv", T_STRS), F("test_dir", T_STR), F("orphaned", T_BOOL), F("exited_at", T_TIME), END
+	F("argv", T_STRS), F("test_dir", T_STR), F("mnt_ns", T_INTN), F("orphaned", T_BOOL),
+	F("exited_at", T_TIME), END
 };
 static const struct field pager_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("ppid", T_INT), F("argv", T_STRS),
+	F("mnt_ns", T_INTN), F("ppid", T_INT), F("argv", T_STRS),
 	F("exited_at", T_TIME), SUB("exit", T_OBJN, exit_f),
 	SUB("fatal_signals", T_ARR, signal_f), END
 };
@@ -139,7 +154,7 @@ static const struct field thread_f[] = {
 };
 static const struct field restarted_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("started_at", T_TIME), END
+	F("mnt_ns", T_INTN), F("started_at", T_TIME), END
 };
 static const struct field history_f[] = { F("state", T_STR), F("at", T_TIME), END };
 static const struct field orphan_f[] = {
@@ -153,7 +168,7 @@ static const struct field orphan_f[] = {
 static const struct field other_f[] = { F("kind", T_STR), F("summary", T_STR), END };
 static const struct field handler_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("holding", T_BOOL), F("serving_ioctls", T_INT), F("served_bytes", T_INT),
+	F("mnt_ns", T_INTN), F("holding", T_BOOL), F("serving_ioctls", T_INT), F("served_bytes", T_INT),
 	F("last_served_at", T_TIME), F("exited_at", T_TIME), END
 };
 static const struct field uffds_f[] = {
@@ -165,7 +180,7 @@ static const struct field uffds_f[] = {
 };
 static const struct field reaped_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
-	F("role", T_STR), F("action", T_STR), F("reason", T_STR), F("at", T_TIME),
+	F("mnt_ns", T_INTN), F("role", T_STR), F("action", T_STR), F("reason", T_STR), F("at", T_TIME),
 	F("exited", T_BOOL), END
 };
 static const struct field root_f[] = {
@@ -408,6 +423,14 @@ char *html_escape(const char *s)
 	return out;
 }
 
+static void process_key(const void *root, uint32_t i, int64_t *pid, int64_t *start_ns)
+{
+	const struct rv *p = ridx(root, "processes", i);
+
+	*pid = rgeti(p, "pid");
+	*start_ns = rgeti(p, "start_ns");
+}
+
 void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(const char *s),
 		     bool color)
 {
@@ -417,6 +440,7 @@ void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(
 	c->bold = color ? "\033[1m" : "";
 	c->red = color ? "\033[1;31m" : "";
 	c->reset = color ? "\033[0m" : "";
+	proc_index_init(&c->procs, process_key, r->root);
 }
 
 void render_ctx_release(struct render_ctx *c)
@@ -431,6 +455,7 @@ void render_ctx_free(struct render_ctx *c)
 	render_ctx_release(c);
 	free(c->owned);
 	free(c->bindings);
+	proc_index_free(&c->procs);
 }
 
 /*
@@ -489,6 +514,53 @@ static int by_id(const void *a, const void *b, void *cids)
 	int d = strcmp(rgets(&v[x], "id"), rgets(&v[y], "id"));
 
 	return d ? d : (x > y) - (x < y);
+}
+
+const struct rv *process_of(struct render_ctx *c, const struct rv *ref)
+{
+	const struct rv *root = c->r->root;
+	uint32_t i;
+
+	if (!c->procs_indexed) {
+		c->procs_indexed = true;
+		for (size_t k = 0; k < rlen(root, "processes"); k++)
+			if (rgeti(ridx(root, "processes", k), "pid") > 0)
+				proc_index_add(&c->procs, k);
+	}
+	i = proc_index_find(&c->procs, rgeti(ref, "pid"), rgeti(ref, "start_ns"));
+	return i == PROC_NONE ? ref : ridx(root, "processes", i);
+}
+
+/* A container id as docker shows it: a 64-digit hex id by its first 12 digits. */
+#define SHORT_ID 12
+
+bool where_phrase(struct render_ctx *c, const struct rv *p, char *buf, size_t len)
+{
+	const struct rv *ns = rget(p, "ns"), *ct = rget(p, "container");
+	size_t levels = rlen(ns, "pid");
+	const struct rv *inner = levels ? ridx(ns, "pid", levels - 1) : NULL;
+	/* the innermost pid, where the chain has it and it is not the host's */
+	bool inside =
+		levels > 1 && inner && !rgetb(ns, "pid_truncated") && inner->i != rgeti(p, "pid");
+	const char *id = rgets(ct, "id");
+	char shortid[SHORT_ID + 1];
+	size_t n = 0, cut = SHORT_ID;
+
+	buf[0] = '\0';
+	if (id && strlen(id) > SHORT_ID) {
+		/* a runtime's ids are hex; a name made to look like one is cut between characters */
+		while (cut && ((unsigned char)id[cut] & 0xc0) == 0x80)
+			cut--;
+		memcpy(shortid, id, cut);
+		shortid[cut] = '\0';
+		n = snprintf(buf, len, "container %s\u2026", E(c, shortid));
+	} else if (id) {
+		n = snprintf(buf, len, "container %s", E(c, id));
+	}
+	if (inside && n < len)
+		snprintf(buf + n, len - n, "%spid %lld %s", n ? ", " : "", (long long)inner->i,
+			 n ? "inside" : "in its pid namespace");
+	return buf[0];
 }
 
 const struct rv *binding_of(struct render_ctx *c, const char *id)

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "proc_index.h"
 #include "reader.h"
 
 /* Reports larger than this are refused before they are read. */
@@ -95,6 +96,8 @@ struct render_ctx {
 	uint32_t *bindings; /* cids[] indexes sorted by id, built on first use */
 	size_t nbindings;
 	bool bindings_built;
+	struct proc_index procs; /* processes[] with a pid, built on first use */
+	bool procs_indexed;
 };
 
 void render_ctx_init(struct render_ctx *c, const struct report *r, char *(*esc)(const char *s),
@@ -110,6 +113,14 @@ const char *E(struct render_ctx *c, const char *s);
 const char *rel(struct render_ctx *c, const struct rv *o, const char *key);
 /* The first cids[] entry whose id is id, or NULL. */
 const struct rv *binding_of(struct render_ctx *c, const char *id);
+/* The processes[] entry of the process ref names, or ref itself when the report did not keep it. */
+const struct rv *process_of(struct render_ctx *c, const struct rv *ref);
+/*
+ * Where a process runs when that is not plainly the host, for "qemu pid 4242 (...)":
+ * "container 3f2a5c9d0e1b…, pid 17 inside", or "pid 17 in its pid namespace", escaped; p is
+ * its processes[] entry (process_of). false, and buf "", when there is nothing to say.
+ */
+bool where_phrase(struct render_ctx *c, const struct rv *p, char *buf, size_t len);
 
 /* The one summary line: findings per kind, complete, lost events, final or checkpoint. */
 void summary_line(FILE *f, struct render_ctx *c);

@@ -23,6 +23,8 @@
 struct row {
 	const struct rv *src; /* the processes[] entry, or the reference that named it */
 	const char *test_dir;
+	/* a test dir is a path in one mount namespace: two containers' /tmp/T/001 differ */
+	int64_t mnt_ns; /* 0: unknown */
 	int64_t from_us, to_us; /* lifetime, clipped to the trace */
 	uint32_t seq; /* the order found */
 	int y;
@@ -40,11 +42,10 @@ struct html {
 	struct row *rows;
 	size_t nrows, caprows;
 	struct proc_index row_index; /* rows by (pid, start_ns), in the order of rows[] */
-	struct proc_index proc_index; /* processes[] with a pid, built on first use */
-	bool procs_indexed;
 	struct mark *marks; /* in the order drawn: by finding */
 	size_t nmarks, capmarks;
 	bool drawing; /* false: the first pass, which only collects rows */
+	int64_t scope_mnt_ns; /* trace.scope_mnt_ns: the host's mount namespace; 0: unknown */
 	int next_id;
 };
 
@@ -68,14 +69,6 @@ static void row_key(const void *h, uint32_t i, int64_t *pid, int64_t *start_ns)
 	*start_ns = rgeti(src, "start_ns");
 }
 
-static void process_key(const void *root, uint32_t i, int64_t *pid, int64_t *start_ns)
-{
-	const struct rv *p = ridx(root, "processes", i);
-
-	*pid = rgeti(p, "pid");
-	*start_ns = rgeti(p, "start_ns");
-}
-
 static struct row *find_row(struct html *h, int64_t pid, int64_t start_ns)
 {
 	uint32_t i = proc_index_find(&h->row_index, pid, start_ns);
@@ -92,6 +85,7 @@ static void add_row(struct html *h, const struct rv *src)
 	row = &h->rows[h->nrows];
 	row->src = src;
 	row->test_dir = rgets(src, "test_dir");
+	row->mnt_ns = rgeti(src, "mnt_ns");
 	row->seq = h->nrows;
 	if (!rgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
 		row->from_us = r->t0_us;
@@ -100,25 +94,6 @@ static void add_row(struct html *h, const struct rv *src)
 	if (row->to_us < row->from_us)
 		row->to_us = row->from_us;
 	proc_index_add(&h->row_index, h->nrows++);
-}
-
-/* The processes[] entry of a process, or ref itself when the report did not keep it. */
-static const struct rv *process_of(struct html *h, const struct rv *ref)
-{
-	const struct rv *procs = h->c.r->root;
-	uint32_t i;
-
-	if (!h->procs_indexed) {
-		h->procs_indexed = true;
-		for (size_t k = 0; k < rlen(procs, "processes"); k++) {
-			const struct rv *p = ridx(procs, "processes", k);
-
-			if (rgeti(p, "pid") > 0)
-				proc_index_add(&h->proc_index, k);
-		}
-	}
-	i = proc_index_find(&h->proc_index, rgeti(ref, "pid"), rgeti(ref, "start_ns"));
-	return i == PROC_NONE ? ref : ridx(procs, "processes", i);
 }
 
 /*
@@ -135,7 +110,7 @@ static struct row *row_of(struct html *h, const struct rv *ref)
 	if (h->drawing)
 		return row;
 	if (!row)
-		add_row(h, process_of(h, ref));
+		add_row(h, process_of(&h->c, ref));
 	return NULL;
 }
 
@@ -147,6 +122,8 @@ static int by_group(const void *a, const void *b)
 		return x->test_dir ? -1 : 1;
 	if (x->test_dir && strcmp(x->test_dir, y->test_dir))
 		return strcmp(x->test_dir, y->test_dir);
+	if (x->test_dir && x->mnt_ns != y->mnt_ns)
+		return x->mnt_ns < y->mnt_ns ? -1 : 1;
 	if (x->from_us != y->from_us)
 		return x->from_us < y->from_us ? -1 : 1;
 	if (rgeti(x->src, "pid") != rgeti(y->src, "pid"))
@@ -158,7 +135,7 @@ static bool new_group(const struct row *rows, size_t i)
 {
 	const char *a = i ? rows[i - 1].test_dir : NULL, *b = rows[i].test_dir;
 
-	return !i || !a != !b || (a && strcmp(a, b));
+	return !i || !a != !b || (a && (strcmp(a, b) || rows[i - 1].mnt_ns != rows[i].mnt_ns));
 }
 
 static int xpos(struct html *h, int64_t us)
@@ -228,10 +205,13 @@ static void bar(struct html *h, size_t finding, const char *cls, const struct ro
 static void proc_title(struct html *h, const struct rv *p)
 {
 	struct render_ctx *c = &h->c;
+	const char *dir = rgets(p, "test_dir");
+	char where[160];
+	bool in = where_phrase(c, process_of(c, p), where, sizeof(where));
 
 	fprintf(h->f, "%s pid %lld", E(c, rgets(p, "comm")), (long long)rgeti(p, "pid"));
-	if (rgets(p, "test_dir"))
-		fprintf(h->f, " (%s)", E(c, rgets(p, "test_dir")));
+	if (dir || in)
+		fprintf(h->f, " (%s%s%s)", dir ? E(c, dir) : "", dir && in ? ", " : "", where);
 }
 
 static void time_pair(struct html *h, const struct rv *o, const char *from, const char *to,
@@ -424,6 +404,21 @@ static void axis(struct html *h, int height)
 	}
 }
 
+/*
+ * A group's label: its test dir, and the mount namespace it is a path in when that is not the
+ * one --scope names (the host's), so that two containers' same path read as two tests.
+ */
+static void group_label(struct html *h, const struct row *row)
+{
+	struct render_ctx *c = &h->c;
+
+	fprintf(h->f, "<text class=\"group\" x=\"4\" y=\"%d\">%s", row->y - 6,
+		row->test_dir ? E(c, row->test_dir) : "(no test dir)");
+	if (row->test_dir && row->mnt_ns && row->mnt_ns != h->scope_mnt_ns)
+		fprintf(h->f, " (mount namespace %lld)", (long long)row->mnt_ns);
+	fputs("</text>\n", h->f);
+}
+
 static void rows_svg(struct html *h)
 {
 	struct render_ctx *c = &h->c;
@@ -433,8 +428,7 @@ static void rows_svg(struct html *h)
 		const struct rv *p = row->src;
 
 		if (new_group(h->rows, i))
-			fprintf(h->f, "<text class=\"group\" x=\"4\" y=\"%d\">%s</text>\n",
-				row->y - 6, row->test_dir ? E(c, row->test_dir) : "(no test dir)");
+			group_label(h, row);
 		fprintf(h->f,
 			"<g class=\"row\" id=\"row%zu\"><text class=\"label\" x=\"14\" y=\"%d\">"
 			"%s pid %lld</text>",
@@ -577,8 +571,8 @@ void render_html(FILE *f, const struct report *r)
 	int height;
 
 	render_ctx_init(&h.c, r, html_escape, false);
+	h.scope_mnt_ns = rgeti(rget(r->root, "trace"), "scope_mnt_ns");
 	proc_index_init(&h.row_index, row_key, &h);
-	proc_index_init(&h.proc_index, process_key, r->root);
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
 	      "style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
@@ -618,6 +612,5 @@ void render_html(FILE *f, const struct report *r)
 	free(h.rows);
 	free(h.marks);
 	proc_index_free(&h.row_index);
-	proc_index_free(&h.proc_index);
 	render_ctx_free(&h.c);
 }

@@ -9,6 +9,7 @@
 #include "narrate.h"
 #include "collector.h"
 #include "report.h"
+#include "report_proc.h"
 #include "report_uffd.h"
 #include "report_vsock.h"
 #include "uffd.h"
@@ -35,6 +36,10 @@ static struct json_object *process_json(const struct proc *p)
 	add(o, "argv_truncated", jbool(p->argv_truncated));
 	add(o, "cwd", jstr_or_null(p->cwd));
 	add(o, "test_dir", jstr_or_null(p->test_dir));
+	add(o, "mnt_ns", mnt_ns_json(p));
+	add(o, "ns", ns_json(p));
+	add(o, "cgroup", jstr_or_null(p->cgroup));
+	add(o, "container", container_json(p));
 	add(o, "role", jstr_or_null(role_name(p->role)));
 	add(o, "in_scope", jbool(p->in_scope));
 	add(o, "in_job", jbool(p->in_job));
@@ -109,6 +114,7 @@ static void leak_findings(struct collector *c, const struct report_meta *m,
 		add(f, "start_ns", jint(p->start_ns));
 		add(f, "comm", jstr(p->comm));
 		add(f, "test_dir", jstr_or_null(p->test_dir));
+		add(f, "mnt_ns", mnt_ns_json(p));
 		add(f, "orphaned", jbool(p->orphaned));
 		add(f, "started_at", jtime(p->start_ns));
 		add(f, "age_s", json_object_new_double(age));
@@ -250,6 +256,9 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	}
 	add(t, "job", job_json(c));
 	add(t, "scope", strings_json(c->cfg.scopes, c->cfg.nscopes));
+	add(t, "scope_mnt_ns", c->cfg.scope_mnt_ns ? jint(c->cfg.scope_mnt_ns) : NULL);
+	add(t, "scope_cgroups", strings_json(c->cfg.scope_cgroups, c->cfg.nscope_cgroups));
+	add(t, "scope_containers", strings_json(c->cfg.scope_containers, c->cfg.nscope_containers));
 	add(t, "scratch_roots", strings_json(c->cfg.td.roots, c->cfg.td.nroots));
 	add(t, "test_dir_depth", jint(c->cfg.td.depth));
 	add(t, "retention", retention_json(c));

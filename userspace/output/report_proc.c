@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include "container.h"
 #include "json.h"
 #include "report_proc.h"
 
@@ -31,6 +32,44 @@ struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns)
 	return arr;
 }
 
+struct json_object *mnt_ns_json(const struct proc *p)
+{
+	return p->mnt_ns ? jint(p->mnt_ns) : NULL;
+}
+
+struct json_object *ns_json(const struct proc *p)
+{
+	struct json_object *o, *pids;
+
+	if (!p->nspid_levels)
+		return NULL;
+	o = json_object_new_object();
+	pids = json_object_new_array();
+	for (int i = 0; i < p->nspid_levels; i++)
+		json_object_array_add(pids, jint(p->nspid[i]));
+	add(o, "pid", pids);
+	add(o, "pid_truncated", jbool(p->nspid_truncated));
+	add(o, "pid_ns", jint(p->pid_ns));
+	add(o, "mnt_ns", jint(p->mnt_ns));
+	add(o, "net_ns", jint(p->net_ns));
+	return o;
+}
+
+struct json_object *container_json(const struct proc *p)
+{
+	struct container_id id;
+	struct json_object *o;
+
+	/* which container the cgroup path names (core/container.c) */
+	if (!p->cgroup || !container_from_cgroup(p->cgroup, &id))
+		return NULL;
+	o = json_object_new_object();
+	add(o, "runtime", jstr(id.runtime));
+	add(o, "id", id.id[0] ? jstr(id.id) : NULL);
+	add(o, "pod_uid", id.pod_uid[0] ? jstr(id.pod_uid) : NULL);
+	return o;
+}
+
 struct json_object *proc_ref_json(const struct proc *p)
 {
 	struct json_object *o = json_object_new_object();
@@ -39,6 +78,7 @@ struct json_object *proc_ref_json(const struct proc *p)
 	add(o, "start_ns", jint(p->start_ns));
 	add(o, "comm", jstr(p->comm));
 	add(o, "test_dir", jstr_or_null(p->test_dir));
+	add(o, "mnt_ns", mnt_ns_json(p));
 	return o;
 }
 

@@ -8,12 +8,21 @@
 
 #include "proctable.h"
 
-/* pid, start_ns, comm, test_dir: which process, and which test it belongs to. */
+/*
+ * The mount namespace a process's test_dir is a path in (its inode number), null when unknown:
+ * two containers' /tmp/TestX/001 are two test dirs.
+ */
+struct json_object *mnt_ns_json(const struct proc *p);
+/* pid, start_ns, comm, test_dir, mnt_ns: which process, and which test it belongs to. */
 struct json_object *proc_ref_json(const struct proc *p);
 /* proc_ref_json plus ppid and argv: enough to find the process's command. */
 struct json_object *proc_json_brief(const struct proc *p);
 /* {code, signal, core_dumped}, or NULL while it lives. */
 struct json_object *exit_json(const struct proc *p);
+/* {pid: [NSpid, host's first], pid_truncated, pid_ns, mnt_ns, net_ns}, or NULL: unknown. */
+struct json_object *ns_json(const struct proc *p);
+/* {runtime, id, pod_uid} of the container its cgroup names, or NULL: none. */
+struct json_object *container_json(const struct proc *p);
 /* A process's fatal_signals[]: those kept (the first PROC_SIGS_MAX) received up to until_ns. */
 struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
 

@@ -328,6 +328,8 @@ static void write_arr(FILE *f, const struct schema *sc, const struct field *fd, 
 		fprintf(f, "%s%*s", i ? ",\n" : "", 2 * (level + 1), "");
 		if (e->type == R_STR)
 			json_str(f, e->s, e->n);
+		else if (e->type == R_INT)
+			fprintf(f, "%lld", (long long)e->i);
 		else
 			write_obj(f, sc,
 				  e->o			   ? e->o->shape

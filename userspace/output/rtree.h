@@ -25,6 +25,7 @@ enum ftype {
 	T_ARR, /* array of objects of shape sub; other elements dropped */
 	T_STRS, /* array of strings; other elements dropped */
 	T_STRSN, /* array of strings, or null */
+	T_INTS, /* array of integers; other elements dropped */
 	T_FINDINGS, /* array of objects, each shaped by its "kind" (struct schema.variant) */
 };
 

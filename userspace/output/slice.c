@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "container.h"
 #include "slice.h"
 #include "testdir.h"
 #include "util.h"
@@ -39,6 +40,7 @@ struct slicer {
 	size_t nkeys;
 	char *argv; /* a process's argv joined as record keeps it, NUL-separated */
 	size_t cap;
+	int64_t host_mnt_ns; /* trace.scope_mnt_ns: the namespace --scope's paths are in; 0: any */
 	const char **ids[2]; /* the cids[] and uffds[] ids kept findings name */
 	size_t nids[2];
 };
@@ -87,14 +89,37 @@ static bool in_window(const struct slicer *x, const struct rv *o)
  * below the scope does too: it is the start of a path in argv or cwd, and a reference to a
  * process the report did not list has no more than that.
  */
+/*
+ * o's cgroup is the slice's --scope-cgroup or below it and names its --scope-container (as
+ * record's, container_from_cgroup()). A reference to an unlisted process has no cgroup: out.
+ */
+static bool in_cgroup(const struct slicer *x, const struct rv *o)
+{
+	const char *cg = rgets(o, "cgroup");
+	struct container_id id;
+
+	if (!x->s.cgroup && !x->s.container)
+		return true;
+	if (!cg || (x->s.cgroup && !path_under(cg, x->s.cgroup)))
+		return false;
+	return !x->s.container ||
+	       (container_from_cgroup(cg, &id) && container_id_matches(&id, x->s.container));
+}
+
 static bool in_scope(struct slicer *x, const struct rv *o)
 {
 	size_t len = 0, n = rlen(o, "argv");
 	const char *td = rgets(o, "test_dir");
+	int64_t mnt_ns = rgeti(o, "mnt_ns");
 	char norm[PATH_MAX];
 
+	if (!in_cgroup(x, o))
+		return false;
 	if (!x->s.scope)
 		return true;
+	/* another mount namespace's same path is another directory, unless a job was chosen */
+	if (!x->s.cgroup && !x->s.container && x->host_mnt_ns && mnt_ns && mnt_ns != x->host_mnt_ns)
+		return false;
 	for (size_t k = 0; k < n; k++) {
 		const struct rv *a = ridx(o, "argv", k);
 
@@ -376,6 +401,14 @@ static struct rv trace_with_slice(struct rtree *t, const struct slicer *x)
 		v = str(t, x->s.scope);
 		o = rtree_set(t, &o, slice_f, "scope", &v);
 	}
+	if (x->s.cgroup) {
+		v = str(t, x->s.cgroup);
+		o = rtree_set(t, &o, slice_f, "cgroup", &v);
+	}
+	if (x->s.container) {
+		v = str(t, x->s.container);
+		o = rtree_set(t, &o, slice_f, "container", &v);
+	}
 	if (x->s.has_since) {
 		v = time_str(t, x->s.since_us);
 		o = rtree_set(t, &o, slice_f, "since", &v);
@@ -391,10 +424,11 @@ static struct rv trace_with_slice(struct rtree *t, const struct slicer *x)
  * A slice of a slice stays inside it: the later since and the earlier until, and the earlier
  * scope unless another one is asked for (the narrower of the two when one is inside the other).
  */
-static void within_earlier(struct slicer *x, const struct slice *ask, char *norm, size_t len)
+static void within_earlier(struct slicer *x, const struct slice *ask, char *norm, size_t len,
+			   char *cgnorm)
 {
 	const struct rv *was = rget(rget(x->root, "trace"), "slice");
-	const char *scope = rgets(was, "scope");
+	const char *scope = rgets(was, "scope"), *cg = rgets(was, "cgroup");
 	int64_t us;
 
 	x->s = *ask;
@@ -410,6 +444,12 @@ static void within_earlier(struct slicer *x, const struct slice *ask, char *norm
 	if (scope && path_normalize(scope, strlen(scope), norm, len) &&
 	    (!x->s.scope || path_under(norm, x->s.scope)))
 		x->s.scope = norm;
+	/* the same for the cgroup; the container asked for replaces the earlier one */
+	if (cg && path_normalize(cg, strlen(cg), cgnorm, len) &&
+	    (!x->s.cgroup || path_under(cgnorm, x->s.cgroup)))
+		x->s.cgroup = cgnorm;
+	if (!x->s.container)
+		x->s.container = rgets(was, "container");
 }
 
 void slice_report(struct report *r, const struct slice *ask)
@@ -418,10 +458,11 @@ void slice_report(struct report *r, const struct slice *ask)
 	struct rtree *t = &r->tree;
 	struct slicer x = { .root = r->root };
 	size_t nf = rlen(r->root, "findings");
-	char earlier[PATH_MAX];
+	char earlier[PATH_MAX], earlier_cg[PATH_MAX];
 	struct rv root = *r->root, v;
 
-	within_earlier(&x, ask, earlier, sizeof(earlier));
+	within_earlier(&x, ask, earlier, sizeof(earlier), earlier_cg);
+	x.host_mnt_ns = rgeti(rget(r->root, "trace"), "scope_mnt_ns");
 	x.procs = rget(r->root, "processes");
 	if (!x.procs || x.procs->type != R_ARR)
 		x.procs = &none;

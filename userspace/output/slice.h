@@ -15,6 +15,8 @@
 
 struct slice {
 	const char *scope; /* an absolute, normalized directory; NULL: any */
+	const char *cgroup; /* --scope-cgroup: a normalized cgroup v2 path; NULL: any */
+	const char *container; /* --scope-container: a container id or prefix; NULL: any */
 	bool has_since, has_until;
 	int64_t since_us, until_us; /* µs since the epoch */
 };
@@ -22,7 +24,7 @@ struct slice {
 /* Anything to cut: a scope or a time. */
 static inline bool slice_wanted(const struct slice *s)
 {
-	return s->scope || s->has_since || s->has_until;
+	return s->scope || s->cgroup || s->container || s->has_since || s->has_until;
 }
 
 /*
@@ -34,8 +36,9 @@ bool slice_parse_time(const char *s, int64_t *us);
 
 /*
  * Cut r down to s, in place (the rules are docs/report-command.md's):
- * - members: the processes whose argv, cwd or test_dir is s->scope or below it and whose
- *   lifetime overlaps [since, until];
+ * - members: the processes whose argv, cwd or test_dir is s->scope or below it (in the
+ *   report's trace.scope_mnt_ns unless a cgroup or container is asked for), whose cgroup is
+ *   s->cgroup or below it and names s->container, and whose lifetime overlaps [since, until];
  * - the CID bindings whose binder is a member, the uffd contexts whose owner is, and the
  *   findings that name a member (attempt, holder, guest, pager, leaked VMM), with the
  *   bindings, contexts and processes those findings name;
