@@ -172,6 +172,41 @@ bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident)
 	return true;
 }
 
+/* Rss of the mappings of pid that lie inside one of the n ranges r. */
+static bool uffd_resident(int pid, const struct ct_uffd_region *r, int n, uint64_t *bytes)
+{
+	uint64_t start = 0, end = 0;
+	bool inside = false;
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	*bytes = 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (!(line[0] >= 'A' && line[0] <= 'Z') &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2) {
+			inside = false;
+			for (int i = 0; i < n && !inside; i++)
+				inside = start >= r[i].start && end <= r[i].end;
+		} else if (inside && !strncmp(line, "Rss:", 4)) {
+			*bytes += strtoull(line + 4, NULL, 10) * 1024;
+		}
+	}
+	free(line);
+	fclose(f);
+	return true;
+}
+
+static bool src_resident(void *ctx, uint32_t pid, const struct ct_uffd_region *r, int n,
+			 uint64_t *bytes)
+{
+	return uffd_resident(pid, r, n, bytes);
+}
+
 static int src_threads(void *ctx, uint32_t pid, struct thread_cpu *out, int max)
 {
 	return proc_threads(pid, out, max);
@@ -198,6 +233,7 @@ void procfs_uffd_source(struct uffd_source *src)
 	src->cpu_ticks = src_cpu_ticks;
 	src->fdinfo = src_fdinfo;
 	src->registered = src_registered;
+	src->resident = src_resident;
 	src->tick_hz = sysconf(_SC_CLK_TCK);
 	/* the host has schedstat at all (CONFIG_SCHED_INFO): spinning is judged by demand */
 	src->schedstat = access("/proc/self/schedstat", R_OK) == 0;
