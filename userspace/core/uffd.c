@@ -54,7 +54,6 @@ struct uffd_state {
 	uint64_t full_tried_ns, full_ns; /* the latest full walk tried, and done */
 	bool need_full;
 	bool counts_due; /* a released context's final serve counts wait in the source */
-	bool release_due; /* a context released under its owner waits to be judged */
 	double spin_pct;
 	uint64_t window_ns;
 	long tick_hz;
@@ -268,6 +267,9 @@ static bool released_under_owner(const struct collector *c, const struct uctx *u
 	return !o->exited || o->exit_ns > last_handler_gone(u);
 }
 
+static void read_serves(struct collector *c, bool keep);
+static void judge_released(struct collector *c, struct uctx *u);
+
 static void release(struct collector *c, struct uctx *u, uint64_t ts, const struct proc *by,
 		    bool judge)
 {
@@ -281,10 +283,13 @@ static void release(struct collector *c, struct uctx *u, uint64_t ts, const stru
 		if (!u->handlers[i].gone_ns)
 			u->handlers[i].gone_ns =
 				u->handlers[i].proc->exited ? u->handlers[i].proc->exit_ns : ts;
-	/* once the final counts are read (the next tick), or now without them */
-	u->release_due = judge && released_under_owner(c, u, by);
-	c->uffd->release_due |= u->release_due;
 	resolve(c, u, ts, "the uffd was released");
+	if (!judge || !released_under_owner(c, u, by))
+		return;
+	/* rare, and worth its final counts now rather than at the next tick's read */
+	if (u->counts_due)
+		read_serves(c, false);
+	judge_released(c, u);
 }
 
 /*
@@ -690,13 +695,12 @@ static void judge_released(struct collector *c, struct uctx *u)
 	const char *from = NULL;
 	int64_t never = -1;
 
-	u->release_due = false;
 	if (us->src.serves) {
 		for (int i = 0; i < u->nhandlers; i++)
 			served += u->handlers[i].bytes;
 		from = "ioctls";
 	} else if (ranges_resident(us, u, &res)) {
-		served = res;
+		u->resident = served = res; /* pages_served, as of the release */
 		from = "resident";
 	}
 	served /= us->page_size;
@@ -1015,10 +1019,6 @@ void uffd_tick(struct collector *c, uint64_t now)
 	}
 	if (us->counts_due) /* once a tick, however many contexts were released */
 		read_serves(c, false);
-	for (struct uctx *u = us->ctxs; u && us->release_due; u = u->next)
-		if (u->release_due)
-			judge_released(c, u);
-	us->release_due = false;
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
 		struct orphan *o = u->orphan;
 
@@ -1076,7 +1076,7 @@ static void drop_ctx(struct collector *c, struct uctx **up, uint64_t now)
 /* Released and without a finding: kept for context only. */
 static bool context_only(const struct uctx *u)
 {
-	return u->released && !u->orphan && !u->release_due;
+	return u->released && !u->orphan;
 }
 
 /* Beyond keep_processes contexts kept for context only, the first seen go. */

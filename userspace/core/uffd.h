@@ -173,7 +173,6 @@ struct uctx {
 	struct ct_uffd_region ranges[MAX_RANGES];
 	int nranges;
 	uint64_t regions_gen;
-	bool release_due; /* released by a handler: judge it once its final counts are read */
 	uint32_t registrations, unregistrations;
 	struct orphan *orphan;
 };

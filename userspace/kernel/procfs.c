@@ -172,13 +172,44 @@ bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident)
 	return true;
 }
 
-/* Rss of the mappings of pid that lie inside one of the n ranges r. */
+/* Pages present or swapped in [start, end) of pid's memory, from /proc/PID/pagemap. */
+static uint64_t pagemap_pages(int *fd, int pid, uint64_t start, uint64_t end)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t buf[512], n = 0;
+	char path[64];
+
+	if (*fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return 0;
+	}
+	for (uint64_t at = start; at < end;) {
+		size_t want = (end - at) / page < 512 ? (end - at) / page : 512;
+		ssize_t got = pread(*fd, buf, want * 8, at / page * 8);
+
+		if (got <= 0)
+			break;
+		for (ssize_t i = 0; i < got / 8; i++)
+			n += (buf[i] >> 62) != 0; /* bit 63 present, 62 swapped */
+		at += got / 8 * page;
+	}
+	return n * page;
+}
+
+/*
+ * Resident bytes of pid's memory inside the n ranges r: smaps Rss for a mapping wholly
+ * inside one, pagemap for the part of one that overlaps it (after a release the once
+ * registered mapping may have merged with its unregistered neighbours).
+ */
 static bool uffd_resident(int pid, const struct ct_uffd_region *r, int n, uint64_t *bytes)
 {
 	uint64_t start = 0, end = 0;
 	bool inside = false;
 	char path[64], *line = NULL;
 	size_t cap = 0;
+	int pm = -1;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
@@ -190,14 +221,22 @@ static bool uffd_resident(int pid, const struct ct_uffd_region *r, int n, uint64
 		if (!(line[0] >= 'A' && line[0] <= 'Z') &&
 		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2) {
 			inside = false;
-			for (int i = 0; i < n && !inside; i++)
+			for (int i = 0; i < n && !inside; i++) {
+				uint64_t s = start > r[i].start ? start : r[i].start,
+					 e = end < r[i].end ? end : r[i].end;
+
 				inside = start >= r[i].start && end <= r[i].end;
+				if (!inside && s < e)
+					*bytes += pagemap_pages(&pm, pid, s, e);
+			}
 		} else if (inside && !strncmp(line, "Rss:", 4)) {
 			*bytes += strtoull(line + 4, NULL, 10) * 1024;
 		}
 	}
 	free(line);
 	fclose(f);
+	if (pm >= 0)
+		close(pm);
 	return true;
 }
 

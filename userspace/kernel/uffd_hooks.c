@@ -82,7 +82,7 @@ static int iterate_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, 
 	struct uffd_hooks *t = ctx;
 	struct bpf_link *link =
 		bpf_program__attach_iter(t->uffd_iter->progs.iter_uffd_vmas, &opts);
-	struct ct_uffd_region r;
+	struct ct_uffd_region r, first = { 0 };
 	int fd, n = 0;
 
 	if (!link)
@@ -91,9 +91,15 @@ static int iterate_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, 
 	bpf_link__destroy(link);
 	if (fd < 0)
 		return -1;
-	while (read(fd, &r, sizeof(r)) == sizeof(r))
+	while (read(fd, &r, sizeof(r)) == sizeof(r)) {
+		/* the iterator walks the address space again for other threads: once is all */
+		if (n && r.start == first.start && r.ctx == first.ctx)
+			break;
+		if (!n)
+			first = r;
 		if (n++ < max)
 			out[n - 1] = r;
+	}
 	close(fd);
 	/* a process that is gone has no VMAs to show: tell it from one that has none */
 	return n || !kill(pid, 0) || errno != ESRCH ? n : -1;
