@@ -480,3 +480,21 @@ start_released_guest() { # extra fixture options
 	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
 	run ! grep -q '"state":"released"' "$T/live.ndjson"
 }
+
+@test "an owner with two uffds: losing one pager flags that context alone, with its own bytes" {
+	record
+	start_pager second.sock
+	second=$PAGER
+	start_guest --no-spin --sock2 "$D/second.sock"
+	wait_report '(.uffds | length) == 2 and all(.uffds[]; .handlers[0].holding)'
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	stop_record
+	# registered per context: 256 pages here, 128 there, never their sum
+	orphan_is --argjson p "$PAGER" '.pager.pid == $p and .uffd.registered_bytes == 256 * 4096'
+	rq --argjson s "$second" --argjson p "$PAGER" '
+		([.uffds[] | select(.handlers[0].pid == $s)] | length == 1 and (.[0] |
+			.state == "served" and .registered_bytes == 128 * 4096)) and
+		([.uffds[] | select(.handlers[0].pid == $p)] | length == 1 and (.[0] |
+			.state == "stalled" and .registered_bytes == 256 * 4096))'
+}

@@ -623,8 +623,8 @@ void uffd_describe_pager(const struct handler *h, char *buf, size_t len)
 }
 
 /* u's finding, in state since when, its pager the handler that went last. */
-static struct orphan *new_orphan(struct collector *c, struct uctx *u,
-				 enum uffd_orphan_state state, uint64_t since)
+static struct orphan *new_orphan(struct collector *c, struct uctx *u, enum uffd_orphan_state state,
+				 uint64_t since)
 {
 	struct handler *last = &u->handlers[0];
 	struct orphan *o = xcalloc(1, sizeof(*o));

@@ -80,8 +80,7 @@ static int iterate_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, 
 	union bpf_iter_link_info info = { .task.pid = pid };
 	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
 	struct uffd_hooks *t = ctx;
-	struct bpf_link *link =
-		bpf_program__attach_iter(t->uffd_iter->progs.iter_uffd_vmas, &opts);
+	struct bpf_link *link = bpf_program__attach_iter(t->uffd_iter->progs.iter_uffd_vmas, &opts);
 	struct ct_uffd_region r, first = { 0 };
 	int fd, n = 0;
 
