@@ -18,6 +18,14 @@
  */
 #define SCAN_NS	      1000000000ull
 #define FULL_SCAN_NS  10000000000ull
+/*
+ * Walks of every process's fds that only narrow a blind spot (a new VMM's pager, a holder
+ * set that changed) are at least this far apart: an unprivileged user starting processes
+ * named like a VMM, or passing uffds around, gets no more than that.
+ */
+#define HINT_FULL_NS 2000000000ull
+#define VMM_WALK1_NS 1000000000ull
+#define VMM_WALK2_NS 3000000000ull
 #define MAX_SCAN_PIDS 256
 /* A process's exit event comes before exit_files(): look for its fds a little later. */
 #define EXIT_SETTLE_NS 200000000ull
@@ -53,6 +61,8 @@ struct uffd_state {
 	uint64_t gen, next_scan_ns, next_full_ns;
 	uint64_t full_tried_ns, full_ns; /* the latest full walk tried, and done */
 	bool need_full;
+	/* hinted full walks (HINT_FULL_NS apart): when the next two are due, 0: none */
+	uint64_t hint_ns[2];
 	bool counts_due; /* a released context's final serve counts wait in the source */
 	double spin_pct;
 	uint64_t window_ns;
@@ -304,8 +314,10 @@ static void owner_from_record(struct collector *c, struct uctx *u, const struct 
 	if (u->owner || !e->cmd || e->cmd == holder->pid)
 		return;
 	o = pt_find_live(&c->pt, e->cmd);
-	if (o)
-		set_owner(c, u, o);
+	if (!o)
+		return;
+	set_owner(c, u, o);
+	u->owner_from_mm = true;
 }
 
 static void refresh_regions(struct collector *c, struct proc *owner, uint64_t gen);
@@ -332,7 +344,9 @@ static void handle(struct collector *c, const struct ct_uffd_event *e)
 		if (p != u->owner && get_handler(c, u, p) &&
 		    e->hdr.ts_ns + EXIT_SETTLE_NS < us->next_scan_ns)
 			us->next_scan_ns = e->hdr.ts_ns + EXIT_SETTLE_NS;
-		us->need_full |= !u->owner; /* who else holds it, only a full walk can say */
+		/* who else holds it, only a full walk can say (an owner known from the record
+		 * alone may have closed its copy) */
+		us->need_full |= !u->owner || (u->owner_from_mm && !u->owner_gen);
 		return;
 	}
 	if (e->ret && e->ret != -EAGAIN) /* EAGAIN: a partial serve still served */
@@ -376,6 +390,36 @@ static void kill_exited(struct collector *c, const struct proc *p)
 			return;
 		}
 	}
+}
+
+/*
+ * A full walk hinted for at: kept sorted in hint_ns, the earliest first. One due within
+ * HINT_FULL_NS of it will do; a third one not near either replaces the later.
+ */
+static void hint_full(struct uffd_state *us, uint64_t at)
+{
+	uint64_t *h = us->hint_ns;
+
+	for (int i = 0; i < 2; i++)
+		if (h[i] && (h[i] > at ? h[i] - at : at - h[i]) < HINT_FULL_NS)
+			return;
+	if (!h[0] || at < h[0]) {
+		h[1] = h[0];
+		h[0] = at;
+	} else if (!h[1] || at < h[1]) {
+		h[1] = at;
+	}
+}
+
+void uffd_vmm_started(struct collector *c, uint64_t ts)
+{
+	struct uffd_state *us = c->uffd;
+
+	/* the precise hooks see it come; a capture from before the regions had no such walks */
+	if (!us->have_src || us->src.ioctls_traced || !us->src.regions)
+		return;
+	hint_full(us, ts + VMM_WALK1_NS);
+	hint_full(us, ts + VMM_WALK2_NS);
 }
 
 void uffd_on_exit(struct collector *c, const struct proc *p)
@@ -778,10 +822,25 @@ static void scan_known(struct collector *c, struct scan_arg *a)
 		us->src.scan(us->src.ctx, pids[i], on_file, a); /* a process gone is no holder */
 }
 
+/*
+ * A holder of u in the walk before (gen - 1) holds it no more, while someone still does: the
+ * file may have gone to a process no walk of the known holders looks at.
+ */
+static bool holders_dropped(const struct uctx *u, uint64_t gen)
+{
+	if (u->owner_gen == gen - 1)
+		return true;
+	for (int i = 0; i < u->nhandlers; i++)
+		if (u->handlers[i].seen_gen == gen - 1)
+			return true;
+	return false;
+}
+
 static void scan(struct collector *c, uint64_t now)
 {
 	struct uffd_state *us = c->uffd;
-	bool full = !us->gen || us->need_full || now >= us->next_full_ns;
+	bool hinted = us->hint_ns[0] && now >= us->hint_ns[0] && now >= us->full_ns + HINT_FULL_NS;
+	bool full = !us->gen || us->need_full || hinted || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
 
 	if (full)
@@ -794,6 +853,10 @@ static void scan(struct collector *c, uint64_t now)
 		us->need_full = false;
 		us->next_full_ns = now + FULL_SCAN_NS;
 		us->full_ns = now;
+		while (us->hint_ns[0] && us->hint_ns[0] <= now) {
+			us->hint_ns[0] = us->hint_ns[1];
+			us->hint_ns[1] = 0;
+		}
 	}
 	read_serves(c, false);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
@@ -804,8 +867,12 @@ static void scan(struct collector *c, uint64_t now)
 				true; /* released, or orphaned: only if a full walk agrees */
 		else if (u->seen_gen != a.gen && !us->src.ioctls_traced)
 			release(c, u, now, NULL, true); /* nobody holds it: unseen release */
-		else if (u->seen_gen == a.gen)
+		else if (u->seen_gen == a.gen) {
+			if (!full && !us->src.ioctls_traced && us->src.regions &&
+			    holders_dropped(u, a.gen))
+				hint_full(us, now);
 			evaluate(c, u, now);
+		}
 	}
 	if (us->need_full && !full)
 		return scan(c, now);

@@ -160,6 +160,7 @@ struct uctx {
 	int owner_fd;
 	uint64_t owner_gen, seen_gen;
 	bool owner_exiting, seeded, released;
+	bool owner_from_mm; /* the owner is known from a holder's record (ctx->mm->owner) */
 	bool counts_due; /* released with serve counts in the source not read since */
 	struct handler handlers[MAX_HANDLERS];
 	int nhandlers;
@@ -182,6 +183,12 @@ void uffd_free(struct uffd_state *us);
 void uffd_set_source(struct uffd_state *us, const struct uffd_source *src);
 /* CT_EV_UFFD_IOCTL and CT_EV_UFFD_RELEASE */
 void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
+/*
+ * A VMM exec'd at ts: without the precise hooks, walk every process's fds 1 s and 3 s later,
+ * when the uffd it makes has likely gone to its pager (else the walk every 10 s would be the
+ * first to see a pager that may be gone by then).
+ */
+void uffd_vmm_started(struct collector *c, uint64_t ts);
 /* A process exited: if it served a context, look at that context soon. */
 void uffd_on_exit(struct collector *c, const struct proc *p);
 /* Scans and watches that are due. */
