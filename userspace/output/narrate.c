@@ -101,7 +101,8 @@ static void released_summary(FILE *f, struct json_object *x)
 	who(f, jget(x, "guest"));
 	fputs(" lost its uffd: ", f);
 	pager_summary(f, jget(x, "pager"));
-	fprintf(f, " holding its last reference, which unregistered %llu KiB of guest memory; ",
+	fprintf(f, "; it held the uffd's last reference, and the release unregistered %llu KiB "
+		   "of guest memory; ",
 		(unsigned long long)jgeti(u, "registered_bytes") >> 10);
 	if (jget(u, "never_served_pages"))
 		fprintf(f, "%lld registered pages were never served, and ",
@@ -335,7 +336,7 @@ void narrate_uffd_orphan(FILE *f, struct render_ctx *c, const struct rv *x)
 	fputc(' ', f);
 	pager_fate(f, c, rget(x, "pager"));
 	if (uffd_ctx_state_from_name(state) == UFFD_RELEASED) {
-		fputs(" holding the uffd's last reference; released, memory unregistered: the guest "
+		fputs("; it held the uffd's last reference: released, memory unregistered, the guest "
 		      "reads zeros where pages were never served",
 		      f);
 		if (rget(u, "never_served_pages"))
