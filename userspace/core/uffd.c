@@ -270,7 +270,7 @@ static bool released_under_owner(const struct collector *c, const struct uctx *u
 
 	/* registered, per context, needs the regions; a capture from before has the sum */
 	if (!o || u->orphan || !u->nhandlers || !u->registered || u->owner_exiting ||
-	    !c->uffd->src.regions)
+	    !c->uffd->src.regions || !uffd_wanted(c, u))
 		return false;
 	if (by ? by == o : u->owner_gen == u->seen_gen)
 		return false; /* the owner closed it last: its own doing */
@@ -600,15 +600,13 @@ static void refresh_regions(struct collector *c, struct proc *owner, uint64_t ge
 	n = us->src.regions(us->src.ctx, owner->pid, us->regions, MAX_REGIONS);
 	if (n < 0)
 		return; /* gone: its exit event says so */
-	if (n > MAX_REGIONS)
-		n = MAX_REGIONS;
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
 		if (u->released || u->owner != owner)
 			continue;
 		u->registered = 0;
-		u->nranges = 0;
+		u->nranges = n > MAX_REGIONS ? -1 : 0; /* more: what is not read is not known */
 		u->regions_gen = gen;
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n && i < MAX_REGIONS; i++)
 			if (us->regions[i].ctx == u->key)
 				add_range(u, &us->regions[i]);
 	}
@@ -842,6 +840,7 @@ static void scan(struct collector *c, uint64_t now)
 	bool hinted = us->hint_ns[0] && now >= us->hint_ns[0] && now >= us->full_ns + HINT_FULL_NS;
 	bool full = !us->gen || us->need_full || hinted || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
+	int n_owners = 0;
 
 	if (full)
 		us->full_tried_ns = now;
@@ -877,12 +876,16 @@ static void scan(struct collector *c, uint64_t now)
 	if (us->need_full && !full)
 		return scan(c, now);
 	/*
-	 * What a release would unregister, as of now, of every context someone still holds:
-	 * one whose holders this walk missed may be released already (its VMAs cleared).
+	 * What a release would unregister, as of now, of every context in view someone still
+	 * holds (one whose holders this walk missed may be released already: its VMAs
+	 * cleared), for up to MAX_SCAN_PIDS owners a walk; the rest keep what was read before.
 	 */
-	for (struct uctx *u = us->ctxs; u; u = u->next)
-		if (!u->released && u->seen_gen == a.gen && u->regions_gen != a.gen)
+	for (struct uctx *u = us->ctxs; u && n_owners < MAX_SCAN_PIDS; u = u->next)
+		if (!u->released && u->seen_gen == a.gen && u->regions_gen != a.gen &&
+		    uffd_wanted(c, u) && u->owner && !u->owner->exited) {
 			refresh_regions(c, u->owner, a.gen);
+			n_owners++;
+		}
 }
 
 /* Share of one core, in %, used between two samples. */

@@ -46,8 +46,8 @@ struct uffd_source {
 	bool (*registered)(void *ctx, uint32_t pid, uint64_t *registered, uint64_t *resident);
 	/*
 	 * The VMAs pid has registered with any userfaultfd, with their context (the task_vma
-	 * iterator), up to max; returns how many there are (more than max: the rest were not
-	 * read), or -1: gone. NULL: not known, registered() tells the sum over its contexts.
+	 * iterator), up to max; returns how many it read (max + 1: there are more, not read),
+	 * or -1: gone. NULL: not known, registered() tells the sum over its contexts.
 	 */
 	int (*regions)(void *ctx, uint32_t pid, struct ct_uffd_region *out, int max);
 	/* resident bytes (smaps Rss) of pid's mappings inside the n ranges r (ctx ignored) */

@@ -172,18 +172,31 @@ bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident)
 	return true;
 }
 
-/* Pages present or swapped in [start, end) of pid's memory, from /proc/PID/pagemap. */
-static uint64_t pagemap_pages(int *fd, int pid, uint64_t start, uint64_t end)
+/*
+ * At most this many pagemap entries (8 bytes each) per resident() call: a few milliseconds.
+ * A process can register terabytes of sparse memory; beyond, resident is not known.
+ */
+#define PAGEMAP_MAX_PAGES (1u << 20)
+
+/*
+ * Pages present or swapped in [start, end) of pid's memory, from /proc/PID/pagemap, out of
+ * the *budget entries left (false once it would be exceeded).
+ */
+static bool pagemap_pages(int *fd, int pid, uint64_t start, uint64_t end, uint64_t *budget,
+			  uint64_t *bytes)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t buf[512], n = 0;
 	char path[64];
 
+	if ((end - start) / page > *budget)
+		return false;
+	*budget -= (end - start) / page;
 	if (*fd < 0) {
 		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 		*fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (*fd < 0)
-			return 0;
+			return false;
 	}
 	for (uint64_t at = start; at < end;) {
 		size_t want = (end - at) / page < 512 ? (end - at) / page : 512;
@@ -195,7 +208,8 @@ static uint64_t pagemap_pages(int *fd, int pid, uint64_t start, uint64_t end)
 			n += (buf[i] >> 62) != 0; /* bit 63 present, 62 swapped */
 		at += got / 8 * page;
 	}
-	return n * page;
+	*bytes += n * page;
+	return true;
 }
 
 /*
@@ -205,8 +219,8 @@ static uint64_t pagemap_pages(int *fd, int pid, uint64_t start, uint64_t end)
  */
 static bool uffd_resident(int pid, const struct ct_uffd_region *r, int n, uint64_t *bytes)
 {
-	uint64_t start = 0, end = 0;
-	bool inside = false;
+	uint64_t start = 0, end = 0, budget = PAGEMAP_MAX_PAGES;
+	bool inside = false, ok = true;
 	char path[64], *line = NULL;
 	size_t cap = 0;
 	int pm = -1;
@@ -227,7 +241,7 @@ static bool uffd_resident(int pid, const struct ct_uffd_region *r, int n, uint64
 
 				inside = start >= r[i].start && end <= r[i].end;
 				if (!inside && s < e)
-					*bytes += pagemap_pages(&pm, pid, s, e);
+					ok &= pagemap_pages(&pm, pid, s, e, &budget, bytes);
 			}
 		} else if (inside && !strncmp(line, "Rss:", 4)) {
 			*bytes += strtoull(line + 4, NULL, 10) * 1024;
@@ -237,7 +251,7 @@ static bool uffd_resident(int pid, const struct ct_uffd_region *r, int n, uint64
 	fclose(f);
 	if (pm >= 0)
 		close(pm);
-	return true;
+	return ok;
 }
 
 static bool src_resident(void *ctx, uint32_t pid, const struct ct_uffd_region *r, int n,

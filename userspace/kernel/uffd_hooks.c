@@ -96,8 +96,9 @@ static int iterate_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, 
 			break;
 		if (!n)
 			first = r;
-		if (n++ < max)
-			out[n - 1] = r;
+		if (n++ == max)
+			break; /* more than max: the rest are not read (a process may have 65530) */
+		out[n - 1] = r;
 	}
 	close(fd);
 	/* a process that is gone has no VMAs to show: tell it from one that has none */
