@@ -328,7 +328,8 @@ static void test_uffd_released(uint64_t resident, bool unregistered_first)
 		CHECK_STR(finding_str(&c, "kind"), "");
 	} else {
 		CHECK_STR(finding_str(&c, "state"), "released");
-		CHECK(uffd_contexts(c.uffd)->orphan->never_served == 256 - (int64_t)resident / 4096);
+		CHECK(uffd_contexts(c.uffd)->orphan->never_served ==
+		      256 - (int64_t)resident / 4096);
 		CHECK_STR(uffd_contexts(c.uffd)->orphan->never_served_from, "resident");
 		CHECK_STR(finding_str(&c, "resolved_at"), "");
 		w.owner_alive = false;
@@ -349,10 +350,9 @@ static void test_uffd_vmm_walks(bool precise)
 				     .spin_window_ns = SEC,
 				     .vmm_comms = { "firecracker" },
 				     .nvmm_comms = 1 };
-	struct uffd_source src = { .scan = fake_scan,
-				   .regions = fake_regions,
-				   .tick_hz = 100,
-				   .ioctls_traced = precise };
+	struct uffd_source src = {
+		.scan = fake_scan, .regions = fake_regions, .tick_hz = 100, .ioctls_traced = precise
+	};
 	struct ct_exec_event *x = calloc(1, sizeof(*x));
 	struct collector c;
 	int first;

@@ -16,16 +16,16 @@
  * 0.3 us per open fd: it runs every 10 s, and at once to confirm an orphan or a release
  * that a partial scan suggests.
  */
-#define SCAN_NS	      1000000000ull
-#define FULL_SCAN_NS  10000000000ull
+#define SCAN_NS	     1000000000ull
+#define FULL_SCAN_NS 10000000000ull
 /*
  * Walks of every process's fds that only narrow a blind spot (a new VMM's pager, a holder
  * set that changed) are at least this far apart: an unprivileged user starting processes
  * named like a VMM, or passing uffds around, gets no more than that.
  */
-#define HINT_FULL_NS 2000000000ull
-#define VMM_WALK1_NS 1000000000ull
-#define VMM_WALK2_NS 3000000000ull
+#define HINT_FULL_NS  2000000000ull
+#define VMM_WALK1_NS  1000000000ull
+#define VMM_WALK2_NS  3000000000ull
 #define MAX_SCAN_PIDS 256
 /* A process's exit event comes before exit_files(): look for its fds a little later. */
 #define EXIT_SETTLE_NS 200000000ull

@@ -101,8 +101,9 @@ static void released_summary(FILE *f, struct json_object *x)
 	who(f, jget(x, "guest"));
 	fputs(" lost its uffd: ", f);
 	pager_summary(f, jget(x, "pager"));
-	fprintf(f, "; it held the uffd's last reference, and the release unregistered %llu KiB "
-		   "of guest memory; ",
+	fprintf(f,
+		"; it held the uffd's last reference, and the release unregistered %llu KiB "
+		"of guest memory; ",
 		(unsigned long long)jgeti(u, "registered_bytes") >> 10);
 	if (jget(u, "never_served_pages"))
 		fprintf(f, "%lld registered pages were never served, and ",
