@@ -286,15 +286,20 @@ busy_guest_not_flagged() {
 	rq '[.findings[] | select(.kind == "uffd_orphan")] == [] and .uffds[0].registered_bytes == 0'
 }
 
-@test "the VMM exiting before its pager: not an orphan" {
-	record
-	start_guest --no-spin
+# The guest's VMM is killed, then its pager: the uffd is released with nobody to orphan.
+vmm_exits_before_pager() {
 	kill -9 "$VMM"
 	wait_report --argjson g "$VMM" '.processes[] | select(.pid == $g) | .exited_at != null'
 	kill -9 "$PAGER"
 	wait_report '.uffds[0].state == "released"'
 	stop_record
 	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+}
+
+@test "the VMM exiting before its pager: not an orphan" {
+	record
+	start_guest --no-spin
+	vmm_exits_before_pager
 }
 
 @test "a restarted pager that never serves the guest does not clear the finding" {
@@ -458,12 +463,7 @@ start_released_guest() { # extra fixture options
 @test "released after the guest's VMM exited: no finding" {
 	record
 	start_released_guest
-	kill -9 "$VMM"
-	wait_report --argjson g "$VMM" '.processes[] | select(.pid == $g) | .exited_at != null'
-	kill -9 "$PAGER"
-	wait_report '.uffds[0].state == "released"'
-	stop_record
-	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+	vmm_exits_before_pager
 }
 
 @test "released by a pager that served every page and exited cleanly: no finding" {
