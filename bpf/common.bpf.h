@@ -65,6 +65,20 @@ static __always_inline void fill_hdr(struct ct_event_hdr *hdr, __u32 type, struc
 	bpf_probe_read_kernel_str(hdr->comm, sizeof(hdr->comm), &task->comm);
 }
 
+/*
+ * The process whose address space a userfaultfd context manages, even when it no longer
+ * holds the file: ctx->mm->owner (CONFIG_MEMCG; elsewhere 0, not known). An mm whose owner
+ * exited with no other user has a NULL owner.
+ */
+static __always_inline __u32 uffd_owner_tgid(struct userfaultfd_ctx *ctx)
+{
+	struct mm_struct *mm = BPF_CORE_READ(ctx, mm);
+
+	if (!mm || !bpf_core_field_exists(mm->owner))
+		return 0;
+	return BPF_CORE_READ(mm, owner, tgid);
+}
+
 struct cwd_walk {
 	struct dentry *dentry;
 	struct mount *mnt;

@@ -229,7 +229,7 @@ static int uffd_fd_step(__u32 i, struct fd_walk *w)
 	ctx = BPF_CORE_READ(file, private_data);
 	e->ctx = (__u64)ctx;
 	e->bytes = 0;
-	e->cmd = 0;
+	e->cmd = uffd_owner_tgid(ctx);
 	e->ret = 0;
 	e->fd = i;
 	e->flags = CT_UFFD_EXITING | CT_UFFD_AT_EXIT;

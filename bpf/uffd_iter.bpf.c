@@ -45,7 +45,31 @@ int iter_uffd_files(struct bpf_iter__task_file *ctx)
 	e.ctx = (__u64)BPF_CORE_READ(file, private_data);
 	e.bytes = (__u64)BPF_CORE_READ(file, f_op);
 	e.fd = ctx->fd;
+	e.cmd = uffd_owner_tgid((struct userfaultfd_ctx *)e.ctx);
 	e.flags = uffd_flags(task, (void *)e.ctx);
 	bpf_seq_write(ctx->meta->seq, &e, sizeof(e));
+	return 0;
+}
+
+/*
+ * Every VMA registered with a userfaultfd, with its context (vma->vm_userfaultfd_ctx): the
+ * registration of one context, even when its owner no longer holds the file (it sent it to
+ * a pager and closed its copy). smaps only says a VMA is registered, not with which uffd.
+ * Run bound to one process; task_vma visits each address space once.
+ */
+SEC("iter/task_vma")
+int iter_uffd_vmas(struct bpf_iter__task_vma *ctx)
+{
+	struct vm_area_struct *vma = ctx->vma;
+	struct ct_uffd_region r = {};
+
+	if (!ctx->task || !vma)
+		return 0;
+	r.ctx = (__u64)BPF_CORE_READ(vma, vm_userfaultfd_ctx.ctx);
+	if (!r.ctx)
+		return 0;
+	r.start = BPF_CORE_READ(vma, vm_start);
+	r.end = BPF_CORE_READ(vma, vm_end);
+	bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
 	return 0;
 }

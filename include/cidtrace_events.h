@@ -243,7 +243,8 @@ struct ct_uffd_event {
 	__u64 bytes; /* ioctl: range length, or bytes resolved by a serving ioctl; iterator:
 		      * the file's f_op, which lets the exit hook recognize uffd files (a
 		      * kernel address: never printed) */
-	__u32 cmd; /* ioctl: the full cmd */
+	__u32 cmd; /* ioctl: the full cmd; file records: the context's owner (tgid of
+		    * ctx->mm->owner where CONFIG_MEMCG has it, 0: not known) */
 	__s32 ret; /* ioctl: 0 or -errno */
 	__u32 fd; /* iterator: the holder's fd */
 	__u32 flags; /* CT_UFFD_* */
@@ -270,5 +271,16 @@ struct ct_uffd_serve_stats {
 	__u64 start_ns; /* the serving process's start time, with pid its identity */
 };
 _Static_assert(sizeof(struct ct_uffd_serve_stats) == 32, "ct_uffd_serve_stats layout");
+
+/*
+ * A VMA registered with a userfaultfd (the task_vma iterator, bound to one process): which
+ * context it is registered with, even when the process no longer holds that context's file.
+ * Not a ring-buffer record.
+ */
+struct ct_uffd_region {
+	__u64 ctx; /* struct userfaultfd_ctx, as ct_uffd_event.ctx */
+	__u64 start, end;
+};
+_Static_assert(sizeof(struct ct_uffd_region) == 24, "ct_uffd_region layout");
 
 #endif /* CIDTRACE_EVENTS_H */

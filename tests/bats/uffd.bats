@@ -286,15 +286,20 @@ busy_guest_not_flagged() {
 	rq '[.findings[] | select(.kind == "uffd_orphan")] == [] and .uffds[0].registered_bytes == 0'
 }
 
-@test "the VMM exiting before its pager: not an orphan" {
-	record
-	start_guest --no-spin
+# The guest's VMM is killed, then its pager: the uffd is released with nobody to orphan.
+vmm_exits_before_pager() {
 	kill -9 "$VMM"
 	wait_report --argjson g "$VMM" '.processes[] | select(.pid == $g) | .exited_at != null'
 	kill -9 "$PAGER"
 	wait_report '.uffds[0].state == "released"'
 	stop_record
 	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+}
+
+@test "the VMM exiting before its pager: not an orphan" {
+	record
+	start_guest --no-spin
+	vmm_exits_before_pager
 }
 
 @test "a restarted pager that never serves the guest does not clear the finding" {
@@ -398,4 +403,102 @@ busy_guest_not_flagged() {
 	rq '.reaped == []'
 	orphan_is '.resolution == "a new pager took over"'
 	kill -0 "$VMM"
+}
+
+# A guest whose VMM sent its uffd to the pager and closed its own copy (--close): the pager
+# holds the only reference. Known to cidtrace (iter mode: once a walk of every process's fds
+# found the pager holding it, up to 10 s) with its memory registered, and with at least
+# three pages served; the guest tells what it reads in $D/seen.
+start_released_guest() { # extra fixture options
+	start_guest --no-spin --close --seen "$D/seen" "$@"
+	wait_report --argjson p "$PAGER" '.uffds | length == 1 and (.[0] |
+		.handlers[0].pid == $p and .handlers[0].holding and .registered_bytes > 0)'
+	wait_line "$D/seen" '^pages ([3-9]|[1-9][0-9]+) '
+}
+
+@test "a pager holding the uffd's last reference dies: released under a guest that reads zeros" {
+	record --raw "$T/cap.raw"
+	start_released_guest
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"released"'
+	# the guest goes on: the pages the pager never served now come in as zero pages
+	wait_line "$D/seen" 'zeros [1-9]'
+	stop_record
+	orphan_is --argjson g "$VMM" --argjson p "$PAGER" --arg d "$D" '
+		.state == "released" and .guest.pid == $g and .guest.comm == "firecracker" and
+		.guest.test_dir == $d and .pager.pid == $p and .pager.test_dir == $d and
+		.pager.exit.signal == 9 and .uffd.registered_bytes == 256 * 4096 and
+		.uffd.never_served_pages > 0 and .uffd.never_served_pages < 256 and
+		.uffd.never_served_pages + .uffd.pages_served == 256 and
+		.uffd.never_served_from == .uffd.pages_served_from and
+		.resolved_at == null and [.history[].state] == ["released"] and
+		(.summary | test("reads zeros wherever a page was never served"))'
+	# fexit: from the serving ioctls, exact; iter: from what was resident at the release
+	rq --argjson g "$VMM" '.uffds[0].state == "released" and .uffds[0].owner.pid == $g and
+		([.findings[] | select(.kind == "uffd_orphan") | .uffd.never_served_from] ==
+			[if .trace.attach.uffd == "fexit" then "ioctls" else "resident" end])'
+	grep -qE '"event":"uffd".*"state":"released".*firecracker pid [0-9]+ reads zeros there' \
+		"$T/live.ndjson"
+	"$CIDTRACE" report "$R" >"$T/report.txt"
+	grep -q 'reads zeros where pages were never served' "$T/report.txt"
+	"$CIDTRACE" report --format html "$R" >"$T/report.html"
+	grep -q 'reads zeros where pages were never served' "$T/report.html"
+	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
+	cmp "$R" "$T/replay.json"
+}
+
+@test "released after the guest unregistered its memory: no finding" {
+	record
+	# the VMM unregisters, then closes its copy: the pager holds the last one
+	start_released_guest --unregister-when "$D/unregister" --unregistered "$D/unregistered"
+	touch "$D/unregister"
+	wait_file "$D/unregistered"
+	wait_report '.uffds[0].registered_bytes == 0'
+	kill -9 "$PAGER"
+	wait_report '.uffds[0].state == "released"'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+}
+
+@test "released after the guest's VMM exited: no finding" {
+	record
+	start_released_guest
+	vmm_exits_before_pager
+}
+
+@test "released by a pager that served every page and exited cleanly: no finding" {
+	record
+	"$D/hypeman-uffd-pager" --sock "$D/uffd.sock" --ready "$D/uffd.sock.listening" \
+		--populate >/dev/null 2>&1 3>&- &
+	PAGER=$!
+	wait_file "$D/uffd.sock.listening"
+	"$D/firecracker" --sock "$D/uffd.sock" --ready "$D/guest.ready" "${MODE[@]}" --no-spin \
+		--close --pages 4 >/dev/null 2>&1 3>&- &
+	VMM=$!
+	wait_file "$D/guest.ready"
+	wait_report '.uffds[0].handlers[0].holding and .uffds[0].pages_served == 256'
+	kill -TERM "$PAGER"
+	wait "$PAGER"
+	wait_report '.uffds[0].state == "released"'
+	stop_record
+	rq '[.findings[] | select(.kind == "uffd_orphan")] == []'
+	run ! grep -q '"state":"released"' "$T/live.ndjson"
+}
+
+@test "an owner with two uffds: losing one pager flags that context alone, with its own bytes" {
+	record
+	start_pager second.sock
+	second=$PAGER
+	start_guest --no-spin --sock2 "$D/second.sock"
+	wait_report '(.uffds | length) == 2 and all(.uffds[]; .handlers[0].holding)'
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"stalled"'
+	stop_record
+	# registered per context: 256 pages here, 128 there, never their sum
+	orphan_is --argjson p "$PAGER" '.pager.pid == $p and .uffd.registered_bytes == 256 * 4096'
+	rq --argjson s "$second" --argjson p "$PAGER" '
+		([.uffds[] | select(.handlers[0].pid == $s)] | length == 1 and (.[0] |
+			.state == "served" and .registered_bytes == 128 * 4096)) and
+		([.uffds[] | select(.handlers[0].pid == $p)] | length == 1 and (.[0] |
+			.state == "stalled" and .registered_bytes == 256 * 4096))'
 }

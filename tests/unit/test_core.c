@@ -22,10 +22,13 @@
 /* The world the fake sources describe. */
 static struct {
 	bool pager_holds, owner_alive, new_pager_holds;
+	bool owner_closed; /* sent the uffd to the pager and closed its own copy */
+	bool registered; /* the owner's region is registered with CTX (until the release) */
+	uint64_t resident; /* bytes of that region resident */
 	uint64_t ticks; /* the owner's CPU, in ticks of 100 Hz */
 	uint64_t faults;
 	uint64_t now;
-	int scans, samples;
+	int scans, full_scans, samples;
 } w;
 
 static struct ct_event_hdr hdr(uint32_t type, uint32_t pid, uint64_t ts)
@@ -43,6 +46,7 @@ static void file(void (*fn)(const struct ct_uffd_event *e, void *arg), void *arg
 	struct ct_uffd_event e = { .hdr = hdr(CT_EV_UFFD_FILE, pid, w.now), .ctx = CTX, .fd = 5 };
 
 	e.flags = flags;
+	e.cmd = OWNER; /* ctx->mm->owner */
 	fn(&e, arg);
 }
 
@@ -50,7 +54,8 @@ static int fake_scan(void *ctx, uint32_t pid, void (*fn)(const struct ct_uffd_ev
 		     void *arg)
 {
 	w.scans++;
-	if (w.owner_alive && (!pid || pid == OWNER))
+	w.full_scans += !pid;
+	if (w.owner_alive && !w.owner_closed && (!pid || pid == OWNER))
 		file(fn, arg, OWNER, CT_UFFD_OWNER);
 	if (w.pager_holds && (!pid || pid == PAGER))
 		file(fn, arg, PAGER, 0);
@@ -86,6 +91,24 @@ static bool fake_registered(void *ctx, uint32_t pid, uint64_t *registered, uint6
 	*registered = 256ull << 20;
 	*resident = 1ull << 20;
 	return w.owner_alive;
+}
+
+/* One region of 256 pages, registered with CTX until the release. */
+static int fake_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, int max)
+{
+	if (!w.owner_alive || pid != OWNER)
+		return -1;
+	if (!w.registered)
+		return 0;
+	out[0] = (struct ct_uffd_region){ CTX, 0x7f0000000000ull, 0x7f0000000000ull + 256 * 4096 };
+	return 1;
+}
+
+static bool fake_resident(void *ctx, uint32_t pid, const struct ct_uffd_region *r, int n,
+			  uint64_t *bytes)
+{
+	*bytes = w.resident;
+	return w.owner_alive && n == 1 && r[0].end - r[0].start == 256 * 4096;
 }
 
 static uint64_t fake_clock(void *ctx)
@@ -267,6 +290,85 @@ static void test_uffd_unregistered_is_not_lost(void)
 	run_until(&c, w.now + 3 * SEC, 100);
 	CHECK(uffd_count_state(&c, UFFD_SERVED) == 1);
 	CHECK_STR(finding_str(&c, "kind"), "");
+	collector_free(&c);
+}
+
+/*
+ * The owner sent the uffd to its pager and closed its copy; the pager dies holding the last
+ * reference (iter mode: a walk finds nobody holding it). With pages never served, a
+ * released finding counts them from what is resident; with all served, or with the memory
+ * unregistered first, nothing.
+ */
+static void test_uffd_released(uint64_t resident, bool unregistered_first)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE, .spin_pct = 90, .spin_window_ns = SEC };
+	struct uffd_source src = { .scan = fake_scan,
+				   .regions = fake_regions,
+				   .resident = fake_resident,
+				   .tick_hz = 100 };
+	struct collector c;
+
+	start_guest(&c, &cfg, &src);
+	w.owner_closed = w.registered = true;
+	uffd_tick(&c, w.now);
+	CHECK(uffd_count_state(&c, UFFD_SERVED) == 1);
+	CHECK(uffd_contexts(c.uffd)->owner && uffd_contexts(c.uffd)->owner->pid == OWNER);
+	CHECK(uffd_contexts(c.uffd)->registered == 256 * 4096);
+	if (unregistered_first) {
+		w.registered = false;
+		run_until(&c, w.now + 2 * SEC, 5);
+		CHECK(uffd_contexts(c.uffd)->registered == 0);
+	}
+	w.resident = resident;
+	w.pager_holds = w.registered = false;
+	exit_proc(&c, PAGER, w.now, 9);
+	run_until(&c, w.now + 2 * SEC, 5);
+	CHECK(uffd_count_state(&c, UFFD_RELEASED) == 1);
+	if (resident == 256 * 4096 || unregistered_first) {
+		CHECK_STR(finding_str(&c, "kind"), "");
+	} else {
+		CHECK_STR(finding_str(&c, "state"), "released");
+		CHECK(uffd_contexts(c.uffd)->orphan->never_served ==
+		      256 - (int64_t)resident / 4096);
+		CHECK_STR(uffd_contexts(c.uffd)->orphan->never_served_from, "resident");
+		CHECK_STR(finding_str(&c, "resolved_at"), "");
+		w.owner_alive = false;
+		exit_proc(&c, OWNER, w.now + 1, 0);
+		CHECK_STR(finding_str(&c, "resolution"), "the guest's VMM exited");
+	}
+	collector_free(&c);
+}
+
+/*
+ * Iter mode: a VMM's exec brings walks of every process's fds 1 s and 3 s later (a pager
+ * that got its uffd and went before the 10 s walk is seen); the precise hooks need none.
+ */
+static void test_uffd_vmm_walks(bool precise)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE,
+				     .spin_pct = 90,
+				     .spin_window_ns = SEC,
+				     .vmm_comms = { "firecracker" },
+				     .nvmm_comms = 1 };
+	struct uffd_source src = {
+		.scan = fake_scan, .regions = fake_regions, .tick_hz = 100, .ioctls_traced = precise
+	};
+	struct ct_exec_event *x = calloc(1, sizeof(*x));
+	struct collector c;
+	int first;
+
+	start_guest(&c, &cfg, &src);
+	uffd_tick(&c, w.now);
+	run_until(&c, 2 * SEC, 0);
+	first = w.full_scans;
+	x->hdr = hdr(CT_EV_EXEC, OWNER, w.now);
+	strcpy(x->filename, "/usr/bin/firecracker");
+	x->cwd_off = CT_PATH_MAX - 2;
+	strcpy(x->cwd + CT_PATH_MAX - 2, "/");
+	feed(&c, x, CT_EXEC_FIXED_LEN);
+	run_until(&c, w.now + 4 * SEC, 0); /* still before the 10 s walk */
+	CHECK(w.full_scans - first == (precise ? 0 : 2));
+	free(x);
 	collector_free(&c);
 }
 
@@ -738,6 +840,11 @@ int main(void)
 	test_kill_orphans(false);
 	test_kill_orphans(true);
 	test_uffd_unregistered_is_not_lost();
+	test_uffd_released(16 * 4096, false);
+	test_uffd_released(256 * 4096, false);
+	test_uffd_released(16 * 4096, true);
+	test_uffd_vmm_walks(false);
+	test_uffd_vmm_walks(true);
 	test_uffd_outside_pids();
 	test_uffd_final_counts(true);
 	test_uffd_final_counts(false);

@@ -118,6 +118,18 @@ static void test_orphan_summaries(void)
 	check_said(x, "firecracker pid 900 (/ci/TestSnap/001) lost its uffd pager: "
 		      "hypeman-uffd-pa pid 901 closed its uffd while 512 MiB of guest memory was "
 		      "still registered; the guest is without a pager, 43 faults unresolved.");
+	/* released: the pager held the last reference; the guest reads zeros */
+	json_object_object_add(x, "state", json_object_new_string("released"));
+	json_object_object_add(jget(x, "uffd"), "never_served_pages", json_object_new_int(240));
+	check_said(x, "firecracker pid 900 (/ci/TestSnap/001) lost its uffd: hypeman-uffd-pa pid "
+		      "901 closed its uffd; it held the uffd's last reference, and the release "
+		      "unregistered 524288 KiB of guest memory; 240 registered pages were never "
+		      "served, and the guest now reads zeros wherever a page was never served.");
+	json_object_object_add(jget(x, "uffd"), "never_served_pages", NULL);
+	check_said(x, "firecracker pid 900 (/ci/TestSnap/001) lost its uffd: hypeman-uffd-pa pid "
+		      "901 closed its uffd; it held the uffd's last reference, and the release "
+		      "unregistered 524288 KiB of guest memory; the guest now reads zeros wherever "
+		      "a page was never served.");
 	json_object_put(r);
 }
 

@@ -255,6 +255,45 @@ static bool r_registered(void *ctx, uint32_t pid, uint64_t *registered, uint64_t
 	return true;
 }
 
+static int r_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, int max)
+{
+	struct replay *r = ctx;
+	struct raw_in pl;
+	uint32_t rpid, stored;
+	int n;
+
+	if (!src_rec(r, RAW_REGIONS, &pl))
+		return -1;
+	rpid = ri_u32(&pl);
+	n = (int32_t)ri_u32(&pl);
+	stored = ri_u32(&pl);
+	ri_u32(&pl);
+	if (!check(r, &pl,
+		   rpid == pid && stored <= (uint32_t)max &&
+			   stored * sizeof(*out) <= pl.len - pl.off))
+		return -1;
+	for (uint32_t i = 0; i < stored; i++)
+		ri_copy(&pl, &out[i], sizeof(*out));
+	return check(r, &pl, true) ? n : -1;
+}
+
+static bool r_resident(void *ctx, uint32_t pid, const struct ct_uffd_region *rg, int n,
+		       uint64_t *bytes)
+{
+	struct replay *r = ctx;
+	struct raw_in pl;
+	uint32_t rpid, ok, rn;
+
+	if (!src_rec(r, RAW_RESIDENT, &pl))
+		return false;
+	rpid = ri_u32(&pl);
+	ok = ri_u32(&pl);
+	rn = ri_u32(&pl);
+	ri_u32(&pl);
+	*bytes = ri_u64(&pl);
+	return check(r, &pl, rpid == pid && rn == (uint32_t)n) && ok;
+}
+
 static int r_vsock_scan(void *ctx, uint64_t instance, struct vsock_holder *out, int max)
 {
 	struct replay *r = ctx;
@@ -737,6 +776,9 @@ int replay_command(int argc, char **argv)
 			serves = ri_u32(&pl);
 			src.serves = serves & 1 ? r_serves : NULL;
 			src.final_counts = serves & 2;
+			/* captures before the regions: the owner's registration is its sum */
+			src.regions = serves & 4 ? r_regions : NULL;
+			src.resident = serves & 4 ? r_resident : NULL;
 			src.tick_hz = ri_u64(&pl);
 			/* older captures end here: no schedstat, spinning judged by granted */
 			src.schedstat = pl.len - pl.off >= 4 && ri_u32(&pl);

@@ -243,6 +243,8 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	p->role = uffd_holds_as_handler(c, p) ? ROLE_PAGER : ROLE_NONE;
 	set_in_job(c, p, e->flags);
 	classify(c, p);
+	if (p->role == ROLE_VMM)
+		uffd_vmm_started(c, e->hdr.ts_ns);
 	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
 

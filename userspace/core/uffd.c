@@ -16,8 +16,16 @@
  * 0.3 us per open fd: it runs every 10 s, and at once to confirm an orphan or a release
  * that a partial scan suggests.
  */
-#define SCAN_NS	      1000000000ull
-#define FULL_SCAN_NS  10000000000ull
+#define SCAN_NS	     1000000000ull
+#define FULL_SCAN_NS 10000000000ull
+/*
+ * Walks of every process's fds that only narrow a blind spot (a new VMM's pager, a holder
+ * set that changed) are at least this far apart: an unprivileged user starting processes
+ * named like a VMM, or passing uffds around, gets no more than that.
+ */
+#define HINT_FULL_NS  2000000000ull
+#define VMM_WALK1_NS  1000000000ull
+#define VMM_WALK2_NS  3000000000ull
 #define MAX_SCAN_PIDS 256
 /* A process's exit event comes before exit_files(): look for its fds a little later. */
 #define EXIT_SETTLE_NS 200000000ull
@@ -33,6 +41,8 @@
 #define ASLEEP_PCT	 10.0
 #define AWAKE_DEMAND_PCT 50.0
 #define MAX_THREADS	 64
+/* An owner's registered VMAs read at once: beyond, its contexts' registration is short. */
+#define MAX_REGIONS 1024
 
 struct sample {
 	uint64_t at;
@@ -51,10 +61,14 @@ struct uffd_state {
 	uint64_t gen, next_scan_ns, next_full_ns;
 	uint64_t full_tried_ns, full_ns; /* the latest full walk tried, and done */
 	bool need_full;
+	/* hinted full walks (HINT_FULL_NS apart): when the next two are due, 0: none */
+	uint64_t hint_ns[2];
 	bool counts_due; /* a released context's final serve counts wait in the source */
 	double spin_pct;
 	uint64_t window_ns;
 	long tick_hz;
+	long page_size;
+	struct ct_uffd_region *regions; /* MAX_REGIONS, for the source's regions() */
 };
 
 enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct)
@@ -131,6 +145,7 @@ struct uffd_state *uffd_new(double spin_pct, uint64_t spin_window_ns)
 	us->spin_pct = spin_pct;
 	us->window_ns = spin_window_ns;
 	us->tick_hz = sysconf(_SC_CLK_TCK);
+	us->page_size = sysconf(_SC_PAGESIZE);
 	return us;
 }
 
@@ -145,6 +160,7 @@ void uffd_free(struct uffd_state *us)
 		free(u->orphan);
 		free(u);
 	}
+	free(us->regions);
 	free(us);
 }
 
@@ -230,7 +246,42 @@ static void resolve(struct collector *c, struct uctx *u, uint64_t ts, const char
 	live_line(c, u, o->resolved_ns, "resolved", detail);
 }
 
-static void release(struct collector *c, struct uctx *u, uint64_t ts)
+/* The latest a handler of u was seen holding it: when it exited or closed its fd. */
+static uint64_t last_handler_gone(const struct uctx *u)
+{
+	uint64_t at = 0;
+
+	for (int i = 0; i < u->nhandlers; i++)
+		if (u->handlers[i].gone_ns > at)
+			at = u->handlers[i].gone_ns;
+	return at;
+}
+
+/*
+ * A handler dropped the last reference while the owner lived with memory registered with
+ * this context: released under a guest that still uses that memory. by is the process that
+ * released it (the precise hooks), or NULL (a walk found nobody holding it: then the owner
+ * did not hold it at the latest walk that saw it).
+ */
+static bool released_under_owner(const struct collector *c, const struct uctx *u,
+				 const struct proc *by)
+{
+	const struct proc *o = u->owner;
+
+	/* registered, per context, needs the regions; a capture from before has the sum */
+	if (!o || u->orphan || !u->nhandlers || !u->registered || u->owner_exiting ||
+	    !c->uffd->src.regions || !uffd_wanted(c, u))
+		return false;
+	if (by ? by == o : u->owner_gen == u->seen_gen)
+		return false; /* the owner closed it last: its own doing */
+	return !o->exited || o->exit_ns > last_handler_gone(u);
+}
+
+static void read_serves(struct collector *c, bool keep);
+static void judge_released(struct collector *c, struct uctx *u);
+
+static void release(struct collector *c, struct uctx *u, uint64_t ts, const struct proc *by,
+		    bool judge)
 {
 	u->released = true;
 	c->uffd->nplain += !u->orphan;
@@ -243,7 +294,33 @@ static void release(struct collector *c, struct uctx *u, uint64_t ts)
 			u->handlers[i].gone_ns =
 				u->handlers[i].proc->exited ? u->handlers[i].proc->exit_ns : ts;
 	resolve(c, u, ts, "the uffd was released");
+	if (!judge || !released_under_owner(c, u, by))
+		return;
+	/* rare, and worth its final counts now rather than at the next tick's read */
+	if (u->counts_due)
+		read_serves(c, false);
+	judge_released(c, u);
 }
+
+/*
+ * A file record names the context's owner (ctx->mm->owner) even when the holder is a pager
+ * and the owner closed its copy: the owner whose memory a release would unregister.
+ */
+static void owner_from_record(struct collector *c, struct uctx *u, const struct ct_uffd_event *e,
+			      const struct proc *holder)
+{
+	struct proc *o;
+
+	if (u->owner || !e->cmd || e->cmd == holder->pid)
+		return;
+	o = pt_find_live(&c->pt, e->cmd);
+	if (!o)
+		return;
+	set_owner(c, u, o);
+	u->owner_from_mm = true;
+}
+
+static void refresh_regions(struct collector *c, struct proc *owner, uint64_t gen);
 
 static void handle(struct collector *c, const struct ct_uffd_event *e)
 {
@@ -253,7 +330,7 @@ static void handle(struct collector *c, const struct ct_uffd_event *e)
 
 	if (e->hdr.type == CT_EV_UFFD_RELEASE) {
 		if ((u = find_ctx(us, e->ctx, true)))
-			release(c, u, e->hdr.ts_ns);
+			release(c, u, e->hdr.ts_ns, p, true);
 		return;
 	}
 	if (e->hdr.type == CT_EV_UFFD_FILE) { /* held by a process exiting now */
@@ -263,10 +340,13 @@ static void handle(struct collector *c, const struct ct_uffd_event *e)
 				set_owner(c, u, p);
 			return;
 		}
+		owner_from_record(c, u, e, p);
 		if (p != u->owner && get_handler(c, u, p) &&
 		    e->hdr.ts_ns + EXIT_SETTLE_NS < us->next_scan_ns)
 			us->next_scan_ns = e->hdr.ts_ns + EXIT_SETTLE_NS;
-		us->need_full |= !u->owner; /* who else holds it, only a full walk can say */
+		/* who else holds it, only a full walk can say (an owner known from the record
+		 * alone may have closed its copy) */
+		us->need_full |= !u->owner || (u->owner_from_mm && !u->owner_gen);
 		return;
 	}
 	if (e->ret && e->ret != -EAGAIN) /* EAGAIN: a partial serve still served */
@@ -280,6 +360,9 @@ static void handle(struct collector *c, const struct ct_uffd_event *e)
 			u->registrations++;
 		else if (e->cmd == CT_UFFDIO_UNREGISTER)
 			u->unregistrations++;
+		/* what a release would unregister, as it is now: an unregister before it counts */
+		if (e->cmd == CT_UFFDIO_REGISTER || e->cmd == CT_UFFDIO_UNREGISTER)
+			refresh_regions(c, p, us->gen);
 		return;
 	}
 	get_handler(c, u, p);
@@ -309,6 +392,36 @@ static void kill_exited(struct collector *c, const struct proc *p)
 	}
 }
 
+/*
+ * A full walk hinted for at: kept sorted in hint_ns, the earliest first. One due within
+ * HINT_FULL_NS of it will do; a third one not near either replaces the later.
+ */
+static void hint_full(struct uffd_state *us, uint64_t at)
+{
+	uint64_t *h = us->hint_ns;
+
+	for (int i = 0; i < 2; i++)
+		if (h[i] && (h[i] > at ? h[i] - at : at - h[i]) < HINT_FULL_NS)
+			return;
+	if (!h[0] || at < h[0]) {
+		h[1] = h[0];
+		h[0] = at;
+	} else if (!h[1] || at < h[1]) {
+		h[1] = at;
+	}
+}
+
+void uffd_vmm_started(struct collector *c, uint64_t ts)
+{
+	struct uffd_state *us = c->uffd;
+
+	/* the precise hooks see it come; a capture from before the regions had no such walks */
+	if (!us->have_src || us->src.ioctls_traced || !us->src.regions)
+		return;
+	hint_full(us, ts + VMM_WALK1_NS);
+	hint_full(us, ts + VMM_WALK2_NS);
+}
+
 void uffd_on_exit(struct collector *c, const struct proc *p)
 {
 	struct uffd_state *us = c->uffd;
@@ -316,12 +429,12 @@ void uffd_on_exit(struct collector *c, const struct proc *p)
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
 		if (u->owner == p && u->orphan && u->orphan->killed)
 			kill_exited(c, p);
-		if (u->released)
-			continue;
-		if (u->owner == p) {
+		if (u->owner == p) { /* a released context's finding too */
 			resolve(c, u, p->exit_ns, "the guest's VMM exited");
 			continue;
 		}
+		if (u->released)
+			continue;
 		for (int i = 0; i < u->nhandlers; i++)
 			if (u->handlers[i].proc == p &&
 			    p->exit_ns + EXIT_SETTLE_NS < us->next_scan_ns)
@@ -343,7 +456,7 @@ static struct uctx *reused(struct collector *c, struct uctx *old, uint64_t gen, 
 {
 	struct uctx *u;
 
-	release(c, old, now);
+	release(c, old, now, NULL, false);
 	u = get_ctx(c->uffd, old->key, now);
 	u->seen_gen = gen;
 	for (int i = 0; i < old->nhandlers; i++) {
@@ -375,6 +488,7 @@ static void on_file(const struct ct_uffd_event *e, void *arg)
 		u->owner_exiting = e->flags & CT_UFFD_EXITING;
 		return;
 	}
+	owner_from_record(a->c, u, e, p);
 	if (!(e->flags & CT_UFFD_EXITING) && (h = get_handler(a->c, u, p))) {
 		h->seen_gen = a->gen;
 		h->gone_ns = 0;
@@ -456,15 +570,74 @@ static void read_serves(struct collector *c, bool keep)
 	us->counts_due = false;
 }
 
-/* smaps walks the page tables: for a big guest that is milliseconds, so not every tick. */
-static void refresh_memory(struct uffd_state *us, struct uctx *u, uint64_t now, bool force)
+/* r, one of u's registered VMAs in address order: merged with the one before if adjacent. */
+static void add_range(struct uctx *u, const struct ct_uffd_region *r)
 {
+	u->registered += r->end - r->start;
+	if (u->nranges < 0)
+		return;
+	if (u->nranges && u->ranges[u->nranges - 1].end == r->start)
+		u->ranges[u->nranges - 1].end = r->end;
+	else if (u->nranges == MAX_RANGES)
+		u->nranges = -1;
+	else
+		u->ranges[u->nranges++] = *r;
+}
+
+/*
+ * The registration of each live context of owner, from its VMAs (the task_vma iterator: a
+ * walk of its VMA tree, no page tables): per context, never the sum of an owner's several.
+ */
+static void refresh_regions(struct collector *c, struct proc *owner, uint64_t gen)
+{
+	struct uffd_state *us = c->uffd;
+	int n;
+
+	if (!us->src.regions || !owner || owner->exited)
+		return;
+	if (!us->regions)
+		us->regions = xcalloc(MAX_REGIONS, sizeof(*us->regions));
+	n = us->src.regions(us->src.ctx, owner->pid, us->regions, MAX_REGIONS);
+	if (n < 0)
+		return; /* gone: its exit event says so */
+	for (struct uctx *u = us->ctxs; u; u = u->next) {
+		if (u->released || u->owner != owner)
+			continue;
+		u->registered = 0;
+		u->nranges = n > MAX_REGIONS ? -1 : 0; /* more: what is not read is not known */
+		u->regions_gen = gen;
+		for (int i = 0; i < n && i < MAX_REGIONS; i++)
+			if (us->regions[i].ctx == u->key)
+				add_range(u, &us->regions[i]);
+	}
+}
+
+/* Resident bytes of u's ranges now (registered or, after a release, once registered). */
+static bool ranges_resident(struct uffd_state *us, const struct uctx *u, uint64_t *bytes)
+{
+	*bytes = 0;
+	if (!us->src.regions || u->nranges < 0 || !us->src.resident || !u->owner ||
+	    u->owner->exited)
+		return false;
+	return !u->nranges ||
+	       us->src.resident(us->src.ctx, u->owner->pid, u->ranges, u->nranges, bytes);
+}
+
+/* smaps walks the page tables: for a big guest that is milliseconds, so not every tick. */
+static void refresh_memory(struct collector *c, struct uctx *u, uint64_t now, bool force)
+{
+	struct uffd_state *us = c->uffd;
 	uint64_t reg, res;
 
 	if (!force && now - u->smaps_ns < SMAPS_NS)
 		return;
-	if (u->owner && !u->owner->exited && us->src.registered &&
-	    us->src.registered(us->src.ctx, u->owner->pid, &reg, &res)) {
+	if (us->src.regions) {
+		refresh_regions(c, u->owner, us->gen);
+		if (ranges_resident(us, u, &res))
+			u->resident = res;
+	} else if (u->owner && !u->owner->exited && us->src.registered &&
+		   us->src.registered(us->src.ctx, u->owner->pid, &reg, &res)) {
+		/* a capture from before regions: the owner's sum over its contexts */
 		u->registered = reg;
 		u->resident = res;
 	}
@@ -491,29 +664,92 @@ void uffd_describe_pager(const struct handler *h, char *buf, size_t len)
 			 (p->exit_status >> 8) & 0xff);
 }
 
-static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
+/* u's finding, in state since when, its pager the handler that went last. */
+static struct orphan *new_orphan(struct collector *c, struct uctx *u, enum uffd_orphan_state state,
+				 uint64_t since)
 {
-	struct uffd_state *us = c->uffd;
 	struct handler *last = &u->handlers[0];
 	struct orphan *o = xcalloc(1, sizeof(*o));
-	char pager[128], detail[256];
 
 	for (int i = 1; i < u->nhandlers; i++)
 		if (u->handlers[i].gone_ns > last->gone_ns)
 			last = &u->handlers[i];
 	o->pager = *last;
 	collector_ref(c, o->pager.proc);
-	us->norphans++;
-	o->since = o->state_since = last->gone_ns;
-	o->history[o->nhistory++].at = o->since;
+	c->uffd->norphans++;
+	o->state = state;
+	o->since = o->state_since = since;
+	o->history[0].state = state;
+	o->history[o->nhistory++].at = since;
 	o->demand_pct = -1; /* until two samples */
+	o->never_served = -1;
+	u->orphan = o;
+	return o;
+}
+
+static void start_orphan(struct collector *c, struct uctx *u, uint64_t now)
+{
+	struct uffd_state *us = c->uffd;
+	struct orphan *o = new_orphan(c, u, ORPHAN_PAGER_LOST, last_handler_gone(u));
+	char pager[128], detail[256];
+
 	o->cap = us->window_ns / WATCH_NS + 3;
 	o->samples = xcalloc(o->cap, sizeof(*o->samples));
-	u->orphan = o;
-	uffd_describe_pager(last, pager, sizeof(pager));
+	uffd_describe_pager(&o->pager, pager, sizeof(pager));
 	snprintf(detail, sizeof(detail), "uffd-%u pager lost: %s; %llu MiB still registered", u->id,
 		 pager, (unsigned long long)(u->registered >> 20));
 	live_line(c, u, now, uffd_state_name(ORPHAN_PAGER_LOST), detail);
+}
+
+/*
+ * Released under its owner: pages registered and never served (-1: not known) read as zeros
+ * from now on. Nothing to watch: no fault waits, the guest runs on wrong memory.
+ */
+static void start_released(struct collector *c, struct uctx *u, int64_t never, const char *from)
+{
+	struct orphan *o = new_orphan(c, u, ORPHAN_RELEASED, u->released_ns);
+	char pager[128], detail[320], pages[32] = "an unknown number of";
+
+	c->uffd->nplain--; /* counted as kept for context only at its release */
+	o->never_served = never;
+	o->never_served_from = from;
+	if (never >= 0)
+		snprintf(pages, sizeof(pages), "%lld", (long long)never);
+	uffd_describe_pager(&o->pager, pager, sizeof(pager));
+	snprintf(detail, sizeof(detail),
+		 "uffd-%u released by its pager: %s; %llu KiB were registered and %s pages never "
+		 "served: %s pid %u reads zeros there",
+		 u->id, pager, (unsigned long long)(u->registered >> 10), pages, u->owner->comm,
+		 u->owner->pid);
+	live_line(c, u, u->released_ns, uffd_state_name(ORPHAN_RELEASED), detail);
+}
+
+/*
+ * A context released under its owner, its final serve counts read: a finding unless every
+ * registered page was served. Never served: registered pages less those the serving ioctls
+ * resolved (precise hooks), or less those resident in what was registered, now (an
+ * estimate: a page the guest touched since the release is resident too, as zeros).
+ */
+static void judge_released(struct collector *c, struct uctx *u)
+{
+	struct uffd_state *us = c->uffd;
+	uint64_t reg = u->registered / us->page_size, served = 0, res;
+	const char *from = NULL;
+	int64_t never = -1;
+
+	if (us->src.serves) {
+		for (int i = 0; i < u->nhandlers; i++)
+			served += u->handlers[i].bytes;
+		from = "ioctls";
+	} else if (ranges_resident(us, u, &res)) {
+		u->resident = served = res; /* pages_served, as of the release */
+		from = "resident";
+	}
+	served /= us->page_size;
+	if (from)
+		never = reg > served ? reg - served : 0;
+	if (never) /* all served: nothing reads zeros */
+		start_released(c, u, never, from);
 }
 
 static bool any_handler_holding(const struct uctx *u)
@@ -549,7 +785,7 @@ static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 	}
 	if (!lost_all_handlers(u))
 		return;
-	refresh_memory(c->uffd, u, now, true);
+	refresh_memory(c, u, now, true);
 	if (u->registered)
 		start_orphan(c, u, now);
 }
@@ -584,11 +820,27 @@ static void scan_known(struct collector *c, struct scan_arg *a)
 		us->src.scan(us->src.ctx, pids[i], on_file, a); /* a process gone is no holder */
 }
 
+/*
+ * A holder of u in the walk before (gen - 1) holds it no more, while someone still does: the
+ * file may have gone to a process no walk of the known holders looks at.
+ */
+static bool holders_dropped(const struct uctx *u, uint64_t gen)
+{
+	if (u->owner_gen == gen - 1)
+		return true;
+	for (int i = 0; i < u->nhandlers; i++)
+		if (u->handlers[i].seen_gen == gen - 1)
+			return true;
+	return false;
+}
+
 static void scan(struct collector *c, uint64_t now)
 {
 	struct uffd_state *us = c->uffd;
-	bool full = !us->gen || us->need_full || now >= us->next_full_ns;
+	bool hinted = us->hint_ns[0] && now >= us->hint_ns[0] && now >= us->full_ns + HINT_FULL_NS;
+	bool full = !us->gen || us->need_full || hinted || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
+	int n_owners = 0;
 
 	if (full)
 		us->full_tried_ns = now;
@@ -600,6 +852,10 @@ static void scan(struct collector *c, uint64_t now)
 		us->need_full = false;
 		us->next_full_ns = now + FULL_SCAN_NS;
 		us->full_ns = now;
+		while (us->hint_ns[0] && us->hint_ns[0] <= now) {
+			us->hint_ns[0] = us->hint_ns[1];
+			us->hint_ns[1] = 0;
+		}
 	}
 	read_serves(c, false);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
@@ -609,12 +865,27 @@ static void scan(struct collector *c, uint64_t now)
 			us->need_full =
 				true; /* released, or orphaned: only if a full walk agrees */
 		else if (u->seen_gen != a.gen && !us->src.ioctls_traced)
-			release(c, u, now); /* nobody holds it: its release went unseen */
-		else if (u->seen_gen == a.gen)
+			release(c, u, now, NULL, true); /* nobody holds it: unseen release */
+		else if (u->seen_gen == a.gen) {
+			if (!full && !us->src.ioctls_traced && us->src.regions &&
+			    holders_dropped(u, a.gen))
+				hint_full(us, now);
 			evaluate(c, u, now);
+		}
 	}
 	if (us->need_full && !full)
-		scan(c, now);
+		return scan(c, now);
+	/*
+	 * What a release would unregister, as of now, of every context in view someone still
+	 * holds (one whose holders this walk missed may be released already: its VMAs
+	 * cleared), for up to MAX_SCAN_PIDS owners a walk; the rest keep what was read before.
+	 */
+	for (struct uctx *u = us->ctxs; u && n_owners < MAX_SCAN_PIDS; u = u->next)
+		if (!u->released && u->seen_gen == a.gen && u->regions_gen != a.gen &&
+		    uffd_wanted(c, u) && u->owner && !u->owner->exited) {
+			refresh_regions(c, u->owner, a.gen);
+			n_owners++;
+		}
 }
 
 /* Share of one core, in %, used between two samples. */
@@ -738,7 +1009,7 @@ static void watch(struct collector *c, struct uctx *u, uint64_t now)
 		o->count++;
 	if (us->src.fdinfo)
 		us->src.fdinfo(us->src.ctx, u->owner->pid, u->owner_fd, &o->pending, &o->total);
-	refresh_memory(us, u, now, false);
+	refresh_memory(c, u, now, false);
 	if (!u->registered)
 		return resolve(c, u, now, "its memory was unregistered");
 	/* the newest sample at least a window old */
@@ -779,8 +1050,9 @@ static uint64_t kill_at(const struct collector *c, const struct uctx *u)
 {
 	const struct orphan *o = u->orphan;
 
+	/* released: nothing blocks any more, the guard stops stuck guests only */
 	if (!c->cfg.kill_orphans_ns || !o || o->resolved_ns || o->kill_due || u->owner->exited ||
-	    !collector_in_view(c, u->owner))
+	    o->state == ORPHAN_RELEASED || !collector_in_view(c, u->owner))
 		return 0;
 	return o->since + c->cfg.kill_orphans_ns;
 }
@@ -821,7 +1093,7 @@ void uffd_tick(struct collector *c, uint64_t now)
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
 		struct orphan *o = u->orphan;
 
-		if (o && !o->resolved_ns && now >= o->next_watch_ns) {
+		if (o && !o->resolved_ns && !u->released && now >= o->next_watch_ns) {
 			o->next_watch_ns = now + WATCH_NS;
 			watch(c, u, now);
 		}
@@ -956,7 +1228,7 @@ void uffd_refresh(struct collector *c)
 			continue;
 		if (!now)
 			now = collector_now(c); /* no clock reading for a report without contexts */
-		refresh_memory(c->uffd, u, now, false);
+		refresh_memory(c, u, now, false);
 	}
 }
 

@@ -44,6 +44,15 @@ struct uffd_source {
 	bool (*cpu_ticks)(void *ctx, uint32_t pid, uint64_t *ticks);
 	bool (*fdinfo)(void *ctx, uint32_t pid, int fd, uint64_t *pending, uint64_t *total);
 	bool (*registered)(void *ctx, uint32_t pid, uint64_t *registered, uint64_t *resident);
+	/*
+	 * The VMAs pid has registered with any userfaultfd, with their context (the task_vma
+	 * iterator), up to max; returns how many it read (max + 1: there are more, not read),
+	 * or -1: gone. NULL: not known, registered() tells the sum over its contexts.
+	 */
+	int (*regions)(void *ctx, uint32_t pid, struct ct_uffd_region *out, int max);
+	/* resident bytes (smaps Rss) of pid's mappings inside the n ranges r (ctx ignored) */
+	bool (*resident)(void *ctx, uint32_t pid, const struct ct_uffd_region *r, int n,
+			 uint64_t *bytes);
 	long tick_hz; /* USER_HZ of the ticks above; 0: this host's */
 	bool schedstat; /* threads() fills run_ns and wait_ns: spinning is judged by demand */
 	bool ioctls_traced; /* fexit: ioctls and releases arrive as events */
@@ -52,11 +61,16 @@ struct uffd_source {
 	bool final_counts;
 };
 
-/* An orphan's state, worst last: the first three of enum uffd_ctx_state. */
+/*
+ * An orphan's state: the first three of enum uffd_ctx_state, worst last, while the owner
+ * holds the file; released: a pager held the last reference, and its release unregistered
+ * memory the owner still uses (the guest reads zeros where pages were never served).
+ */
 enum uffd_orphan_state {
 	ORPHAN_PAGER_LOST = UFFD_PAGER_LOST,
 	ORPHAN_STALLED = UFFD_STALLED,
 	ORPHAN_SPINNING = UFFD_SPINNING,
+	ORPHAN_RELEASED = UFFD_RELEASED,
 };
 
 /*
@@ -98,6 +112,7 @@ const char *uffd_spin_basis(const struct uffd_state *us);
 const char *uffd_state_name(enum uffd_orphan_state s);
 
 #define MAX_HANDLERS 8
+#define MAX_RANGES   16
 #define MAX_HISTORY  16
 #define TOP_THREADS  3
 
@@ -122,6 +137,9 @@ struct orphan {
 	struct thread_cpu top[TOP_THREADS];
 	double top_pct[TOP_THREADS], top_demand[TOP_THREADS]; /* top_demand -1: unknown */
 	int ntop;
+	/* released: registered pages never served (-1: not known), and from what */
+	int64_t never_served;
+	const char *never_served_from; /* "ioctls" or "resident" */
 	bool kill_due; /* --kill-orphans: its owner was handed to the edge to stop */
 	bool killed; /* ... and the edge logged an action on it (uffd_log_kill) */
 	struct sample *samples; /* ring, cap entries, newest at head */
@@ -142,11 +160,20 @@ struct uctx {
 	int owner_fd;
 	uint64_t owner_gen, seen_gen;
 	bool owner_exiting, seeded, released;
+	bool owner_from_mm; /* the owner is known from a holder's record (ctx->mm->owner) */
 	bool counts_due; /* released with serve counts in the source not read since */
 	struct handler handlers[MAX_HANDLERS];
 	int nhandlers;
 	uint64_t first_seen_ns, released_ns;
 	uint64_t registered, resident, smaps_ns; /* from /proc/PID/smaps, read at smaps_ns */
+	/*
+	 * With the source's regions: the owner's VMAs registered with this context, adjacent
+	 * ones merged (nranges -1: more than MAX_RANGES), read at regions_gen; what is left of
+	 * them at the release is what the guest reads as zeros where never served.
+	 */
+	struct ct_uffd_region ranges[MAX_RANGES];
+	int nranges;
+	uint64_t regions_gen;
 	uint32_t registrations, unregistrations;
 	struct orphan *orphan;
 };
@@ -156,6 +183,12 @@ void uffd_free(struct uffd_state *us);
 void uffd_set_source(struct uffd_state *us, const struct uffd_source *src);
 /* CT_EV_UFFD_IOCTL and CT_EV_UFFD_RELEASE */
 void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
+/*
+ * A VMM exec'd at ts: without the precise hooks, walk every process's fds 1 s and 3 s later,
+ * when the uffd it makes has likely gone to its pager (else the walk every 10 s would be the
+ * first to see a pager that may be gone by then).
+ */
+void uffd_vmm_started(struct collector *c, uint64_t ts);
 /* A process exited: if it served a context, look at that context soon. */
 void uffd_on_exit(struct collector *c, const struct proc *p);
 /* Scans and watches that are due. */

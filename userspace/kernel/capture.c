@@ -427,13 +427,47 @@ static bool w_registered(void *ctx, uint32_t pid, uint64_t *registered, uint64_t
 	return ok;
 }
 
+static int w_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, int max)
+{
+	struct capture *cap = ctx;
+	int n = cap->uffd.regions(cap->uffd.ctx, pid, out, max);
+	uint32_t head[4] = { pid, (uint32_t)n, n < 0 ? 0 : n > max ? max : n, 0 };
+	struct raw_buf b = { 0 };
+
+	for (uint32_t i = 0; i < head[2]; i++) {
+		struct ct_uffd_region m = out[i];
+
+		m.ctx = mask(cap, m.ctx);
+		rb_put(&b, &m, sizeof(m));
+	}
+	put_rec(cap, RAW_REGIONS, 0, head, sizeof(head), b.p, b.len);
+	rb_free(&b);
+	return n;
+}
+
+static bool w_resident(void *ctx, uint32_t pid, const struct ct_uffd_region *rg, int n,
+		       uint64_t *bytes)
+{
+	struct capture *cap = ctx;
+	bool ok = cap->uffd.resident(cap->uffd.ctx, pid, rg, n, bytes);
+	struct {
+		uint32_t pid, ok, n, pad;
+		uint64_t bytes;
+	} r = { pid, ok, n, 0, ok ? *bytes : 0 };
+
+	put_rec(cap, RAW_RESIDENT, 0, &r, sizeof(r), NULL, 0);
+	return ok;
+}
+
 void capture_wrap_uffd(struct capture *cap, struct uffd_source *src)
 {
 	struct {
 		uint32_t ioctls_traced, serves;
 		int64_t tick_hz;
 		uint32_t schedstat, pad;
-	} r = { src->ioctls_traced, (src->serves != NULL) | (uint32_t)src->final_counts << 1,
+	} r = { src->ioctls_traced,
+		(src->serves != NULL) | (uint32_t)src->final_counts << 1 |
+			(uint32_t)(src->regions != NULL) << 2,
 		src->tick_hz, src->schedstat, 0 };
 
 	if (!cap)
@@ -447,6 +481,8 @@ void capture_wrap_uffd(struct capture *cap, struct uffd_source *src)
 	src->cpu_ticks = src->cpu_ticks ? w_cpu_ticks : NULL;
 	src->fdinfo = src->fdinfo ? w_fdinfo : NULL;
 	src->registered = src->registered ? w_registered : NULL;
+	src->regions = src->regions ? w_regions : NULL;
+	src->resident = src->resident ? w_resident : NULL;
 	put_rec(cap, RAW_UFFD_SOURCE, 0, &r, sizeof(r), NULL, 0);
 }
 

@@ -172,6 +172,94 @@ bool uffd_registered(int pid, uint64_t *registered, uint64_t *resident)
 	return true;
 }
 
+/*
+ * At most this many pagemap entries (8 bytes each) per resident() call: a few milliseconds.
+ * A process can register terabytes of sparse memory; beyond, resident is not known.
+ */
+#define PAGEMAP_MAX_PAGES (1u << 20)
+
+/*
+ * Pages present or swapped in [start, end) of pid's memory, from /proc/PID/pagemap, out of
+ * the *budget entries left (false once it would be exceeded).
+ */
+static bool pagemap_pages(int *fd, int pid, uint64_t start, uint64_t end, uint64_t *budget,
+			  uint64_t *bytes)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t buf[512], n = 0;
+	char path[64];
+
+	if ((end - start) / page > *budget)
+		return false;
+	*budget -= (end - start) / page;
+	if (*fd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return false;
+	}
+	for (uint64_t at = start; at < end;) {
+		size_t want = (end - at) / page < 512 ? (end - at) / page : 512;
+		ssize_t got = pread(*fd, buf, want * 8, at / page * 8);
+
+		if (got <= 0)
+			break;
+		for (ssize_t i = 0; i < got / 8; i++)
+			n += (buf[i] >> 62) != 0; /* bit 63 present, 62 swapped */
+		at += got / 8 * page;
+	}
+	*bytes += n * page;
+	return true;
+}
+
+/*
+ * Resident bytes of pid's memory inside the n ranges r: smaps Rss for a mapping wholly
+ * inside one, pagemap for the part of one that overlaps it (after a release the once
+ * registered mapping may have merged with its unregistered neighbours).
+ */
+static bool uffd_resident(int pid, const struct ct_uffd_region *r, int n, uint64_t *bytes)
+{
+	uint64_t start = 0, end = 0, budget = PAGEMAP_MAX_PAGES;
+	bool inside = false, ok = true;
+	char path[64], *line = NULL;
+	size_t cap = 0;
+	int pm = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	*bytes = 0;
+	while (getline(&line, &cap, f) > 0) {
+		if (!(line[0] >= 'A' && line[0] <= 'Z') &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, &start, &end) == 2) {
+			inside = false;
+			for (int i = 0; i < n && !inside; i++) {
+				uint64_t s = start > r[i].start ? start : r[i].start,
+					 e = end < r[i].end ? end : r[i].end;
+
+				inside = start >= r[i].start && end <= r[i].end;
+				if (!inside && s < e)
+					ok &= pagemap_pages(&pm, pid, s, e, &budget, bytes);
+			}
+		} else if (inside && !strncmp(line, "Rss:", 4)) {
+			*bytes += strtoull(line + 4, NULL, 10) * 1024;
+		}
+	}
+	free(line);
+	fclose(f);
+	if (pm >= 0)
+		close(pm);
+	return ok;
+}
+
+static bool src_resident(void *ctx, uint32_t pid, const struct ct_uffd_region *r, int n,
+			 uint64_t *bytes)
+{
+	return uffd_resident(pid, r, n, bytes);
+}
+
 static int src_threads(void *ctx, uint32_t pid, struct thread_cpu *out, int max)
 {
 	return proc_threads(pid, out, max);
@@ -198,6 +286,7 @@ void procfs_uffd_source(struct uffd_source *src)
 	src->cpu_ticks = src_cpu_ticks;
 	src->fdinfo = src_fdinfo;
 	src->registered = src_registered;
+	src->resident = src_resident;
 	src->tick_hz = sysconf(_SC_CLK_TCK);
 	/* the host has schedstat at all (CONFIG_SCHED_INFO): spinning is judged by demand */
 	src->schedstat = access("/proc/self/schedstat", R_OK) == 0;

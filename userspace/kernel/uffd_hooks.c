@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -68,6 +69,40 @@ int uffd_iterate_files(void *ctx, uint32_t pid,
 	}
 	close(fd);
 	return 0;
+}
+
+/*
+ * The VMAs of pid registered with a userfaultfd, with their context: the task_vma iterator
+ * bound to pid (a walk of its VMA tree under the mmap lock, no page tables).
+ */
+static int iterate_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, int max)
+{
+	union bpf_iter_link_info info = { .task.pid = pid };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &info, .link_info_len = sizeof(info));
+	struct uffd_hooks *t = ctx;
+	struct bpf_link *link = bpf_program__attach_iter(t->uffd_iter->progs.iter_uffd_vmas, &opts);
+	struct ct_uffd_region r, first = { 0 };
+	int fd, n = 0;
+
+	if (!link)
+		return -1;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	bpf_link__destroy(link);
+	if (fd < 0)
+		return -1;
+	while (read(fd, &r, sizeof(r)) == sizeof(r)) {
+		/* the iterator walks the address space again for other threads: once is all */
+		if (n && r.start == first.start && r.ctx == first.ctx)
+			break;
+		if (!n)
+			first = r;
+		if (n++ == max)
+			break; /* more than max: the rest are not read (a process may have 65530) */
+		out[n - 1] = r;
+	}
+	close(fd);
+	/* a process that is gone has no VMAs to show: tell it from one that has none */
+	return n || !kill(pid, 0) || errno != ESRCH ? n : -1;
 }
 
 /* A userfaultfd of our own, held during the first scan so that it finds one to learn from. */
@@ -147,6 +182,7 @@ void uffd_hooks_start(struct uffd_hooks *t, struct collector *c)
 	}
 	t->modes->uffd = attach_mode_name(ATTACH_ITER);
 	procfs_uffd_source(&src);
+	src.regions = iterate_regions;
 	if (!t->no_fentry && (t->uffd_precise = load_precise(t))) {
 		t->modes->uffd = attach_mode_name(ATTACH_FEXIT);
 		src.serves = read_serves;

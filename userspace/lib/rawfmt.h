@@ -49,6 +49,8 @@ enum raw_type {
 	RAW_LOCAL_CID = 39,
 	RAW_IS_FILE = 40,
 	RAW_CLOCK = 41,
+	RAW_REGIONS = 42,
+	RAW_RESIDENT = 43,
 };
 
 /*

@@ -101,11 +101,31 @@ static bool held_back(double demand_pct, double cpu_pct)
 	return demand_pct > 0 && demand_pct - cpu_pct >= 10;
 }
 
+/* Released under a live guest: nothing stalls, the guest reads zeros where never served. */
+static void released_summary(FILE *f, struct json_object *x)
+{
+	struct json_object *u = jget(x, "uffd");
+
+	who(f, jget(x, "guest"));
+	fputs(" lost its uffd: ", f);
+	pager_summary(f, jget(x, "pager"));
+	fprintf(f,
+		"; it held the uffd's last reference, and the release unregistered %llu KiB "
+		"of guest memory; ",
+		(unsigned long long)jgeti(u, "registered_bytes") >> 10);
+	if (jget(u, "never_served_pages"))
+		fprintf(f, "%lld registered pages were never served, and ",
+			(long long)jgeti(u, "never_served_pages"));
+	fputs("the guest now reads zeros wherever a page was never served.", f);
+}
+
 static void orphan_summary(FILE *f, struct json_object *x)
 {
 	struct json_object *u = jget(x, "uffd");
 	enum uffd_ctx_state state = uffd_ctx_state_from_name(jgets(x, "state"));
 
+	if (state == UFFD_RELEASED)
+		return released_summary(f, x);
 	who(f, jget(x, "guest"));
 	fputs(" lost its uffd pager: ", f);
 	pager_summary(f, jget(x, "pager"));
@@ -343,7 +363,13 @@ void narrate_uffd_orphan(FILE *f, struct render_ctx *c, const struct rv *x)
 	proc_phrase(f, c, rget(x, "pager"), NULL);
 	fputc(' ', f);
 	pager_fate(f, c, rget(x, "pager"));
-	if (uffd_ctx_state_from_name(state) == UFFD_SPINNING) {
+	if (uffd_ctx_state_from_name(state) == UFFD_RELEASED) {
+		fputs("; it held the uffd's last reference: released, memory unregistered, the guest "
+		      "reads zeros where pages were never served",
+		      f);
+		if (rget(u, "never_served_pages"))
+			fprintf(f, " (%lld of them)", (long long)rgeti(u, "never_served_pages"));
+	} else if (uffd_ctx_state_from_name(state) == UFFD_SPINNING) {
 		fprintf(f, "; guest spinning at %.3g%% CPU since %s", rgetd(x, "cpu_pct"),
 			rel(c, x, "state_since"));
 		/* busiest by demand where the report has it (spin_basis "demand") */
@@ -367,8 +393,9 @@ void narrate_uffd_orphan(FILE *f, struct render_ctx *c, const struct rv *x)
 		words(f, c, state ? state : "in an unknown state");
 		fprintf(f, " since %s", rel(c, x, "state_since"));
 	}
-	fprintf(f, "; %lld faults unresolved, %lld pages served", (long long)rgeti(u, "total"),
-		(long long)rgeti(u, "pages_served"));
+	if (uffd_ctx_state_from_name(state) != UFFD_RELEASED)
+		fprintf(f, "; %lld faults unresolved", (long long)rgeti(u, "total"));
+	fprintf(f, ", %lld pages served", (long long)rgeti(u, "pages_served"));
 	if (rget(x, "resolved_at"))
 		fprintf(f, "; resolved at %s", rel(c, x, "resolved_at"));
 	if (np) {

@@ -146,6 +146,7 @@ static const struct field pager_f[] = {
 static const struct field uffd_counts_f[] = {
 	F("id", T_STR), F("registered_bytes", T_INT), F("pages_served", T_INT),
 	F("pages_served_from", T_STR), F("last_served_at", T_TIME), F("pending", T_INT),
+	F("never_served_pages", T_INT), F("never_served_from", T_STR),
 	F("total", T_INT), END
 };
 static const struct field thread_f[] = {

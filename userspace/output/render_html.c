@@ -302,7 +302,14 @@ static void draw_orphan(struct html *h, size_t i, const struct rv *x)
 		time_pair(h, x, "state_since", "resolved_at", "the end");
 		close_shape(h, i, "rect");
 	}
-	if (rgett(x, "since", &at)) {
+	if (rgett(x, "since", &at) && uffd_ctx_state_from_name(state) == UFFD_RELEASED) {
+		marker(h, i, "pager-death", guest, at, "uffd released");
+		fputs("uffd released by its pager: ", h->f);
+		proc_title(h, rget(x, "guest"));
+		fprintf(h->f, " reads zeros where pages were never served, since %s",
+			rel(c, x, "since"));
+		close_shape(h, i, "path");
+	} else if (rgett(x, "since", &at)) {
 		marker(h, i, "pager-death", guest, at, "pager lost");
 		fputs("pager lost: ", h->f);
 		proc_title(h, rget(x, "guest"));

@@ -112,8 +112,9 @@ static const struct advice {
 	{ VMM_LEAK, CID_CLASSES,
 	  "leak: the VMM outlived the job; kill it, and wait for it, in the test's teardown" },
 	{ UFFD_ORPHAN, CID_CLASSES,
-	  "orphaned userfaultfd guest: its pager died and its faults go unserved; kill the VMM "
-	  "(not the pager first), then find out why the pager died" },
+	  "orphaned userfaultfd guest: its pager died and its faults go unserved (released: the "
+	  "guest reads zeros where pages were never served, so its memory is corrupt); kill the "
+	  "VMM (not the pager first), then find out why the pager died" },
 };
 
 static bool present(struct render_ctx *c, const struct advice *a)

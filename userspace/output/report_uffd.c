@@ -124,6 +124,11 @@ static struct json_object *orphan_json(const struct collector *c, const struct u
 	x = json_object_new_object();
 	json_object_object_add(x, "id", id_json(u));
 	add_memory(x, c, u);
+	/* released: what the guest now reads as zeros; null where not known or not released */
+	json_object_object_add(x, "never_served_pages",
+			       o->never_served >= 0 ? jint(o->never_served) : NULL);
+	json_object_object_add(x, "never_served_from",
+			       o->never_served_from ? jstr(o->never_served_from) : NULL);
 	json_object_object_add(x, "pending", jint(o->pending));
 	json_object_object_add(x, "total", jint(o->total));
 	json_object_object_add(f, "uffd", x);
