@@ -105,6 +105,9 @@ dashboard_exprs() {
 	        values: '0+60x4 240x10'
 	      - series: 'cidtrace_findings_total{instance="ci1",job="node",kind="cid_conflict"}'
 	        values: '0 0 2 2 2 2 2 2 2 2 2 2'
+	      # a released orphan at minute 2: no gauge counts it, the findings counter does
+	      - series: 'cidtrace_findings_total{instance="ci1",job="node",kind="uffd_orphan"}'
+	        values: '0 0 1 1 1 1 1 1 1 1 1 1'
 	      - series: 'cidtrace_up{instance="ci1",job="node"}'
 	        values: '1x15'
 	      - series: 'up{instance="ci1",job="node"}'
@@ -130,6 +133,16 @@ dashboard_exprs() {
 	            exp_annotations:
 	              summary: "2 vhost-vsock CID conflict(s) in the last hour on ci1"
 	              description: 'See the cid_conflict findings in the recorder''s report, or cidtrace_findings{kind="cid_conflict"} by classification.'
+	      - eval_time: 1m
+	        alertname: CidtraceUffdOrphans
+	        exp_alerts: []
+	      - eval_time: 3m
+	        alertname: CidtraceUffdOrphans
+	        exp_alerts:
+	          - exp_labels: { severity: critical, instance: ci1 }
+	            exp_annotations:
+	              summary: "1 userfaultfd guest(s) lost their pager in the last hour on ci1"
+	              description: 'See the uffd_orphan findings in the recorder''s report: state "released" means the guest reads zeros where its pager never served a page, and no gauge shows it.'
 	      - eval_time: 8m
 	        alertname: CidtraceRecorderStale
 	        exp_alerts: []
