@@ -9,6 +9,9 @@ bats_require_minimum_version 1.5.0
 setup() {
 	T=$(mktemp -d /tmp/cidtrace-bats.XXXXXX)
 	R="$T/report.json"
+	# the VMM stand-in, where the containers see it (/mnt): the checkout may be under the /tmp
+	# their own tmpfs hides
+	cp "$IDLE" "$T/idle"
 	# the cgroup v2 hierarchy: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on v2
 	CGROOT=$(findmnt -n -t cgroup2 -o TARGET | head -1)
 	CGS=()
@@ -57,7 +60,7 @@ container() {
 	sh -c 'echo $$ >"$1/cgroup.procs" || exit 1; shift
 		exec unshare -p -m -n --fork --mount-proc sh -c "$@"' sh "$2" "
 		mount --bind '$T' /mnt && mount -t tmpfs tmpfs /tmp || exit 1
-		mkdir -p /tmp/TestX/001 && cp '$IDLE' /tmp/TestX/001/qemu-system-x86_64 || exit 1
+		mkdir -p /tmp/TestX/001 && cp /mnt/idle /tmp/TestX/001/qemu-system-x86_64 || exit 1
 		cd /tmp/TestX/001 || exit 1
 		$vmm" "$1" >/dev/null 2>&1 3>&- &
 }

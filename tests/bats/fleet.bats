@@ -38,7 +38,7 @@ dashboard_exprs() {
 	run promtool check rules "$EX/alerts.yml"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[[ "$output" == *"SUCCESS: 7 rules found"* ]]
+	[[ "$output" == *"SUCCESS: 8 rules found"* ]]
 }
 
 @test "the metrics of a real record pass promtool; every cidtrace_* name the examples use is in them" {

@@ -18,6 +18,8 @@ setup() {
 	# containers say they are ready
 	X=$(mktemp -d /run/cidtrace-scope.XXXXXX)
 	chmod 0755 "$X"
+	# and the VMM stand-in the containers copy, since the checkout may be under /tmp too
+	cp "$FIX/idle" "$X/idle"
 	# the path both containers run their VMM at; it exists on the host too, for --scope
 	DIR="$T/TestX/001"
 	mkdir -p "$DIR"
@@ -72,7 +74,7 @@ start_container() {
 	local name=$1 cg=$2
 	new_cgroup "$cg"
 	container_script "$name"
-	setsid -f sh "$X/$name.sh" "$CGROOT$cg" "$X/$name.ready" "$DIR" "$FIX/idle" \
+	setsid -f sh "$X/$name.sh" "$CGROOT$cg" "$X/$name.ready" "$DIR" "$X/idle" \
 		</dev/null >/dev/null 2>&1 3>&-
 	wait_file "$X/$name.ready"
 	printf -v "${name}_PID" '%s' "$(vmm_in "$CGROOT$cg")"
@@ -178,7 +180,7 @@ mnt_ns_of() {
 	container_script A
 	run ct_run --scope "$DIR" --scope-cgroup "/cidtrace-ctA.$TAG" --reap --reap-grace 2 -- \
 		sh -c "setsid sh '$X/A.sh' '$CGROOT/cidtrace-ctA.$TAG' '$X/A.ready' '$DIR' \
-			'$FIX/idle' </dev/null >/dev/null 2>&1 &
+			'$X/idle' </dev/null >/dev/null 2>&1 &
 		while [ ! -e '$X/A.ready' ]; do sleep 0.01; done"
 	[ "$status" -eq 0 ]
 	# the selected container's VMM: in scope, the job's, though not in the job's own cgroup
@@ -245,7 +247,7 @@ mnt_ns_of() {
 	# trace still has it there, /proc does not
 	run ct_run --scope-cgroup "/cidtrace-ctA.$TAG" --reap --reap-grace 2 -- \
 		sh -c "setsid -f sh '$X/A.sh' '$CGROOT/cidtrace-ctA.$TAG' '$X/A.ready' '$DIR' \
-			'$FIX/idle' </dev/null >/dev/null 2>&1
+			'$X/idle' </dev/null >/dev/null 2>&1
 		while [ ! -e '$X/A.ready' ]; do sleep 0.01; done
 		for p in \$(cat '$CGROOT/cidtrace-ctA.$TAG/cgroup.procs'); do
 			[ \"\$(cat /proc/\$p/comm)\" != firecracker ] ||
