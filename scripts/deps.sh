@@ -7,6 +7,7 @@ pkgs=(
 	make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libjson-c-dev # build
 	bats jq util-linux procps python3-minimal groff-base bsdextrautils strace time logrotate # tests
 	chromium                                                                  # HTML report test
+	systemd-container                                                         # a real container runtime (nspawn)
 	qemu-system-x86 busybox-static cpio kmod xz-utils zstd                    # VM kernels
 	bpftrace                                                                  # bench baseline
 )
