@@ -181,7 +181,7 @@ mnt_ns_of() {
 	run ct_run --scope "$DIR" --scope-cgroup "/cidtrace-ctA.$TAG" --reap --reap-grace 2 -- \
 		sh -c "setsid sh '$X/A.sh' '$CGROOT/cidtrace-ctA.$TAG' '$X/A.ready' '$DIR' \
 			'$X/idle' </dev/null >/dev/null 2>&1 &
-		while [ ! -e '$X/A.ready' ]; do sleep 0.01; done"
+		timeout 60 sh -c 'while [ ! -e "\$1" ]; do sleep 0.01; done' sh '$X/A.ready' || exit 1"
 	[ "$status" -eq 0 ]
 	# the selected container's VMM: in scope, the job's, though not in the job's own cgroup
 	a=$(jq -r '[.processes[] | select(.role == "vmm" and .in_scope)] | map(.pid) | .[]' "$R")
@@ -248,7 +248,7 @@ mnt_ns_of() {
 	run ct_run --scope-cgroup "/cidtrace-ctA.$TAG" --reap --reap-grace 2 -- \
 		sh -c "setsid -f sh '$X/A.sh' '$CGROOT/cidtrace-ctA.$TAG' '$X/A.ready' '$DIR' \
 			'$X/idle' </dev/null >/dev/null 2>&1
-		while [ ! -e '$X/A.ready' ]; do sleep 0.01; done
+		timeout 60 sh -c 'while [ ! -e "\$1" ]; do sleep 0.01; done' sh '$X/A.ready' || exit 1
 		for p in \$(cat '$CGROOT/cidtrace-ctA.$TAG/cgroup.procs'); do
 			[ \"\$(cat /proc/\$p/comm)\" != firecracker ] ||
 				echo \$p >'$CGROOT/cidtrace-moved.$TAG/cgroup.procs'
@@ -268,7 +268,7 @@ mnt_ns_of() {
 	run ct_run --scope "$DIR" --reap -- sh -c "
 		IDLE_READY='$X/own.ready' setsid -f unshare -m '$DIR/firecracker' --api-sock '$DIR/fc.sock' \
 			</dev/null >/dev/null 2>&1
-		while [ ! -e '$X/own.ready' ]; do sleep 0.01; done"
+		timeout 60 sh -c 'while [ ! -e "\$1" ]; do sleep 0.01; done' sh '$X/own.ready' || exit 1"
 	[ "$status" -eq 0 ]
 	# (other VMMs on the host are in the report too, outside the job)
 	rq '[.processes[] | select(.role == "vmm" and .in_job)] | length == 1'
