@@ -85,7 +85,7 @@ static void add_row(struct html *h, const struct rv *src)
 	row = &h->rows[h->nrows];
 	row->src = src;
 	row->test_dir = rgets(src, "test_dir");
-	row->mnt_ns = rgeti(src, "mnt_ns");
+	row->mnt_ns = mnt_ns_of(src);
 	row->seq = h->nrows;
 	if (!rgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
 		row->from_us = r->t0_us;
