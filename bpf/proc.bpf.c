@@ -437,6 +437,53 @@ static __always_inline int on_signal(int sig, struct task_struct *task, int resu
 	return 0;
 }
 
+/*
+ * setns(2) or unshare(2) returned. A process that switches namespaces and then neither forks
+ * nor execs would keep the namespaces its last fork or exec read: send them again, as a fork
+ * record does (CT_EV_NS). Only a thread-group leader's switch: the collector keeps the
+ * process's, which are its leader's. A failed call changed nothing.
+ */
+static __always_inline int on_ns_switch(long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fork_scratch *s;
+	struct ct_fork_event *e;
+	__u32 zero = 0, len;
+
+	if (ret || BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	s = bpf_map_lookup_elem(&fork_scratch, &zero);
+	if (!s)
+		return 0;
+	e = &s->e;
+	fill_hdr(&e->hdr, CT_EV_NS, task);
+	e->flags = job_cgroup_flag(task);
+	e->__pad0 = 0;
+	read_ns(task, &e->ns);
+	len = read_cgroup(task, e->cgroup, s->kns, &e->flags);
+	e->ns.cgroup_len = len;
+	if (bpf_ringbuf_output(&events, e, CT_FORK_FIXED_LEN + (len & (CT_CGROUP_MAX - 1)),
+			       submit_flags()))
+		count_lost();
+	return 0;
+}
+
+/*
+ * The per-syscall tracepoints: the kernel runs a program only for its own syscall (a bitmap
+ * test on the exit path, which every syscall takes while any syscall tracepoint is on).
+ */
+SEC("tracepoint/syscalls/sys_exit_setns")
+int tp_sys_exit_setns(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_ns_switch(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unshare")
+int tp_sys_exit_unshare(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_ns_switch(ctx->ret);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tp_btf_sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {

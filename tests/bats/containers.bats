@@ -244,3 +244,47 @@ check_vmm() {
 	# the container's init: its own pid 1
 	grep -qE "^[0-9:.]+ exec .* \(container ${id:0:12}, pid 1 inside\)$" "$T/live.txt"
 }
+
+# nsproc NAME ACTION: a python process that switches namespaces with unshare(2) or setns(2)
+# (ACTION "unshare", or "setns PID" into PID's network namespace), then neither forks nor
+# execs; its ready file is $T/NAME.ready.
+nsproc() {
+	/usr/bin/python3 - "$T/$1.ready" "${@:2}" 3>&- <<-'P' &
+	import ctypes, os, sys, time
+	libc = ctypes.CDLL(None, use_errno=True)
+	NEWNET, NEWNS = 0x40000000, 0x00020000
+	if sys.argv[2] == "unshare":
+	    ok = libc.unshare(NEWNET | NEWNS) == 0
+	else:
+	    ok = libc.setns(os.open("/proc/%s/ns/net" % sys.argv[3], os.O_RDONLY), NEWNET) == 0
+	if not ok:
+	    sys.exit("nsproc: " + os.strerror(ctypes.get_errno()))
+	open(sys.argv[1] + ".tmp", "w").close()
+	os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+	time.sleep(600)
+	P
+}
+
+@test "a process that unshares or setns and then neither forks nor execs: its namespaces are read again" {
+	local a b host
+	host=$(inode /proc/self/ns/net)
+	# (argv names $T: in scope, so the report lists them)
+	start_record --raw "$T/cap.raw" --scope "$T"
+	nsproc A unshare
+	a=$!
+	wait_file "$T/A.ready"
+	nsproc B setns "$a"
+	b=$!
+	wait_file "$T/B.ready"
+	[ "$(inode "/proc/$a/ns/net")" != "$host" ]
+	stop_record
+	rq --argjson a "$a" --argjson net "$(inode "/proc/$a/ns/net")" \
+		--argjson mnt "$(inode "/proc/$a/ns/mnt")" '.processes[] | select(.pid == $a) |
+		.ns.net_ns == $net and .ns.mnt_ns == $mnt'
+	rq --argjson b "$b" --argjson net "$(inode "/proc/$a/ns/net")" \
+		--argjson mnt "$(inode /proc/self/ns/mnt)" '.processes[] | select(.pid == $b) |
+		.ns.net_ns == $net and .ns.mnt_ns == $mnt'
+	# the capture replays to the same report
+	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
+	cmp "$R" "$T/replay.json"
+}

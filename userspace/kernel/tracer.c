@@ -90,6 +90,9 @@ static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, 
 		return NULL;
 	}
 	set_process_variant(skel, tp_btf);
+	/* optional: a kernel without syscall tracepoints (no CONFIG_FTRACE_SYSCALLS) has none */
+	bpf_program__set_autoattach(skel->progs.tp_sys_exit_setns, false);
+	bpf_program__set_autoattach(skel->progs.tp_sys_exit_unshare, false);
 	bpf_map__set_max_entries(skel->maps.events, ringbuf_bytes);
 	*err = proc_bpf__load(skel);
 	if (!*err)
@@ -98,6 +101,11 @@ static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, 
 		proc_bpf__destroy(skel);
 		return NULL;
 	}
+	skel->links.tp_sys_exit_setns = bpf_program__attach(skel->progs.tp_sys_exit_setns);
+	skel->links.tp_sys_exit_unshare = bpf_program__attach(skel->progs.tp_sys_exit_unshare);
+	if (verbose && (!skel->links.tp_sys_exit_setns || !skel->links.tp_sys_exit_unshare))
+		errmsg("no setns/unshare tracepoints: a process's namespaces are refreshed at its "
+		       "fork and exec only");
 	return skel;
 }
 
