@@ -265,11 +265,11 @@ nsproc() {
 	P
 }
 
-@test "a process that unshares or setns and then neither forks nor execs: its namespaces are read again" {
+@test "--ns-switches: a process that unshares or setns and then neither forks nor execs is read again" {
 	local a b host
 	host=$(inode /proc/self/ns/net)
 	# (argv names $T: in scope, so the report lists them)
-	start_record --raw "$T/cap.raw" --scope "$T"
+	start_record --raw "$T/cap.raw" --scope "$T" --ns-switches
 	nsproc A unshare
 	a=$!
 	wait_file "$T/A.ready"
