@@ -81,8 +81,8 @@ static void set_process_variant(struct proc_bpf *skel, bool tp_btf)
 }
 
 /* open -> size maps -> load -> attach, with tp_btf or its raw_tp twin. */
-static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes,
-					   bool ns_switches, int *err)
+static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, bool ns_switches,
+					   int *err)
 {
 	struct proc_bpf *skel = proc_bpf__open();
 
