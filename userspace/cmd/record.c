@@ -86,7 +86,7 @@
 	"                           7d or seconds; default 24h, 0: for ever)\n"                    \
 	"      --no-fentry          use the portable fallback hooks only\n"                        \
 	"      --ns-switches        read a process's namespaces again when it calls setns or\n"    \
-	"                           unshare (costs every syscall on the host about 5 ns)\n"      \
+	"                           unshare (costs every syscall on the host about 5 ns)\n"        \
 	"      --metrics FILE       Prometheus text file, rewritten at each checkpoint\n"          \
 	"      --fail-on KINDS      exit 10 if all went well but the final report has these\n"     \
 	"                           findings: comma list of cid_conflict, uffd_orphan,\n"          \
