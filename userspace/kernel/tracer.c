@@ -106,7 +106,7 @@ static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, 
 	 * Any syscall tracepoint sends every syscall of every task through the slow exit path:
 	 * about 5 ns more per syscall, host-wide (bench/syscall_cost), so only when asked.
 	 */
-	if (!ns_switches)
+	if (!ns_switches || !ensure_tracefs(verbose))
 		return skel;
 	skel->links.tp_sys_exit_setns = bpf_program__attach(skel->progs.tp_sys_exit_setns);
 	skel->links.tp_sys_exit_unshare = bpf_program__attach(skel->progs.tp_sys_exit_unshare);
