@@ -105,6 +105,30 @@ static __always_inline __u32 job_cgroup_flag(struct task_struct *task)
 	return 0;
 }
 
+/* A record in ct_fork_event's layout: task's identity, job flag, namespaces and cgroup. */
+static __always_inline int emit_ns_record(struct task_struct *task, __u32 type)
+{
+	struct fork_scratch *s;
+	struct ct_fork_event *e;
+	__u32 zero = 0, len;
+
+	s = bpf_map_lookup_elem(&fork_scratch, &zero);
+	if (!s)
+		return 0;
+	e = &s->e;
+	fill_hdr(&e->hdr, type, task);
+	e->flags = job_cgroup_flag(task);
+	e->__pad0 = 0;
+	read_ns(task, &e->ns);
+	len = read_cgroup(task, e->cgroup, s->kns, &e->flags);
+	e->ns.cgroup_len = len;
+	/* only the path's bytes: most forks' records stay far below the full size */
+	if (bpf_ringbuf_output(&events, e, CT_FORK_FIXED_LEN + (len & (CT_CGROUP_MAX - 1)),
+			       submit_flags()))
+		count_lost();
+	return 0;
+}
+
 /*
  * copy_process() -> trace_sched_process_fork(current, child), for processes and threads.
  * Threads (pid != tgid) and kernel threads are not events: the collector keys everything
@@ -112,30 +136,12 @@ static __always_inline __u32 job_cgroup_flag(struct task_struct *task)
  */
 static __always_inline int on_fork(struct task_struct *child)
 {
-	struct fork_scratch *s;
-	struct ct_fork_event *e;
-	__u32 zero = 0, len;
-
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid) ||
 	    (BPF_CORE_READ(child, flags) & PF_KTHREAD))
 		return 0;
-	s = bpf_map_lookup_elem(&fork_scratch, &zero);
-	if (!s)
-		return 0;
-	e = &s->e;
-	fill_hdr(&e->hdr, CT_EV_FORK, child);
 	/* copy_process() has put the child in its cgroup (cgroup_post_fork) by now, and its
 	 * namespaces and struct pid are set up (copy_namespaces(), alloc_pid()) */
-	e->flags = job_cgroup_flag(child);
-	e->__pad0 = 0;
-	read_ns(child, &e->ns);
-	len = read_cgroup(child, e->cgroup, s->kns, &e->flags);
-	e->ns.cgroup_len = len;
-	/* only the path's bytes: most forks' records stay far below the full size */
-	if (bpf_ringbuf_output(&events, e, CT_FORK_FIXED_LEN + (len & (CT_CGROUP_MAX - 1)),
-			       submit_flags()))
-		count_lost();
-	return 0;
+	return emit_ns_record(child, CT_EV_FORK);
 }
 
 /*
@@ -435,6 +441,37 @@ static __always_inline int on_signal(int sig, struct task_struct *task, int resu
 	bpf_get_current_comm(e->sender_comm, sizeof(e->sender_comm));
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
+}
+
+/*
+ * setns(2) or unshare(2) returned. A process that switches namespaces and then neither forks
+ * nor execs would keep the namespaces its last fork or exec read: send them again, as a fork
+ * record does (CT_EV_NS). Only a thread-group leader's switch: the collector keeps the
+ * process's, which are its leader's. A failed call changed nothing.
+ */
+static __always_inline int on_ns_switch(long ret)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+
+	if (ret || BPF_CORE_READ(task, pid) != BPF_CORE_READ(task, tgid))
+		return 0;
+	return emit_ns_record(task, CT_EV_NS);
+}
+
+/*
+ * The per-syscall tracepoints: the kernel runs a program only for its own syscall (a bitmap
+ * test on the exit path, which every syscall takes while any syscall tracepoint is on).
+ */
+SEC("tracepoint/syscalls/sys_exit_setns")
+int tp_sys_exit_setns(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_ns_switch(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_unshare")
+int tp_sys_exit_unshare(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_ns_switch(ctx->ret);
 }
 
 SEC("tp_btf/sched_process_fork")

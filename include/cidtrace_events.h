@@ -41,6 +41,7 @@ enum ct_event_type {
 	CT_EV_UFFD_RELEASE = 11, /* last reference to a userfaultfd file went */
 	CT_EV_UFFD_FILE = 12, /* a process holds a userfaultfd file: iterator, or at its exit */
 	CT_EV_RENAME = 13, /* a process renamed itself without exec (prctl PR_SET_NAME) */
+	CT_EV_NS = 14, /* setns(2) or unshare(2) returned 0: struct ct_fork_event's layout */
 };
 
 /*

@@ -20,6 +20,7 @@ setup() {
 teardown() {
 	local cg
 	[ -n "${RPID:-}" ] && kill -KILL "$RPID" 2>/dev/null || true
+	[ -n "${R2PID:-}" ] && kill -KILL "$R2PID" 2>/dev/null || true
 	# outside our cgroups, only what references this test's dir
 	pkill -KILL -f "$T/" 2>/dev/null || true
 	# every process in our cgroups (the namespaces' init first takes its namespace along),
@@ -197,4 +198,96 @@ check_vmm() {
 	stop_record
 	rq '[.processes[] | select(.argv[-1] == "nested")] | length == 1 and
 		(.[0] | (.ns.pid | length) == 4 and .ns.pid[0] == .pid and .ns.pid_truncated == true)'
+}
+
+@test "guests, and record's live lines, say where a containerized VMM lives: container and pid inside" {
+	[ -n "$CGROOT" ] || skip "no cgroup v2 mount"
+	[ -d /mnt ] || skip "no /mnt to bind the test dir to"
+	local id inner pid
+	id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	new_cgroup "cidtrace-test-$$-G"
+	new_cgroup "cidtrace-test-$$-G/docker-$id.scope"
+	"$CIDTRACE" record --json --log "$T/live.ndjson" -o "$R" --ready-file "$T/ready" \
+		2>"$T/record.err" 3>&- &
+	RPID=$!
+	wait_file "$T/ready"
+	"$CIDTRACE" record --log "$T/live.txt" -o "$T/r2.json" --ready-file "$T/ready2" \
+		2>"$T/record2.err" 3>&- &
+	R2PID=$!
+	wait_file "$T/ready2"
+	container G "$CG" child
+	wait_file "$T/G.ready"
+	inner=$(cat "$T/G.inner")
+	[ "$inner" -ge 2 ]
+	"$CIDTRACE" guests --json >"$T/guests.json"
+	pid=$(jq -e --arg cg "/cidtrace-test-$$-G/docker-$id.scope" '.guests[] |
+		select(.cgroup == $cg) | .pid' "$T/guests.json")
+	# the JSON: as processes[] has them
+	jq -e --argjson p "$pid" --argjson i "$inner" --arg id "$id" '.guests[] | select(.pid == $p) |
+		.ns.pid == [$p, $i] and .container == {runtime: "docker", id: $id, pod_uid: null} and
+		.test_dir == "/tmp/TestX/001"' "$T/guests.json"
+	# the table: the short id and the pid inside, in columns of their own
+	run "$CIDTRACE" guests
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *" PPID  INSIDE CONTAINER "* ]]
+	grep -qE "^ *$pid +[0-9]+ +$inner +${id:0:12} +qemu-system-x86 " <<<"$output"
+	run ! grep -qF "${id:0:13}" <<<"$output"
+	kill -TERM "$RPID" "$R2PID"
+	wait "$RPID"
+	wait "$R2PID"
+	# the live lines that name it: NDJSON with ns and container, text with "(container ...)"
+	jq -se --argjson p "$pid" --argjson i "$inner" --arg id "$id" '[.[] | select(.pid == $p and
+		.event == "exec")] | length == 1 and all(.ns.pid == [$p, $i] and .container.id == $id and
+		.mnt_ns == .ns.mnt_ns)' "$T/live.ndjson"
+	grep -qE "^[0-9:.]+ exec +$pid .* \[/tmp/TestX/001\] \(container ${id:0:12}, pid $inner inside\)$" \
+		"$T/live.txt"
+	# the container's init: its own pid 1
+	grep -qE "^[0-9:.]+ exec .* \(container ${id:0:12}, pid 1 inside\)$" "$T/live.txt"
+}
+
+# nsproc NAME ACTION: a python process that switches namespaces with unshare(2) or setns(2)
+# (ACTION "unshare", or "setns PID" into PID's network namespace), then neither forks nor
+# execs; its ready file is $T/NAME.ready.
+nsproc() {
+	/usr/bin/python3 - "$T/$1.ready" "${@:2}" 3>&- <<-'P' &
+	import ctypes, os, sys, time
+	libc = ctypes.CDLL(None, use_errno=True)
+	NEWNET, NEWNS = 0x40000000, 0x00020000
+	if sys.argv[2] == "unshare":
+	    ok = libc.unshare(NEWNET | NEWNS) == 0
+	else:
+	    ok = libc.setns(os.open("/proc/%s/ns/net" % sys.argv[3], os.O_RDONLY), NEWNET) == 0
+	if not ok:
+	    sys.exit("nsproc: " + os.strerror(ctypes.get_errno()))
+	open(sys.argv[1] + ".tmp", "w").close()
+	os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+	time.sleep(600)
+	P
+}
+
+@test "--ns-switches: a process that unshares or setns and then neither forks nor execs is read again" {
+	local a b host
+	host=$(inode /proc/self/ns/net)
+	# (argv names $T: in scope, so the report lists them)
+	start_record --raw "$T/cap.raw" --scope "$T" --ns-switches
+	if grep -q 'ns-switches: no setns' "$T/record.err"; then
+		skip "no syscall tracepoints on this kernel"
+	fi
+	nsproc A unshare
+	a=$!
+	wait_file "$T/A.ready"
+	nsproc B setns "$a"
+	b=$!
+	wait_file "$T/B.ready"
+	[ "$(inode "/proc/$a/ns/net")" != "$host" ]
+	stop_record
+	rq --argjson a "$a" --argjson net "$(inode "/proc/$a/ns/net")" \
+		--argjson mnt "$(inode "/proc/$a/ns/mnt")" '.processes[] | select(.pid == $a) |
+		.ns.net_ns == $net and .ns.mnt_ns == $mnt'
+	rq --argjson b "$b" --argjson net "$(inode "/proc/$a/ns/net")" \
+		--argjson mnt "$(inode /proc/self/ns/mnt)" '.processes[] | select(.pid == $b) |
+		.ns.net_ns == $net and .ns.mnt_ns == $mnt'
+	# the capture replays to the same report
+	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
+	cmp "$R" "$T/replay.json"
 }

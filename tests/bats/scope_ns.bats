@@ -113,17 +113,17 @@ mnt_ns_of() {
 	[ "$ma" != "$mb" ]
 	rq --argjson h "$host" '.trace.scope_mnt_ns == $h'
 	proc_json "$A_PID" | jq -e --arg d "$DIR" --argjson m "$ma" \
-		'.test_dir == $d and .mnt_ns == $m and .role == "vmm"'
+		'.test_dir == $d and .ns.mnt_ns == $m and .role == "vmm" and (has("mnt_ns") | not)'
 	proc_json "$B_PID" | jq -e --arg d "$DIR" --argjson m "$mb" \
-		'.test_dir == $d and .mnt_ns == $m and .role == "vmm"'
+		'.test_dir == $d and .ns.mnt_ns == $m and .role == "vmm" and (has("mnt_ns") | not)'
 	# the same path, two test dirs: (mnt_ns, test_dir) pairs
 	rq --arg d "$DIR" '[.processes[] | select(.test_dir == $d and .role == "vmm") |
-		[.mnt_ns, .test_dir]] | unique | length == 2'
+		[.ns.mnt_ns, .test_dir]] | unique | length == 2'
 	# each with its cgroup and its pid chain, host first, as /proc/PID/status says (NSpid)
 	proc_json "$A_PID" | jq -e --arg c "/cidtrace-ctA.$TAG" --argjson p "$(nspid "$A_PID")" \
-		'.cgroup == $c and .ns.pid == $p and .ns.mnt_ns == .mnt_ns and (.ns.pid | length) == 2'
+		'.cgroup == $c and .ns.pid == $p and (.ns.pid | length) == 2'
 	proc_json "$B_PID" | jq -e --arg c "/cidtrace-ctB.$TAG" --argjson p "$(nspid "$B_PID")" \
-		'.cgroup == $c and .ns.pid == $p and .ns.mnt_ns == .mnt_ns and (.ns.pid | length) == 2'
+		'.cgroup == $c and .ns.pid == $p and (.ns.pid | length) == 2'
 	# the HTML groups them apart: the label names the container's mount namespace
 	"$CIDTRACE" report --format html "$R" >"$T/r.html"
 	grep -qF "(mount namespace $ma)" "$T/r.html"
@@ -275,7 +275,7 @@ mnt_ns_of() {
 	a=$(jq -r '.processes[] | select(.role == "vmm" and .in_job) | .pid' "$R")
 	rq --argjson a "$a" '[.reaped[] | .pid] == [$a] and .reaped[0].exited'
 	rq --argjson a "$a" '.trace.scope_mnt_ns as $h | .processes[] | select(.pid == $a) |
-		.in_job and .in_scope and .mnt_ns != $h'
+		.in_job and .in_scope and .ns.mnt_ns != $h'
 	run ! alive "$a"
 }
 

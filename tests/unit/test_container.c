@@ -6,6 +6,7 @@
 #include "check.h"
 #include "collector.h"
 #include "container.h"
+#include "report_proc.h"
 #include "state.h"
 
 #define ID64 "3f2a9c0d1e8b7a6f5e4d3c2b1a09f8e7d6c5b4a3928170615e4d3c2b1a09f8e7"
@@ -126,9 +127,44 @@ static void in_scope_checks(void)
 	collector_free(&c);
 }
 
+/* The short forms the live views print, and the phrase a live line ends with. */
+static void where_checks(void)
+{
+	char ct[CONTAINER_SHORT_MAX], where[PROC_WHERE_MAX];
+	struct proc p = { .pid = 4242, .nspid = { 4242, 17 }, .nspid_levels = 2 };
+	struct container_id id;
+
+	CHECK(container_from_cgroup("/system.slice/docker-" ID64 ".scope", &id));
+	container_short(&id, ct);
+	CHECK_STR(ct, "3f2a9c0d1e8b");
+	CHECK(container_from_cgroup("/machine.slice/machine-ci\\x2drunner.scope", &id));
+	container_short(&id, ct);
+	CHECK_STR(ct, "ci-runner");
+	CHECK(container_from_cgroup(
+		"/kubepods.slice/kubepods-pod0f1e2d3c_4b5a_6978_8796_a5b4c3d2e1f0.slice", &id));
+	container_short(&id, ct);
+	CHECK_STR(ct, "pod:0f1e2d3c");
+	p.cgroup = "/system.slice/docker-" ID64 ".scope";
+	CHECK(proc_where(&p, where, ct) && proc_inner_pid(&p) == 17);
+	CHECK_STR(where, "container 3f2a9c0d1e8b, pid 17 inside");
+	CHECK_STR(ct, "3f2a9c0d1e8b");
+	p.cgroup = "/ci/job";
+	CHECK(proc_where(&p, where, ct));
+	CHECK_STR(where, "pid 17 in its pid namespace");
+	CHECK_STR(ct, "");
+	/* a chain cut short has no innermost pid to show; the host's namespace has none */
+	p.nspid_truncated = true;
+	CHECK(!proc_where(&p, where, NULL) && !where[0] && !proc_inner_pid(&p));
+	p.nspid_truncated = false;
+	p.nspid_levels = 1;
+	CHECK(!proc_where(&p, where, NULL) && !where[0]);
+}
+
 int main(void)
 {
 	char *huge;
+
+	where_checks();
 
 	/* docker: systemd driver, cgroupfs driver, GitHub Actions' --cgroup-parent */
 	CHECK_STR(parse("/system.slice/docker-" ID64 ".scope"), "docker " ID64 " -");

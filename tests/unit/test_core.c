@@ -830,6 +830,22 @@ static void test_ns(void)
 	fork_flags(&c, 904, 900, "sh", SEC, 0, CT_FORK_V2_LEN);
 	p = pt_find(&c.pt, 904, 904 * 1000);
 	CHECK(p && !p->cgroup && !p->nspid_levels && !p->pid_ns);
+	/* setns or unshare without fork or exec: read again; an unknown process is not added */
+	{
+		struct ct_fork_event e = { .hdr = hdr(CT_EV_NS, 900, SEC), .ns = ns };
+
+		e.ns.net_ns = 31;
+		e.ns.mnt_ns = 32;
+		e.ns.cgroup_len = strlen("/ci/job-c");
+		memcpy(e.cgroup, "/ci/job-c", e.ns.cgroup_len);
+		feed(&c, &e, CT_FORK_FIXED_LEN + e.ns.cgroup_len);
+		p = pt_find(&c.pt, 900, 900 * 1000);
+		CHECK(p && p->net_ns == 31 && p->mnt_ns == 32 && p->nspid_levels == 2);
+		CHECK_STR(p ? p->cgroup : NULL, "/ci/job-c");
+		e.hdr = hdr(CT_EV_NS, 905, SEC);
+		feed(&c, &e, CT_FORK_FIXED_LEN + e.ns.cgroup_len);
+		CHECK(!pt_find(&c.pt, 905, 905 * 1000));
+	}
 	free(x);
 	collector_free(&c);
 }

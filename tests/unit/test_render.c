@@ -155,6 +155,36 @@ static void test_where(void)
 	free(r);
 }
 
+/*
+ * HTML: the cgroup path of a containerized process a finding names, in the findings list and
+ * the timeline's tooltips, escaped (whoever made the cgroup named it); none for the host's.
+ */
+static void test_html_cgroup(void)
+{
+	static const char fmt[] =
+		"{\"schema\":\"cidtrace.report/1\",\"processes\":["
+		"{\"pid\":4242,\"start_ns\":7,\"comm\":\"qemu\",\"ns\":{\"pid\":[4242,17]},"
+		"\"cgroup\":\"%s\",\"container\":null},"
+		"{\"pid\":5000,\"start_ns\":8,\"comm\":\"qemu\",\"ns\":{\"pid\":[5000]},"
+		"\"cgroup\":\"/host/job\",\"container\":null}],"
+		"\"findings\":[{\"kind\":\"vmm_leak\",\"pid\":4242,\"start_ns\":7,\"comm\":\"qemu\"},"
+		"{\"kind\":\"vmm_leak\",\"pid\":5000,\"start_ns\":8,\"comm\":\"qemu\"}]}";
+	const char *html;
+	char *r;
+
+	if (asprintf(&r, fmt, "/ci/job-1/pod<b>\\u001b[31m\\\"&'") < 0)
+		abort();
+	html = rendered(r, true);
+	CHECK(strstr(html, "<span class=\"cgroups\">qemu pid 4242 in cgroup "
+			   "<code>/ci/job-1/pod&lt;b&gt;") != NULL);
+	CHECK(strstr(html, "; cgroup /ci/job-1/pod&lt;b&gt;") != NULL);
+	CHECK(strstr(html, "<b>") == NULL && strchr(html, '\033') == NULL);
+	/* the host's process: its cgroup says nothing a reader needs */
+	CHECK(strstr(html, "/host/job") == NULL);
+	CHECK(strstr(html, "qemu pid 5000 in cgroup") == NULL);
+	free(r);
+}
+
 /* A report whose processes[0].argv holds n empty strings. */
 static char *argv_report(size_t n)
 {
@@ -272,6 +302,7 @@ int main(void)
 
 	test_window_line();
 	test_where();
+	test_html_cgroup();
 	char err[256];
 	int64_t us;
 	const char *n;

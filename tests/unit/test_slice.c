@@ -350,18 +350,18 @@ static void test_hostile(void)
  */
 static void test_containers(void)
 {
-	char *doc =
-		json("{'schema':'cidtrace.report/1','trace':{'scope_mnt_ns':100},'processes':["
-		     "{'pid':70,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'mnt_ns':100,"
-		     "'cgroup':'/ci/host'},"
-		     "{'pid':71,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'mnt_ns':201,"
-		     "'cgroup':'/system.slice/docker-" ID64 ".scope'},"
-		     "{'pid':72,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'mnt_ns':202,"
-		     "'cgroup':'/ctB'},"
-		     "{'pid':73,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s']}],"
-		     /* a reference with no cgroup is in no cgroup's slice */
-		     "'findings':[{'kind':'invalid_cid','attempt':{'pid':74,'mnt_ns':202,"
-		     "'argv':['/tmp/T/001']}}]}");
+	char *doc = json(
+		"{'schema':'cidtrace.report/1','trace':{'scope_mnt_ns':100},'processes':["
+		"{'pid':70,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'ns':{'mnt_ns':100},"
+		"'cgroup':'/ci/host'},"
+		"{'pid':71,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'ns':{'mnt_ns':201},"
+		"'cgroup':'/system.slice/docker-" ID64 ".scope'},"
+		"{'pid':72,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s'],'ns':{'mnt_ns':202},"
+		"'cgroup':'/ctB'},"
+		"{'pid':73,'ppid':1,'start_ns':1,'argv':['vmm','/tmp/T/001/s']}],"
+		/* a reference with no cgroup is in no cgroup's slice */
+		"'findings':[{'kind':'invalid_cid','attempt':{'pid':74,'mnt_ns':202,"
+		"'argv':['/tmp/T/001']}}]}");
 	struct {
 		struct slice s;
 		const char *processes, *findings;

@@ -348,9 +348,10 @@ inherited_fd_case() {
 		.source == "iter" and .age_s >= 0)'
 	run "$CIDTRACE" cids --scratch-root "$T"
 	[ "$status" -eq 0 ]
-	[[ "${lines[0]}" == "CID"*"NETNS"*"PID"*"PPID"*"COMM"*"STATE"*"AGE"*"TEST_DIR" ]]
+	[[ "${lines[0]}" == "CID"*"NETNS"*"PID"*"PPID"*"INSIDE"*"CONTAINER"*"COMM"*"STATE"*"AGE"*"TEST_DIR" ]]
 	netns=$(stat -Lc %i "/proc/$hp/ns/net")
-	echo "$output" | grep -E "^$cid +$netns +$hp +$ME +vsock_holder +running +[0-9]+\.[0-9]s +$D$"
+	echo "$output" |
+		grep -E "^$cid +$netns +$hp +$ME +- +- +vsock_holder +running +[0-9]+\.[0-9]s +$D$"
 	start_record
 	attempt a $cid
 	[ "$ARC" -eq 98 ]
@@ -367,6 +368,41 @@ inherited_fd_case() {
 		(.holder | length) == 1 and .holder[0].pid == $hp and .holder[0].ppid == $me and
 		.holder[0].state_at_conflict == "running" and .binder == null and
 		.classification == "live_duplicate")'
+}
+
+@test "cids names where a holder lives: its pid inside its pid namespace, and its container" {
+	local cid=3106 id cgroot cg="" hp up want='null'
+	cgroot=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+	id=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	if [ -n "$cgroot" ]; then
+		cg="$cgroot/docker-$id.scope"
+		mkdir "$cg"
+		want="{\"runtime\": \"docker\", \"id\": \"$id\", \"pod_uid\": null}"
+	fi
+	# a pid namespace of its own: the holder is its init, pid 1 inside
+	sh -c '[ -z "$1" ] || echo $$ >"$1/cgroup.procs" || exit 1; shift
+		exec unshare -p --fork "$@"' sh "$cg" "$H" --ready "$D/h.ready" $cid \
+		>"$D/h.log" 2>&1 3>&- &
+	up=$!
+	"$WAIT" 60 file "$D/h.ready"
+	run "$CIDTRACE" cids --json --scratch-root "$T"
+	[ "$status" -eq 0 ]
+	hp=$(echo "$output" | jq -e --argjson cid $cid '.[] | select(.cid == $cid) | .pid')
+	echo "$output" | jq -e --argjson cid $cid --argjson hp "$hp" --argjson ct "$want" '
+		[.[] | select(.cid == $cid)] | length == 1 and (.[0] | .ns.pid == [$hp, 1] and
+		.ns.pid_truncated == false and .container == $ct)'
+	run "$CIDTRACE" cids --scratch-root "$T"
+	[ "$status" -eq 0 ]
+	if [ -n "$cg" ]; then
+		echo "$output" | grep -E "^$cid +[0-9]+ +$hp +[0-9]+ +1 +${id:0:12} +vsock_holder "
+	else
+		echo "$output" | grep -E "^$cid +[0-9]+ +$hp +[0-9]+ +1 +- +vsock_holder "
+	fi
+	# the holder, then unshare, which waits for it: the cgroup is empty and can go
+	kill -KILL "$hp"
+	"$WAIT" 60 gone "$up"
+	wait "$up" || true
+	[ -z "$cg" ] || rmdir "$cg"
 }
 
 @test "an invalid CID is an invalid_cid finding" {

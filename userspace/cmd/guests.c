@@ -34,7 +34,8 @@ const char guests_help[] =
 	"usage: cidtrace guests [--json] [--scratch-root DIR]... [options]\n"
 	"\n"
 	"List every VMM on this host now, worst first: spinning, stalled or pager-lost\n"
-	"userfaultfd guests, then orphaned ones, then the rest; with pid, ppid, comm, test dir,\n"
+	"userfaultfd guests, then orphaned ones, then the rest; with pid, ppid (INSIDE: its pid\n"
+	"in its own pid namespace, when in a container), container, comm, test dir,\n"
 	"CIDs held, userfaultfd state and pager, CPU over a short sample, age and whether it was\n"
 	"orphaned. Works without a recording running. Needs root.\n"
 	"\n"
@@ -242,6 +243,9 @@ static struct json_object *guest_json(const struct guest *g, uint64_t now)
 
 	for (int i = 0; i < g->ncids; i++)
 		json_object_array_add(cids, jint(g->cids[i]));
+	json_object_object_add(o, "ns", ns_json(p));
+	json_object_object_add(o, "cgroup", jstr_or_null(p->cgroup));
+	json_object_object_add(o, "container", container_json(p));
 	json_object_object_add(o, "cids", cids);
 	u = NULL;
 	if (g->state) {
@@ -277,27 +281,36 @@ static void print_json(const struct guests *gs, uint64_t now)
 
 static void print_text(const struct guests *gs, uint64_t now)
 {
-	int width = strlen("TEST_DIR");
-	char **dirs;
+	int width = strlen("TEST_DIR"), ctwidth = strlen("CONTAINER");
+	char **dirs, (*cts)[CONTAINER_SHORT_MAX], where[PROC_WHERE_MAX];
 
 	if (!gs->n) {
 		puts("no VMMs running on this host");
 		return;
 	}
 	dirs = xrealloc(NULL, gs->n * sizeof(*dirs));
+	cts = xrealloc(NULL, gs->n * sizeof(*cts));
 	for (size_t i = 0; i < gs->n; i++) {
 		dirs[i] = term_escape(gs->g[i].p->test_dir ? gs->g[i].p->test_dir : "-");
 		if ((int)strlen(dirs[i]) > width)
 			width = strlen(dirs[i]);
+		proc_where(gs->g[i].p, where, cts[i]);
+		if ((int)strlen(cts[i]) > ctwidth)
+			ctwidth = strlen(cts[i]);
 	}
-	printf("%7s %7s %-16s %-*s %-12s %-10s %7s %5s %5s %9s %s\n", "PID", "PPID", "COMM", width,
-	       "TEST_DIR", "CIDS", "UFFD", "PAGER", "CPU%", "WANT%", "AGE", "ORPHANED");
+	printf("%7s %7s %7s %-*s %-16s %-*s %-12s %-10s %7s %5s %5s %9s %s\n", "PID", "PPID",
+	       "INSIDE", ctwidth, "CONTAINER", "COMM", width, "TEST_DIR", "CIDS", "UFFD", "PAGER",
+	       "CPU%", "WANT%", "AGE", "ORPHANED");
 	for (size_t i = 0; i < gs->n; i++) {
 		const struct guest *g = &gs->g[i];
 		char *comm = term_escape(g->p->comm), cids[12 * MAX_CIDS] = "-", pager[12] = "-",
-		     want[16] = "-";
+		     want[16] = "-", inside[12] = "-";
 		int n = 0;
 
+		if (proc_inner_pid(g->p))
+			snprintf(inside, sizeof(inside), "%u", proc_inner_pid(g->p));
+		printf("%7u %7u %7s %-*s ", g->p->pid, g->p->ppid, inside, ctwidth,
+		       cts[i][0] ? cts[i] : "-");
 		for (int j = 0; j < g->ncids; j++)
 			n += snprintf(cids + n, sizeof(cids) - n, "%s%llu", j ? "," : "",
 				      (unsigned long long)g->cids[j]);
@@ -305,14 +318,14 @@ static void print_text(const struct guests *gs, uint64_t now)
 			snprintf(pager, sizeof(pager), "%u", g->pager_pid);
 		if (g->demand_pct >= 0)
 			snprintf(want, sizeof(want), "%.0f", g->demand_pct);
-		printf("%7u %7u %-16s %-*s %-12s %-10s %7s %5.0f %5s %8.1fs %s\n", g->p->pid,
-		       g->p->ppid, comm, width, dirs[i], cids, g->state ? g->state : "-", pager,
-		       g->cpu_pct, want, (now - g->p->start_ns) / 1e9,
-		       collector_parent_exited(g->p) ? "yes" : "no");
+		printf("%-16s %-*s %-12s %-10s %7s %5.0f %5s %8.1fs %s\n", comm, width, dirs[i],
+		       cids, g->state ? g->state : "-", pager, g->cpu_pct, want,
+		       (now - g->p->start_ns) / 1e9, collector_parent_exited(g->p) ? "yes" : "no");
 		free(comm);
 		free(dirs[i]);
 	}
 	free(dirs);
+	free(cts);
 }
 
 static int list_guests(const struct collector_cfg *cfg, bool json)

@@ -85,6 +85,8 @@
 	"      --keep-for DURATION  drop what ended longer ago, findings too (90s, 30m, 24h,\n"    \
 	"                           7d or seconds; default 24h, 0: for ever)\n"                    \
 	"      --no-fentry          use the portable fallback hooks only\n"                        \
+	"      --ns-switches        read a process's namespaces again when it calls setns or\n"    \
+	"                           unshare (costs every syscall on the host about 5 ns)\n"        \
 	"      --metrics FILE       Prometheus text file, rewritten at each checkpoint\n"          \
 	"      --fail-on KINDS      exit 10 if all went well but the final report has these\n"     \
 	"                           findings: comma list of cid_conflict, uffd_orphan,\n"          \
@@ -174,6 +176,7 @@ struct options {
 	uint32_t ringbuf_bytes; /* --ring-buffer-size, rounded up; 0: the default */
 	bool verbose;
 	bool no_fentry;
+	bool ns_switches;
 	bool run;
 	char **command;
 	struct runas runas; /* who CMD runs as */
@@ -192,6 +195,7 @@ enum {
 	OPT_SCRATCH_ROOT,
 	OPT_DEPTH,
 	OPT_NO_FENTRY,
+	OPT_NS_SWITCHES,
 	OPT_SPIN_THRESHOLD,
 	OPT_SPIN_WINDOW,
 	OPT_PID,
@@ -225,6 +229,7 @@ enum {
 	{ "scratch-root", required_argument, NULL, OPT_SCRATCH_ROOT },          \
 	{ "test-dir-depth", required_argument, NULL, OPT_DEPTH },               \
 	{ "no-fentry", no_argument, NULL, OPT_NO_FENTRY },                      \
+	{ "ns-switches", no_argument, NULL, OPT_NS_SWITCHES },                  \
 	{ "spin-threshold", required_argument, NULL, OPT_SPIN_THRESHOLD },      \
 	{ "spin-window", required_argument, NULL, OPT_SPIN_WINDOW },            \
 	{ "keep-processes", required_argument, NULL, OPT_KEEP_PROCESSES },      \
@@ -327,6 +332,9 @@ static int parse_args(struct options *o, int argc, char **argv, bool run)
 			break;
 		case OPT_NO_FENTRY:
 			o->no_fentry = true;
+			break;
+		case OPT_NS_SWITCHES:
+			o->ns_switches = true;
 			break;
 		case OPT_SPIN_THRESHOLD:
 			err = opt_spin_threshold(cfg, optarg);
@@ -729,6 +737,7 @@ static int trace(struct options *o)
 {
 	struct tracer_opts topts = { .verbose = o->verbose,
 				     .no_fentry = o->no_fentry,
+				     .ns_switches = o->ns_switches,
 				     .ringbuf_bytes = o->ringbuf_bytes,
 				     .raw = o->raw,
 				     .mode = o->run ? "run" : "record",

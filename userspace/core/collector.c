@@ -266,6 +266,23 @@ static void on_rename(struct collector *c, const struct ct_rename_event *e)
 }
 
 /*
+ * The process switched namespaces (setns(2), unshare(2)) and may never fork or exec: its
+ * namespaces, cgroup and job membership are read again, and its scope judged again in the new
+ * mount namespace. One the table does not hold is not added: its next fork or exec tells.
+ */
+static void on_ns_switch(struct collector *c, const struct ct_fork_event *e, size_t len)
+{
+	struct proc *p = pt_find(&c->pt, e->hdr.pid, e->hdr.start_ns);
+
+	if (!p || p->exited)
+		return;
+	set_ns(c, p, &e->ns, e->cgroup, len - CT_FORK_FIXED_LEN);
+	set_in_job(c, p, e->flags);
+	collector_set_in_scope(c, p);
+	collector_update_keep(c, p);
+}
+
+/*
  * The group is gone: its live children are reparented (to a subreaper or init). Outside
  * --pid, neither it nor they are ever listed: they let go of it, or a process that forks and
  * exits in a loop (a daemon's double fork, over and over) would hold a chain of exited
@@ -377,6 +394,10 @@ int collector_handle(void *ctx, void *data, size_t len)
 	case CT_EV_RENAME:
 		if (len >= sizeof(struct ct_rename_event))
 			on_rename(c, data);
+		break;
+	case CT_EV_NS:
+		if (len >= CT_FORK_FIXED_LEN)
+			on_ns_switch(c, data, len);
 		break;
 	case CT_EV_MODULE_LOAD:
 		if (len >= sizeof(struct ct_module_event) && c->on_module_load) {

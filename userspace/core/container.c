@@ -6,6 +6,7 @@
  * the one the process is really in. A name is only what whoever made the cgroup chose: see
  * docs/containers.md for what that means for --scope-container and --reap.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "container.h"
@@ -267,6 +268,18 @@ bool container_from_cgroup(const char *cgroup, struct container_id *out)
 	if (any)
 		*out = found;
 	return any;
+}
+
+void container_short(const struct container_id *c, char *buf)
+{
+	size_t n = strlen(c->id);
+
+	if (n == CONTAINER_ID_MAX && strspn(c->id, "0123456789abcdef") == n)
+		n = CONTAINER_ID_PREFIX_MIN;
+	if (n)
+		snprintf(buf, CONTAINER_SHORT_MAX, "%.*s", (int)n, c->id);
+	else
+		snprintf(buf, CONTAINER_SHORT_MAX, "pod:%.8s", c->pod_uid);
 }
 
 bool container_id_matches(const struct container_id *c, const char *id)

@@ -28,6 +28,13 @@ struct container_id {
  * UID and an empty id. The innermost container component wins.
  */
 bool container_from_cgroup(const char *cgroup, struct container_id *out);
+/*
+ * The container as a narrow column shows it, into buf (at least CONTAINER_SHORT_MAX bytes): a
+ * 64-hex id's first 12 characters (docker's short id), a machine name whole, a pod's own
+ * cgroup "pod:" and its UID's first 8. Only characters the parser accepted: safe to print.
+ */
+#define CONTAINER_SHORT_MAX (CONTAINER_ID_MAX + 1)
+void container_short(const struct container_id *c, char *buf);
 /* id names the container, whole or by a prefix of CONTAINER_ID_PREFIX_MIN characters or more. */
 bool container_id_matches(const struct container_id *c, const char *id);
 

@@ -81,7 +81,8 @@ static void set_process_variant(struct proc_bpf *skel, bool tp_btf)
 }
 
 /* open -> size maps -> load -> attach, with tp_btf or its raw_tp twin. */
-static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, int *err)
+static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, bool ns_switches,
+					   int *err)
 {
 	struct proc_bpf *skel = proc_bpf__open();
 
@@ -90,6 +91,9 @@ static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, 
 		return NULL;
 	}
 	set_process_variant(skel, tp_btf);
+	/* optional: a kernel without syscall tracepoints (no CONFIG_FTRACE_SYSCALLS) has none */
+	bpf_program__set_autoattach(skel->progs.tp_sys_exit_setns, false);
+	bpf_program__set_autoattach(skel->progs.tp_sys_exit_unshare, false);
 	bpf_map__set_max_entries(skel->maps.events, ringbuf_bytes);
 	*err = proc_bpf__load(skel);
 	if (!*err)
@@ -98,6 +102,17 @@ static struct proc_bpf *load_process_hooks(bool tp_btf, uint32_t ringbuf_bytes, 
 		proc_bpf__destroy(skel);
 		return NULL;
 	}
+	/*
+	 * Any syscall tracepoint sends every syscall of every task through the slow exit path:
+	 * about 5 ns more per syscall, host-wide (bench/syscall_cost), so only when asked.
+	 */
+	if (!ns_switches || !ensure_tracefs(verbose))
+		return skel;
+	skel->links.tp_sys_exit_setns = bpf_program__attach(skel->progs.tp_sys_exit_setns);
+	skel->links.tp_sys_exit_unshare = bpf_program__attach(skel->progs.tp_sys_exit_unshare);
+	if (!skel->links.tp_sys_exit_setns || !skel->links.tp_sys_exit_unshare)
+		errmsg("--ns-switches: no setns/unshare tracepoints here (CONFIG_FTRACE_SYSCALLS); "
+		       "namespaces are read at fork and exec only");
 	return skel;
 }
 
@@ -225,14 +240,14 @@ int tracer_start(struct tracer *t, struct collector *c, const struct tracer_opts
 	}
 
 	if (!o->no_fentry) {
-		t->proc = load_process_hooks(true, t->ringbuf_bytes, &err);
+		t->proc = load_process_hooks(true, t->ringbuf_bytes, o->ns_switches, &err);
 		t->modes.process = attach_mode_name(ATTACH_TP_BTF);
 		if (!t->proc && verbose)
 			errmsg("tp_btf process hooks unavailable (%s), falling back to raw_tp",
 			       strerror(-err));
 	}
 	if (!t->proc) {
-		t->proc = load_process_hooks(false, t->ringbuf_bytes, &err);
+		t->proc = load_process_hooks(false, t->ringbuf_bytes, o->ns_switches, &err);
 		t->modes.process = attach_mode_name(ATTACH_RAW_TP);
 	}
 	if (!t->proc) {

@@ -18,6 +18,8 @@ struct capture;
 struct tracer_opts {
 	bool verbose; /* libbpf's log on stderr */
 	bool no_fentry; /* force the portable fallback of every hook family */
+	/* --ns-switches: read a process's namespaces again at setns/unshare (syscall tracepoints) */
+	bool ns_switches;
 	uint32_t ringbuf_bytes; /* tracer_ringbuf_size()'s; 0: the default for this host */
 	const char *raw; /* --raw: capture every input of the core to this file */
 	const char *mode; /* "record" or "run", and run's command: for the capture */

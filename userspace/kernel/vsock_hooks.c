@@ -83,7 +83,7 @@ static struct vsock_bpf *load_precise(struct vsock_hooks *t, bool kprobe)
  * here stays mounted at exit: another cidtrace, perf or bpftrace may be using it by then,
  * and nothing tells.
  */
-static bool ensure_tracefs(struct vsock_hooks *t)
+bool ensure_tracefs(bool verbose)
 {
 	if (!access(TRACEFS "/events", F_OK))
 		return true;
@@ -91,7 +91,7 @@ static bool ensure_tracefs(struct vsock_hooks *t)
 		errmsg("cannot mount tracefs at " TRACEFS ": %s", strerror(errno));
 		return false;
 	}
-	if (t->verbose)
+	if (verbose)
 		errmsg("mounted tracefs at " TRACEFS " for the syscall tracepoints");
 	return true;
 }
@@ -100,7 +100,7 @@ static struct vsock_tp_bpf *load_tracepoints(struct vsock_hooks *t, bool watch_m
 {
 	struct vsock_tp_bpf *skel;
 
-	if (!ensure_tracefs(t) || !(skel = vsock_tp_bpf__open()))
+	if (!ensure_tracefs(t->verbose) || !(skel = vsock_tp_bpf__open()))
 		return NULL;
 	bpf_program__set_autoload(skel->progs.tp_btf_module_load, watch_modules);
 	share_maps(t->proc, skel->maps.events, skel->maps.lost_events);

@@ -37,6 +37,8 @@ enum vsock_presence {
 enum vsock_presence vsock_presence(void);
 /* Attach what this kernel allows, seed bindings that predate the trace. */
 void vsock_hooks_start(struct vsock_hooks *t, struct collector *c);
+/* Mount tracefs at /sys/kernel/tracing unless it is there: the syscall tracepoints need it. */
+bool ensure_tracefs(bool verbose);
 void vsock_hooks_stop(struct vsock_hooks *t);
 /* The task_file iterator over vhost-vsock files, loaded while vhost_vsock is. */
 void vsock_load_iter(struct vsock_hooks *t);

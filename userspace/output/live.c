@@ -8,6 +8,7 @@
 
 #include "json.h"
 #include "live.h"
+#include "report_proc.h"
 #include "util.h"
 
 /* Text lines cut long argv here; the report keeps the whole of it. */
@@ -90,11 +91,16 @@ static void text_prefix(struct collector *c, const char *event, const struct pro
 
 static void text_suffix(const struct proc *p)
 {
+	char where[PROC_WHERE_MAX];
+
 	if (p->test_dir) {
 		fputs(" [", out());
 		fput_escaped(out(), p->test_dir, strlen(p->test_dir));
 		fputc(']', out());
 	}
+	/* the pid the container's own log shows, after the columns: they stay narrow */
+	if (proc_where(p, where, NULL))
+		fprintf(out(), " (%s)", where);
 	fputc('\n', out());
 	flush_line();
 }
@@ -110,7 +116,9 @@ static struct json_object *json_prefix(const char *event, const struct proc *p, 
 	json_object_object_add(o, "start_ns", jint(p->start_ns));
 	json_object_object_add(o, "comm", jstr(p->comm));
 	json_object_object_add(o, "test_dir", jstr_or_null(p->test_dir));
-	json_object_object_add(o, "mnt_ns", p->mnt_ns ? jint(p->mnt_ns) : NULL);
+	json_object_object_add(o, "mnt_ns", mnt_ns_json(p));
+	json_object_object_add(o, "ns", ns_json(p));
+	json_object_object_add(o, "container", container_json(p));
 	return o;
 }
 

@@ -82,7 +82,7 @@ static const struct field container_f[] = {
 static const struct field process_f[] = {
 	F("pid", T_INT), F("ppid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("exe", T_STR),
 	F("argv", T_STRS), F("argv_truncated", T_BOOL), F("cwd", T_STR), F("test_dir", T_STR),
-	F("mnt_ns", T_INTN), SUB("ns", T_OBJN, ns_f), F("cgroup", T_STR),
+	SUB("ns", T_OBJN, ns_f), F("cgroup", T_STR),
 	SUB("container", T_OBJN, container_f),
 	F("role", T_STR), F("in_scope", T_BOOL), F("in_job", T_BOOL), F("original_ppid", T_INTN),
 	F("orphaned", T_BOOL), F("started_at", T_TIME), F("exited_at", T_TIME),
@@ -534,6 +534,13 @@ const struct rv *process_of(struct render_ctx *c, const struct rv *ref)
 
 /* A container id as docker shows it: a 64-digit hex id by its first 12 digits. */
 #define SHORT_ID 12
+
+int64_t mnt_ns_of(const struct rv *o)
+{
+	int64_t ns = rgeti(o, "mnt_ns");
+
+	return ns ? ns : rgeti(rget(o, "ns"), "mnt_ns");
+}
 
 bool where_phrase(struct render_ctx *c, const struct rv *p, char *buf, size_t len)
 {

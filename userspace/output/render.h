@@ -113,6 +113,8 @@ const char *E(struct render_ctx *c, const char *s);
 const char *rel(struct render_ctx *c, const struct rv *o, const char *key);
 /* The first cids[] entry whose id is id, or NULL. */
 const struct rv *binding_of(struct render_ctx *c, const char *id);
+/* The mount namespace of a reference (mnt_ns) or a processes[] entry (ns.mnt_ns); 0: unknown. */
+int64_t mnt_ns_of(const struct rv *o);
 /* The processes[] entry of the process ref names, or ref itself when the report did not keep it. */
 const struct rv *process_of(struct render_ctx *c, const struct rv *ref);
 /*

@@ -85,7 +85,7 @@ static void add_row(struct html *h, const struct rv *src)
 	row = &h->rows[h->nrows];
 	row->src = src;
 	row->test_dir = rgets(src, "test_dir");
-	row->mnt_ns = rgeti(src, "mnt_ns");
+	row->mnt_ns = mnt_ns_of(src);
 	row->seq = h->nrows;
 	if (!rgett(src, "started_at", &row->from_us) || row->from_us < r->t0_us)
 		row->from_us = r->t0_us;
@@ -202,16 +202,80 @@ static void bar(struct html *h, size_t finding, const char *cls, const struct ro
 		cls, id, x, row->y + top, w > 1 ? w : 1, height);
 }
 
+/*
+ * The cgroup path of a process in a container or a pid namespace of its own, which the
+ * short id does not spell out (a pod, a job's own cgroup); NULL on the host. Named by whoever
+ * made the cgroup: printed escaped only.
+ */
+static const char *container_cgroup(struct render_ctx *c, const struct rv *p)
+{
+	char where[160];
+
+	p = process_of(c, p);
+	return where_phrase(c, p, where, sizeof(where)) ? rgets(p, "cgroup") : NULL;
+}
+
 static void proc_title(struct html *h, const struct rv *p)
 {
 	struct render_ctx *c = &h->c;
-	const char *dir = rgets(p, "test_dir");
+	const char *dir = rgets(p, "test_dir"), *cg = container_cgroup(c, p);
 	char where[160];
 	bool in = where_phrase(c, process_of(c, p), where, sizeof(where));
 
 	fprintf(h->f, "%s pid %lld", E(c, rgets(p, "comm")), (long long)rgeti(p, "pid"));
 	if (dir || in)
 		fprintf(h->f, " (%s%s%s)", dir ? E(c, dir) : "", dir && in ? ", " : "", where);
+	if (cg)
+		fprintf(h->f, "; cgroup %s", E(c, cg));
+}
+
+/* The processes a finding names: its own (vmm_leak), then its roles', holders last. */
+static const struct rv *finding_proc(const struct rv *x, size_t k)
+{
+	static const char *const roles[] = { "attempt", "binder", "guest", "pager" };
+	size_t n = sizeof(roles) / sizeof(roles[0]);
+
+	if (k == 0)
+		return rgeti(x, "pid") > 0 ? x : NULL;
+	if (k <= n)
+		return rget(x, roles[k - 1]);
+	return ridx(x, "holder", k - n - 1);
+}
+
+#define CGROUPS_SHOWN 4
+/*
+ * After a finding's story: the cgroup paths of the containerized processes it names (at most
+ * CGROUPS_SHOWN, each process once), so that the reader finds the job's container or pod.
+ */
+static void finding_cgroups(struct html *h, const struct rv *x)
+{
+	struct render_ctx *c = &h->c;
+	const struct rv *shown[CGROUPS_SHOWN];
+	size_t n = 0, more = 0, total = 5 + rlen(x, "holder");
+
+	for (size_t k = 0; k < total; k++) {
+		const struct rv *p = finding_proc(x, k);
+		const char *cg = p ? container_cgroup(c, p) : NULL;
+		bool dup = false;
+
+		for (size_t j = 0; cg && j < n; j++)
+			dup |= rgeti(shown[j], "pid") == rgeti(p, "pid") &&
+			       rgeti(shown[j], "start_ns") == rgeti(p, "start_ns");
+		if (!cg || dup)
+			continue;
+		if (n == CGROUPS_SHOWN) {
+			more++;
+			continue;
+		}
+		fprintf(h->f, "%s%s pid %lld in cgroup <code>%s</code>",
+			n ? "; " : " <span class=\"cgroups\">", E(c, rgets(p, "comm")),
+			(long long)rgeti(p, "pid"), E(c, cg));
+		shown[n++] = p;
+	}
+	if (more)
+		fprintf(h->f, "; %zu more", more);
+	if (n)
+		fputs("</span>", h->f);
 }
 
 static void time_pair(struct html *h, const struct rv *o, const char *from, const char *to,
@@ -556,6 +620,7 @@ static void findings_list(struct html *h)
 		fprintf(h->f, "<li id=\"f%zu\"><span class=\"kind\">%s</span> ", i,
 			E(c, rgets(x, "kind")));
 		finding_story(h->f, c, x);
+		finding_cgroups(h, x);
 		/* walk() draws the findings in order: their marks come in that order too */
 		for (; k < h->nmarks && h->marks[k].finding <= i; k++) {
 			if (h->marks[k].finding != i)

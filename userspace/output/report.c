@@ -36,7 +36,6 @@ static struct json_object *process_json(const struct proc *p)
 	add(o, "argv_truncated", jbool(p->argv_truncated));
 	add(o, "cwd", jstr_or_null(p->cwd));
 	add(o, "test_dir", jstr_or_null(p->test_dir));
-	add(o, "mnt_ns", mnt_ns_json(p));
 	add(o, "ns", ns_json(p));
 	add(o, "cgroup", jstr_or_null(p->cgroup));
 	add(o, "container", container_json(p));

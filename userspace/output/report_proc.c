@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
+#include <string.h>
+
 #include "container.h"
 #include "json.h"
 #include "report_proc.h"
@@ -68,6 +71,37 @@ struct json_object *container_json(const struct proc *p)
 	add(o, "id", id.id[0] ? jstr(id.id) : NULL);
 	add(o, "pod_uid", id.pod_uid[0] ? jstr(id.pod_uid) : NULL);
 	return o;
+}
+
+uint32_t proc_inner_pid(const struct proc *p)
+{
+	uint32_t inner;
+
+	if (p->nspid_levels < 2 || p->nspid_truncated)
+		return 0;
+	inner = p->nspid[p->nspid_levels - 1];
+	return inner != p->pid ? inner : 0;
+}
+
+bool proc_where(const struct proc *p, char *buf, char *ct)
+{
+	char shortid[CONTAINER_SHORT_MAX] = "";
+	uint32_t inner = proc_inner_pid(p);
+	struct container_id id;
+	int n = 0;
+
+	if (p->cgroup && container_from_cgroup(p->cgroup, &id)) {
+		container_short(&id, shortid);
+		n = snprintf(buf, PROC_WHERE_MAX, "container %s", shortid);
+	}
+	if (ct)
+		memcpy(ct, shortid, sizeof(shortid));
+	if (inner)
+		n += snprintf(buf + n, PROC_WHERE_MAX - n, "%spid %u %s", n ? ", " : "", inner,
+			      n ? "inside" : "in its pid namespace");
+	if (!n)
+		buf[0] = '\0';
+	return n;
 }
 
 struct json_object *proc_ref_json(const struct proc *p)

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 #include <stdint.h>
 
+#include "container.h"
 #include "proctable.h"
 
 /*
@@ -23,6 +24,16 @@ struct json_object *exit_json(const struct proc *p);
 struct json_object *ns_json(const struct proc *p);
 /* {runtime, id, pod_uid} of the container its cgroup names, or NULL: none. */
 struct json_object *container_json(const struct proc *p);
+/* Its pid in its own pid namespace when that is not the host's and the chain is whole; else 0. */
+uint32_t proc_inner_pid(const struct proc *p);
+/*
+ * Where it runs when that is not plainly the host, for a live line or a snapshot table:
+ * "container 3f2a9c0d1e8b, pid 17 inside", "pid 17 in its pid namespace", "container
+ * 3f2a9c0d1e8b"; "" (false) otherwise. ct, when not NULL, gets the container's short form
+ * (CONTAINER_SHORT_MAX bytes; "" for none). Safe to print as is.
+ */
+#define PROC_WHERE_MAX (CONTAINER_SHORT_MAX + 48)
+bool proc_where(const struct proc *p, char *buf, char *ct);
 /* A process's fatal_signals[]: those kept (the first PROC_SIGS_MAX) received up to until_ns. */
 struct json_object *fatal_signals_json(const struct proc *p, uint64_t until_ns);
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "container.h"
+#include "render.h"
 #include "slice.h"
 #include "testdir.h"
 #include "util.h"
@@ -110,7 +111,7 @@ static bool in_scope(struct slicer *x, const struct rv *o)
 {
 	size_t len = 0, n = rlen(o, "argv");
 	const char *td = rgets(o, "test_dir");
-	int64_t mnt_ns = rgeti(o, "mnt_ns");
+	int64_t mnt_ns = mnt_ns_of(o);
 	char norm[PATH_MAX];
 
 	if (!in_cgroup(x, o))
