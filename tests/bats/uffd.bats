@@ -447,6 +447,36 @@ start_released_guest() { # extra fixture options
 	cmp "$R" "$T/replay.json"
 }
 
+# A flood of uffd owners from uid 65534, started before the trace so that the first walk
+# finds all of it ahead of the real guest: more owners in scope than a walk's budget.
+FLOOD_N=300
+start_flood() {
+	chmod 755 "$T" "$T/TestSnapRestore77" "$D" # mktemp -d made $T 0700
+	mkdir -m 777 "$D/flood"
+	cp "$FIX/uffd_flood" "$D/flood/firecracker"
+	setpriv --reuid 65534 --regid 65534 --clear-groups \
+		"$D/flood/firecracker" -n "$FLOOD_N" --ready "$D/flood/ready" >/dev/null 2>&1 3>&- &
+	wait_file "$D/flood/ready"
+}
+
+@test "a flood of uffd owners from uid 65534 hides no real guest's release" {
+	start_flood
+	record
+	start_guest --no-spin --close --seen "$D/seen"
+	wait_report --argjson g "$VMM" --argjson p "$PAGER" '[.uffds[] |
+		select(.owner.pid == $g and .handlers[0].pid == $p and .registered_bytes > 0)] |
+		length == 1'
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"released"'
+	stop_record
+	orphan_is --argjson g "$VMM" --argjson p "$PAGER" '.state == "released" and
+		.guest.pid == $g and .pager.pid == $p and .uffd.registered_bytes == 256 * 4096 and
+		.uffd.never_served_pages > 0'
+	# the flood was over the budget, and what it deferred is counted
+	rq --argjson n "$FLOOD_N" '([.uffds[] | select(.owner.comm == "firecracker")] |
+		length > $n) and .trace.events.uffd_rereads_deferred > 0'
+}
+
 @test "released after the guest unregistered its memory: no finding" {
 	record
 	# the VMM unregisters, then closes its copy: the pager holds the last one

@@ -333,8 +333,8 @@ int main(void)
 		"\"summary\":\"s\",\"x\":1}]}");
 	CHECK(strstr(n, "\"extra\"") == NULL);
 	CHECK(strstr(n, "\"final\":false") != NULL);
-	CHECK(strstr(n, "\"events\":{\"received\":0,\"lost\":0,\"uffd_serves_overflow\":0}") !=
-	      NULL);
+	CHECK(strstr(n, "\"events\":{\"received\":0,\"lost\":0,\"uffd_serves_overflow\":0,"
+			"\"uffd_scans_deferred\":0,\"uffd_rereads_deferred\":0}") != NULL);
 	/* an absent object is null, not an object of defaults; a present one gets its fields */
 	CHECK(strstr(n, "\"attach\":null") != NULL);
 	CHECK(strstr(n, "\"tool\":null,\"host\":null") != NULL);

@@ -69,6 +69,9 @@ struct uffd_state {
 	long tick_hz;
 	long page_size;
 	struct ct_uffd_region *regions; /* MAX_REGIONS, for the source's regions() */
+	/* round-robin: the id of the last context a walk's budget reached (scan_known, rereads) */
+	unsigned int scan_cursor, reread_cursor;
+	struct uffd_budget_stats deferred;
 };
 
 enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct)
@@ -125,6 +128,11 @@ double uffd_thread_demand(const struct thread_cpu *from, int nfrom, const struct
 	if (*busiest < 0)
 		*sum = -1;
 	return best;
+}
+
+const struct uffd_budget_stats *uffd_deferred(const struct uffd_state *us)
+{
+	return &us->deferred;
 }
 
 const char *uffd_spin_basis(const struct uffd_state *us)
@@ -790,34 +798,99 @@ static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 		start_orphan(c, u, now);
 }
 
-static int add_pid(uint32_t *pids, int n, const struct proc *p)
+/*
+ * Budgeted walks over the contexts take them in four passes: those of run's job's owners
+ * first (no other user's process is in the job), then the rest; each class from the first
+ * context after cursor on, wrapping around. A flood of contexts (an unprivileged user's
+ * processes, in scope by their argv) thus delays any context by at most ceil(N / budget)
+ * walks, and never a job's context behind one of theirs.
+ */
+static bool in_pass(const struct collector *c, const struct uctx *u, int pass, unsigned int cursor)
 {
-	if (!p || p->exited || n == MAX_SCAN_PIDS)
-		return n;
-	for (int i = 0; i < n; i++)
-		if (pids[i] == p->pid)
-			return n;
-	pids[n] = p->pid;
-	return n + 1;
+	bool job = u->owner && collector_in_job(c, u->owner);
+
+	return job == (pass < 2) && (u->id > cursor) == !(pass & 1);
 }
 
-/* The uffds of every live owner and handler of a live context. */
+static bool has_pid(const uint32_t *pids, int n, uint32_t pid)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* Add p to pids unless there or gone; false: no room left. */
+static bool add_pid(uint32_t *pids, int *n, const struct proc *p)
+{
+	if (!p || p->exited || has_pid(pids, *n, p->pid))
+		return true;
+	if (*n == MAX_SCAN_PIDS)
+		return false;
+	pids[(*n)++] = p->pid;
+	return true;
+}
+
+/*
+ * The uffds of every live owner and handler of a live context, up to MAX_SCAN_PIDS processes
+ * a walk: a context is judged by this walk (scan_gen) only when all its holders are in it;
+ * the others wait for a later walk (counted), rather than making every walk a full one.
+ */
 static void scan_known(struct collector *c, struct scan_arg *a)
 {
 	struct uffd_state *us = c->uffd;
 	uint32_t pids[MAX_SCAN_PIDS];
-	int n = 0;
+	unsigned int cursor = us->scan_cursor;
+	int n = 0, had;
+	bool room = true;
 
-	for (struct uctx *u = us->ctxs; u; u = u->next) {
-		if (u->released)
-			continue;
-		n = add_pid(pids, n, u->owner);
-		for (int i = 0; i < u->nhandlers; i++)
-			if (!u->handlers[i].gone_ns)
-				n = add_pid(pids, n, u->handlers[i].proc);
-	}
+	for (int pass = 0; pass < 4; pass++)
+		for (struct uctx *u = us->ctxs; u; u = u->next) {
+			if (u->released || !in_pass(c, u, pass, cursor))
+				continue;
+			had = n;
+			room = room && add_pid(pids, &n, u->owner);
+			for (int i = 0; room && i < u->nhandlers; i++)
+				if (!u->handlers[i].gone_ns)
+					room = add_pid(pids, &n, u->handlers[i].proc);
+			if (!room) {
+				/* the next walk starts here: none skipped for being big */
+				n = had;
+				us->deferred.scans++;
+				continue;
+			}
+			u->scan_gen = a->gen;
+			us->scan_cursor = u->id;
+		}
 	for (int i = 0; i < n; i++)
 		us->src.scan(us->src.ctx, pids[i], on_file, a); /* a process gone is no holder */
+}
+
+/*
+ * What a release would unregister, as of now, of every context in view someone still holds
+ * (one whose holders this walk missed may be released already: its VMAs cleared), for up to
+ * MAX_SCAN_PIDS owners a walk, round-robin; the rest keep what was read before (counted).
+ */
+static void reread_regions(struct collector *c, uint64_t gen)
+{
+	struct uffd_state *us = c->uffd;
+	unsigned int cursor = us->reread_cursor;
+	int n_owners = 0;
+
+	for (int pass = 0; pass < 4; pass++)
+		for (struct uctx *u = us->ctxs; u; u = u->next) {
+			if (u->released || u->seen_gen != gen || u->regions_gen == gen ||
+			    !uffd_wanted(c, u) || !u->owner || u->owner->exited ||
+			    !in_pass(c, u, pass, cursor))
+				continue;
+			if (n_owners == MAX_SCAN_PIDS) {
+				us->deferred.rereads++;
+				continue;
+			}
+			refresh_regions(c, u->owner, gen);
+			n_owners++;
+			us->reread_cursor = u->id;
+		}
 }
 
 /*
@@ -840,7 +913,6 @@ static void scan(struct collector *c, uint64_t now)
 	bool hinted = us->hint_ns[0] && now >= us->hint_ns[0] && now >= us->full_ns + HINT_FULL_NS;
 	bool full = !us->gen || us->need_full || hinted || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
-	int n_owners = 0;
 
 	if (full)
 		us->full_tried_ns = now;
@@ -859,8 +931,8 @@ static void scan(struct collector *c, uint64_t now)
 	}
 	read_serves(c, false);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
-		if (u->released)
-			continue;
+		if (u->released || (!full && u->scan_gen != a.gen))
+			continue; /* its holders wait for a later walk */
 		if (!full && (u->seen_gen != a.gen || (!u->orphan && lost_all_handlers(u))))
 			us->need_full =
 				true; /* released, or orphaned: only if a full walk agrees */
@@ -875,17 +947,7 @@ static void scan(struct collector *c, uint64_t now)
 	}
 	if (us->need_full && !full)
 		return scan(c, now);
-	/*
-	 * What a release would unregister, as of now, of every context in view someone still
-	 * holds (one whose holders this walk missed may be released already: its VMAs
-	 * cleared), for up to MAX_SCAN_PIDS owners a walk; the rest keep what was read before.
-	 */
-	for (struct uctx *u = us->ctxs; u && n_owners < MAX_SCAN_PIDS; u = u->next)
-		if (!u->released && u->seen_gen == a.gen && u->regions_gen != a.gen &&
-		    uffd_wanted(c, u) && u->owner && !u->owner->exited) {
-			refresh_regions(c, u->owner, a.gen);
-			n_owners++;
-		}
+	reread_regions(c, a.gen);
 }
 
 /* Share of one core, in %, used between two samples. */

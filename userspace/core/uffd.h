@@ -159,6 +159,7 @@ struct uctx {
 	struct proc *owner;
 	int owner_fd;
 	uint64_t owner_gen, seen_gen;
+	uint64_t scan_gen; /* the latest walk of the known holders that had all of its own */
 	bool owner_exiting, seeded, released;
 	bool owner_from_mm; /* the owner is known from a holder's record (ctx->mm->owner) */
 	bool counts_due; /* released with serve counts in the source not read since */
@@ -222,6 +223,16 @@ bool uffd_holds_as_handler(const struct collector *c, const struct proc *p);
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
 /* How many contexts in the report are in state (as in uffds[]). */
 int uffd_count_state(struct collector *c, enum uffd_ctx_state state);
+
+/*
+ * What the budgets of the walks every second (MAX_SCAN_PIDS processes) left for a later walk,
+ * round-robin (trace.events): contexts whose holders a walk of the known holders did not look
+ * at, and contexts in view whose owner's registration was not re-read.
+ */
+struct uffd_budget_stats {
+	uint64_t scans, rereads;
+};
+const struct uffd_budget_stats *uffd_deferred(const struct uffd_state *us);
 
 /* Read-only views for the report (output/report_uffd.c). */
 /* The contexts, in the order they were first seen; follow ->next. */

@@ -34,7 +34,9 @@ static const struct field attach_f[] = {
 	F("uffd", T_STR), F("spin_basis", T_STR), END
 };
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
-					 F("uffd_serves_overflow", T_INT), END };
+					 F("uffd_serves_overflow", T_INT),
+					 F("uffd_scans_deferred", T_INT),
+					 F("uffd_rereads_deferred", T_INT), END };
 static const struct field slice_f[] = {
 	F("scope", T_STR), F("cgroup", T_STR), F("container", T_STR), F("since", T_TIME),
 	F("until", T_TIME), END
