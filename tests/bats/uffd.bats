@@ -433,6 +433,10 @@ start_released_guest() { # extra fixture options
 		.uffd.never_served_from == .uffd.pages_served_from and
 		.resolved_at == null and [.history[].state] == ["released"] and
 		(.summary | test("reads zeros wherever a page was never served"))'
+	# the guest outlived the trace: its vmm_leak tells what its released uffd lost
+	rq --argjson g "$VMM" '.findings[] | select(.kind == "vmm_leak" and .pid == $g) | .uffd |
+		.state == "released" and .registered_bytes == 256 * 4096 and .released_at != null and
+		.never_served_pages > 0 and .never_served_pages < 256 and .never_served_from != null'
 	# fexit: from the serving ioctls, exact; iter: from what was resident at the release
 	rq --argjson g "$VMM" '.uffds[0].state == "released" and .uffds[0].owner.pid == $g and
 		([.findings[] | select(.kind == "uffd_orphan") | .uffd.never_served_from] ==

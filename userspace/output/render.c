@@ -126,7 +126,9 @@ static const struct field invalid_f[] = {
 	SUB("attempt", T_OBJN, brief_f), F("net_ns", T_INTN), F("net_ns_of", T_STR), END
 };
 static const struct field leak_uffd_f[] = {
-	F("id", T_STR), F("state", T_STR), F("pager_pid", T_INT), END
+	F("id", T_STR), F("state", T_STR), F("pager_pid", T_INT), F("registered_bytes", T_INT),
+	F("released_at", T_TIME), F("never_served_pages", T_INTN), F("never_served_from", T_STR),
+	END
 };
 static const struct field leak_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("pid", T_INT), F("ppid", T_INT),

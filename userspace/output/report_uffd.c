@@ -169,22 +169,48 @@ void uffd_findings_json(const struct collector *c, struct json_object *findings)
 			json_object_array_add(findings, orphan_json(c, u));
 }
 
+/*
+ * The context a leaked VMM's finding tells of: a live one (the first seen), else the released
+ * one whose release left a finding (it lost memory), else the latest released: null only
+ * when none of its contexts is known, or retention dropped them.
+ */
+static const struct uctx *leak_ctx(const struct collector *c, const struct proc *owner)
+{
+	const struct uctx *best = NULL;
+
+	for (const struct uctx *u = uffd_contexts(c->uffd); u; u = u->next) {
+		if (u->owner != owner)
+			continue;
+		if (!u->released)
+			return u;
+		if (!best || u->orphan || !best->orphan)
+			best = u;
+	}
+	return best;
+}
+
 struct json_object *uffd_leak_json(const struct collector *c, const struct proc *owner)
 {
-	for (const struct uctx *u = uffd_contexts(c->uffd); u; u = u->next) {
-		struct json_object *o;
-		const struct handler *pager = NULL;
+	const struct uctx *u = leak_ctx(c, owner);
+	const struct orphan *o = u ? u->orphan : NULL;
+	const struct handler *pager = NULL;
+	struct json_object *x;
+	bool lost = o && o->state == ORPHAN_RELEASED;
 
-		if (u->owner != owner || u->released)
-			continue;
-		for (int i = 0; i < u->nhandlers; i++)
-			if (!pager || !u->handlers[i].gone_ns)
-				pager = &u->handlers[i];
-		o = json_object_new_object();
-		json_object_object_add(o, "id", id_json(u));
-		json_object_object_add(o, "state", jstr(uffd_ctx_state(u)));
-		json_object_object_add(o, "pager_pid", pager ? jint(pager->proc->pid) : NULL);
-		return o;
-	}
-	return NULL;
+	if (!u)
+		return NULL;
+	for (int i = 0; i < u->nhandlers; i++)
+		if (!pager || !u->handlers[i].gone_ns)
+			pager = &u->handlers[i];
+	x = json_object_new_object();
+	json_object_object_add(x, "id", id_json(u));
+	json_object_object_add(x, "state", jstr(uffd_ctx_state(u)));
+	json_object_object_add(x, "pager_pid", pager ? jint(pager->proc->pid) : NULL);
+	json_object_object_add(x, "registered_bytes", jint(u->registered));
+	json_object_object_add(x, "released_at", jtime(u->released_ns));
+	json_object_object_add(x, "never_served_pages",
+			       lost && o->never_served >= 0 ? jint(o->never_served) : NULL);
+	json_object_object_add(x, "never_served_from",
+			       lost && o->never_served_from ? jstr(o->never_served_from) : NULL);
+	return x;
 }
