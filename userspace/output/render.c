@@ -155,7 +155,7 @@ static const struct field uffd_counts_f[] = {
 };
 static const struct field thread_f[] = {
 	F("tid", T_INT),     F("comm", T_STR),	 F("cpu_pct", T_NUM),
-	F("demand_pct", T_NUM), F("state", T_STR), END
+	F("demand_pct", T_NUMN), F("state", T_STR), END
 };
 static const struct field restarted_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
@@ -167,7 +167,7 @@ static const struct field orphan_f[] = {
 	F("state_since", T_TIME), SUB("history", T_ARR, history_f), F("resolved_at", T_TIME),
 	F("resolution", T_STR), SUB("guest", T_OBJN, guest_f),
 	SUB("pager", T_OBJN, pager_f), SUB("uffd", T_OBJN, uffd_counts_f), F("cpu_pct", T_NUM),
-	F("demand_pct", T_NUM), SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
+	F("demand_pct", T_NUMN), SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
 	F("note", T_STR), END
 };
 static const struct field other_f[] = { F("kind", T_STR), F("summary", T_STR), END };

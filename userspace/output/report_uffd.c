@@ -133,9 +133,9 @@ static struct json_object *orphan_json(const struct collector *c, const struct u
 	json_object_object_add(x, "total", jint(o->total));
 	json_object_object_add(f, "uffd", x);
 	json_object_object_add(f, "cpu_pct", json_object_new_double(o->cpu_pct));
-	/* unknown (no schedstat, or not two samples yet) is written as 0 */
+	/* unknown (no schedstat, or not two samples yet): null, never a 0 that reads as idle */
 	json_object_object_add(f, "demand_pct",
-			       json_object_new_double(o->demand_pct > 0 ? o->demand_pct : 0));
+			       o->demand_pct >= 0 ? json_object_new_double(o->demand_pct) : NULL);
 	arr = json_object_new_array();
 	for (int i = 0; i < o->ntop; i++) {
 		char st[2] = { o->top[i].state, '\0' };
@@ -146,7 +146,7 @@ static struct json_object *orphan_json(const struct collector *c, const struct u
 		json_object_object_add(x, "cpu_pct", json_object_new_double(o->top_pct[i]));
 		json_object_object_add(
 			x, "demand_pct",
-			json_object_new_double(o->top_demand[i] > 0 ? o->top_demand[i] : 0));
+			o->top_demand[i] >= 0 ? json_object_new_double(o->top_demand[i]) : NULL);
 		json_object_object_add(x, "state", jstr(st));
 		json_object_array_add(arr, x);
 	}
