@@ -54,6 +54,7 @@ static const struct field previous_f[] = {
 static const struct field retention_f[] = {
 	F("keep_processes", T_INT), F("keep_for_s", T_INT), F("dropped_processes", T_INT),
 	F("dropped_cids", T_INT), F("dropped_uffds", T_INT), F("dropped_findings", T_INT),
+	F("dropped_reaped", T_INT),
 	F("since", T_TIME), END
 };
 static const struct field trace_f[] = {

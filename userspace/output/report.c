@@ -183,6 +183,7 @@ static struct json_object *retention_json(const struct collector *c)
 	add(o, "dropped_cids", jint(r->dropped_cids));
 	add(o, "dropped_uffds", jint(r->dropped_uffds));
 	add(o, "dropped_findings", jint(r->dropped_findings));
+	add(o, "dropped_reaped", jint(r->dropped_reaped));
 	add(o, "since", r->since_ns ? jtime(r->since_ns) : NULL);
 	return o;
 }
