@@ -43,6 +43,18 @@
 #define MAX_THREADS	 64
 /* An owner's registered VMAs read at once: beyond, its contexts' registration is short. */
 #define MAX_REGIONS 1024
+/*
+ * The processes that forked, exec'd or renamed latest, where an orphan's watch looks for a
+ * restarted pager (a process named like the lost one): only those named since its last
+ * look, not the whole process table every 500 ms. One that falls behind (more than this many
+ * named between two of its looks, or its first look) walks the table once.
+ */
+#define NAMED_MAX 4096
+
+struct named {
+	uint32_t pid;
+	uint64_t start_ns;
+};
 
 struct sample {
 	uint64_t at;
@@ -72,6 +84,8 @@ struct uffd_state {
 	/* round-robin: the id of the last context a walk's budget reached (scan_known, rereads) */
 	unsigned int scan_cursor, reread_cursor;
 	struct uffd_budget_stats deferred;
+	struct named *named; /* NAMED_MAX, a ring: entry seq at seq % NAMED_MAX */
+	uint64_t named_seq; /* entries ever pushed */
 };
 
 enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct)
@@ -169,6 +183,7 @@ void uffd_free(struct uffd_state *us)
 		free(u);
 	}
 	free(us->regions);
+	free(us->named);
 	free(us);
 }
 
@@ -1001,21 +1016,54 @@ static bool same_test(const struct proc *p, const struct proc *lost)
 	return p->ppid == lost->ppid;
 }
 
-/* A new process named like the lost pager, of its test, that has not touched this context. */
-static void find_restarted(struct collector *c, struct uctx *u)
+void uffd_proc_named(struct collector *c, const struct proc *p)
+{
+	struct uffd_state *us = c->uffd;
+	struct named *n;
+
+	if (!us->named)
+		us->named = xcalloc(NAMED_MAX, sizeof(*us->named));
+	n = &us->named[us->named_seq++ % NAMED_MAX];
+	n->pid = p->pid;
+	n->start_ns = p->start_ns;
+}
+
+/* p is named like u's lost pager, of its test, started after the loss: the first such. */
+static void consider_restarted(struct uctx *u, struct proc *p)
 {
 	struct orphan *o = u->orphan;
 
+	if (p->exited || p->start_ns <= o->since || p == u->owner ||
+	    strcmp(p->comm, o->pager.proc->comm) || !same_test(p, o->pager.proc))
+		return;
+	if (o->restarted && pt_by_start(&o->restarted, &p) <= 0)
+		return; /* the first started, whatever order they are seen in */
+	o->restarted = p;
+}
+
+/* A new process named like the lost pager, of its test, that has not touched this context. */
+static void find_restarted(struct collector *c, struct uctx *u)
+{
+	struct uffd_state *us = c->uffd;
+	struct orphan *o = u->orphan;
+	uint64_t oldest = us->named_seq > NAMED_MAX ? us->named_seq - NAMED_MAX : 0;
+
 	if (o->restarted)
 		return;
-	pt_for_each(&c->pt, p) {
-		if (p->exited || p->start_ns <= o->since || p == u->owner ||
-		    strcmp(p->comm, o->pager.proc->comm) || !same_test(p, o->pager.proc))
-			continue;
-		if (o->restarted && pt_by_start(&o->restarted, &p) < 0)
-			continue; /* the first started, whatever order the table is in */
-		o->restarted = p;
+	if (!o->named_looked || o->named_seq < oldest) {
+		pt_for_each(&c->pt, p)
+			consider_restarted(u, p);
+	} else {
+		for (uint64_t seq = o->named_seq; seq < us->named_seq; seq++) {
+			const struct named *n = &us->named[seq % NAMED_MAX];
+			struct proc *p = pt_find(&c->pt, n->pid, n->start_ns);
+
+			if (p)
+				consider_restarted(u, p);
+		}
 	}
+	o->named_seq = us->named_seq;
+	o->named_looked = true;
 	if (!o->restarted)
 		return;
 	collector_ref(c, o->restarted);

@@ -132,6 +132,8 @@ struct orphan {
 	const char *resolution;
 	struct handler pager; /* the handler that went last */
 	struct proc *restarted;
+	uint64_t named_seq; /* the processes named before it were looked at for restarted */
+	bool named_looked; /* ... at least once: the first look walks the process table */
 	uint64_t pending, total;
 	double cpu_pct, demand_pct; /* granted, and the busiest thread's demand (-1: unknown) */
 	struct thread_cpu top[TOP_THREADS];
@@ -190,6 +192,11 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
  * first to see a pager that may be gone by then).
  */
 void uffd_vmm_started(struct collector *c, uint64_t ts);
+/*
+ * p forked, exec'd or renamed: an orphan's watch looks at it for a restarted pager (a bounded
+ * ring of the latest, not the process table).
+ */
+void uffd_proc_named(struct collector *c, const struct proc *p);
 /* A process exited: if it served a context, look at that context soon. */
 void uffd_on_exit(struct collector *c, const struct proc *p);
 /* Scans and watches that are due. */
