@@ -82,10 +82,17 @@ struct uffd_state {
 	long page_size;
 	struct ct_uffd_region *regions; /* MAX_REGIONS, for the source's regions() */
 	/* round-robin: the id of the last context a walk's budget reached (scan_known, rereads) */
-	unsigned int scan_cursor, reread_cursor;
+	unsigned int scan_cursor, reread_cursor, refresh_cursor;
+	uint64_t pass; /* refreshes of the registration: an owner's is read once in each */
 	struct uffd_budget_stats deferred;
 	struct named *named; /* NAMED_MAX, a ring: entry seq at seq % NAMED_MAX */
 	uint64_t named_seq; /* entries ever pushed */
+	/*
+	 * The live contexts by key, chained through hnext (a released one leaves): a walk finds
+	 * each file's context at once, where any user can hold thousands of uffds.
+	 */
+	struct uctx **live;
+	size_t nlive, nbuckets;
 };
 
 enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct)
@@ -184,6 +191,7 @@ void uffd_free(struct uffd_state *us)
 	}
 	free(us->regions);
 	free(us->named);
+	free(us->live);
 	free(us);
 }
 
@@ -195,17 +203,59 @@ void uffd_set_source(struct uffd_state *us, const struct uffd_source *src)
 		us->tick_hz = src->tick_hz;
 }
 
-static struct uctx *find_ctx(struct uffd_state *us, uint64_t key, bool live_only)
+static size_t bucket(const struct uffd_state *us, uint64_t key)
 {
-	for (struct uctx *u = us->ctxs; u; u = u->next)
-		if (u->key == key && !(live_only && u->released))
+	return ((key * 0x9e3779b97f4a7c15ull) >> 32) & (us->nbuckets - 1);
+}
+
+static void live_add(struct uffd_state *us, struct uctx *u)
+{
+	size_t b;
+
+	if (us->nlive >= us->nbuckets) {
+		struct uctx **old = us->live;
+		size_t n = us->nbuckets;
+
+		us->nbuckets = n ? 2 * n : 64;
+		us->live = xcalloc(us->nbuckets, sizeof(*us->live));
+		for (size_t i = 0; i < n; i++)
+			for (struct uctx *v = old[i], *next; v; v = next) {
+				next = v->hnext;
+				b = bucket(us, v->key);
+				v->hnext = us->live[b];
+				us->live[b] = v;
+			}
+		free(old);
+	}
+	b = bucket(us, u->key);
+	u->hnext = us->live[b];
+	us->live[b] = u;
+	us->nlive++;
+}
+
+static void live_remove(struct uffd_state *us, struct uctx *u)
+{
+	for (struct uctx **pp = us->nbuckets ? &us->live[bucket(us, u->key)] : NULL; pp && *pp;
+	     pp = &(*pp)->hnext)
+		if (*pp == u) {
+			*pp = u->hnext;
+			us->nlive--;
+			return;
+		}
+}
+
+/* The live context at key: one at most, the kernel's userfaultfd_ctx. */
+static struct uctx *find_ctx(struct uffd_state *us, uint64_t key)
+{
+	for (struct uctx *u = us->nbuckets ? us->live[bucket(us, key)] : NULL; u; u = u->hnext)
+		if (u->key == key)
 			return u;
 	return NULL;
 }
 
 static struct uctx *get_ctx(struct uffd_state *us, uint64_t key, uint64_t now)
 {
-	struct uctx *u = find_ctx(us, key, true);
+	struct uctx *u = find_ctx(us, key);
 
 	if (u)
 		return u;
@@ -216,6 +266,7 @@ static struct uctx *get_ctx(struct uffd_state *us, uint64_t key, uint64_t now)
 	u->first_seen_ns = now;
 	*us->tail = u;
 	us->tail = &u->next;
+	live_add(us, u);
 	return u;
 }
 
@@ -306,6 +357,7 @@ static void judge_released(struct collector *c, struct uctx *u);
 static void release(struct collector *c, struct uctx *u, uint64_t ts, const struct proc *by,
 		    bool judge)
 {
+	live_remove(c->uffd, u);
 	u->released = true;
 	c->uffd->nplain += !u->orphan;
 	u->released_ns = ts;
@@ -352,7 +404,7 @@ static void handle(struct collector *c, const struct ct_uffd_event *e)
 	struct uctx *u;
 
 	if (e->hdr.type == CT_EV_UFFD_RELEASE) {
-		if ((u = find_ctx(us, e->ctx, true)))
+		if ((u = find_ctx(us, e->ctx)))
 			release(c, u, e->hdr.ts_ns, p, true);
 		return;
 	}
@@ -556,7 +608,7 @@ static bool on_serves(const struct ct_uffd_serve_key *k, const struct ct_uffd_se
 {
 	struct serves_arg *a = arg;
 	struct collector *c = a->c;
-	struct uctx *live = find_ctx(c->uffd, k->ctx, true);
+	struct uctx *live = find_ctx(c->uffd, k->ctx);
 	struct proc *p = pt_find(&c->pt, k->pid, s->start_ns);
 	struct uctx *u = due_ctx(c->uffd, k->ctx, p, live);
 	struct handler *h;
@@ -629,6 +681,7 @@ static void refresh_regions(struct collector *c, struct proc *owner, uint64_t ge
 		u->registered = 0;
 		u->nranges = n > MAX_REGIONS ? -1 : 0; /* more: what is not read is not known */
 		u->regions_gen = gen;
+		u->regions_pass = us->pass;
 		for (int i = 0; i < n && i < MAX_REGIONS; i++)
 			if (us->regions[i].ctx == u->key)
 				add_range(u, &us->regions[i]);
@@ -655,7 +708,9 @@ static void refresh_memory(struct collector *c, struct uctx *u, uint64_t now, bo
 	if (!force && now - u->smaps_ns < SMAPS_NS)
 		return;
 	if (us->src.regions) {
-		refresh_regions(c, u->owner, us->gen);
+		/* once an owner a pass: one read tells all its contexts */
+		if (u->regions_pass != us->pass)
+			refresh_regions(c, u->owner, us->gen);
 		if (ranges_resident(us, u, &res))
 			u->resident = res;
 	} else if (u->owner && !u->owner->exited && us->src.registered &&
@@ -827,6 +882,19 @@ static bool in_pass(const struct collector *c, const struct uctx *u, int pass, u
 	return job == (pass < 2) && (u->id > cursor) == !(pass & 1);
 }
 
+/* The context after u (NULL: the first) in that order; *pass starts at 0. NULL: no more. */
+static struct uctx *in_turn(const struct collector *c, struct uctx *u, int *pass,
+			    unsigned int cursor)
+{
+	for (u = u ? u->next : c->uffd->ctxs;; u = c->uffd->ctxs) {
+		for (; u; u = u->next)
+			if (in_pass(c, u, *pass, cursor))
+				return u;
+		if (++*pass == 4)
+			return NULL;
+	}
+}
+
 static bool has_pid(const uint32_t *pids, int n, uint32_t pid)
 {
 	for (int i = 0; i < n; i++)
@@ -856,27 +924,31 @@ static void scan_known(struct collector *c, struct scan_arg *a)
 	struct uffd_state *us = c->uffd;
 	uint32_t pids[MAX_SCAN_PIDS];
 	unsigned int cursor = us->scan_cursor;
-	int n = 0, had;
+	int n = 0, had, pass = 0;
 	bool room = true;
 
-	for (int pass = 0; pass < 4; pass++)
-		for (struct uctx *u = us->ctxs; u; u = u->next) {
-			if (u->released || !in_pass(c, u, pass, cursor))
-				continue;
-			had = n;
-			room = room && add_pid(pids, &n, u->owner);
-			for (int i = 0; room && i < u->nhandlers; i++)
-				if (!u->handlers[i].gone_ns)
-					room = add_pid(pids, &n, u->handlers[i].proc);
-			if (!room) {
-				/* the next walk starts here: none skipped for being big */
-				n = had;
-				us->deferred.scans++;
-				continue;
-			}
-			u->scan_gen = a->gen;
-			us->scan_cursor = u->id;
+	/* within the budget, the order stays the contexts' own: the cursor moves only beyond */
+	us->scan_cursor = 0;
+	for (struct uctx *u = in_turn(c, NULL, &pass, cursor); u;
+	     u = in_turn(c, u, &pass, cursor)) {
+		if (u->released)
+			continue;
+		had = n;
+		room = room && add_pid(pids, &n, u->owner);
+		for (int i = 0; room && i < u->nhandlers; i++)
+			if (!u->handlers[i].gone_ns)
+				room = add_pid(pids, &n, u->handlers[i].proc);
+		if (!room) {
+			/* the next walk starts here: none skipped for being big */
+			n = had;
+			us->deferred.scans++;
+			continue;
 		}
+		u->scan_gen = a->gen;
+		us->scan_cursor = u->id;
+	}
+	if (room)
+		us->scan_cursor = 0;
 	for (int i = 0; i < n; i++)
 		us->src.scan(us->src.ctx, pids[i], on_file, a); /* a process gone is no holder */
 }
@@ -890,22 +962,24 @@ static void reread_regions(struct collector *c, uint64_t gen)
 {
 	struct uffd_state *us = c->uffd;
 	unsigned int cursor = us->reread_cursor;
-	int n_owners = 0;
+	int n_owners = 0, pass = 0;
 
-	for (int pass = 0; pass < 4; pass++)
-		for (struct uctx *u = us->ctxs; u; u = u->next) {
-			if (u->released || u->seen_gen != gen || u->regions_gen == gen ||
-			    !uffd_wanted(c, u) || !u->owner || u->owner->exited ||
-			    !in_pass(c, u, pass, cursor))
-				continue;
-			if (n_owners == MAX_SCAN_PIDS) {
-				us->deferred.rereads++;
-				continue;
-			}
-			refresh_regions(c, u->owner, gen);
-			n_owners++;
-			us->reread_cursor = u->id;
+	us->reread_cursor = 0;
+	for (struct uctx *u = in_turn(c, NULL, &pass, cursor); u;
+	     u = in_turn(c, u, &pass, cursor)) {
+		if (u->released || u->seen_gen != gen || u->regions_gen == gen ||
+		    !uffd_wanted(c, u) || !u->owner || u->owner->exited)
+			continue;
+		if (n_owners == MAX_SCAN_PIDS) {
+			us->deferred.rereads++;
+			continue;
 		}
+		refresh_regions(c, u->owner, gen);
+		n_owners++;
+		us->reread_cursor = u->id;
+	}
+	if (n_owners < MAX_SCAN_PIDS)
+		us->reread_cursor = 0;
 }
 
 /*
@@ -928,6 +1002,8 @@ static void scan(struct collector *c, uint64_t now)
 	bool hinted = us->hint_ns[0] && now >= us->hint_ns[0] && now >= us->full_ns + HINT_FULL_NS;
 	bool full = !us->gen || us->need_full || hinted || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
+
+	us->pass++;
 
 	if (full)
 		us->full_tried_ns = now;
@@ -1244,6 +1320,7 @@ static void drop_ctx(struct collector *c, struct uctx **up, uint64_t now)
 	if (uffd_wanted(c, u))
 		collector_count_dropped(c, &c->retention.dropped_uffds, ctx_end(u));
 	us->nplain -= u->released;
+	live_remove(us, u);
 	*up = u->next;
 	if (us->tail == &u->next)
 		us->tail = up;
@@ -1328,18 +1405,34 @@ const char *uffd_ctx_state(const struct uctx *u)
 
 void uffd_refresh(struct collector *c)
 {
+	struct uffd_state *us = c->uffd;
+	unsigned int cursor = us->refresh_cursor;
 	uint64_t now = 0;
+	int n = 0, pass = 0;
 
-	if (c->uffd->counts_due) /* released since the last tick: its final counts */
+	if (us->counts_due) /* released since the last tick: its final counts */
 		read_serves(c, true);
-
-	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+	/* smaps of MAX_SCAN_PIDS contexts a report at most, round-robin as the walks */
+	us->pass++;
+	us->refresh_cursor = 0;
+	for (struct uctx *u = in_turn(c, NULL, &pass, cursor); u;
+	     u = in_turn(c, u, &pass, cursor)) {
 		if (!uffd_wanted(c, u) || u->released || u->orphan)
 			continue;
 		if (!now)
 			now = collector_now(c); /* no clock reading for a report without contexts */
+		if (now - u->smaps_ns < SMAPS_NS)
+			continue; /* read lately */
+		if (n == MAX_SCAN_PIDS) {
+			us->deferred.rereads++;
+			continue;
+		}
 		refresh_memory(c, u, now, false);
+		n++;
+		us->refresh_cursor = u->id;
 	}
+	if (n < MAX_SCAN_PIDS)
+		us->refresh_cursor = 0;
 }
 
 const struct uctx *uffd_contexts(const struct uffd_state *us)

@@ -155,7 +155,7 @@ struct orphan {
 };
 
 struct uctx {
-	struct uctx *next;
+	struct uctx *next, *hnext; /* hnext: the next live one in its hash bucket */
 	uint64_t key; /* struct userfaultfd_ctx: never printed */
 	unsigned int id;
 	struct proc *owner;
@@ -176,7 +176,7 @@ struct uctx {
 	 */
 	struct ct_uffd_region ranges[MAX_RANGES];
 	int nranges;
-	uint64_t regions_gen;
+	uint64_t regions_gen, regions_pass; /* the walk, and the refresh pass, that read them */
 	uint32_t registrations, unregistrations;
 	struct orphan *orphan;
 };
