@@ -53,7 +53,7 @@ dashboard_exprs() {
 		cidtrace_retention_dropped_total cidtrace_findings_total cidtrace_guests; do
 		defined_names "$M" | grep -qx "$m"
 	done
-	for w in processes cids uffds findings; do
+	for w in processes cids uffds findings reaped; do
 		grep -qx "cidtrace_retention_dropped_total{what=\"$w\"} 0" "$M"
 	done
 	# names in the alert rules (comments aside) and in the dashboard's queries

@@ -433,6 +433,10 @@ start_released_guest() { # extra fixture options
 		.uffd.never_served_from == .uffd.pages_served_from and
 		.resolved_at == null and [.history[].state] == ["released"] and
 		(.summary | test("reads zeros wherever a page was never served"))'
+	# the guest outlived the trace: its vmm_leak tells what its released uffd lost
+	rq --argjson g "$VMM" '.findings[] | select(.kind == "vmm_leak" and .pid == $g) | .uffd |
+		.state == "released" and .registered_bytes == 256 * 4096 and .released_at != null and
+		.never_served_pages > 0 and .never_served_pages < 256 and .never_served_from != null'
 	# fexit: from the serving ioctls, exact; iter: from what was resident at the release
 	rq --argjson g "$VMM" '.uffds[0].state == "released" and .uffds[0].owner.pid == $g and
 		([.findings[] | select(.kind == "uffd_orphan") | .uffd.never_served_from] ==
@@ -445,6 +449,37 @@ start_released_guest() { # extra fixture options
 	grep -q 'reads zeros where pages were never served' "$T/report.html"
 	"$CIDTRACE" replay "$T/cap.raw" -o "$T/replay.json" -q
 	cmp "$R" "$T/replay.json"
+}
+
+# A flood of uffd owners from uid 65534 (two uffds each), started before the trace so that
+# the first walk finds all of it ahead of the real guest: more owners in scope than a walk's
+# budget.
+FLOOD_N=300
+start_flood() {
+	chmod 755 "$T" "$T/TestSnapRestore77" "$D" # mktemp -d made $T 0700
+	mkdir -m 777 "$D/flood"
+	cp "$FIX/uffd_flood" "$D/flood/firecracker"
+	setpriv --reuid 65534 --regid 65534 --clear-groups \
+		"$D/flood/firecracker" -n "$FLOOD_N" -u 2 --ready "$D/flood/ready" >/dev/null 2>&1 3>&- &
+	wait_file "$D/flood/ready"
+}
+
+@test "a flood of uffd owners from uid 65534 hides no real guest's release" {
+	start_flood
+	record
+	start_guest --no-spin --close --seen "$D/seen"
+	wait_report --argjson g "$VMM" --argjson p "$PAGER" '[.uffds[] |
+		select(.owner.pid == $g and .handlers[0].pid == $p and .registered_bytes > 0)] |
+		length == 1'
+	kill -9 "$PAGER"
+	wait_line "$T/live.ndjson" '"state":"released"'
+	stop_record
+	orphan_is --argjson g "$VMM" --argjson p "$PAGER" '.state == "released" and
+		.guest.pid == $g and .pager.pid == $p and .uffd.registered_bytes == 256 * 4096 and
+		.uffd.never_served_pages > 0'
+	# the flood was over the budget, and what it deferred is counted
+	rq --argjson n "$FLOOD_N" '([.uffds[] | select(.owner.comm == "firecracker")] |
+		length > 2 * $n) and .trace.events.uffd_rereads_deferred > 0'
 }
 
 @test "released after the guest unregistered its memory: no finding" {

@@ -276,6 +276,102 @@ static void test_kill_orphans(bool restarted)
 	collector_free(&c);
 }
 
+/* A process forked at ts (its start time) named comm. */
+static void started(struct collector *c, uint32_t pid, const char *comm, uint64_t ts)
+{
+	struct ct_fork_event e = { .hdr = hdr(CT_EV_FORK, pid, ts) };
+
+	e.hdr.start_ns = ts;
+	snprintf(e.hdr.comm, sizeof(e.hdr.comm), "%s", comm);
+	feed(c, &e, sizeof(e));
+}
+
+/*
+ * A pager restarted under the lost one's name, of its test, is noted on the finding (the
+ * first started of two): the watch looks at the processes named since its last look, or, when
+ * more were named than it keeps (flood), at the whole table once.
+ */
+static void test_restarted_pager(bool flood)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE, .spin_pct = 90, .spin_window_ns = SEC };
+	struct collector c;
+
+	start_guest(&c, &cfg, &watched_src);
+	uffd_tick(&c, w.now);
+	run_until(&c, 2 * SEC, 5);
+	w.pager_holds = false;
+	exit_proc(&c, PAGER, w.now, 9);
+	w.faults = 1;
+	while (!finding_str(&c, "kind")[0] && w.now < 4 * SEC)
+		run_until(&c, w.now + SEC / 10, 100);
+	run_until(&c, w.now + SEC, 100); /* watched: its first look walked the table */
+	CHECK_STR(finding_str(&c, "note"), "");
+	started(&c, NEWPG, "pager", w.now);
+	for (uint32_t i = 0; flood && i < 5000; i++)
+		started(&c, 1000 + i, "worker", w.now + 1);
+	started(&c, NEWPG + 1, "pager", w.now + 2);
+	run_until(&c, w.now + SEC, 100);
+	CHECK_STR(finding_str(&c, "note"), "pager restarted (pid 300) but never served this guest");
+	collector_free(&c);
+}
+
+/* The budget test's world: FLOOD owners (pids 1000...) of a uffd each, the real one last. */
+#define FLOOD 300
+static int reads[FLOOD + 1];
+
+static int flood_scan(void *ctx, uint32_t pid, void (*fn)(const struct ct_uffd_event *e, void *arg),
+		      void *arg)
+{
+	for (uint32_t i = 0; i <= FLOOD; i++) {
+		struct ct_uffd_event e = { .hdr = hdr(CT_EV_UFFD_FILE, 1000 + i, w.now),
+					   .ctx = CTX + i,
+					   .fd = 5,
+					   .flags = CT_UFFD_OWNER };
+
+		if (!pid || pid == 1000 + i)
+			fn(&e, arg);
+	}
+	return 0;
+}
+
+static int flood_regions(void *ctx, uint32_t pid, struct ct_uffd_region *out, int max)
+{
+	reads[pid - 1000]++;
+	return 0;
+}
+
+/*
+ * More owners than a walk's budget (256): the walks every second go round-robin, so every
+ * owner's registration is re-read within two of them, the last-seen one too, and what a walk
+ * leaves is counted.
+ */
+static void test_uffd_budget(void)
+{
+	struct collector_cfg cfg = { .live = LIVE_NONE, .spin_pct = 90, .spin_window_ns = SEC };
+	struct uffd_source src = { .scan = flood_scan, .regions = flood_regions, .tick_hz = 100 };
+	struct collector c;
+	int missed = 0;
+
+	memset(&w, 0, sizeof(w));
+	collector_init(&c, &cfg);
+	c.now = fake_clock;
+	uffd_set_source(c.uffd, &src);
+	w.now = SEC;
+	uffd_tick(&c, w.now); /* the first walk, of every process */
+	CHECK(uffd_deferred(c.uffd)->rereads == FLOOD + 1 - 256);
+	memset(reads, 0, sizeof(reads));
+	for (int i = 0; i < 2; i++) {
+		w.now += SEC;
+		uffd_tick(&c, w.now); /* walks of the known holders */
+	}
+	for (int i = 0; i <= FLOOD; i++)
+		missed += !reads[i];
+	CHECK(missed == 0 && reads[FLOOD] > 0);
+	CHECK(uffd_deferred(c.uffd)->scans > 0);
+	CHECK(uffd_count_state(&c, UFFD_UNSERVED) == FLOOD + 1);
+	collector_free(&c);
+}
+
 /* A pager exiting while the owner still has no memory registered is no orphan. */
 static void test_uffd_unregistered_is_not_lost(void)
 {
@@ -855,6 +951,9 @@ int main(void)
 	test_uffd_transitions();
 	test_kill_orphans(false);
 	test_kill_orphans(true);
+	test_restarted_pager(false);
+	test_restarted_pager(true);
+	test_uffd_budget();
 	test_uffd_unregistered_is_not_lost();
 	test_uffd_released(16 * 4096, false);
 	test_uffd_released(256 * 4096, false);

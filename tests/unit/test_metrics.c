@@ -104,6 +104,7 @@ int main(void)
 	CHECK(strstr(text, "cidtrace_retention_dropped_total{what=\"findings\"} 4\n") != NULL);
 	CHECK(strstr(text, "cidtrace_retention_dropped_total{what=\"processes\"} 7\n") != NULL);
 	CHECK(strstr(text, "cidtrace_retention_dropped_total{what=\"uffds\"} 0\n") != NULL);
+	CHECK(strstr(text, "cidtrace_retention_dropped_total{what=\"reaped\"} 0\n") != NULL);
 	CHECK(strstr(text, "cidtrace_vmms 4\n") != NULL);
 	CHECK(strstr(text, "cidtrace_vmms_orphaned 3\n") != NULL);
 	/* the wall clock of the write */

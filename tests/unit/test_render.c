@@ -364,8 +364,8 @@ int main(void)
 		"\"summary\":\"s\",\"x\":1}]}");
 	CHECK(strstr(n, "\"extra\"") == NULL);
 	CHECK(strstr(n, "\"final\":false") != NULL);
-	CHECK(strstr(n, "\"events\":{\"received\":0,\"lost\":0,\"uffd_serves_overflow\":0}") !=
-	      NULL);
+	CHECK(strstr(n, "\"events\":{\"received\":0,\"lost\":0,\"uffd_serves_overflow\":0,"
+			"\"uffd_scans_deferred\":0,\"uffd_rereads_deferred\":0}") != NULL);
 	/* an absent object is null, not an object of defaults; a present one gets its fields */
 	CHECK(strstr(n, "\"attach\":null") != NULL);
 	CHECK(strstr(n, "\"tool\":null,\"host\":null") != NULL);
@@ -405,12 +405,19 @@ int main(void)
 	n = normalized("{\"schema\":\"cidtrace.report/1\",\"findings\":[{\"kind\":"
 		       "\"uffd_orphan\"},{\"kind\":\"cid_conflict\"},{}],\"cids\":[{}]}");
 	CHECK(strstr(n,
-		     "\"guest\":null,\"pager\":null,\"uffd\":null,\"cpu_pct\":0,\"demand_pct\":0,"
+		     "\"guest\":null,\"pager\":null,\"uffd\":null,\"cpu_pct\":0,\"demand_pct\":null,"
 		     "\"threads\":[]") != NULL);
 	CHECK(strstr(n, "\"attempts\":0,\"attempt\":null,\"net_ns\":null,\"net_ns_of\":null,"
 			"\"holder\":[]") != NULL);
 	CHECK(strstr(n, "{\"kind\":null,\"summary\":null}]") != NULL);
 	CHECK(strstr(n, "\"cids\":[{\"id\":null,\"cid\":0,\"binder\":null,") != NULL);
+	/* demand_pct: a number stays as written, null (unknown) stays null, never 0 */
+	n = normalized("{\"schema\":\"cidtrace.report/1\",\"findings\":[{\"kind\":"
+		       "\"uffd_orphan\",\"demand_pct\":97.5,\"threads\":[{\"demand_pct\":null},"
+		       "{\"demand_pct\":3}]}]}");
+	CHECK(strstr(n, "\"demand_pct\":97.5,") != NULL);
+	CHECK(strstr(n, "\"cpu_pct\":0,\"demand_pct\":null,") != NULL);
+	CHECK(strstr(n, "\"cpu_pct\":0,\"demand_pct\":3,") != NULL);
 	/* a repeated field: the last one counts, even when it is of the wrong type */
 	n = normalized("{\"schema\":\"cidtrace.report/1\",\"trace\":{\"final\":true,"
 		       "\"final\":1,\"mode\":\"a\",\"mode\":\"run\"}}");

@@ -300,6 +300,34 @@ static void test_finding_cap(void)
 	collector_free(&c);
 }
 
+/*
+ * reaped[] keeps the latest REAPED_KEPT_MAX actions: the oldest go first, counted, and their
+ * processes are let go (an exited one with nothing else on it is retired by the count cap).
+ */
+static void test_reaped_cap(void)
+{
+	const uint32_t n = REAPED_KEPT_MAX + 5;
+
+	setup(10, 0);
+	for (uint32_t i = 0; i < n; i++) {
+		fork_(100000 + i, 1);
+		exit_(100000 + i, 1 * S + i, KILLED << 0);
+		collector_log_reap(&c, find(100000 + i), "gone", 2 * S + i)->exited = true;
+	}
+	CHECK(c.reaped.n == REAPED_KEPT_MAX);
+	CHECK(c.reaped.v[0].proc->pid == 100005 &&
+	      c.reaped.v[c.reaped.n - 1].proc->pid == 100000 + n - 1);
+	CHECK(c.retention.dropped_reaped == 5 && c.retention.since_ns >= 2 * S + 4);
+	/* their processes hold no reference any more: retention may drop them */
+	CHECK((!find(100000) || !find(100000)->refs) && (!find(100004) || !find(100004)->refs));
+	CHECK(find(100005) && find(100005)->refs == 1);
+	/* two actions on one process: dropping the first keeps it for the second */
+	collector_log_reap(&c, find(100000 + n - 1), "sigkill", 3 * S);
+	CHECK(c.reaped.n == REAPED_KEPT_MAX && c.retention.dropped_reaped == 6 &&
+	      find(100000 + n - 1));
+	collector_free(&c);
+}
+
 /* A closed uffd context is context: it ages out with --keep-for, and by count. */
 static void test_uffd_context(void)
 {
@@ -399,6 +427,7 @@ int main(void)
 	test_finding_holds();
 	test_live_finding();
 	test_finding_cap();
+	test_reaped_cap();
 	test_uffd_context();
 	test_counters_add_up();
 	test_growth();

@@ -258,9 +258,9 @@ static struct json_object *guest_json(const struct guest *g, uint64_t now)
 	}
 	json_object_object_add(o, "uffd", u);
 	json_object_object_add(o, "cpu_pct", json_object_new_double(g->cpu_pct));
-	/* 0 where schedstat is unavailable */
+	/* null where not known (no schedstat): a 0 would read as idle */
 	json_object_object_add(o, "demand_pct",
-			       json_object_new_double(g->demand_pct > 0 ? g->demand_pct : 0));
+			       g->demand_pct >= 0 ? json_object_new_double(g->demand_pct) : NULL);
 	json_object_object_add(o, "age_s", json_object_new_double((now - p->start_ns) / 1e9));
 	json_object_object_add(o, "orphaned", json_object_new_boolean(collector_parent_exited(p)));
 	return o;

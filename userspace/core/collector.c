@@ -180,6 +180,7 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 		       !collector_scope_ns(&c->cfg, p->mnt_ns)))
 		collector_set_in_scope(c, p);
 	collector_update_keep(c, p);
+	uffd_proc_named(c, p);
 	collector_notify(c, fork, p, e->hdr.ts_ns);
 }
 
@@ -245,6 +246,7 @@ static void on_proc_exec(struct collector *c, const struct ct_exec_event *e, siz
 	classify(c, p);
 	if (p->role == ROLE_VMM)
 		uffd_vmm_started(c, e->hdr.ts_ns);
+	uffd_proc_named(c, p);
 	collector_notify(c, exec, p, e->hdr.ts_ns);
 }
 
@@ -263,6 +265,7 @@ static void on_rename(struct collector *c, const struct ct_rename_event *e)
 		return;
 	copy_comm(p->comm, e->comm);
 	classify(c, p);
+	uffd_proc_named(c, p);
 }
 
 /*

@@ -168,13 +168,22 @@ void collector_link_parents(struct collector *c)
 struct reap_action *collector_log_reap(struct collector *c, struct proc *p, const char *action,
 				       uint64_t at_ns)
 {
-	struct reap_action *a = xreallocarray(c->reaped.v, c->reaped.n + 1, sizeof(*a));
+	struct reap_action *a;
 
-	c->reaped.v = a;
+	p->keep = true;
+	collector_ref(c, p); /* before the oldest goes: it may be p's */
+	if (c->reaped.n == REAPED_KEPT_MAX) {
+		/* actions are rare (one per signal sent): a move of the log is cheap enough */
+		a = &c->reaped.v[0];
+		collector_count_dropped(c, &c->retention.dropped_reaped, a->at_ns);
+		collector_unref(c, a->proc, at_ns);
+		memmove(a, a + 1, (c->reaped.n - 1) * sizeof(*a));
+		c->reaped.n--;
+	} else {
+		c->reaped.v = xreallocarray(c->reaped.v, c->reaped.n + 1, sizeof(*a));
+	}
 	a = &c->reaped.v[c->reaped.n++];
 	memset(a, 0, sizeof(*a));
-	p->keep = true;
-	collector_ref(c, p);
 	a->proc = p;
 	a->action = action;
 	a->reason = "vmm_leak";

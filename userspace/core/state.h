@@ -25,6 +25,11 @@
  * each a finding of its own, grows the report this far and no further.
  */
 #define FINDINGS_KEPT_MAX 10000
+/*
+ * reaped[] entries kept: beyond, the oldest goes (counted). --kill-orphans acts on what any
+ * user can make orphan in scope; a recorder that runs for weeks would grow without this.
+ */
+#define REAPED_KEPT_MAX 10000
 
 /* --only: which live line kinds are printed (a bit each; 0: all) */
 enum live_kind {
@@ -127,6 +132,7 @@ struct retention_stats {
 	uint64_t dropped_cids;
 	uint64_t dropped_uffds;
 	uint64_t dropped_findings;
+	uint64_t dropped_reaped;
 	uint64_t dropped_findings_kind[FINDING_KINDS]; /* by enum finding_kind */
 	uint64_t since_ns; /* the latest end of anything dropped; 0: nothing dropped */
 };

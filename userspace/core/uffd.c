@@ -43,6 +43,18 @@
 #define MAX_THREADS	 64
 /* An owner's registered VMAs read at once: beyond, its contexts' registration is short. */
 #define MAX_REGIONS 1024
+/*
+ * The processes that forked, exec'd or renamed latest, where an orphan's watch looks for a
+ * restarted pager (a process named like the lost one): only those named since its last
+ * look, not the whole process table every 500 ms. One that falls behind (more than this many
+ * named between two of its looks, or its first look) walks the table once.
+ */
+#define NAMED_MAX 4096
+
+struct named {
+	uint32_t pid;
+	uint64_t start_ns;
+};
 
 struct sample {
 	uint64_t at;
@@ -69,6 +81,18 @@ struct uffd_state {
 	long tick_hz;
 	long page_size;
 	struct ct_uffd_region *regions; /* MAX_REGIONS, for the source's regions() */
+	/* round-robin: the id of the last context a walk's budget reached (scan_known, rereads) */
+	unsigned int scan_cursor, reread_cursor, refresh_cursor;
+	uint64_t pass; /* refreshes of the registration: an owner's is read once in each */
+	struct uffd_budget_stats deferred;
+	struct named *named; /* NAMED_MAX, a ring: entry seq at seq % NAMED_MAX */
+	uint64_t named_seq; /* entries ever pushed */
+	/*
+	 * The live contexts by key, chained through hnext (a released one leaves): a walk finds
+	 * each file's context at once, where any user can hold thousands of uffds.
+	 */
+	struct uctx **live;
+	size_t nlive, nbuckets;
 };
 
 enum uffd_orphan_state uffd_classify(const struct uffd_load *l, uint64_t total, double spin_pct)
@@ -127,6 +151,11 @@ double uffd_thread_demand(const struct thread_cpu *from, int nfrom, const struct
 	return best;
 }
 
+const struct uffd_budget_stats *uffd_deferred(const struct uffd_state *us)
+{
+	return &us->deferred;
+}
+
 const char *uffd_spin_basis(const struct uffd_state *us)
 {
 	return us->src.schedstat ? "demand" : "granted";
@@ -161,6 +190,8 @@ void uffd_free(struct uffd_state *us)
 		free(u);
 	}
 	free(us->regions);
+	free(us->named);
+	free(us->live);
 	free(us);
 }
 
@@ -172,17 +203,59 @@ void uffd_set_source(struct uffd_state *us, const struct uffd_source *src)
 		us->tick_hz = src->tick_hz;
 }
 
-static struct uctx *find_ctx(struct uffd_state *us, uint64_t key, bool live_only)
+static size_t bucket(const struct uffd_state *us, uint64_t key)
 {
-	for (struct uctx *u = us->ctxs; u; u = u->next)
-		if (u->key == key && !(live_only && u->released))
+	return ((key * 0x9e3779b97f4a7c15ull) >> 32) & (us->nbuckets - 1);
+}
+
+static void live_add(struct uffd_state *us, struct uctx *u)
+{
+	size_t b;
+
+	if (us->nlive >= us->nbuckets) {
+		struct uctx **old = us->live;
+		size_t n = us->nbuckets;
+
+		us->nbuckets = n ? 2 * n : 64;
+		us->live = xcalloc(us->nbuckets, sizeof(*us->live));
+		for (size_t i = 0; i < n; i++)
+			for (struct uctx *v = old[i], *next; v; v = next) {
+				next = v->hnext;
+				b = bucket(us, v->key);
+				v->hnext = us->live[b];
+				us->live[b] = v;
+			}
+		free(old);
+	}
+	b = bucket(us, u->key);
+	u->hnext = us->live[b];
+	us->live[b] = u;
+	us->nlive++;
+}
+
+static void live_remove(struct uffd_state *us, struct uctx *u)
+{
+	for (struct uctx **pp = us->nbuckets ? &us->live[bucket(us, u->key)] : NULL; pp && *pp;
+	     pp = &(*pp)->hnext)
+		if (*pp == u) {
+			*pp = u->hnext;
+			us->nlive--;
+			return;
+		}
+}
+
+/* The live context at key: one at most, the kernel's userfaultfd_ctx. */
+static struct uctx *find_ctx(struct uffd_state *us, uint64_t key)
+{
+	for (struct uctx *u = us->nbuckets ? us->live[bucket(us, key)] : NULL; u; u = u->hnext)
+		if (u->key == key)
 			return u;
 	return NULL;
 }
 
 static struct uctx *get_ctx(struct uffd_state *us, uint64_t key, uint64_t now)
 {
-	struct uctx *u = find_ctx(us, key, true);
+	struct uctx *u = find_ctx(us, key);
 
 	if (u)
 		return u;
@@ -193,6 +266,7 @@ static struct uctx *get_ctx(struct uffd_state *us, uint64_t key, uint64_t now)
 	u->first_seen_ns = now;
 	*us->tail = u;
 	us->tail = &u->next;
+	live_add(us, u);
 	return u;
 }
 
@@ -283,6 +357,7 @@ static void judge_released(struct collector *c, struct uctx *u);
 static void release(struct collector *c, struct uctx *u, uint64_t ts, const struct proc *by,
 		    bool judge)
 {
+	live_remove(c->uffd, u);
 	u->released = true;
 	c->uffd->nplain += !u->orphan;
 	u->released_ns = ts;
@@ -329,7 +404,7 @@ static void handle(struct collector *c, const struct ct_uffd_event *e)
 	struct uctx *u;
 
 	if (e->hdr.type == CT_EV_UFFD_RELEASE) {
-		if ((u = find_ctx(us, e->ctx, true)))
+		if ((u = find_ctx(us, e->ctx)))
 			release(c, u, e->hdr.ts_ns, p, true);
 		return;
 	}
@@ -533,7 +608,7 @@ static bool on_serves(const struct ct_uffd_serve_key *k, const struct ct_uffd_se
 {
 	struct serves_arg *a = arg;
 	struct collector *c = a->c;
-	struct uctx *live = find_ctx(c->uffd, k->ctx, true);
+	struct uctx *live = find_ctx(c->uffd, k->ctx);
 	struct proc *p = pt_find(&c->pt, k->pid, s->start_ns);
 	struct uctx *u = due_ctx(c->uffd, k->ctx, p, live);
 	struct handler *h;
@@ -606,6 +681,7 @@ static void refresh_regions(struct collector *c, struct proc *owner, uint64_t ge
 		u->registered = 0;
 		u->nranges = n > MAX_REGIONS ? -1 : 0; /* more: what is not read is not known */
 		u->regions_gen = gen;
+		u->regions_pass = us->pass;
 		for (int i = 0; i < n && i < MAX_REGIONS; i++)
 			if (us->regions[i].ctx == u->key)
 				add_range(u, &us->regions[i]);
@@ -632,7 +708,9 @@ static void refresh_memory(struct collector *c, struct uctx *u, uint64_t now, bo
 	if (!force && now - u->smaps_ns < SMAPS_NS)
 		return;
 	if (us->src.regions) {
-		refresh_regions(c, u->owner, us->gen);
+		/* once an owner a pass: one read tells all its contexts */
+		if (u->regions_pass != us->pass)
+			refresh_regions(c, u->owner, us->gen);
 		if (ranges_resident(us, u, &res))
 			u->resident = res;
 	} else if (u->owner && !u->owner->exited && us->src.registered &&
@@ -790,34 +868,118 @@ static void evaluate(struct collector *c, struct uctx *u, uint64_t now)
 		start_orphan(c, u, now);
 }
 
-static int add_pid(uint32_t *pids, int n, const struct proc *p)
+/*
+ * Budgeted walks over the contexts take them in four passes: those of run's job's owners
+ * first (no other user's process is in the job), then the rest; each class from the first
+ * context after cursor on, wrapping around. A flood of contexts (an unprivileged user's
+ * processes, in scope by their argv) thus delays any context by at most ceil(N / budget)
+ * walks, and never a job's context behind one of theirs.
+ */
+static bool in_pass(const struct collector *c, const struct uctx *u, int pass, unsigned int cursor)
 {
-	if (!p || p->exited || n == MAX_SCAN_PIDS)
-		return n;
-	for (int i = 0; i < n; i++)
-		if (pids[i] == p->pid)
-			return n;
-	pids[n] = p->pid;
-	return n + 1;
+	bool job = u->owner && collector_in_job(c, u->owner);
+
+	return job == (pass < 2) && (u->id > cursor) == !(pass & 1);
 }
 
-/* The uffds of every live owner and handler of a live context. */
+/* The context after u (NULL: the first) in that order; *pass starts at 0. NULL: no more. */
+static struct uctx *in_turn(const struct collector *c, struct uctx *u, int *pass,
+			    unsigned int cursor)
+{
+	for (u = u ? u->next : c->uffd->ctxs;; u = c->uffd->ctxs) {
+		for (; u; u = u->next)
+			if (in_pass(c, u, *pass, cursor))
+				return u;
+		if (++*pass == 4)
+			return NULL;
+	}
+}
+
+static bool has_pid(const uint32_t *pids, int n, uint32_t pid)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] == pid)
+			return true;
+	return false;
+}
+
+/* Add p to pids unless there or gone; false: no room left. */
+static bool add_pid(uint32_t *pids, int *n, const struct proc *p)
+{
+	if (!p || p->exited || has_pid(pids, *n, p->pid))
+		return true;
+	if (*n == MAX_SCAN_PIDS)
+		return false;
+	pids[(*n)++] = p->pid;
+	return true;
+}
+
+/*
+ * The uffds of every live owner and handler of a live context, up to MAX_SCAN_PIDS processes
+ * a walk: a context is judged by this walk (scan_gen) only when all its holders are in it;
+ * the others wait for a later walk (counted), rather than making every walk a full one.
+ */
 static void scan_known(struct collector *c, struct scan_arg *a)
 {
 	struct uffd_state *us = c->uffd;
 	uint32_t pids[MAX_SCAN_PIDS];
-	int n = 0;
+	unsigned int cursor = us->scan_cursor;
+	int n = 0, had, pass = 0;
+	bool room = true;
 
-	for (struct uctx *u = us->ctxs; u; u = u->next) {
+	/* within the budget, the order stays the contexts' own: the cursor moves only beyond */
+	us->scan_cursor = 0;
+	for (struct uctx *u = in_turn(c, NULL, &pass, cursor); u;
+	     u = in_turn(c, u, &pass, cursor)) {
 		if (u->released)
 			continue;
-		n = add_pid(pids, n, u->owner);
-		for (int i = 0; i < u->nhandlers; i++)
+		had = n;
+		room = room && add_pid(pids, &n, u->owner);
+		for (int i = 0; room && i < u->nhandlers; i++)
 			if (!u->handlers[i].gone_ns)
-				n = add_pid(pids, n, u->handlers[i].proc);
+				room = add_pid(pids, &n, u->handlers[i].proc);
+		if (!room) {
+			/* the next walk starts here: none skipped for being big */
+			n = had;
+			us->deferred.scans++;
+			continue;
+		}
+		u->scan_gen = a->gen;
+		us->scan_cursor = u->id;
 	}
+	if (room)
+		us->scan_cursor = 0;
 	for (int i = 0; i < n; i++)
 		us->src.scan(us->src.ctx, pids[i], on_file, a); /* a process gone is no holder */
+}
+
+/*
+ * What a release would unregister, as of now, of every context in view someone still holds
+ * (one whose holders this walk missed may be released already: its VMAs cleared), for up to
+ * MAX_SCAN_PIDS owners a walk, round-robin; the rest keep what was read before (counted).
+ */
+static void reread_regions(struct collector *c, uint64_t gen)
+{
+	struct uffd_state *us = c->uffd;
+	unsigned int cursor = us->reread_cursor;
+	int n_owners = 0, pass = 0;
+
+	us->reread_cursor = 0;
+	for (struct uctx *u = in_turn(c, NULL, &pass, cursor); u;
+	     u = in_turn(c, u, &pass, cursor)) {
+		if (u->released || u->seen_gen != gen || u->regions_gen == gen ||
+		    !uffd_wanted(c, u) || !u->owner || u->owner->exited)
+			continue;
+		if (n_owners == MAX_SCAN_PIDS) {
+			us->deferred.rereads++;
+			continue;
+		}
+		refresh_regions(c, u->owner, gen);
+		n_owners++;
+		us->reread_cursor = u->id;
+	}
+	if (n_owners < MAX_SCAN_PIDS)
+		us->reread_cursor = 0;
 }
 
 /*
@@ -840,7 +1002,8 @@ static void scan(struct collector *c, uint64_t now)
 	bool hinted = us->hint_ns[0] && now >= us->hint_ns[0] && now >= us->full_ns + HINT_FULL_NS;
 	bool full = !us->gen || us->need_full || hinted || now >= us->next_full_ns;
 	struct scan_arg a = { c, ++us->gen, now };
-	int n_owners = 0;
+
+	us->pass++;
 
 	if (full)
 		us->full_tried_ns = now;
@@ -859,8 +1022,8 @@ static void scan(struct collector *c, uint64_t now)
 	}
 	read_serves(c, false);
 	for (struct uctx *u = us->ctxs; u; u = u->next) {
-		if (u->released)
-			continue;
+		if (u->released || (!full && u->scan_gen != a.gen))
+			continue; /* its holders wait for a later walk */
 		if (!full && (u->seen_gen != a.gen || (!u->orphan && lost_all_handlers(u))))
 			us->need_full =
 				true; /* released, or orphaned: only if a full walk agrees */
@@ -875,17 +1038,7 @@ static void scan(struct collector *c, uint64_t now)
 	}
 	if (us->need_full && !full)
 		return scan(c, now);
-	/*
-	 * What a release would unregister, as of now, of every context in view someone still
-	 * holds (one whose holders this walk missed may be released already: its VMAs
-	 * cleared), for up to MAX_SCAN_PIDS owners a walk; the rest keep what was read before.
-	 */
-	for (struct uctx *u = us->ctxs; u && n_owners < MAX_SCAN_PIDS; u = u->next)
-		if (!u->released && u->seen_gen == a.gen && u->regions_gen != a.gen &&
-		    uffd_wanted(c, u) && u->owner && !u->owner->exited) {
-			refresh_regions(c, u->owner, a.gen);
-			n_owners++;
-		}
+	reread_regions(c, a.gen);
 }
 
 /* Share of one core, in %, used between two samples. */
@@ -939,21 +1092,54 @@ static bool same_test(const struct proc *p, const struct proc *lost)
 	return p->ppid == lost->ppid;
 }
 
-/* A new process named like the lost pager, of its test, that has not touched this context. */
-static void find_restarted(struct collector *c, struct uctx *u)
+void uffd_proc_named(struct collector *c, const struct proc *p)
+{
+	struct uffd_state *us = c->uffd;
+	struct named *n;
+
+	if (!us->named)
+		us->named = xcalloc(NAMED_MAX, sizeof(*us->named));
+	n = &us->named[us->named_seq++ % NAMED_MAX];
+	n->pid = p->pid;
+	n->start_ns = p->start_ns;
+}
+
+/* p is named like u's lost pager, of its test, started after the loss: the first such. */
+static void consider_restarted(struct uctx *u, struct proc *p)
 {
 	struct orphan *o = u->orphan;
 
+	if (p->exited || p->start_ns <= o->since || p == u->owner ||
+	    strcmp(p->comm, o->pager.proc->comm) || !same_test(p, o->pager.proc))
+		return;
+	if (o->restarted && pt_by_start(&o->restarted, &p) <= 0)
+		return; /* the first started, whatever order they are seen in */
+	o->restarted = p;
+}
+
+/* A new process named like the lost pager, of its test, that has not touched this context. */
+static void find_restarted(struct collector *c, struct uctx *u)
+{
+	struct uffd_state *us = c->uffd;
+	struct orphan *o = u->orphan;
+	uint64_t oldest = us->named_seq > NAMED_MAX ? us->named_seq - NAMED_MAX : 0;
+
 	if (o->restarted)
 		return;
-	pt_for_each(&c->pt, p) {
-		if (p->exited || p->start_ns <= o->since || p == u->owner ||
-		    strcmp(p->comm, o->pager.proc->comm) || !same_test(p, o->pager.proc))
-			continue;
-		if (o->restarted && pt_by_start(&o->restarted, &p) < 0)
-			continue; /* the first started, whatever order the table is in */
-		o->restarted = p;
+	if (!o->named_looked || o->named_seq < oldest) {
+		pt_for_each(&c->pt, p)
+			consider_restarted(u, p);
+	} else {
+		for (uint64_t seq = o->named_seq; seq < us->named_seq; seq++) {
+			const struct named *n = &us->named[seq % NAMED_MAX];
+			struct proc *p = pt_find(&c->pt, n->pid, n->start_ns);
+
+			if (p)
+				consider_restarted(u, p);
+		}
 	}
+	o->named_seq = us->named_seq;
+	o->named_looked = true;
 	if (!o->restarted)
 		return;
 	collector_ref(c, o->restarted);
@@ -1134,6 +1320,7 @@ static void drop_ctx(struct collector *c, struct uctx **up, uint64_t now)
 	if (uffd_wanted(c, u))
 		collector_count_dropped(c, &c->retention.dropped_uffds, ctx_end(u));
 	us->nplain -= u->released;
+	live_remove(us, u);
 	*up = u->next;
 	if (us->tail == &u->next)
 		us->tail = up;
@@ -1218,18 +1405,34 @@ const char *uffd_ctx_state(const struct uctx *u)
 
 void uffd_refresh(struct collector *c)
 {
+	struct uffd_state *us = c->uffd;
+	unsigned int cursor = us->refresh_cursor;
 	uint64_t now = 0;
+	int n = 0, pass = 0;
 
-	if (c->uffd->counts_due) /* released since the last tick: its final counts */
+	if (us->counts_due) /* released since the last tick: its final counts */
 		read_serves(c, true);
-
-	for (struct uctx *u = c->uffd->ctxs; u; u = u->next) {
+	/* smaps of MAX_SCAN_PIDS contexts a report at most, round-robin as the walks */
+	us->pass++;
+	us->refresh_cursor = 0;
+	for (struct uctx *u = in_turn(c, NULL, &pass, cursor); u;
+	     u = in_turn(c, u, &pass, cursor)) {
 		if (!uffd_wanted(c, u) || u->released || u->orphan)
 			continue;
 		if (!now)
 			now = collector_now(c); /* no clock reading for a report without contexts */
+		if (now - u->smaps_ns < SMAPS_NS)
+			continue; /* read lately */
+		if (n == MAX_SCAN_PIDS) {
+			us->deferred.rereads++;
+			continue;
+		}
 		refresh_memory(c, u, now, false);
+		n++;
+		us->refresh_cursor = u->id;
 	}
+	if (n < MAX_SCAN_PIDS)
+		us->refresh_cursor = 0;
 }
 
 const struct uctx *uffd_contexts(const struct uffd_state *us)

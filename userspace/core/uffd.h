@@ -132,6 +132,8 @@ struct orphan {
 	const char *resolution;
 	struct handler pager; /* the handler that went last */
 	struct proc *restarted;
+	uint64_t named_seq; /* the processes named before it were looked at for restarted */
+	bool named_looked; /* ... at least once: the first look walks the process table */
 	uint64_t pending, total;
 	double cpu_pct, demand_pct; /* granted, and the busiest thread's demand (-1: unknown) */
 	struct thread_cpu top[TOP_THREADS];
@@ -153,12 +155,13 @@ struct orphan {
 };
 
 struct uctx {
-	struct uctx *next;
+	struct uctx *next, *hnext; /* hnext: the next live one in its hash bucket */
 	uint64_t key; /* struct userfaultfd_ctx: never printed */
 	unsigned int id;
 	struct proc *owner;
 	int owner_fd;
 	uint64_t owner_gen, seen_gen;
+	uint64_t scan_gen; /* the latest walk of the known holders that had all of its own */
 	bool owner_exiting, seeded, released;
 	bool owner_from_mm; /* the owner is known from a holder's record (ctx->mm->owner) */
 	bool counts_due; /* released with serve counts in the source not read since */
@@ -173,7 +176,7 @@ struct uctx {
 	 */
 	struct ct_uffd_region ranges[MAX_RANGES];
 	int nranges;
-	uint64_t regions_gen;
+	uint64_t regions_gen, regions_pass; /* the walk, and the refresh pass, that read them */
 	uint32_t registrations, unregistrations;
 	struct orphan *orphan;
 };
@@ -189,6 +192,11 @@ void uffd_handle(struct collector *c, const struct ct_uffd_event *e);
  * first to see a pager that may be gone by then).
  */
 void uffd_vmm_started(struct collector *c, uint64_t ts);
+/*
+ * p forked, exec'd or renamed: an orphan's watch looks at it for a restarted pager (a bounded
+ * ring of the latest, not the process table).
+ */
+void uffd_proc_named(struct collector *c, const struct proc *p);
 /* A process exited: if it served a context, look at that context soon. */
 void uffd_on_exit(struct collector *c, const struct proc *p);
 /* Scans and watches that are due. */
@@ -222,6 +230,16 @@ bool uffd_holds_as_handler(const struct collector *c, const struct proc *p);
 int uffd_pagers(struct collector *c, const struct proc *owner, struct proc **out, int max);
 /* How many contexts in the report are in state (as in uffds[]). */
 int uffd_count_state(struct collector *c, enum uffd_ctx_state state);
+
+/*
+ * What the budgets of the walks every second (MAX_SCAN_PIDS processes) left for a later walk,
+ * round-robin (trace.events): contexts whose holders a walk of the known holders did not look
+ * at, and contexts in view whose owner's registration was not re-read.
+ */
+struct uffd_budget_stats {
+	uint64_t scans, rereads;
+};
+const struct uffd_budget_stats *uffd_deferred(const struct uffd_state *us);
 
 /* Read-only views for the report (output/report_uffd.c). */
 /* The contexts, in the order they were first seen; follow ->next. */

@@ -94,7 +94,8 @@ static void retention(FILE *f, const struct retention_stats *r)
 	} dropped[] = { { "processes", r->dropped_processes },
 			{ "cids", r->dropped_cids },
 			{ "uffds", r->dropped_uffds },
-			{ "findings", r->dropped_findings } };
+			{ "findings", r->dropped_findings },
+			{ "reaped", r->dropped_reaped } };
 
 	header(f, "cidtrace_retention_dropped_total", "counter",
 	       "What aged out of the report (trace.retention), by what.");

@@ -313,7 +313,7 @@ static bool string_value(struct parser *p, const struct field *f, struct rv *out
 static bool number(struct parser *p, const struct field *f, struct rv *out)
 {
 	size_t start = p->pos, n;
-	bool dbl = false, neg = peek(p) == '-';
+	bool dbl = false, num, neg = peek(p) == '-';
 	char *tok;
 
 	p->pos += neg;
@@ -344,9 +344,10 @@ static bool number(struct parser *p, const struct field *f, struct rv *out)
 		while (peek(p) >= '0' && peek(p) <= '9')
 			p->pos++;
 	}
-	if (!f || (f->type != T_INT && f->type != T_INTN && f->type != T_NUM))
+	num = f && (f->type == T_NUM || f->type == T_NUMN);
+	if (!f || (f->type != T_INT && f->type != T_INTN && !num))
 		return true;
-	if (dbl && f->type != T_NUM)
+	if (dbl && !num)
 		return true;
 	n = p->pos - start;
 	reserve(p, n + 1);
@@ -367,7 +368,7 @@ static bool number(struct parser *p, const struct field *f, struct rv *out)
 	} else {
 		unsigned long long u = strtoull(tok, NULL, 10);
 
-		if (u > INT64_MAX && f->type == T_NUM) {
+		if (u > INT64_MAX && num) {
 			char text[24];
 
 			out->type = R_NUM;
@@ -377,7 +378,7 @@ static bool number(struct parser *p, const struct field *f, struct rv *out)
 		}
 		out->i = u > INT64_MAX ? INT64_MAX : (int64_t)u;
 	}
-	if (f->type == T_NUM) {
+	if (num) {
 		char text[24];
 
 		out->type = R_NUM;

@@ -34,7 +34,9 @@ static const struct field attach_f[] = {
 	F("uffd", T_STR), F("spin_basis", T_STR), END
 };
 static const struct field events_f[] = { F("received", T_INT), F("lost", T_INT),
-					 F("uffd_serves_overflow", T_INT), END };
+					 F("uffd_serves_overflow", T_INT),
+					 F("uffd_scans_deferred", T_INT),
+					 F("uffd_rereads_deferred", T_INT), END };
 static const struct field slice_f[] = {
 	F("scope", T_STR), F("cgroup", T_STR), F("container", T_STR), F("since", T_TIME),
 	F("until", T_TIME), END
@@ -52,6 +54,7 @@ static const struct field previous_f[] = {
 static const struct field retention_f[] = {
 	F("keep_processes", T_INT), F("keep_for_s", T_INT), F("dropped_processes", T_INT),
 	F("dropped_cids", T_INT), F("dropped_uffds", T_INT), F("dropped_findings", T_INT),
+	F("dropped_reaped", T_INT),
 	F("since", T_TIME), END
 };
 static const struct field trace_f[] = {
@@ -124,7 +127,9 @@ static const struct field invalid_f[] = {
 	SUB("attempt", T_OBJN, brief_f), F("net_ns", T_INTN), F("net_ns_of", T_STR), END
 };
 static const struct field leak_uffd_f[] = {
-	F("id", T_STR), F("state", T_STR), F("pager_pid", T_INT), END
+	F("id", T_STR), F("state", T_STR), F("pager_pid", T_INT), F("registered_bytes", T_INT),
+	F("released_at", T_TIME), F("never_served_pages", T_INTN), F("never_served_from", T_STR),
+	END
 };
 static const struct field leak_f[] = {
 	F("kind", T_STR), F("summary", T_STR), F("pid", T_INT), F("ppid", T_INT),
@@ -151,7 +156,7 @@ static const struct field uffd_counts_f[] = {
 };
 static const struct field thread_f[] = {
 	F("tid", T_INT),     F("comm", T_STR),	 F("cpu_pct", T_NUM),
-	F("demand_pct", T_NUM), F("state", T_STR), END
+	F("demand_pct", T_NUMN), F("state", T_STR), END
 };
 static const struct field restarted_f[] = {
 	F("pid", T_INT), F("start_ns", T_INT), F("comm", T_STR), F("test_dir", T_STR),
@@ -163,7 +168,7 @@ static const struct field orphan_f[] = {
 	F("state_since", T_TIME), SUB("history", T_ARR, history_f), F("resolved_at", T_TIME),
 	F("resolution", T_STR), SUB("guest", T_OBJN, guest_f),
 	SUB("pager", T_OBJN, pager_f), SUB("uffd", T_OBJN, uffd_counts_f), F("cpu_pct", T_NUM),
-	F("demand_pct", T_NUM), SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
+	F("demand_pct", T_NUMN), SUB("threads", T_ARR, thread_f), SUB("restarted_pager", T_OBJN, restarted_f),
 	F("note", T_STR), END
 };
 static const struct field other_f[] = { F("kind", T_STR), F("summary", T_STR), END };

@@ -182,6 +182,7 @@ static struct json_object *retention_json(const struct collector *c)
 	add(o, "dropped_cids", jint(r->dropped_cids));
 	add(o, "dropped_uffds", jint(r->dropped_uffds));
 	add(o, "dropped_findings", jint(r->dropped_findings));
+	add(o, "dropped_reaped", jint(r->dropped_reaped));
 	add(o, "since", r->since_ns ? jtime(r->since_ns) : NULL);
 	return o;
 }
@@ -241,6 +242,8 @@ static struct json_object *trace_json(struct collector *c, const struct report_m
 	add(events, "received", jint(c->received));
 	add(events, "lost", jint(m->lost));
 	add(events, "uffd_serves_overflow", jint(m->uffd_serves_overflow));
+	add(events, "uffd_scans_deferred", jint(uffd_deferred(c->uffd)->scans));
+	add(events, "uffd_rereads_deferred", jint(uffd_deferred(c->uffd)->rereads));
 	add(t, "events", events);
 	add(t, "ring_buffer_bytes", m->ring_buffer_bytes ? jint(m->ring_buffer_bytes) : NULL);
 	add(t, "checkpoints", checkpoints_json(m->checkpoints));

@@ -133,9 +133,9 @@ static struct json_object *orphan_json(const struct collector *c, const struct u
 	json_object_object_add(x, "total", jint(o->total));
 	json_object_object_add(f, "uffd", x);
 	json_object_object_add(f, "cpu_pct", json_object_new_double(o->cpu_pct));
-	/* unknown (no schedstat, or not two samples yet) is written as 0 */
+	/* unknown (no schedstat, or not two samples yet): null, never a 0 that reads as idle */
 	json_object_object_add(f, "demand_pct",
-			       json_object_new_double(o->demand_pct > 0 ? o->demand_pct : 0));
+			       o->demand_pct >= 0 ? json_object_new_double(o->demand_pct) : NULL);
 	arr = json_object_new_array();
 	for (int i = 0; i < o->ntop; i++) {
 		char st[2] = { o->top[i].state, '\0' };
@@ -146,7 +146,7 @@ static struct json_object *orphan_json(const struct collector *c, const struct u
 		json_object_object_add(x, "cpu_pct", json_object_new_double(o->top_pct[i]));
 		json_object_object_add(
 			x, "demand_pct",
-			json_object_new_double(o->top_demand[i] > 0 ? o->top_demand[i] : 0));
+			o->top_demand[i] >= 0 ? json_object_new_double(o->top_demand[i]) : NULL);
 		json_object_object_add(x, "state", jstr(st));
 		json_object_array_add(arr, x);
 	}
@@ -169,22 +169,48 @@ void uffd_findings_json(const struct collector *c, struct json_object *findings)
 			json_object_array_add(findings, orphan_json(c, u));
 }
 
+/*
+ * The context a leaked VMM's finding tells of: a live one (the first seen), else the released
+ * one whose release left a finding (it lost memory), else the latest released: null only
+ * when none of its contexts is known, or retention dropped them.
+ */
+static const struct uctx *leak_ctx(const struct collector *c, const struct proc *owner)
+{
+	const struct uctx *best = NULL;
+
+	for (const struct uctx *u = uffd_contexts(c->uffd); u; u = u->next) {
+		if (u->owner != owner)
+			continue;
+		if (!u->released)
+			return u;
+		if (!best || u->orphan || !best->orphan)
+			best = u;
+	}
+	return best;
+}
+
 struct json_object *uffd_leak_json(const struct collector *c, const struct proc *owner)
 {
-	for (const struct uctx *u = uffd_contexts(c->uffd); u; u = u->next) {
-		struct json_object *o;
-		const struct handler *pager = NULL;
+	const struct uctx *u = leak_ctx(c, owner);
+	const struct orphan *o = u ? u->orphan : NULL;
+	const struct handler *pager = NULL;
+	struct json_object *x;
+	bool lost = o && o->state == ORPHAN_RELEASED;
 
-		if (u->owner != owner || u->released)
-			continue;
-		for (int i = 0; i < u->nhandlers; i++)
-			if (!pager || !u->handlers[i].gone_ns)
-				pager = &u->handlers[i];
-		o = json_object_new_object();
-		json_object_object_add(o, "id", id_json(u));
-		json_object_object_add(o, "state", jstr(uffd_ctx_state(u)));
-		json_object_object_add(o, "pager_pid", pager ? jint(pager->proc->pid) : NULL);
-		return o;
-	}
-	return NULL;
+	if (!u)
+		return NULL;
+	for (int i = 0; i < u->nhandlers; i++)
+		if (!pager || !u->handlers[i].gone_ns)
+			pager = &u->handlers[i];
+	x = json_object_new_object();
+	json_object_object_add(x, "id", id_json(u));
+	json_object_object_add(x, "state", jstr(uffd_ctx_state(u)));
+	json_object_object_add(x, "pager_pid", pager ? jint(pager->proc->pid) : NULL);
+	json_object_object_add(x, "registered_bytes", jint(u->registered));
+	json_object_object_add(x, "released_at", jtime(u->released_ns));
+	json_object_object_add(x, "never_served_pages",
+			       lost && o->never_served >= 0 ? jint(o->never_served) : NULL);
+	json_object_object_add(x, "never_served_from",
+			       lost && o->never_served_from ? jstr(o->never_served_from) : NULL);
+	return x;
 }

@@ -363,6 +363,9 @@ static void write_val(FILE *f, const struct schema *sc, const struct field *fd, 
 	case T_NUM:
 		fputs(v ? v->s : "0", f);
 		break;
+	case T_NUMN:
+		fputs(v ? v->s : "null", f);
+		break;
 	case T_BOOL:
 		fputs(v && v->i ? "true" : "false", f);
 		break;

@@ -18,6 +18,7 @@ enum ftype {
 	T_INT, /* integer, 0 when absent */
 	T_INTN, /* integer or null */
 	T_NUM, /* finite number, kept as written; 0 when absent */
+	T_NUMN, /* finite number, kept as written, or null */
 	T_BOOL, /* false when absent */
 	T_TIME, /* RFC 3339 string or null; an unparsable time is null */
 	T_OBJN, /* object of shape sub, or null: an absent object is not filled in */
