@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector.h"
@@ -78,15 +77,6 @@ struct table {
 	size_t n;
 };
 
-static uint32_t ns_inode(uint32_t pid, const char *ns)
-{
-	char path[64];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "/proc/%u/ns/%s", pid, ns);
-	return stat(path, &st) ? 0 : (uint32_t)st.st_ino;
-}
-
 /*
  * Where the holder runs: the iterator's record has no namespaces, so /proc's NSpid line, ns
  * links and cgroup, read like its argv (a pid reused meanwhile is another process's; the
@@ -115,9 +105,9 @@ static void holder_ns(struct row *r)
 	}
 	if (p->nspid_levels && p->nspid[0] != p->pid)
 		p->nspid_levels = 0;
-	p->pid_ns = ns_inode(p->pid, "pid");
-	p->mnt_ns = ns_inode(p->pid, "mnt");
-	p->net_ns = ns_inode(p->pid, "net");
+	p->pid_ns = proc_ns_inode(p->pid, "pid");
+	p->mnt_ns = proc_ns_inode(p->pid, "mnt");
+	p->net_ns = proc_ns_inode(p->pid, "net");
 	if (!p->pid_ns || !p->mnt_ns || !p->net_ns)
 		p->nspid_levels = 0;
 	if (jobcg_path_of(p->pid, r->cgroup, sizeof(r->cgroup)))

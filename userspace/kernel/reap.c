@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "container.h"
@@ -20,16 +19,6 @@
 /* After SIGKILL a process is gone at once unless it is stuck in the kernel; wait this long. */
 #define KILL_WAIT_MS 2000
 #define MAX_PAGERS   8
-
-/* The inode of /proc/PID/ns/mnt (its mount namespace now); 0 if unreadable. */
-static uint64_t mnt_ns_of(uint32_t pid)
-{
-	char link[64];
-	struct stat st;
-
-	snprintf(link, sizeof(link), "/proc/%u/ns/mnt", pid);
-	return stat(link, &st) ? 0 : st.st_ino;
-}
 
 /*
  * Read /proc again: the table's view of argv and cwd may be stale, and a kill is final. A
@@ -47,7 +36,7 @@ static bool still_in_scope(const struct collector *c, uint32_t pid, bool own_ns)
 
 	if (!c->cfg.nscopes)
 		return true;
-	if (!own_ns && !collector_scope_ns(&c->cfg, mnt_ns_of(pid) ?: UINT64_MAX))
+	if (!own_ns && !collector_scope_ns(&c->cfg, proc_ns_inode(pid, "mnt") ?: UINT64_MAX))
 		return false;
 	len = read_proc_raw(pid, "cmdline", argv, sizeof(argv), &truncated);
 	snprintf(link, sizeof(link), "/proc/%u/cwd", pid);

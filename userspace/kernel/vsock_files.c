@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -55,7 +54,6 @@ int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void 
 		int pid = atoi(de->d_name);
 		char path[64], link[64];
 		struct dirent *fde;
-		struct stat st;
 		DIR *fds;
 
 		if (pid <= 0)
@@ -78,9 +76,7 @@ int vsock_proc_scan(void (*fn)(const struct ct_vsock_event *e, void *arg), void 
 			e.cid = argv_guest_cid(argv, read_proc(pid, "cmdline", argv, sizeof(argv)));
 			e.fd = atoi(fde->d_name);
 			/* the holder's namespace, not the file's: /proc cannot tell that one */
-			snprintf(fdpath, sizeof(fdpath), "/proc/%d/ns/net", pid);
-			if (!stat(fdpath, &st))
-				e.net_ns = st.st_ino;
+			e.net_ns = proc_ns_inode(pid, "net");
 			/* no kernel address to be had: a value no kernel pointer takes */
 			e.instance = (uint64_t)pid << 32 | e.fd;
 			e.source = 0;

@@ -606,6 +606,16 @@ size_t read_proc_raw(int pid, const char *name, char *buf, size_t len, bool *tru
 	return got;
 }
 
+uint32_t proc_ns_inode(int pid, const char *ns)
+{
+	char path[64];
+	struct stat st;
+
+	/* the kernel's namespace inode numbers are 32-bit (ns_common.inum) */
+	snprintf(path, sizeof(path), "/proc/%d/ns/%s", pid, ns);
+	return stat(path, &st) ? 0 : (uint32_t)st.st_ino;
+}
+
 size_t read_proc(int pid, const char *name, char *buf, size_t len)
 {
 	size_t got = read_proc_raw(pid, name, buf, len - 1, NULL);

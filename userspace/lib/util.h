@@ -136,6 +136,8 @@ int atomic_exit_on(int sig, int status);
 size_t read_proc(int pid, const char *name, char *buf, size_t len);
 /* The same without the NUL, up to len bytes; *truncated (may be NULL): there was more. */
 size_t read_proc_raw(int pid, const char *name, char *buf, size_t len, bool *truncated);
+/* The inode number of namespace ns ("mnt", "net", "pid") of pid now; 0 if unreadable. */
+uint32_t proc_ns_inode(int pid, const char *ns);
 /*
  * pid, ppid, comm and start time from /proc/PID/stat. The start time is only as precise as a
  * clock tick (USER_HZ), so it identifies a process only together with its pid.
