@@ -147,6 +147,19 @@ static void test_where(void)
 	r = where_report("{\"pid\":[4242,1,2,3],\"pid_truncated\":true}", "null");
 	CHECK(strstr(rendered(r, false), "qemu pid 4242 started") != NULL);
 	free(r);
+	/* a guest and its pager in two containers, in one finding: each by its own id */
+	r = strdup(
+		"{\"schema\":\"cidtrace.report/1\",\"processes\":["
+		"{\"pid\":4242,\"start_ns\":7,\"comm\":\"qemu\",\"container\":{\"runtime\":"
+		"\"docker\",\"id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}},"
+		"{\"pid\":5000,\"start_ns\":8,\"comm\":\"pager\",\"container\":{\"runtime\":"
+		"\"docker\",\"id\":\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}}],"
+		"\"findings\":[{\"kind\":\"uffd_orphan\",\"state\":\"pager_lost\","
+		"\"guest\":{\"pid\":4242,\"start_ns\":7,\"comm\":\"qemu\"},"
+		"\"pager\":{\"pid\":5000,\"start_ns\":8,\"comm\":\"pager\"}}]}");
+	CHECK(strstr(rendered(r, false), "pid 4242 (container aaaaaaaaaaaa\u2026") != NULL);
+	CHECK(strstr(rendered(r, false), "pid 5000 (container bbbbbbbbbbbb\u2026") != NULL);
+	free(r);
 	/* a name whoever made the cgroup chose: escaped like argv in both views */
 	r = where_report(inner, "{\"runtime\":\"systemd-nspawn\",\"id\":\"<b>\\u001b[31m\"}");
 	CHECK(strstr(rendered(r, false), "(container <b>\\x1b[31m, pid 17 inside)") != NULL);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container.h"
 #include "json.h"
 #include "render.h"
 #include "util.h"
@@ -486,6 +487,17 @@ static char *shown(struct render_ctx *c, const char *s)
 	return text;
 }
 
+/* Escape s and keep the copy; src NULL: never found again by E(). */
+static const char *own(struct render_ctx *c, const char *src, const char *s)
+{
+	if (c->nowned == c->capowned) {
+		c->capowned = c->capowned ? c->capowned * 2 : 64;
+		c->owned = xreallocarray(c->owned, c->capowned, sizeof(*c->owned));
+	}
+	c->owned[c->nowned] = (struct escaped){ src, shown(c, s) };
+	return c->owned[c->nowned++].text;
+}
+
 const char *E(struct render_ctx *c, const char *s)
 {
 	if (!s)
@@ -494,12 +506,7 @@ const char *E(struct render_ctx *c, const char *s)
 	for (size_t i = c->nowned; i-- > 0 && c->nowned - i <= 8;)
 		if (c->owned[i].src == s)
 			return c->owned[i].text;
-	if (c->nowned == c->capowned) {
-		c->capowned = c->capowned ? c->capowned * 2 : 64;
-		c->owned = xreallocarray(c->owned, c->capowned, sizeof(*c->owned));
-	}
-	c->owned[c->nowned] = (struct escaped){ s, shown(c, s) };
-	return c->owned[c->nowned++].text;
+	return own(c, s, s);
 }
 
 const char *rel(struct render_ctx *c, const struct rv *o, const char *key)
@@ -538,7 +545,6 @@ const struct rv *process_of(struct render_ctx *c, const struct rv *ref)
 }
 
 /* A container id as docker shows it: a 64-digit hex id by its first 12 digits. */
-#define SHORT_ID 12
 
 int64_t mnt_ns_of(const struct rv *o)
 {
@@ -556,17 +562,18 @@ bool where_phrase(struct render_ctx *c, const struct rv *p, char *buf, size_t le
 	bool inside =
 		levels > 1 && inner && !rgetb(ns, "pid_truncated") && inner->i != rgeti(p, "pid");
 	const char *id = rgets(ct, "id");
-	char shortid[SHORT_ID + 1];
-	size_t n = 0, cut = SHORT_ID;
+	char shortid[CONTAINER_ID_PREFIX_MIN + 1];
+	size_t n = 0, cut = CONTAINER_ID_PREFIX_MIN;
 
 	buf[0] = '\0';
-	if (id && strlen(id) > SHORT_ID) {
+	if (id && strlen(id) > CONTAINER_ID_PREFIX_MIN) {
 		/* a runtime's ids are hex; a name made to look like one is cut between characters */
 		while (cut && ((unsigned char)id[cut] & 0xc0) == 0x80)
 			cut--;
 		memcpy(shortid, id, cut);
 		shortid[cut] = '\0';
-		n = snprintf(buf, len, "container %s\u2026", E(c, shortid));
+		/* a stack copy: E() would take the next one at this address for this one */
+		n = snprintf(buf, len, "container %s\u2026", own(c, NULL, shortid));
 	} else if (id) {
 		n = snprintf(buf, len, "container %s", E(c, id));
 	}

@@ -106,7 +106,8 @@ void render_ctx_free(struct render_ctx *c);
 /* Frees every string E returned so far. */
 void render_ctx_release(struct render_ctx *c);
 /* s escaped for the output, or "?" for NULL; a string longer than SHOWN_MAX is shown cut,
- * ending with "…". */
+ * ending with "…". s must be the report's own: a recent string at the same address is taken
+ * for the same string. */
 #define SHOWN_MAX (64u << 10)
 const char *E(struct render_ctx *c, const char *s);
 /* The time at key, relative to the trace start ("+1.500s"), or "?" when null. */
