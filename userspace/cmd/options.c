@@ -346,7 +346,6 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 {
 	struct testdir_cfg *td = &cfg->td;
 	const char *tmpdir = getenv("TMPDIR");
-	struct stat st;
 
 	memset(cfg, 0, sizeof(*cfg));
 	td->depth = 2;
@@ -356,8 +355,7 @@ void collector_cfg_defaults(struct collector_cfg *cfg)
 	cfg->keep_for_ns = KEEP_FOR_NS_DEFAULT;
 	cfg->self_pid = getpid();
 	/* --scope's paths are cidtrace's own mount namespace's */
-	if (!stat("/proc/self/ns/mnt", &st))
-		cfg->scope_mnt_ns = st.st_ino;
+	cfg->scope_mnt_ns = proc_ns_inode(getpid(), "mnt");
 	if (tmpdir && tmpdir[0] == '/' && (tmpdir = abs_dir(tmpdir)))
 		td->roots[td->nroots++] = tmpdir;
 	td->roots[td->nroots++] = "/tmp";
