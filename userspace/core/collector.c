@@ -99,7 +99,6 @@ static void inherit(struct collector *c, struct proc *p)
 	p->cwd = intern_ref(parent->cwd);
 	p->in_job = parent->in_job;
 	p->role = parent->role;
-	classify(c, p);
 }
 
 /*
@@ -172,12 +171,13 @@ static void on_proc_fork(struct collector *c, const struct ct_fork_event *e, siz
 	    e->hdr.ppid == (uint32_t)c->cfg.self_pid)
 		p->in_job = true;
 	/*
-	 * inherit() classified it with its namespaces and cgroup unknown, which only a cgroup
-	 * selection or another mount namespace than cidtrace's changes (a path is one mount
-	 * namespace's, and the job's own are the job's): the common fork is classified once.
+	 * Classified once, with its namespaces, cgroup and job membership known: a path is one
+	 * mount namespace's, and scope may depend on the cgroup. A child of no known parent has
+	 * no argv or cwd to classify, so only a cgroup selection can put it in scope.
 	 */
-	if (has_ns && (c->cfg.nscope_cgroups || c->cfg.nscope_containers ||
-		       !collector_scope_ns(&c->cfg, p->mnt_ns)))
+	if (p->parent)
+		classify(c, p);
+	else if (has_ns && (c->cfg.nscope_cgroups || c->cfg.nscope_containers))
 		collector_set_in_scope(c, p);
 	collector_update_keep(c, p);
 	uffd_proc_named(c, p);
